@@ -1,0 +1,82 @@
+/**
+ * Orchestra: workflows as TypeScript. Calling a task inside a flow returns a reference to its
+ * result; passing references makes edges; independent tasks run in parallel.
+ *
+ * @example
+ * ```ts
+ * import { flow, task } from "./mod.ts";
+ *
+ * const extract = task("extract", () => [1, 2, 3, 4]);
+ * const square = task("square", (n: number) => n * n);
+ * const load = task({ name: "load", retries: 2 }, (xs: number[]) => xs.reduce((a, b) => a + b));
+ *
+ * const etl = flow("etl", (f) => load(f.map(extract(), square)));
+ * const record = await etl.run();
+ * console.assert(record.status === "succeeded" && record.result === 30);
+ * ```
+ *
+ * @module
+ */
+
+// Defining flows and tasks
+export { task } from "./src/api/task.ts";
+export type { Input, Task, TaskArgs } from "./src/api/task.ts";
+export { flow } from "./src/api/flow.ts";
+export type { Flow, FlowBody, Resolved } from "./src/api/flow.ts";
+export type { FlowHandle, MapOptions, TaskRef } from "./src/engine/run.ts";
+
+// Options, context, hooks and records
+export type {
+  FlowOptions,
+  Hooks,
+  Middleware,
+  RunOptions,
+  RunRecord,
+  TaskContext,
+  TaskLogger,
+  TaskLogLine,
+  TaskRecord,
+} from "./src/engine/types.ts";
+export type {
+  CacheOptions,
+  ExecutorKind,
+  RetryFilter,
+  RetryOptions,
+  TaskOptions,
+  TaskSettings,
+} from "./src/core/model.ts";
+export type { ParamsOf, ParamSpec, ParamsSchema, ParamType } from "./src/core/params.ts";
+export type { PermissionName, PermissionSet } from "./src/core/permissions.ts";
+export type { Duration } from "./src/core/duration.ts";
+
+// Events
+export type {
+  EventListener,
+  LogLevel,
+  RunEvent,
+  RunStatus,
+  TaskStatus,
+} from "./src/core/events.ts";
+
+// Running, planning, time and caching
+export { executeFlow } from "./src/engine/execute.ts";
+export { planFlow } from "./src/engine/plan.ts";
+export type { FlowGraph, TaskNode } from "./src/core/model.ts";
+export { FakeClock, systemClock } from "./src/engine/clock.ts";
+export type { Clock } from "./src/engine/clock.ts";
+export { MemoryCache } from "./src/engine/cache.ts";
+export type { ResultCache } from "./src/engine/cache.ts";
+
+// Errors
+export {
+  FlowValidationError,
+  MapLimitError,
+  NotJsonError,
+  OrchestraError,
+  ParamsValidationError,
+  RunCancelledError,
+  TaskFailedError,
+  TaskSkippedError,
+  TaskTimeoutError,
+} from "./src/core/errors.ts";
+export type { SourceLocation, ValidationIssue } from "./src/core/errors.ts";

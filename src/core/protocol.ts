@@ -1,0 +1,102 @@
+/**
+ * The contract between copies of the library. A flow file may import any copy of Orchestra (a
+ * JSR version, a local path, the copy inside the binary); the copy that runs it recognises its
+ * flows and tasks by these brands and versions, never by `instanceof`, and task calls find the
+ * running flow through one ambient scope shared by all copies.
+ *
+ * @module
+ */
+
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { SourceLocation } from "./errors.ts";
+import type { TaskOptions } from "./model.ts";
+
+/** Brand of task definitions; the value is the protocol version. */
+export const TASK_BRAND: unique symbol = Symbol.for("orchestra.task") as never;
+/** Brand of flow definitions; the value is the protocol version. */
+export const FLOW_BRAND: unique symbol = Symbol.for("orchestra.flow") as never;
+/** The protocol version this copy speaks. */
+export const PROTOCOL_VERSION = 1;
+
+/** What every copy of the library knows about a task. */
+export interface TaskDefinition {
+  /** Protocol version. */
+  readonly [TASK_BRAND]: number;
+  /** The options it was defined with, as given. */
+  readonly options: TaskOptions;
+  /** The task's function; the task context is passed after the declared arguments. */
+  readonly fn: (...args: never[]) => unknown;
+  /** Where `task()` was called. */
+  readonly location?: SourceLocation;
+}
+
+/** What every copy of the library knows about a flow. */
+export interface FlowDefinition {
+  /** Protocol version. */
+  readonly [FLOW_BRAND]: number;
+  /** The options it was defined with, as given. */
+  readonly options: { readonly name: string };
+  /** The body: receives the flow handle and the params. */
+  readonly body: (f: never, params: never) => unknown;
+  /** Where `flow()` was called. */
+  readonly location?: SourceLocation;
+}
+
+/** The running flow, as a task call sees it. */
+export interface FlowScope {
+  /** Protocol version. */
+  readonly protocol: number;
+  /** Adds a call of `task` with `args` to the run and returns a reference to its result. */
+  call(task: TaskDefinition, args: unknown[]): unknown;
+}
+
+/** Whether a value is a task definition of a protocol this copy understands. */
+export function isTaskDefinition(v: unknown): v is TaskDefinition {
+  return (typeof v === "function" || (typeof v === "object" && v !== null)) &&
+    (v as Record<symbol, unknown>)[TASK_BRAND] === PROTOCOL_VERSION;
+}
+
+/** Whether a value is a flow definition of a protocol this copy understands. */
+export function isFlowDefinition(v: unknown): v is FlowDefinition {
+  return typeof v === "object" && v !== null &&
+    (v as Record<symbol, unknown>)[FLOW_BRAND] === PROTOCOL_VERSION;
+}
+
+const SCOPE_KEY = Symbol.for("orchestra.scope.v1");
+
+/** The ambient flow scope, shared through `globalThis` by every copy of the library. */
+export function flowScopeStorage(): AsyncLocalStorage<FlowScope> {
+  const g = globalThis as unknown as Record<symbol, AsyncLocalStorage<FlowScope> | undefined>;
+  return (g[SCOPE_KEY] ??= new AsyncLocalStorage<FlowScope>());
+}
+
+/**
+ * The file, line and column of the first stack frame outside Orchestra's own sources: the
+ * user's code that called into the library.
+ */
+export function callerLocation(): SourceLocation | undefined {
+  const stack = new Error().stack?.split("\n") ?? [];
+  for (let i = 1; i < stack.length; i++) {
+    const m = /\(?((?:file|https?|jsr|npm):[^()\s]+):(\d+):(\d+)\)?\s*$/.exec(stack[i]);
+    if (!m) continue;
+    const file = m[1];
+    if (/\/src\/(core|engine|api|loaders)\/[^/]+\.ts$|\/orchestra\/[^/]*\/?mod\.ts$/.test(file)) {
+      continue;
+    }
+    return { file: displayPath(file), line: Number(m[2]), col: Number(m[3]) };
+  }
+  return undefined;
+}
+
+/** A file URL shown relative to the working directory when it lies below it. */
+export function displayPath(file: string): string {
+  if (!file.startsWith("file://")) return file;
+  let path = decodeURIComponent(new URL(file).pathname);
+  try {
+    const cwd = Deno.cwd();
+    if (path.startsWith(cwd + "/")) path = path.slice(cwd.length + 1);
+  } catch {
+    // no read permission for the cwd: keep the absolute path
+  }
+  return path;
+}

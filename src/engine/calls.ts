@@ -1,0 +1,134 @@
+/**
+ * What running and planning a flow share: ids of task calls, task settings with the flow's
+ * defaults applied, and the checks every call's arguments pass.
+ *
+ * @module
+ */
+
+import { NotJsonError, type ValidationIssue } from "../core/errors.ts";
+import { findNonJson } from "../core/json.ts";
+import { normalizeTaskOptions, type TaskConfig, type TaskSettings } from "../core/model.ts";
+import { exceedsCeiling, formatPermissions, type PermissionSet } from "../core/permissions.ts";
+import type { TaskDefinition } from "../core/protocol.ts";
+
+/** The executors this build offers. */
+export const AVAILABLE_EXECUTORS = ["inline"] as const;
+
+/**
+ * Deterministic call ids: the first call of `load` is `load`, the second `load#2`, and so on,
+ * so the same body makes the same ids on every run (the basis of durable replay).
+ */
+export class CallIds {
+  #counts = new Map<string, number>();
+
+  /** The id of the next call of a task named `name`. */
+  next(name: string): string {
+    const n = (this.#counts.get(name) ?? 0) + 1;
+    this.#counts.set(name, n);
+    return n === 1 ? name : `${name}#${n}`;
+  }
+}
+
+/** A task's settings within one flow, with the problems found in them. */
+export interface ResolvedTask {
+  /** Settings with the flow's defaults applied. */
+  config: TaskConfig;
+  /** Problems, as issues without a task id. */
+  issues: ValidationIssue[];
+}
+
+/** Resolves and caches each task's settings for one flow. */
+export class TaskConfigs {
+  #cache = new Map<TaskDefinition, ResolvedTask>();
+  #defaults: TaskSettings | undefined;
+  #ceiling: PermissionSet | undefined;
+
+  /** Resolves settings against the flow's `defaults` and permission `ceiling`. */
+  constructor(defaults: TaskSettings | undefined, ceiling: PermissionSet | undefined) {
+    this.#defaults = defaults;
+    this.#ceiling = ceiling;
+  }
+
+  /** The settings of `task`. */
+  get(task: TaskDefinition): ResolvedTask {
+    let r = this.#cache.get(task);
+    if (r) return r;
+    const { config, problems } = normalizeTaskOptions(task.options, this.#defaults);
+    const issues: ValidationIssue[] = problems.map((p) => ({
+      message: `Task "${config.name}": ${p}`,
+    }));
+    if (!(AVAILABLE_EXECUTORS as readonly string[]).includes(config.executor)) {
+      issues.push({
+        message: `Task "${config.name}" asks for executor "${config.executor}", which this ` +
+          `build does not offer yet`,
+        hint: `use executor "inline" (the worker and process executors are not built yet)`,
+      });
+    }
+    for (const ex of exceedsCeiling(config.permissions, this.#ceiling)) {
+      issues.push({
+        message: `Task "${config.name}" requests ${ex.name} ${
+          ex.value === true ? "(all)" : `"${ex.value}"`
+        }, beyond the flow's ceiling (${formatPermissions(this.#ceiling)})`,
+        hint: "add it to the flow's permissions, or narrow the task's request",
+      });
+    }
+    if (task.location) { for (const i of issues) i.location = task.location; }
+    r = { config, issues };
+    this.#cache.set(task, r);
+    return r;
+  }
+}
+
+/**
+ * Checks that a call's arguments are JSON values or references, calling `onRef` for each
+ * reference. Throws {@linkcode NotJsonError} naming the task and the path.
+ */
+export function scanArgs(
+  taskId: string,
+  args: readonly unknown[],
+  isRef: (v: object) => boolean,
+  onRef: (ref: object) => void,
+): void {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === null || a === undefined) continue;
+    const t = typeof a;
+    if (t === "string" || t === "boolean" || (t === "number" && Number.isFinite(a))) continue;
+    if (t === "object" && isRef(a as object)) {
+      onRef(a as object);
+      continue;
+    }
+    const p = findNonJson(a, `args[${i}]`, isRef, onRef);
+    if (p) throw new NotJsonError(taskId, p.path, p.what, p.hint);
+  }
+}
+
+/** A copy of `value` with every reference replaced by `valueOf(ref)`. */
+export function substitute(
+  value: unknown,
+  isRef: (v: object) => boolean,
+  valueOf: (ref: object) => unknown,
+): unknown {
+  if (value === null || typeof value !== "object") return value;
+  if (isRef(value)) return valueOf(value);
+  if (Array.isArray(value)) return value.map((v) => substitute(v, isRef, valueOf));
+  const out: Record<string, unknown> = {};
+  for (const k in value) {
+    out[k] = substitute((value as Record<string, unknown>)[k], isRef, valueOf);
+  }
+  return out;
+}
+
+/** A time-ordered UUID (version 7): run ids sort by start time. */
+export function newRunId(now = Date.now()): string {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  let ts = now;
+  for (let i = 5; i >= 0; i--) {
+    b[i] = ts % 256;
+    ts = Math.floor(ts / 256);
+  }
+  b[6] = (b[6] & 0x0f) | 0x70;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}

@@ -1,0 +1,227 @@
+/**
+ * Planning: runs a flow body without running any task, to get its graph for validation,
+ * `describe`, `graph` and `--dry-run`. Where the body awaits a result, the graph past that point
+ * depends on run-time values; the plan records where that is.
+ *
+ * @module
+ */
+
+import {
+  errorMessage,
+  NotJsonError,
+  type SourceLocation,
+  type ValidationIssue,
+} from "../core/errors.ts";
+import type { FlowGraph, TaskNode } from "../core/model.ts";
+import { checkParamsSchema } from "../core/params.ts";
+import { checkPermissionSet } from "../core/permissions.ts";
+import {
+  callerLocation,
+  type FlowDefinition,
+  type FlowScope,
+  flowScopeStorage,
+  PROTOCOL_VERSION,
+  type TaskDefinition,
+} from "../core/protocol.ts";
+import { didYouMean } from "../core/suggest.ts";
+import { validateFlowGraph } from "../core/validate.ts";
+import { AVAILABLE_EXECUTORS, CallIds, scanArgs, TaskConfigs } from "./calls.ts";
+import { DEFAULT_MAP_LIMIT, type MapOptions, taskDefinitionOf } from "./run.ts";
+import type { FlowOptions } from "./types.ts";
+
+const FLOW_KEYS = [
+  "name",
+  "description",
+  "params",
+  "permissions",
+  "concurrency",
+  "defaults",
+  "hooks",
+  "middleware",
+];
+
+/** Checks a flow's own options: unknown keys, the params schema, the ceiling, concurrency. */
+export function checkFlowOptions(
+  options: FlowOptions,
+  location?: SourceLocation,
+): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  for (const k of Object.keys(options)) {
+    if (!FLOW_KEYS.includes(k)) {
+      issues.push({
+        message: `Flow "${options.name}" has unknown option "${k}"${didYouMean(k, FLOW_KEYS)}`,
+        hint: `flow options are: ${FLOW_KEYS.join(", ")}`,
+      });
+    }
+  }
+  if (typeof options.name !== "string" || options.name.trim() === "") {
+    issues.push({ message: "A flow needs a non-empty name", hint: 'flow("etl", (f) => …)' });
+  }
+  issues.push(...checkParamsSchema(options.params));
+  for (const p of checkPermissionSet(options.permissions, "the flow's permissions")) {
+    issues.push({ message: p });
+  }
+  const c = options.concurrency;
+  if (c !== undefined && !(Number.isInteger(c) && c >= 1)) {
+    issues.push({ message: `concurrency must be a whole number ≥ 1, got ${c}` });
+  }
+  if (location) { for (const i of issues) i.location ??= location; }
+  return issues;
+}
+
+class PlanRef {
+  constructor(readonly id: string, readonly planner: Planner) {}
+  then(_ok?: unknown, onrejected?: ((e: unknown) => unknown) | null): Promise<never> {
+    this.planner.boundary(this.id);
+    const p = Promise.reject(new DynamicBoundary(this.id));
+    return (onrejected ? p.catch(onrejected) : p) as Promise<never>;
+  }
+}
+
+class DynamicBoundary extends Error {
+  constructor(readonly taskId: string) {
+    super(`The plan stops where the body awaits "${taskId}"`);
+    this.name = "DynamicBoundary";
+  }
+}
+
+const isPlanRef = (v: object) => v instanceof PlanRef;
+
+class Planner implements FlowScope {
+  readonly protocol = PROTOCOL_VERSION;
+  readonly nodes: TaskNode[] = [];
+  readonly issues: ValidationIssue[] = [];
+  dynamicAfter: FlowGraph["dynamicAfter"];
+  readonly #ids = new CallIds();
+  readonly #configs: TaskConfigs;
+  readonly #reported = new Set<TaskDefinition>();
+
+  constructor(options: FlowOptions) {
+    this.#configs = new TaskConfigs(options.defaults, options.permissions);
+  }
+
+  boundary(taskId: string): void {
+    if (this.dynamicAfter) return;
+    this.dynamicAfter = { taskId };
+    const loc = callerLocation();
+    if (loc) this.dynamicAfter.location = loc;
+  }
+
+  #node(task: TaskDefinition, kind: "task" | "map", args: readonly unknown[]): TaskNode {
+    const { config, issues } = this.#configs.get(task);
+    const id = this.#ids.next(config.name);
+    if (!this.#reported.has(task)) {
+      this.#reported.add(task);
+      for (const i of issues) this.issues.push({ ...i, taskId: id });
+    }
+    const needs: string[] = [];
+    try {
+      scanArgs(id, args, isPlanRef, (r) => {
+        const dep = (r as PlanRef).id;
+        if (!needs.includes(dep)) needs.push(dep);
+      });
+    } catch (e) {
+      if (!(e instanceof NotJsonError)) throw e;
+      this.issues.push({ message: e.message, taskId: id });
+    }
+    const node: TaskNode = { id, name: config.name, kind, needs, config };
+    const loc = callerLocation() ?? task.location;
+    if (loc) node.location = loc;
+    if (this.issues.length && this.issues[this.issues.length - 1].taskId === id) {
+      this.issues[this.issues.length - 1].location ??= loc;
+    }
+    this.nodes.push(node);
+    return node;
+  }
+
+  call(task: TaskDefinition, args: unknown[]): PlanRef {
+    return new PlanRef(this.#node(task, "task", args).id, this);
+  }
+
+  map(items: unknown, task: unknown, options: MapOptions = {}): PlanRef {
+    const def = taskDefinitionOf(task);
+    const node = this.#node(def, "map", [items]);
+    const count = Array.isArray(items) ? items.length : "dynamic";
+    node.map = { items: count };
+    if (options.concurrency !== undefined) node.map.concurrency = options.concurrency;
+    const limit = options.maxItems ?? DEFAULT_MAP_LIMIT;
+    if (typeof count === "number" && count > limit) {
+      this.issues.push({
+        message: `Task "${node.id}": map over ${count} items exceeds the limit of ${limit}`,
+        taskId: node.id,
+        hint: `pass { maxItems: ${count} } to f.map() if this is intended`,
+      });
+    }
+    return new PlanRef(node.id, this);
+  }
+}
+
+/**
+ * Plans a flow with the given (already validated) params and validates the result.
+ *
+ * @example
+ * ```ts
+ * import { flow, task } from "../../mod.ts";
+ * import { planFlow } from "./plan.ts";
+ * const one = task("one", () => 1);
+ * const double = task("double", (n: number) => n * 2);
+ * const graph = await planFlow(flow("demo", () => double(one())), {});
+ * console.assert(graph.nodes[1].needs[0] === "one" && graph.issues.length === 0);
+ * ```
+ */
+export async function planFlow(
+  def: FlowDefinition,
+  params: Record<string, unknown>,
+): Promise<FlowGraph> {
+  const options = def.options as unknown as FlowOptions;
+  const planner = new Planner(options);
+  const handle = {
+    runId: "plan",
+    flow: options.name,
+    map: (items: unknown, task: unknown, o?: MapOptions) => planner.map(items, task, o),
+  };
+  const flowIssues = checkFlowOptions(options, def.location);
+  if (flowIssues.length === 0) {
+    try {
+      await flowScopeStorage().run(
+        planner,
+        () => (def.body as (f: unknown, p: unknown) => unknown)(handle, params),
+      );
+    } catch (e) {
+      if (!(e instanceof DynamicBoundary)) {
+        const issue: ValidationIssue = {
+          message: `The body of flow "${options.name}" threw while being planned: ${
+            errorMessage(e)
+          }`,
+          hint: "a flow body should only call tasks and combine their references; " +
+            "move other work into tasks",
+        };
+        const at = errorLocation(e) ?? def.location;
+        if (at) issue.location = at;
+        planner.issues.push(issue);
+      }
+    }
+  }
+  const graph: FlowGraph = {
+    name: options.name,
+    nodes: planner.nodes,
+    issues: [...flowIssues, ...planner.issues],
+  };
+  if (options.description !== undefined) graph.description = options.description;
+  if (def.location) graph.location = def.location;
+  if (options.params) graph.params = options.params;
+  if (options.permissions) graph.permissions = options.permissions;
+  if (options.concurrency !== undefined) graph.concurrency = options.concurrency;
+  if (planner.dynamicAfter) graph.dynamicAfter = planner.dynamicAfter;
+  graph.issues = validateFlowGraph(graph, { executors: AVAILABLE_EXECUTORS });
+  return graph;
+}
+
+function errorLocation(e: unknown): SourceLocation | undefined {
+  const line = (e instanceof Error ? e.stack ?? "" : "").split("\n").find((l) =>
+    /file:\/\//.test(l) && !/\/src\/(core|engine|api)\//.test(l)
+  );
+  const m = line && /(file:[^()\s]+):(\d+):(\d+)/.exec(line);
+  if (!m) return undefined;
+  return { file: new URL(m[1]).pathname, line: Number(m[2]), col: Number(m[3]) };
+}

@@ -1,0 +1,180 @@
+/**
+ * The engine's public types: flow options, hooks, middleware, the task context, run options
+ * and the run record (the same document `orchestra run --json` prints).
+ *
+ * @module
+ */
+
+import type { EventListener, LogLevel, RunStatus, TaskStatus } from "../core/events.ts";
+import type { TaskSettings } from "../core/model.ts";
+import type { ParamsSchema } from "../core/params.ts";
+import type { PermissionSet } from "../core/permissions.ts";
+import type { ResultCache } from "./cache.ts";
+import type { Clock } from "./clock.ts";
+
+/** A task's logger: lines are kept with the task in the run record and sent to LogTape. */
+export interface TaskLogger {
+  /** Logs at debug level. */
+  debug(message: string, props?: Record<string, unknown>): void;
+  /** Logs at info level. */
+  info(message: string, props?: Record<string, unknown>): void;
+  /** Logs at warning level. */
+  warn(message: string, props?: Record<string, unknown>): void;
+  /** Logs at error level. */
+  error(message: string, props?: Record<string, unknown>): void;
+}
+
+/** What a running task knows about itself; passed after the task's declared arguments. */
+export interface TaskContext {
+  /** The run's id. */
+  readonly runId: string;
+  /** The flow's name. */
+  readonly flow: string;
+  /** This call's id within the run (`load`, `load#2`, `square[3]`). */
+  readonly taskId: string;
+  /** The task's name. */
+  readonly name: string;
+  /** The attempt number, from 1. */
+  readonly attempt: number;
+  /** The run's params. */
+  readonly params: Readonly<Record<string, unknown>>;
+  /** Aborted when the attempt times out or the run is cancelled. */
+  readonly signal: AbortSignal;
+  /** The task's logger. */
+  readonly log: TaskLogger;
+  /** Waits on the run's clock; rejects when the signal aborts. */
+  sleep(ms: number): Promise<void>;
+}
+
+/** A wrapper around each task attempt: call `next()` to run the task (or the next wrapper). */
+export type Middleware = (ctx: TaskContext, next: () => Promise<unknown>) => Promise<unknown>;
+
+/** Lifecycle hooks of a flow and its tasks. Errors thrown by hooks are logged, not fatal. */
+export interface Hooks {
+  /** Before the first task starts. */
+  onFlowStart?(info: { runId: string; flow: string; params: Record<string, unknown> }):
+    | void
+    | Promise<void>;
+  /** After a run succeeded. */
+  onFlowSuccess?(record: RunRecord): void | Promise<void>;
+  /** After a run failed. */
+  onFlowFailure?(record: RunRecord): void | Promise<void>;
+  /** After a run was cancelled. */
+  onFlowCancel?(record: RunRecord): void | Promise<void>;
+  /** Before each attempt of a task. */
+  beforeTask?(ctx: TaskContext): void | Promise<void>;
+  /** After a task succeeded (also when its result came from the cache). */
+  afterTask?(ctx: TaskContext, result: unknown): void | Promise<void>;
+  /** When an attempt failed and another will follow after `delayMs`. */
+  onTaskRetry?(ctx: TaskContext, error: unknown, delayMs: number): void | Promise<void>;
+  /** When a task failed for good. */
+  onTaskError?(ctx: TaskContext, error: unknown): void | Promise<void>;
+}
+
+/** Options of a flow. */
+export interface FlowOptions<S extends ParamsSchema | undefined = ParamsSchema | undefined> {
+  /** The flow's name. */
+  name: string;
+  /** What it does. */
+  description?: string;
+  /** Its params: name → `{ type, default, description, enum, required }`. */
+  params?: S;
+  /** The permission ceiling: no task may request more. */
+  permissions?: PermissionSet;
+  /** The most tasks running at once. @default unlimited */
+  concurrency?: number;
+  /** Settings every task gets unless it sets its own. */
+  defaults?: TaskSettings;
+  /** Lifecycle hooks. */
+  hooks?: Hooks;
+  /** Wrappers around every task attempt, outermost first. */
+  middleware?: readonly Middleware[];
+}
+
+/** Options of one run. */
+export interface RunOptions {
+  /** The run's id. @default a new time-ordered UUID */
+  runId?: string;
+  /** Overrides the flow's concurrency limit. */
+  concurrency?: number;
+  /** Cancels the run when aborted. */
+  signal?: AbortSignal;
+  /** The clock. @default the system clock */
+  clock?: Clock;
+  /** Receives every event of the run. */
+  onEvent?: EventListener;
+  /** The result cache. @default one in-memory cache per process */
+  cache?: ResultCache;
+  /** Hooks in addition to the flow's own. */
+  hooks?: Hooks;
+  /** Middleware in addition to the flow's own (outside of it). */
+  middleware?: readonly Middleware[];
+  /** Treat string params as command-line input and convert them. @default false */
+  coerceParams?: boolean;
+  /** Random numbers for jitter. @default Math.random */
+  random?: () => number;
+}
+
+/** A line a task logged. */
+export interface TaskLogLine {
+  /** ISO time. */
+  time: string;
+  /** Level. */
+  level: LogLevel;
+  /** Message. */
+  message: string;
+  /** Structured properties. */
+  props?: Record<string, unknown>;
+}
+
+/** One task of a run record. */
+export interface TaskRecord {
+  /** Id within the run. */
+  id: string;
+  /** The task's name (for map items, the mapped task's name). */
+  name: string;
+  /** Final status. */
+  status: TaskStatus;
+  /** Attempts made. */
+  attempts: number;
+  /** ISO time of the first attempt, if it started. */
+  startedAt?: string;
+  /** ISO time it settled, if it did. */
+  finishedAt?: string;
+  /** The result, when it succeeded or was cached. */
+  result?: unknown;
+  /** The error message, when it failed. */
+  error?: string;
+  /** Why it was skipped. */
+  reason?: string;
+  /** The cache key, when its result came from the cache. */
+  cacheKey?: string;
+  /** The map group this item belongs to. */
+  group?: string;
+  /** For a map group: the number of items. */
+  items?: number;
+  /** What it logged. */
+  logs?: TaskLogLine[];
+}
+
+/** The record of one run: the document `orchestra run --json` prints. */
+export interface RunRecord<R = unknown> {
+  /** The run's id. */
+  runId: string;
+  /** The flow's name. */
+  flow: string;
+  /** Final status. */
+  status: Exclude<RunStatus, "running">;
+  /** The body's return value with references resolved. */
+  result: R | undefined;
+  /** The params the run used. */
+  params: Record<string, unknown>;
+  /** ISO start time. */
+  startedAt: string;
+  /** ISO end time. */
+  finishedAt: string;
+  /** What went wrong, when the run did not succeed. */
+  error?: string;
+  /** Every task call, map groups followed by their items. */
+  tasks: TaskRecord[];
+}
