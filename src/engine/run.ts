@@ -15,7 +15,6 @@ import {
   FlowValidationError,
   MapLimitError,
   NotJsonError,
-  OrchestraError,
   RunCancelledError,
   TaskFailedError,
   TaskSkippedError,
@@ -165,7 +164,6 @@ class Node implements TaskRef<unknown> {
 const EMPTY: unknown[] = [];
 
 const isRef = (v: object): boolean => v instanceof Node;
-const nodeOf = (v: object): Node => v as Node;
 const valueOf = (v: object): unknown => (v as Node).value;
 
 let lastMs = NaN;
