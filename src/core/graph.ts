@@ -97,9 +97,11 @@ function cyclePath(
     for (const w of next.get(v)!) {
       if (!members.has(w)) continue;
       if (w === start) {
+        // Walk back to the start, then reverse: inserting at the front would be quadratic.
         const path = [start];
-        for (let x = v; x !== start; x = prev.get(x)!) path.splice(1, 0, x);
+        for (let x = v; x !== start; x = prev.get(x)!) path.push(x);
         path.push(start);
+        path.reverse();
         return path;
       }
       if (!prev.has(w)) {

@@ -35,6 +35,11 @@ function key(path: string, k: string): string {
   return /^[A-Za-z_$][\w$]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`;
 }
 
+// The objects on the path from the root to the value being scanned: a value that contains
+// itself is reported instead of recursing until the stack overflows. One array for every call,
+// so scanning allocates nothing for it.
+const ancestors: object[] = [];
+
 /**
  * Returns the first part of `value` that is not JSON-compatible, or `undefined`.
  * `onRef` is called for every value that `isRef` recognises; such values are allowed.
@@ -53,6 +58,20 @@ export function findNonJson(
   isRef?: (v: object) => boolean,
   onRef?: (v: object) => void,
 ): JsonProblem | undefined {
+  const depth = ancestors.length;
+  try {
+    return scan(value, path, isRef, onRef);
+  } finally {
+    ancestors.length = depth;
+  }
+}
+
+function scan(
+  value: unknown,
+  path: string,
+  isRef?: (v: object) => boolean,
+  onRef?: (v: object) => void,
+): JsonProblem | undefined {
   if (value === null || value === undefined) return undefined;
   const t = typeof value;
   if (t === "string" || t === "boolean") return undefined;
@@ -66,6 +85,25 @@ export function findNonJson(
     onRef?.(obj);
     return undefined;
   }
+  if (ancestors.includes(obj)) {
+    return {
+      path,
+      what: "a circular reference",
+      hint: "pass a tree of plain values; remove the reference back to the containing value",
+    };
+  }
+  ancestors.push(obj);
+  const p = scanObject(obj, path, isRef, onRef);
+  ancestors.pop();
+  return p;
+}
+
+function scanObject(
+  obj: object,
+  path: string,
+  isRef?: (v: object) => boolean,
+  onRef?: (v: object) => void,
+): JsonProblem | undefined {
   if (Array.isArray(obj)) {
     for (let i = 0; i < obj.length; i++) {
       const item = obj[i];
@@ -73,7 +111,7 @@ export function findNonJson(
         return { path: `${path}[${i}]`, what: "undefined", hint: "use null in arrays" };
       }
       if (item === null || typeof item === "string" || typeof item === "boolean") continue;
-      const p = findNonJson(item, `${path}[${i}]`, isRef, onRef);
+      const p = scan(item, `${path}[${i}]`, isRef, onRef);
       if (p) return p;
     }
     return undefined;
@@ -104,7 +142,7 @@ export function findNonJson(
   for (const k in obj) {
     const item = (obj as Record<string, unknown>)[k];
     if (item === null || item === undefined || typeof item === "string") continue;
-    const p = findNonJson(item, key(path, k), isRef, onRef);
+    const p = scan(item, key(path, k), isRef, onRef);
     if (p) return p;
   }
   return undefined;

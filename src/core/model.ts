@@ -288,7 +288,8 @@ export function normalizeTaskOptions(
   }
   if (o.priority !== undefined) {
     if (typeof o.priority !== "number" || !Number.isFinite(o.priority)) {
-      problems.push(`priority must be a number, got ${JSON.stringify(o.priority)}`);
+      const got = typeof o.priority === "number" ? o.priority : JSON.stringify(o.priority);
+      problems.push(`priority must be a number, got ${got}`);
     } else config.priority = o.priority;
   }
   if (o.cache) {

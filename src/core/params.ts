@@ -71,6 +71,16 @@ function typeName(v: unknown): string {
   return typeof v;
 }
 
+// JSON.stringify would print Infinity as null and throw on a bigint.
+function show(v: unknown): string {
+  if (typeof v !== "object" && typeof v !== "string" && typeof v !== "boolean") return String(v);
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}
+
 function matches(type: ParamType, v: unknown): boolean {
   switch (type) {
     case "string":
@@ -196,7 +206,7 @@ export function validateParams(
   const issues: ValidationIssue[] = [];
   const names = Object.keys(schema);
   for (const name of Object.keys(input)) {
-    if (!(name in schema)) {
+    if (!Object.hasOwn(schema, name)) {
       issues.push({
         message: `Unknown param "${name}"${didYouMean(name, names)}`,
         hint: names.length ? `this flow takes: ${names.join(", ")}` : "this flow takes no params",
@@ -226,9 +236,7 @@ export function validateParams(
     }
     if (!matches(spec.type, value)) {
       issues.push({
-        message: `Param "${name}" must be ${spec.type}, got ${typeName(value)} ${
-          JSON.stringify(value)
-        }`,
+        message: `Param "${name}" must be ${spec.type}, got ${typeName(value)} ${show(value)}`,
       });
       continue;
     }
@@ -236,7 +244,7 @@ export function validateParams(
       issues.push({
         message: `Param "${name}" must be one of ${
           spec.enum.map((e) => JSON.stringify(e)).join(", ")
-        }, got ${JSON.stringify(value)}`,
+        }, got ${show(value)}`,
       });
       continue;
     }

@@ -35,9 +35,26 @@ export interface PermissionExcess {
   value: string | true;
 }
 
+// Resolves "." and ".." and repeated slashes, so "./data/../../etc" cannot pass for "./data".
+function normalizePath(path: string): string {
+  const absolute = path.startsWith("/");
+  const out: string[] = [];
+  for (const seg of path.split("/")) {
+    if (seg === "" || seg === ".") continue;
+    if (seg !== "..") out.push(seg);
+    else if (out.length && out[out.length - 1] !== "..") out.pop();
+    else if (!absolute) out.push("..");
+  }
+  return (absolute ? "/" : "") + out.join("/") || ".";
+}
+
 function pathCovers(allowed: string, wanted: string): boolean {
-  const a = allowed.replace(/\/+$/, "");
-  return wanted === a || wanted.startsWith(a + "/") || a === "." || a === "";
+  const a = normalizePath(allowed);
+  const w = normalizePath(wanted);
+  if (a === "/" || a === w) return true;
+  // The working directory covers relative paths that stay inside it.
+  if (a === ".") return !w.startsWith("/") && w !== ".." && !w.startsWith("../");
+  return w.startsWith(a + "/");
 }
 
 function valueCovers(name: PermissionName, allowed: string, wanted: string): boolean {

@@ -85,7 +85,9 @@ export function validateFlowGraph(
     for (const dep of node.needs) {
       if (!seen.has(dep)) {
         issue(
-          `Task "${node.id}" needs unknown task "${dep}"${didYouMean(dep, ids)}`,
+          `Task "${node.id}" needs unknown task "${dep}"${
+            didYouMean(dep, ids.filter((i) => i !== node.id))
+          }`,
           ids.length ? `known tasks: ${ids.slice(0, 20).join(", ")}` : undefined,
         );
       }

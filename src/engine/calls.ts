@@ -33,8 +33,10 @@ export class CallIds {
 export interface ResolvedTask {
   /** Settings with the flow's defaults applied. */
   config: TaskConfig;
-  /** Problems, as issues without a task id. */
+  /** Every problem, as issues without a task id: what a run refuses. */
   issues: ValidationIssue[];
+  /** Only the problems in the task's own options (graph validation checks the rest). */
+  optionIssues: ValidationIssue[];
 }
 
 /** Resolves and caches each task's settings for one flow. */
@@ -54,9 +56,11 @@ export class TaskConfigs {
     let r = this.#cache.get(task);
     if (r) return r;
     const { config, problems } = normalizeTaskOptions(task.options, this.#defaults);
-    const issues: ValidationIssue[] = problems.map((p) => ({
+    const optionIssues: ValidationIssue[] = problems.map((p) => ({
       message: `Task "${config.name}": ${p}`,
     }));
+    if (task.location) { for (const i of optionIssues) i.location = task.location; }
+    const issues = [...optionIssues];
     if (!(AVAILABLE_EXECUTORS as readonly string[]).includes(config.executor)) {
       issues.push({
         message: `Task "${config.name}" asks for executor "${config.executor}", which this ` +
@@ -72,8 +76,8 @@ export class TaskConfigs {
         hint: "add it to the flow's permissions, or narrow the task's request",
       });
     }
-    if (task.location) { for (const i of issues) i.location = task.location; }
-    r = { config, issues };
+    if (task.location) { for (const i of issues) i.location ??= task.location; }
+    r = { config, issues, optionIssues };
     this.#cache.set(task, r);
     return r;
   }

@@ -40,11 +40,8 @@ const FLOW_KEYS = [
   "middleware",
 ];
 
-/** Checks a flow's own options: unknown keys, the params schema, the ceiling, concurrency. */
-export function checkFlowOptions(
-  options: FlowOptions,
-  location?: SourceLocation,
-): ValidationIssue[] {
+/** Checks a flow's option names and its name (graph validation checks the values). */
+function checkFlowKeys(options: FlowOptions, location?: SourceLocation): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   for (const k of Object.keys(options)) {
     if (!FLOW_KEYS.includes(k)) {
@@ -57,6 +54,16 @@ export function checkFlowOptions(
   if (typeof options.name !== "string" || options.name.trim() === "") {
     issues.push({ message: "A flow needs a non-empty name", hint: 'flow("etl", (f) => …)' });
   }
+  if (location) { for (const i of issues) i.location ??= location; }
+  return issues;
+}
+
+/** Checks a flow's own options: unknown keys, the params schema, the ceiling, concurrency. */
+export function checkFlowOptions(
+  options: FlowOptions,
+  location?: SourceLocation,
+): ValidationIssue[] {
+  const issues = checkFlowKeys(options, location);
   issues.push(...checkParamsSchema(options.params));
   for (const p of checkPermissionSet(options.permissions, "the flow's permissions")) {
     issues.push({ message: p });
@@ -108,7 +115,7 @@ class Planner implements FlowScope {
   }
 
   #node(task: TaskDefinition, kind: "task" | "map", args: readonly unknown[]): TaskNode {
-    const { config, issues } = this.#configs.get(task);
+    const { config, optionIssues: issues } = this.#configs.get(task);
     const id = this.#ids.next(config.name);
     if (!this.#reported.has(task)) {
       this.#reported.add(task);
@@ -180,13 +187,17 @@ export async function planFlow(
     flow: options.name,
     map: (items: unknown, task: unknown, o?: MapOptions) => planner.map(items, task, o),
   };
-  const flowIssues = checkFlowOptions(options, def.location);
-  if (flowIssues.length === 0) {
+  const flowIssues = checkFlowKeys(options, def.location);
+  // The body is planned even when the flow's own options are wrong: every problem, one pass.
+  {
     try {
-      await flowScopeStorage().run(
+      const returned = flowScopeStorage().run(
         planner,
         () => (def.body as (f: unknown, p: unknown) => unknown)(handle, params),
       );
+      // Awaiting a returned reference would mark a body that never awaits as dynamic: only an
+      // async body's promise is awaited.
+      if (returned instanceof Promise) await returned;
     } catch (e) {
       if (!(e instanceof DynamicBoundary)) {
         const issue: ValidationIssue = {

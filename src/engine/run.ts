@@ -96,8 +96,9 @@ class Node implements TaskRef<unknown> {
   reason: string | undefined = undefined;
   attempts = 0;
   token = 0;
-  startedAt = 0;
-  finishedAt = 0;
+  // -1 until set: 0 is a valid time on an injected clock.
+  startedAt = -1;
+  finishedAt = -1;
   cacheKey: string | undefined = undefined;
   logs: TaskLogLine[] | undefined = undefined;
   ctx: Ctx | undefined = undefined;
@@ -302,6 +303,7 @@ export class FlowRun implements FlowScope {
     this.#kicked = false;
     this.#drain();
   };
+  readonly #onAbort = () => this.cancel(errorMessage(this.#signal!.reason));
 
   /** Prepares a run; nothing happens until {@linkcode FlowRun.start}. */
   constructor(def: FlowDefinition, params: Record<string, unknown>, options: RunOptions = {}) {
@@ -319,6 +321,14 @@ export class FlowRun implements FlowScope {
     this.#slow = this.#middleware.length > 0 ||
       this.#hooks.some((h) => h.beforeTask || h.afterTask || h.onTaskRetry || h.onTaskError);
     this.#configs = new TaskConfigs(this.#opts.defaults, this.#opts.permissions);
+    if (
+      options.concurrency !== undefined &&
+      !(Number.isInteger(options.concurrency) && options.concurrency >= 1)
+    ) {
+      throw new RangeError(
+        `Invalid run option concurrency ${options.concurrency}: use a whole number ≥ 1`,
+      );
+    }
     const limit = options.concurrency ?? this.#opts.concurrency;
     this.#limit = limit === undefined || limit <= 0 ? Infinity : limit;
     this.#signal = options.signal;
@@ -330,14 +340,7 @@ export class FlowRun implements FlowScope {
     if (this.#started) throw new Error(`Run "${this.runId}" was already started`);
     this.#started = true;
     this.#startedAt = this.clock.now();
-    const signal = this.#signal;
-    if (signal?.aborted) {
-      this.cancel(errorMessage(signal.reason));
-      return this.#done;
-    }
-    signal?.addEventListener("abort", () => this.cancel(errorMessage(signal.reason)), {
-      once: true,
-    });
+    // Every run's events open with run.started, also those of a run cancelled before it began.
     if (this.#listener) {
       this.#emit({
         type: "run.started",
@@ -347,6 +350,13 @@ export class FlowRun implements FlowScope {
         params: this.params,
       });
     }
+    const signal = this.#signal;
+    if (signal?.aborted) {
+      this.cancel(errorMessage(signal.reason));
+      return this.#done;
+    }
+    // Removed when the run ends: one signal may serve many runs (a server's shutdown signal).
+    signal?.addEventListener("abort", this.#onAbort, { once: true });
     for (const h of this.#hooks) {
       if (h.onFlowStart) {
         await this.#guard(
@@ -401,9 +411,10 @@ export class FlowRun implements FlowScope {
       }
     }
     this.#running = 0;
+    // The run's error is the cancellation, also when the body had already returned.
+    this.#bodyError = err;
     if (!this.#bodyDone) {
       this.#bodyDone = true;
-      this.#bodyError = err;
       this.#hasBodyError = true;
     }
     this.#maybeFinish();
@@ -538,7 +549,9 @@ export class FlowRun implements FlowScope {
     this.#ready.push(node);
     if (!this.#draining && !this.#kicked) {
       this.#kicked = true;
-      queueMicrotask(this.#drainBound);
+      // Tasks start outside the flow scope, so a task that calls a task gets a clear error
+      // instead of silently adding to the run. (Deno's `exit()` keeps the store: use `run`.)
+      flowScopeStorage().run(undefined as never, queueMicrotask, this.#drainBound);
     }
   }
 
@@ -593,7 +606,8 @@ export class FlowRun implements FlowScope {
     if (this.#draining) return;
     this.#draining = true;
     try {
-      while (this.#running < this.#limit && !this.#cancelled) {
+      // A run abandoned by an invalid body is finished: the tasks it queued never start.
+      while (this.#running < this.#limit && !this.#cancelled && !this.#finished) {
         const node = this.#ready.pop();
         if (node === undefined) break;
         const g = node.group;
@@ -630,19 +644,21 @@ export class FlowRun implements FlowScope {
     const cache = node.config.cache;
     if (cache !== undefined) {
       let key: string;
+      let hit: { value: unknown } | undefined;
       try {
         key = cache.key ? cache.key(node.args) : `${node.config.name}:${stableJson(node.args)}`;
+        hit = this.#cache.get(key, node.startedAt);
       } catch (e) {
         this.#release(node);
         this.#fail(node, e);
         return;
       }
       node.cacheKey = key;
-      const hit = this.#cache.get(key, node.startedAt);
       if (hit) {
         this.#release(node);
-        node.value = hit.value;
-        this.#settle(node, CACHED, undefined);
+        // afterTask sees cached results too; no attempt was made, so the context's is 0.
+        if (this.#slow) node.ctx = new Ctx(this, node, 0);
+        this.#succeed(node, hit.value, CACHED);
         return;
       }
     }
@@ -723,7 +739,17 @@ export class FlowRun implements FlowScope {
     }
     this.#release(node);
     const cache = node.config.cache;
-    if (cache !== undefined) this.#cache.set(node.cacheKey!, value, node.startedAt + cache.ttlMs);
+    if (cache !== undefined) {
+      try {
+        this.#cache.set(node.cacheKey!, value, node.startedAt + cache.ttlMs);
+      } catch (e) {
+        // A cache that cannot store costs a later hit, not this result.
+        this.#log().warn("Caching the result of {taskId} failed: {error}", {
+          taskId: node.id,
+          error: errorMessage(e),
+        });
+      }
+    }
     this.#succeed(node, value);
     this.#drain();
   }
@@ -774,9 +800,9 @@ export class FlowRun implements FlowScope {
 
   // ---- settling ----
 
-  #succeed(node: Node, value: unknown): void {
+  #succeed(node: Node, value: unknown, state = SUCCEEDED): void {
     node.value = value;
-    this.#settle(node, SUCCEEDED, undefined);
+    this.#settle(node, state, undefined);
     for (const h of this.#hooks) {
       if (h.afterTask && node.ctx) this.#later("afterTask", () => h.afterTask!(node.ctx!, value));
     }
@@ -806,7 +832,7 @@ export class FlowRun implements FlowScope {
     node.state = state;
     node.error = error;
     node.finishedAt = now;
-    if (state === SKIPPED && node.startedAt === 0) node.attempts = 0;
+    if (state === SKIPPED && node.startedAt < 0) node.attempts = 0;
     this.#unsettled--;
     if (node.deferred !== null) node.notify();
     if (this.#listener) this.#emitSettled(node, now);
@@ -849,7 +875,7 @@ export class FlowRun implements FlowScope {
     node.state = state;
     node.error = error;
     node.finishedAt = now;
-    if (node.startedAt === 0) node.attempts = 0;
+    if (node.startedAt < 0) node.attempts = 0;
     this.#unsettled--;
     if (node.deferred !== null) node.notify();
     if (this.#listener) this.#emitSettled(node, now);
@@ -875,7 +901,7 @@ export class FlowRun implements FlowScope {
 
   #emitSettled(node: Node, now: number): void {
     const base = this.#base(node, now);
-    const duration = node.startedAt ? now - node.startedAt : 0;
+    const duration = node.startedAt >= 0 ? now - node.startedAt : 0;
     switch (node.state) {
       case SUCCEEDED:
         this.#emit({
@@ -933,7 +959,14 @@ export class FlowRun implements FlowScope {
         this.#bodyDone = true;
         this.#maybeFinish();
       },
-      (e) => this.#bodyFailed(e),
+      (e) => {
+        // A returned reference that failed or was skipped: the failed task is the run's error.
+        if (e instanceof TaskFailedError || e instanceof TaskSkippedError) {
+          if (this.#bodyDone) return;
+          this.#bodyDone = true;
+          this.#maybeFinish();
+        } else this.#bodyFailed(e);
+      },
     );
   }
 
@@ -947,6 +980,7 @@ export class FlowRun implements FlowScope {
 
   #abandon(reason: string): void {
     this.#finished = true;
+    this.#signal?.removeEventListener("abort", this.#onAbort);
     for (const node of this.#nodes) {
       if (!node.settled) {
         node.state = SKIPPED;
@@ -962,19 +996,23 @@ export class FlowRun implements FlowScope {
   }
 
   async #finish(): Promise<void> {
+    this.#signal?.removeEventListener("abort", this.#onAbort);
     let status: Exclude<RunStatus, "running"> = "succeeded";
     let error: string | undefined;
     if (this.#cancelled) {
       status = "cancelled";
       error = errorMessage(this.#bodyError);
-    } else if (this.#hasBodyError) {
-      status = "failed";
-      error = errorMessage(this.#bodyError);
     } else {
       const failed = this.#nodes.find((n) =>
         n.state === FAILED && !n.config.continueOnError && n.group === null
       );
-      if (failed) {
+      // A body that only rethrew a task's failure reports the task's own error.
+      const rethrown = this.#bodyError instanceof TaskSkippedError ||
+        this.#bodyError instanceof TaskFailedError;
+      if (this.#hasBodyError && !(rethrown && failed)) {
+        status = "failed";
+        error = errorMessage(this.#bodyError);
+      } else if (failed) {
         status = "failed";
         error = errorMessage(failed.error);
       }
@@ -1107,8 +1145,8 @@ function taskRecord(node: Node): TaskRecord {
     status: STATUS[node.state],
     attempts: node.attempts,
   };
-  if (node.startedAt) r.startedAt = iso(node.startedAt);
-  if (node.finishedAt) r.finishedAt = iso(node.finishedAt);
+  if (node.startedAt >= 0) r.startedAt = iso(node.startedAt);
+  if (node.finishedAt >= 0) r.finishedAt = iso(node.finishedAt);
   if ((node.state === SUCCEEDED || node.state === CACHED) && node.value !== undefined) {
     r.result = node.value;
   }

@@ -34,7 +34,7 @@ export interface TaskContext {
   readonly taskId: string;
   /** The task's name. */
   readonly name: string;
-  /** The attempt number, from 1. */
+  /** The attempt number, from 1; 0 in `afterTask` when the result came from the cache. */
   readonly attempt: number;
   /** The run's params. */
   readonly params: Readonly<Record<string, unknown>>;

@@ -1,0 +1,54 @@
+import assert from "node:assert/strict";
+import { defaultCache, MemoryCache, stableJson } from "../../src/engine/cache.ts";
+
+Deno.test("MemoryCache returns a stored value until it expires", () => {
+  const cache = new MemoryCache();
+  cache.set("k", { rows: 3 }, 1000);
+  assert.deepEqual(cache.get("k", 0), { value: { rows: 3 } });
+  assert.deepEqual(cache.get("k", 999), { value: { rows: 3 } });
+  assert.equal(cache.get("k", 1000), undefined);
+  // Expired entries are gone, also for an earlier time.
+  assert.equal(cache.get("k", 0), undefined);
+});
+
+Deno.test("MemoryCache distinguishes a stored undefined from a miss", () => {
+  const cache = new MemoryCache();
+  cache.set("u", undefined, 10);
+  assert.deepEqual(cache.get("u", 0), { value: undefined });
+  assert.equal(cache.get("missing", 0), undefined);
+});
+
+Deno.test("MemoryCache overwrites an entry and clear() removes all", () => {
+  const cache = new MemoryCache();
+  cache.set("a", 1, 100);
+  cache.set("a", 2, 200);
+  cache.set("b", 3, 100);
+  assert.deepEqual(cache.get("a", 150), { value: 2 });
+  cache.clear();
+  assert.equal(cache.get("a", 0), undefined);
+  assert.equal(cache.get("b", 0), undefined);
+});
+
+Deno.test("defaultCache is a MemoryCache shared by the process", () => {
+  assert.ok(defaultCache instanceof MemoryCache);
+});
+
+Deno.test("stableJson() sorts object keys at every level", () => {
+  assert.equal(
+    stableJson({ b: 1, a: { d: [1, { z: 1, y: 2 }], c: 2 } }),
+    stableJson({
+      a: { c: 2, d: [1, { y: 2, z: 1 }] },
+      b: 1,
+    }),
+  );
+  assert.equal(stableJson({ b: 1, a: 2 }), '{"a":2,"b":1}');
+});
+
+Deno.test("stableJson() keeps array order and handles primitives", () => {
+  assert.equal(stableJson([3, 1, 2]), "[3,1,2]");
+  assert.notEqual(stableJson([1, 2]), stableJson([2, 1]));
+  assert.equal(stableJson("x"), '"x"');
+  assert.equal(stableJson(null), "null");
+  assert.equal(stableJson(undefined), "undefined");
+  assert.equal(stableJson([undefined]), "[null]");
+});
