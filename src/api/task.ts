@@ -73,8 +73,9 @@ export function task<P extends unknown[], R>(
     const scope = flowScopeStorage().getStore();
     if (scope === undefined) {
       throw new OrchestraError(
-        `Task "${name}" was called outside a flow body; call it inside ` +
-          `flow("name", (f) => { … }) and run the flow with .run() or "orchestra run"`,
+        `Task "${name}" was called outside a flow body (tasks cannot call tasks either); ` +
+          `call it inside flow("name", (f) => { … }) and run the flow with .run() or ` +
+          `"orchestra run"`,
       );
     }
     return scope.call(def as unknown as TaskDefinition, args);

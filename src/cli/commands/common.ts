@@ -1,0 +1,132 @@
+/**
+ * What every command that reads a flow file does first: load the file, read the params,
+ * validate them, plan and validate the flow.
+ *
+ * @module
+ */
+
+import { parse as parseYaml } from "npm:yaml@2.9.1";
+import {
+  errorMessage,
+  FlowValidationError,
+  ParamsValidationError,
+  type ValidationIssue,
+} from "../../core/errors.ts";
+import type { FlowGraph } from "../../core/model.ts";
+import type { FlowDefinition } from "../../core/protocol.ts";
+import { prepareParams } from "../../engine/execute.ts";
+import { planFlow } from "../../engine/plan.ts";
+import { FlowLoadError, loadFlowModule } from "../../loaders/ts_loader.ts";
+import { keyValues, type Parsed, UsageError } from "../args.ts";
+import type { Io } from "../io.ts";
+import { renderIssues } from "../render.ts";
+
+/** Options every flow command accepts. */
+export const FLOW_OPTIONS = {
+  param: { type: "string", short: "p", multiple: true },
+  "params-file": { type: "string" },
+  flow: { type: "string" },
+  json: { type: "boolean" },
+} as const;
+
+/** A loaded, validated flow ready for a command. */
+export interface Prepared {
+  /** The flow. */
+  def: FlowDefinition;
+  /** Params with defaults applied and types converted. */
+  params: Record<string, unknown>;
+  /** The planned graph (issues empty unless `allowInvalid`). */
+  graph: FlowGraph;
+}
+
+function resolvePath(io: Io, path: string): string {
+  return path.startsWith("/") ? path : `${io.cwd.replace(/\/+$/, "")}/${path}`;
+}
+
+async function readParamsFile(command: string, io: Io, path: string) {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(resolvePath(io, path));
+  } catch (e) {
+    throw new UsageError(command, `cannot read --params-file "${path}": ${errorMessage(e)}`);
+  }
+  let value: unknown;
+  try {
+    value = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(command, `--params-file "${path}" is not valid: ${errorMessage(e)}`);
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new UsageError(command, `--params-file "${path}" must hold an object of params`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/**
+ * Loads the flow named on the command line and validates params and flow. Returns the exit
+ * code 2 (after printing why) when anything is wrong, unless `allowInvalid` keeps an invalid
+ * graph for the caller to report.
+ */
+export async function prepare(
+  command: string,
+  parsed: Parsed,
+  io: Io,
+  options: { allowInvalid?: boolean } = {},
+): Promise<Prepared | number> {
+  const file = parsed.positionals[0];
+  if (!file) throw new UsageError(command, `missing FILE: orchestra ${command} FILE`);
+  if (parsed.positionals.length > 1) {
+    throw new UsageError(
+      command,
+      `unexpected argument "${parsed.positionals[1]}"; params go as --param NAME=VALUE`,
+    );
+  }
+  if (/\.ya?ml$/i.test(file)) {
+    io.stderr(
+      `error: cannot load "${file}": YAML flows are not supported by this version yet; ` +
+        `write the flow in TypeScript (see examples/)\n`,
+    );
+    return 2;
+  }
+  const fileParams = parsed.values["params-file"]
+    ? await readParamsFile(command, io, parsed.values["params-file"] as string)
+    : {};
+  const cliParams = keyValues(command, parsed.values.param as string[] | undefined);
+  let def: FlowDefinition;
+  try {
+    ({ flow: def } = await loadFlowModule(file, io.cwd, {
+      flow: parsed.values.flow as string | undefined,
+    }));
+  } catch (e) {
+    if (e instanceof FlowLoadError) {
+      io.stderr(`error: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  const input = { ...fileParams, ...cliParams };
+  let params: Record<string, unknown> = input;
+  let paramIssues: ValidationIssue[] = [];
+  try {
+    params = prepareParams(def, input, true);
+  } catch (e) {
+    if (e instanceof ParamsValidationError) paramIssues = [...e.issues];
+    else if (!(e instanceof FlowValidationError)) throw e;
+    // The flow's own problems are reported by the plan below.
+  }
+  if (paramIssues.length && !options.allowInvalid) {
+    io.stderr(
+      `error: invalid params for flow "${def.options.name}":\n${
+        paramIssues.map((i) => `  ${i.message}${i.hint ? `\n    hint: ${i.hint}` : ""}`).join("\n")
+      }\n`,
+    );
+    return 2;
+  }
+  const graph = await planFlow(def, params);
+  graph.issues = [...paramIssues, ...graph.issues];
+  if (graph.issues.length && !options.allowInvalid) {
+    io.stderr(renderIssues(graph.name, graph.issues));
+    return 2;
+  }
+  return { def, params, graph };
+}

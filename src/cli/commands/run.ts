@@ -1,0 +1,148 @@
+/**
+ * `orchestra run FILE`: validate, then run with a live view (or plain lines, or only a
+ * summary), print `--json`, and exit 0/1/2/130.
+ *
+ * @module
+ */
+
+import { getLogger, type Logger, type LogLevel } from "npm:@logtape/logtape@2.4.2";
+import { FlowValidationError } from "../../core/errors.ts";
+import type { RunEvent } from "../../core/events.ts";
+import { FlowRun } from "../../engine/run.ts";
+import type { RunRecord } from "../../engine/types.ts";
+import { type Parsed, positiveInt, UsageError } from "../args.ts";
+import type { Io } from "../io.ts";
+import { CLI_LOG_LEVELS, type LogFormat, setupLogging } from "../logging.ts";
+import { graphJson, renderIssues, renderPlan } from "../render.ts";
+import { createView, type RunView } from "../view/view.ts";
+import { FLOW_OPTIONS, prepare } from "./common.ts";
+
+/** Options of `run`. */
+export const RUN_OPTIONS = {
+  ...FLOW_OPTIONS,
+  concurrency: { type: "string", short: "c" },
+  "dry-run": { type: "boolean" },
+  quiet: { type: "boolean", short: "q" },
+  verbose: { type: "boolean", short: "v" },
+  "log-level": { type: "string" },
+  "log-format": { type: "string" },
+} as const;
+
+/** The `--json` document: the run record with its fields in the documented order. */
+export function runDocument(record: RunRecord): Record<string, unknown> {
+  const doc: Record<string, unknown> = {
+    runId: record.runId,
+    flow: record.flow,
+    status: record.status,
+    result: record.result ?? null,
+    params: record.params,
+    startedAt: record.startedAt,
+    finishedAt: record.finishedAt,
+  };
+  if (record.error !== undefined) doc.error = record.error;
+  doc.tasks = record.tasks;
+  return doc;
+}
+
+function logEvent(logger: Logger, e: RunEvent): void {
+  const { type, runId: _r, time: _t, ...props } = e;
+  switch (type) {
+    case "task.failed":
+      logger.error("{taskId} failed: {error}", props);
+      break;
+    case "task.retrying":
+      logger.warn("{taskId} attempt {attempt} failed, retrying in {delayMs} ms: {error}", props);
+      break;
+    case "task.log":
+      break; // the task's own logger already wrote it
+    case "run.finished":
+      logger.info("run {status}", props);
+      break;
+    default:
+      logger.info(`${type.replace(".", " ")}`, props);
+  }
+}
+
+/** Runs `orchestra run`. */
+export async function runCommand(parsed: Parsed, io: Io): Promise<number> {
+  const v = parsed.values;
+  const concurrency = positiveInt("run", "concurrency", v.concurrency);
+  const format = (v["log-format"] ?? "text") as LogFormat;
+  if (format !== "text" && format !== "json") {
+    throw new UsageError("run", `--log-format must be text or json, got "${format}"`);
+  }
+  const level = (v.verbose ? "debug" : v["log-level"] ?? "info") as LogLevel;
+  if (!(CLI_LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new UsageError(
+      "run",
+      `--log-level must be one of ${CLI_LOG_LEVELS.join(", ")}, got "${level}"`,
+    );
+  }
+  if (v.quiet && v.verbose) throw new UsageError("run", "--quiet and --verbose exclude each other");
+
+  const prepared = await prepare("run", parsed, io);
+  if (typeof prepared === "number") return prepared;
+  const { def, params, graph } = prepared;
+  if (v["dry-run"]) {
+    io.stdout(v.json ? JSON.stringify(graphJson(graph), null, 2) + "\n" : renderPlan(graph));
+    return 0;
+  }
+
+  let view: RunView | undefined;
+  if (format === "text") {
+    view = createView({
+      mode: v.quiet ? "quiet" : io.terminal.isTerminal ? "live" : "plain",
+      write: io.stderr,
+      columns: io.terminal.columns,
+      rows: io.terminal.rows,
+      color: io.terminal.isTerminal && io.env("NO_COLOR") === undefined,
+    });
+  }
+  await setupLogging({
+    level,
+    format,
+    write: view ? (line) => view.log(line.replace(/\n$/, "")) : io.stderr,
+  });
+  const logger = getLogger(["orchestra", "run"]);
+
+  const controller = new AbortController();
+  let interrupts = 0;
+  const stopListening = io.onInterrupt(() => {
+    interrupts++;
+    if (interrupts > 1) io.exit(130);
+    const note =
+      "Cancelling: stopping new work and aborting running tasks (Ctrl-C again to exit now)";
+    if (view) view.log(note);
+    else logger.warn(note);
+    controller.abort(new Error("interrupted with Ctrl-C"));
+  });
+  let record: RunRecord;
+  try {
+    const run = new FlowRun(def, params, {
+      signal: controller.signal,
+      ...(concurrency !== undefined ? { concurrency } : {}),
+      onEvent: (e) => {
+        if (view) view.onEvent(e);
+        else {
+          const runLogger = logger.with({ runId: e.runId });
+          logEvent(runLogger, e);
+        }
+      },
+    });
+    record = await run.start();
+  } catch (e) {
+    view?.close();
+    if (e instanceof FlowValidationError) {
+      io.stderr(renderIssues(e.flow, e.issues));
+      return 2;
+    }
+    throw e;
+  } finally {
+    stopListening();
+  }
+  view?.finish(record);
+  if (v.json) io.stdout(JSON.stringify(runDocument(record), null, 2) + "\n");
+  if (record.status === "succeeded") return 0;
+  if (record.status === "cancelled" && interrupts > 0) return 130;
+  return 1;
+}

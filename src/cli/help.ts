@@ -1,0 +1,94 @@
+/**
+ * Help texts of every command.
+ *
+ * @module
+ */
+
+/** The top-level help. */
+export const MAIN_HELP = `orchestra — run workflows written in TypeScript
+
+Usage:
+  orchestra <command> [options]
+
+Commands:
+  run FILE        Run a flow, with a live view of its tasks
+  validate FILE   Check a flow without running it; print every problem
+  describe FILE   Show a flow's tasks, dependencies, executors, permissions and retries
+  graph FILE      Print a flow's graph as Mermaid, Graphviz dot or JSON
+  help [COMMAND]  Show help for a command
+
+Options:
+  -h, --help      Show help (also after any command)
+  -V, --version   Show the version
+
+Exit codes: 0 success, 1 the run failed, 2 bad input, 130 cancelled with Ctrl-C.
+During development: deno task orchestra <command> …
+`;
+
+/** Help of each command. */
+export const COMMAND_HELP: Record<string, string> = {
+  run: `Usage: orchestra run FILE [options]
+
+Run the flow exported by FILE (a .ts module). The flow is validated first; an invalid
+flow or invalid params start no task (exit 2).
+
+Options:
+  -p, --param NAME=VALUE    Set a param (repeatable); values are converted to the param's type
+      --params-file FILE    Read params from a JSON or YAML file (--param wins)
+      --flow NAME           Which flow to run when FILE exports several
+  -c, --concurrency N       Run at most N tasks at once (default: the flow's, else unlimited)
+      --dry-run             Validate and print the plan (order, executors, grants); run nothing
+      --json                Print the run record as one JSON document on stdout
+  -q, --quiet               Print only the summary
+  -v, --verbose             Log at debug level
+      --log-level LEVEL     debug, info, warning or error (default: info)
+      --log-format FORMAT   text or json (JSON lines on stderr; default: text)
+  -h, --help                Show this help
+
+The live view and logs go to stderr; stdout carries only --json output.
+Ctrl-C once stops new work, aborts running tasks and records the run as cancelled
+(exit 130); a second Ctrl-C exits at once.
+
+Examples:
+  orchestra run examples/etl.ts
+  orchestra run examples/params.ts --param region=eu --param limit=5 --json
+`,
+  validate: `Usage: orchestra validate FILE [options]
+
+Validate the flow exported by FILE and print every problem found, each with its
+file:line:col and a hint. Exit 0 when valid, 2 otherwise.
+
+Options:
+  -p, --param NAME=VALUE    Params to validate with (repeatable)
+      --params-file FILE    Params from a JSON or YAML file
+      --flow NAME           Which flow, when FILE exports several
+      --json                Print { valid, flow, issues } as JSON on stdout
+  -h, --help                Show this help
+`,
+  describe: `Usage: orchestra describe FILE [options]
+
+Show the flow's params, permission ceiling and tasks: dependencies, executor,
+permissions, retries, timeout, cache and priority.
+
+Options:
+  -p, --param NAME=VALUE    Params to plan with (repeatable)
+      --params-file FILE    Params from a JSON or YAML file
+      --flow NAME           Which flow, when FILE exports several
+      --json                Print the flow graph as JSON
+  -h, --help                Show this help
+`,
+  graph: `Usage: orchestra graph FILE [options]
+
+Print the flow's dependency graph.
+
+Options:
+  -f, --format FORMAT       mermaid (default), dot or json
+  -p, --param NAME=VALUE    Params to plan with (repeatable)
+      --params-file FILE    Params from a JSON or YAML file
+      --flow NAME           Which flow, when FILE exports several
+  -h, --help                Show this help
+
+Example:
+  orchestra graph examples/etl.ts --format dot | dot -Tsvg > etl.svg
+`,
+};

@@ -1,0 +1,123 @@
+/**
+ * The TypeScript front end of the CLI: imports a flow file and finds the flow in it, by brand,
+ * whichever copy of the library the file imported.
+ *
+ * @module
+ */
+
+import { OrchestraError } from "../core/errors.ts";
+import { type FlowDefinition, isFlowDefinition } from "../core/protocol.ts";
+import { didYouMean } from "../core/suggest.ts";
+
+/** A flow file could not be loaded, or holds no flow (or not the one asked for). */
+export class FlowLoadError extends OrchestraError {
+  /** The file concerned. */
+  readonly file: string;
+  /** Creates the error. */
+  constructor(file: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "FlowLoadError";
+    this.file = file;
+  }
+}
+
+/** Options of {@linkcode loadFlowModule}. */
+export interface LoadFlowOptions {
+  /** The flow to pick when the module exports several (by flow name or export name). */
+  flow?: string;
+}
+
+/** A flow found in a module, with the name it is exported under. */
+export interface LoadedFlow {
+  /** The flow. */
+  flow: FlowDefinition;
+  /** The export that holds it (`default` for the default export). */
+  exportName: string;
+  /** The file's URL. */
+  url: string;
+}
+
+/** The flows a module exports, default export first. */
+export function flowsOf(mod: Record<string, unknown>): { name: string; flow: FlowDefinition }[] {
+  const out: { name: string; flow: FlowDefinition }[] = [];
+  if (isFlowDefinition(mod.default)) out.push({ name: "default", flow: mod.default });
+  for (const [name, value] of Object.entries(mod)) {
+    if (name !== "default" && isFlowDefinition(value) && value !== mod.default) {
+      out.push({ name, flow: value });
+    }
+  }
+  return out;
+}
+
+/**
+ * Imports `path` (absolute, or relative to `cwd`) and returns its flow: the one named by
+ * `options.flow`, else the default export, else the only exported flow.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadFlowModule } from "./ts_loader.ts";
+ * const { flow } = await loadFlowModule("examples/etl.ts", Deno.cwd());
+ * ```
+ */
+export async function loadFlowModule(
+  path: string,
+  cwd: string,
+  options: LoadFlowOptions = {},
+): Promise<LoadedFlow> {
+  const absolute = path.startsWith("/") ? path : `${cwd.replace(/\/+$/, "")}/${path}`;
+  const url = new URL(`file://${absolute}`).href;
+  try {
+    const info = await Deno.stat(absolute);
+    if (!info.isFile) throw new FlowLoadError(path, `Cannot load "${path}": it is not a file`);
+  } catch (e) {
+    if (e instanceof FlowLoadError) throw e;
+    if (e instanceof Deno.errors.NotFound) {
+      throw new FlowLoadError(
+        path,
+        `Cannot load "${path}": no such file (looked in ${cwd})`,
+      );
+    }
+    throw new FlowLoadError(path, `Cannot load "${path}": ${(e as Error).message}`, { cause: e });
+  }
+  let mod: Record<string, unknown>;
+  try {
+    // The user's module: a dynamic import by design (our own modules are imported statically).
+    mod = await import(url);
+  } catch (e) {
+    throw new FlowLoadError(
+      path,
+      `Cannot load "${path}": ${(e as Error).message ?? e}`,
+      { cause: e },
+    );
+  }
+  const flows = flowsOf(mod);
+  if (flows.length === 0) {
+    throw new FlowLoadError(
+      path,
+      `"${path}" exports no flow; export one, e.g. \`export default flow("name", (f) => …)\``,
+    );
+  }
+  if (options.flow !== undefined) {
+    const wanted = options.flow;
+    const found = flows.find((f) => f.flow.options.name === wanted || f.name === wanted);
+    if (!found) {
+      const names = flows.map((f) => f.flow.options.name);
+      throw new FlowLoadError(
+        path,
+        `"${path}" has no flow "${wanted}"${didYouMean(wanted, names)}; it has: ${
+          names.join(", ")
+        }`,
+      );
+    }
+    return { flow: found.flow, exportName: found.name, url };
+  }
+  if (flows[0].name === "default" || flows.length === 1) {
+    return { flow: flows[0].flow, exportName: flows[0].name, url };
+  }
+  throw new FlowLoadError(
+    path,
+    `"${path}" exports ${flows.length} flows (${
+      flows.map((f) => f.flow.options.name).join(", ")
+    }); pick one with --flow NAME or make one the default export`,
+  );
+}

@@ -1,0 +1,48 @@
+/** A fake {@linkcode Io} for calling `main(args, io)` in tests. */
+
+import type { Io } from "../../src/cli/io.ts";
+
+/** The repository root. */
+export const ROOT: string = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+
+/** Captured output and a way to press Ctrl-C. */
+export interface FakeIo extends Io {
+  /** Everything written to stdout. */
+  out: string;
+  /** Everything written to stderr. */
+  err: string;
+  /** Simulates Ctrl-C. */
+  interrupt(): void;
+  /** The exit code passed to `exit`, if any. */
+  exitCode?: number;
+}
+
+/** A fake io rooted at the repository (or `cwd`), not a terminal unless asked. */
+export function fakeIo(options: { cwd?: string; isTerminal?: boolean } = {}): FakeIo {
+  const handlers = new Set<() => void>();
+  const io: FakeIo = {
+    out: "",
+    err: "",
+    stdout(t) {
+      io.out += t;
+    },
+    stderr(t) {
+      io.err += t;
+    },
+    terminal: { isTerminal: options.isTerminal ?? false, columns: 120, rows: 40 },
+    cwd: options.cwd ?? ROOT,
+    env: (name) => name === "NO_COLOR" ? "1" : undefined,
+    onInterrupt(handler) {
+      handlers.add(handler);
+      return () => handlers.delete(handler);
+    },
+    interrupt() {
+      for (const h of [...handlers]) h();
+    },
+    exit(code): never {
+      io.exitCode = code;
+      throw new Error(`exit(${code})`);
+    },
+  };
+  return io;
+}

@@ -1,0 +1,75 @@
+// Every file in examples/ is run here, through the CLI, and its result checked.
+import assert from "node:assert/strict";
+import { main } from "../src/cli/main.ts";
+import { fakeIo } from "./cli/_io.ts";
+
+async function run(args: string[]) {
+  const io = fakeIo();
+  const code = await main(["run", ...args, "--json", "--quiet"], io);
+  assert.equal(code, 0, io.err);
+  return JSON.parse(io.out);
+}
+
+function countPrimesBelow(n: number): number {
+  const sieve = new Uint8Array(n);
+  let count = 0;
+  for (let i = 2; i < n; i++) {
+    if (sieve[i]) continue;
+    count++;
+    for (let j = i * i; j < n; j += i) sieve[j] = 1;
+  }
+  return count;
+}
+
+Deno.test("every example has a test here", async () => {
+  const tested = ["etl.ts", "fan_out.ts", "dynamic.ts", "params.ts"];
+  const files = [];
+  for await (const e of Deno.readDir(new URL("../examples", import.meta.url))) {
+    if (e.isFile && e.name.endsWith(".ts")) files.push(e.name);
+  }
+  assert.deepEqual(files.sort(), tested.sort());
+});
+
+Deno.test("examples/etl.ts: per-region revenue in USD, written as a report", async () => {
+  const dir = await Deno.makeTempDir();
+  const doc = await run(["examples/etl.ts", "-p", `out=${dir}/r.json`]);
+  const { report } = doc.result;
+  assert.deepEqual(report, JSON.parse(await Deno.readTextFile(`${dir}/r.json`)));
+  const eu = report.regions.find((r: { region: string }) => r.region === "eu");
+  // eu: 12×9.5 + 3×110 + 20×14 + 15×9.5 EUR at 1.08 USD
+  assert.equal(eu.revenue, Math.round((114 + 330 + 280 + 142.5) * 1.08 * 100) / 100);
+  assert.equal(eu.orders, 4);
+  const us = report.regions.find((r: { region: string }) => r.region === "us");
+  assert.equal(us.orders, 2, "the line without units was dropped");
+  const extract = doc.tasks.find((t: { id: string }) => t.id === "extract_sales");
+  assert.match(extract.logs[0].message, /Dropping line 6/);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("examples/fan_out.ts: map items are their own entries; the total is right", async () => {
+  const doc = await run(["examples/fan_out.ts", "-p", "ranges=6", "-p", "size=1000"]);
+  assert.equal(doc.result.primes, countPrimesBelow(6000));
+  const items = doc.tasks.filter((t: { group?: string }) => t.group === "count_primes");
+  assert.equal(items.length, 6);
+  assert.deepEqual(
+    items.map((t: { id: string }) => t.id),
+    [0, 1, 2, 3, 4, 5].map((i) => `count_primes[${i}]`),
+  );
+  assert.ok(items.every((t: { name: string }) => t.name === "count_primes"));
+  const group = doc.tasks.find((t: { id: string }) => t.id === "count_primes");
+  assert.deepEqual(group.result, items.map((t: { result: number }) => t.result));
+});
+
+Deno.test("examples/dynamic.ts: branches on a real result", async () => {
+  const low = await run(["examples/dynamic.ts", "-p", "threshold=10"]);
+  assert.deepEqual(low.result.reordered, ["widget", "gizmo"]);
+  assert.equal(low.result.units, 16 + 12);
+  const none = await run(["examples/dynamic.ts", "-p", "threshold=1"]);
+  assert.deepEqual(none.result.reordered, []);
+  assert.ok(!none.tasks.some((t: { name: string }) => t.name === "reorder"));
+});
+
+Deno.test("examples/params.ts: typed params", async () => {
+  const doc = await run(["examples/params.ts", "-p", "region=eu", "-p", "minSpend=2000"]);
+  assert.deepEqual(doc.result, ["1. Umbrella"]);
+});
