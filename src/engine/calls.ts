@@ -92,6 +92,7 @@ export function scanArgs(
   args: readonly unknown[],
   isRef: (v: object) => boolean,
   onRef: (ref: object) => void,
+  offset = 0,
 ): void {
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
@@ -102,7 +103,7 @@ export function scanArgs(
       onRef(a as object);
       continue;
     }
-    const p = findNonJson(a, `args[${i}]`, isRef, onRef);
+    const p = findNonJson(a, `args[${i + offset}]`, isRef, onRef);
     if (p) throw new NotJsonError(taskId, p.path, p.what, p.hint);
   }
 }

@@ -401,14 +401,7 @@ export class FlowRun implements FlowScope {
         node.cancelTimer?.();
         node.ctx?.abort(err);
       }
-      node.error = err;
-      node.state = CANCELLED;
-      node.finishedAt = now;
-      this.#unsettled--;
-      node.notify();
-      if (this.#listener) {
-        this.#emit({ type: "task.cancelled", ...this.#base(node, now) });
-      }
+      this.#settleOne(node, CANCELLED, err, now);
     }
     this.#running = 0;
     // The run's error is the cancellation, also when the body had already returned.
@@ -485,14 +478,20 @@ export class FlowRun implements FlowScope {
   }
 
   #scanInto(node: Node, args: readonly unknown[]): void {
-    scanArgs(node.id, args, isRef, (r) => this.#link(node, r as Node));
-    if (node.deps === null) return;
-    // Nested references need a deep copy at start; top-level ones only a lookup.
+    // Primitives and top-level references are handled here without allocating; anything
+    // nested goes through the full JSON check, which also finds references inside it.
     for (let i = 0; i < args.length; i++) {
       const a = args[i];
-      if (a !== null && typeof a === "object" && !(a instanceof Node)) {
-        node.nestedRefs = true;
-        return;
+      if (a instanceof Node) {
+        this.#link(node, a);
+      } else if (a !== null && typeof a === "object") {
+        scanArgs(node.id, [a], isRef, (r) => this.#link(node, r as Node), i);
+        if (node.deps !== null) node.nestedRefs = true;
+      } else if (a !== undefined && a !== null) {
+        const t = typeof a;
+        if (t !== "string" && t !== "boolean" && !(t === "number" && Number.isFinite(a))) {
+          scanArgs(node.id, [a], isRef, () => {}, i);
+        }
       }
     }
   }
@@ -829,16 +828,7 @@ export class FlowRun implements FlowScope {
   #settle(node: Node, state: number, error: unknown): void {
     if (node.state >= SUCCEEDED) return;
     const now = this.clock.now();
-    node.state = state;
-    node.error = error;
-    node.finishedAt = now;
-    if (state === SKIPPED && node.startedAt < 0) node.attempts = 0;
-    this.#unsettled--;
-    if (node.deferred !== null) node.notify();
-    if (this.#listener) this.#emitSettled(node, now);
-    // What a settled node no longer needs goes now, while it is still young garbage.
-    node.args = EMPTY;
-    if (!this.#slow) node.ctx = undefined;
+    this.#settleOne(node, state, error, now);
     const good = ok(node);
     const g = node.group;
     if (g !== null && g.state < SUCCEEDED) this.#itemSettled(g, node, good);
@@ -871,6 +861,7 @@ export class FlowRun implements FlowScope {
     }
   }
 
+  /** Marks one node settled: no propagation. */
   #settleOne(node: Node, state: number, error: unknown, now: number): void {
     node.state = state;
     node.error = error;
@@ -879,6 +870,9 @@ export class FlowRun implements FlowScope {
     this.#unsettled--;
     if (node.deferred !== null) node.notify();
     if (this.#listener) this.#emitSettled(node, now);
+    // What a settled node no longer needs goes now, while it is still young garbage.
+    node.args = EMPTY;
+    if (!this.#slow) node.ctx = undefined;
   }
 
   #itemSettled(group: Node, item: Node, good: boolean): void {
