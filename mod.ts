@@ -39,14 +39,27 @@ export type {
 } from "./src/engine/types.ts";
 export type {
   CacheOptions,
+  CachePolicy,
   ExecutorKind,
   RetryFilter,
   RetryOptions,
+  RetryPolicy,
+  TaskConfig,
   TaskOptions,
   TaskSettings,
 } from "./src/core/model.ts";
-export type { ParamsOf, ParamSpec, ParamsSchema, ParamType } from "./src/core/params.ts";
+export type {
+  ParamsOf,
+  ParamSpec,
+  ParamsSchema,
+  ParamType,
+  ParamTypeOf,
+  ParamValue,
+} from "./src/core/params.ts";
+export { PERMISSION_NAMES } from "./src/core/permissions.ts";
 export type { PermissionName, PermissionSet } from "./src/core/permissions.ts";
+export { FLOW_BRAND, PROTOCOL_VERSION, TASK_BRAND } from "./src/core/protocol.ts";
+export type { FlowDefinition, TaskDefinition } from "./src/core/protocol.ts";
 export type { Duration } from "./src/core/duration.ts";
 
 // Events
@@ -54,7 +67,9 @@ export type {
   EventListener,
   LogLevel,
   RunEvent,
+  RunEventBase,
   RunStatus,
+  TaskEventBase,
   TaskStatus,
 } from "./src/core/events.ts";
 

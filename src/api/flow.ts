@@ -59,10 +59,12 @@ export function flow<R>(
   name: string,
   body: FlowBody<Record<string, unknown>, R>,
 ): Flow<Record<string, unknown>, Resolved<Awaited<R>>>;
+/** Defines a flow with typed params: the body's `params` argument is typed from the schema. */
 export function flow<const S extends ParamsSchema, R>(
   options: FlowOptions<S> & { params: S },
   body: FlowBody<ParamsOf<S>, R>,
 ): Flow<ParamsOf<S>, Resolved<Awaited<R>>>;
+/** Defines a flow from options, without params. */
 export function flow<R>(
   options: FlowOptions<undefined>,
   body: FlowBody<Record<string, unknown>, R>,

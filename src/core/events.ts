@@ -21,14 +21,16 @@ export type RunStatus = "running" | "succeeded" | "failed" | "cancelled";
 /** Log levels, as in LogTape. */
 export type LogLevel = "debug" | "info" | "warning" | "error";
 
-interface Base {
+/** What every event carries. */
+export interface RunEventBase {
   /** The run. */
   runId: string;
   /** Milliseconds since the epoch, from the run's clock. */
   time: number;
 }
 
-interface TaskBase extends Base {
+/** What every task event carries. */
+export interface TaskEventBase extends RunEventBase {
   /** The task's id in the run. */
   taskId: string;
   /** The task's name. */
@@ -37,23 +39,23 @@ interface TaskBase extends Base {
 
 /** Every event a run emits. */
 export type RunEvent =
-  | Base & { type: "run.started"; flow: string; params: Record<string, unknown> }
-  | TaskBase & { type: "task.created"; needs: string[]; group?: string; kind: "task" | "map" }
-  | TaskBase & { type: "task.started"; attempt: number }
-  | TaskBase & { type: "task.retrying"; attempt: number; delayMs: number; error: string }
-  | TaskBase & { type: "task.succeeded"; attempt: number; durationMs: number }
-  | TaskBase & { type: "task.cached"; key: string }
-  | TaskBase & { type: "task.failed"; attempts: number; error: string; durationMs: number }
-  | TaskBase & { type: "task.skipped"; reason: string }
-  | TaskBase & { type: "task.cancelled" }
-  | TaskBase & {
+  | RunEventBase & { type: "run.started"; flow: string; params: Record<string, unknown> }
+  | TaskEventBase & { type: "task.created"; needs: string[]; group?: string; kind: "task" | "map" }
+  | TaskEventBase & { type: "task.started"; attempt: number }
+  | TaskEventBase & { type: "task.retrying"; attempt: number; delayMs: number; error: string }
+  | TaskEventBase & { type: "task.succeeded"; attempt: number; durationMs: number }
+  | TaskEventBase & { type: "task.cached"; key: string }
+  | TaskEventBase & { type: "task.failed"; attempts: number; error: string; durationMs: number }
+  | TaskEventBase & { type: "task.skipped"; reason: string }
+  | TaskEventBase & { type: "task.cancelled" }
+  | TaskEventBase & {
     type: "task.log";
     level: LogLevel;
     message: string;
     props?: Record<string, unknown>;
   }
-  | TaskBase & { type: "map.expanded"; items: number }
-  | Base & { type: "run.finished"; flow: string; status: RunStatus; error?: string };
+  | TaskEventBase & { type: "map.expanded"; items: number }
+  | RunEventBase & { type: "run.finished"; flow: string; status: RunStatus; error?: string };
 
 /** A function that receives run events. */
 export type EventListener = (event: RunEvent) => void;

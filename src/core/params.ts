@@ -37,26 +37,28 @@ export interface ParamSpec {
 /** A flow's params: name → spec, or name → type as shorthand. */
 export type ParamsSchema = Record<string, ParamSpec | ParamType>;
 
-type TypeOf<T extends ParamType> = T extends "string" ? string
+/** The TypeScript type of a param type name. */
+export type ParamTypeOf<T extends ParamType> = T extends "string" ? string
   : T extends "integer" | "number" ? number
   : T extends "boolean" ? boolean
   : T extends "array" ? unknown[]
   : Record<string, unknown>;
 
-type ValueOf<S> = S extends ParamType ? TypeOf<S> | undefined
+/** The TypeScript type of one param, derived from its spec. */
+export type ParamValue<S> = S extends ParamType ? ParamTypeOf<S> | undefined
   : S extends { enum: readonly (infer E)[] } ?
       | E
       | (S extends { default: unknown } ? never
         : S extends { required: true } ? never
         : undefined)
   : S extends { type: infer T extends ParamType } ? (
-      | TypeOf<T>
+      | ParamTypeOf<T>
       | (S extends { default: unknown } ? never : S extends { required: true } ? never : undefined)
     )
   : unknown;
 
 /** The TypeScript type of a flow's params, derived from its schema. */
-export type ParamsOf<S> = S extends ParamsSchema ? { [K in keyof S]: ValueOf<S[K]> }
+export type ParamsOf<S> = S extends ParamsSchema ? { [K in keyof S]: ParamValue<S[K]> }
   : Record<string, unknown>;
 
 /** Normalises the shorthand `name: "integer"` to `{ type: "integer" }`. */

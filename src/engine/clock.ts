@@ -66,7 +66,7 @@ export class FakeClock implements Clock {
   readonly requested: number[] = [];
 
   /** Starts the virtual clock at `start` ms since the epoch. */
-  constructor(start = Date.UTC(2026, 0, 1)) {
+  constructor(start: number = Date.UTC(2026, 0, 1)) {
     this.#now = start;
   }
 
