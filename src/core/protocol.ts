@@ -9,6 +9,7 @@
 
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { SourceLocation } from "./errors.ts";
+import type { TaskStatus } from "./events.ts";
 import type { TaskOptions } from "./model.ts";
 
 /** Brand of task definitions; the value is the protocol version. */
@@ -42,12 +43,42 @@ export interface FlowDefinition {
   readonly location?: SourceLocation;
 }
 
+/** What a condition sees once every dependency of a task has settled. */
+export interface ConditionInfo {
+  /** The status of each dependency, by id. */
+  readonly statuses: Readonly<Record<string, TaskStatus>>;
+  /** Whether the run is being cancelled. */
+  readonly cancelled: boolean;
+}
+
+/** Decides, once its dependencies have settled, whether a task runs or is skipped. */
+export interface TaskCondition {
+  /** Returns whether the task runs. An exception fails the task. */
+  test(info: ConditionInfo): boolean;
+  /**
+   * Decide also when a dependency failed, was skipped or the run is being cancelled
+   * (GitHub Actions' `always()`, `failure()`, `cancelled()`); otherwise such a task is
+   * skipped as usual without asking. @default false
+   */
+  evenIfUpstreamFailed?: boolean;
+  /** The condition as written, for the skip reason: `condition "…" is false`. */
+  text: string;
+}
+
+/** Options of one task call. */
+export interface CallOptions {
+  /** The call's id, instead of the generated `name`, `name#2`, …; must be unique in the run. */
+  id?: string;
+  /** Whether the task runs, decided when its dependencies have settled. */
+  condition?: TaskCondition;
+}
+
 /** The running flow, as a task call sees it. */
 export interface FlowScope {
   /** Protocol version. */
   readonly protocol: number;
   /** Adds a call of `task` with `args` to the run and returns a reference to its result. */
-  call(task: TaskDefinition, args: unknown[]): unknown;
+  call(task: TaskDefinition, args: unknown[], options?: CallOptions): unknown;
 }
 
 /** Whether a value is a task definition of a protocol this copy understands. */

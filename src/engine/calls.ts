@@ -20,12 +20,31 @@ export const AVAILABLE_EXECUTORS = ["inline"] as const;
  */
 export class CallIds {
   #counts = new Map<string, number>();
+  #explicit = new Set<string>();
 
   /** The id of the next call of a task named `name`. */
   next(name: string): string {
-    const n = (this.#counts.get(name) ?? 0) + 1;
-    this.#counts.set(name, n);
-    return n === 1 ? name : `${name}#${n}`;
+    for (;;) {
+      const n = (this.#counts.get(name) ?? 0) + 1;
+      this.#counts.set(name, n);
+      const id = n === 1 ? name : `${name}#${n}`;
+      if (this.#explicit.size === 0 || !this.#explicit.has(id)) return id;
+    }
+  }
+
+  /** Claims an id given explicitly; throws when it is taken or malformed. */
+  claim(id: string): string {
+    if (typeof id !== "string" || id === "" || /[\[\]\s]/.test(id)) {
+      throw new TypeError(
+        `Invalid task id ${JSON.stringify(id)}: use a name without spaces or brackets`,
+      );
+    }
+    const [name, nth] = id.split("#");
+    const taken = this.#explicit.has(id) ||
+      (this.#counts.get(name) ?? 0) >= (nth === undefined ? 1 : Number(nth));
+    if (taken) throw new TypeError(`Duplicate task id "${id}": give each call a unique id`);
+    this.#explicit.add(id);
+    return id;
   }
 }
 

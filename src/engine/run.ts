@@ -24,10 +24,13 @@ import type { EventListener, LogLevel, RunEvent, RunStatus, TaskStatus } from ".
 import { findNonJson } from "../core/json.ts";
 import type { TaskConfig } from "../core/model.ts";
 import {
+  type CallOptions,
+  type ConditionInfo,
   type FlowDefinition,
   type FlowScope,
   flowScopeStorage,
   PROTOCOL_VERSION,
+  type TaskCondition,
   type TaskDefinition,
 } from "../core/protocol.ts";
 import { getLogger, type Logger } from "npm:@logtape/logtape@2.4.2";
@@ -78,6 +81,7 @@ interface MapState {
   running: number;
   parked: Node[] | null;
   maxItems: number;
+  select: ((value: unknown) => unknown) | null;
 }
 
 const INSPECT = Symbol.for("Deno.customInspect");
@@ -109,6 +113,7 @@ class Node implements TaskRef<unknown> {
   group: Node | null = null;
   map: MapState | null = null;
   linkedTo: Node | null = null;
+  condition: TaskCondition | null = null;
 
   constructor(
     readonly id: string,
@@ -157,7 +162,7 @@ class Node implements TaskRef<unknown> {
   #settleDeferred(): void {
     const d = this.deferred!;
     if (this.state === SUCCEEDED || this.state === CACHED) d.resolve(this.value);
-    else if (this.state === FAILED && this.config.continueOnError) d.resolve(undefined);
+    else if (this.state === FAILED && this.config.continueOnError) d.resolve(null);
     else d.reject(this.error);
   }
 }
@@ -244,14 +249,34 @@ export interface FlowHandle {
     task: (item: T) => PromiseLike<R>,
     options?: MapOptions,
   ): TaskRef<Awaited<R>[]>;
+  /** Like the other form, with the list computed by `options.select` from any value. */
+  map<T, R>(
+    items: unknown,
+    task: (item: T) => PromiseLike<R>,
+    options: MapOptions & { select: (value: unknown) => readonly T[] },
+  ): TaskRef<Awaited<R>[]>;
+  /**
+   * Calls `task` with `args` like calling it directly, with call options: an explicit `id`
+   * and a `condition` decided when its dependencies have settled.
+   */
+  call<R>(
+    task: (...args: never[]) => PromiseLike<R>,
+    args: unknown[],
+    options?: CallOptions,
+  ): TaskRef<R>;
 }
 
 /** Options of `f.map`. */
-export interface MapOptions {
+export interface MapOptions extends CallOptions {
   /** The most items of this map running at once. @default unlimited */
   concurrency?: number;
   /** The most items this map may expand into. @default 10_000 */
   maxItems?: number;
+  /**
+   * Computes the list from `items` once the references in it are resolved, so `items` may be
+   * any value holding references (e.g. an object of them). @default the value itself
+   */
+  select?: (value: unknown) => unknown;
 }
 
 /**
@@ -394,8 +419,15 @@ export class FlowRun implements FlowScope {
     this.#cancelled = true;
     const err = new RunCancelledError(this.runId, reason);
     const now = this.clock.now();
+    // Tasks whose condition asks to run even then (always(), cancelled()) survive; the rest
+    // stop now.
+    const survivors: Node[] = [];
     for (const node of this.#nodes) {
       if (node.settled) continue;
+      if (node.state === PENDING && node.condition?.evenIfUpstreamFailed) {
+        survivors.push(node);
+        continue;
+      }
       if (node.state === RUNNING) {
         node.token++;
         node.cancelTimer?.();
@@ -404,6 +436,10 @@ export class FlowRun implements FlowScope {
       this.#settleOne(node, CANCELLED, err, now);
     }
     this.#running = 0;
+    for (const node of survivors) {
+      node.pending = node.deps === null ? 0 : node.deps.filter((d) => !d.settled).length;
+    }
+    for (const node of survivors) if (node.pending === 0) this.#becomeReady(node);
     // The run's error is the cancellation, also when the body had already returned.
     this.#bodyError = err;
     if (!this.#bodyDone) {
@@ -416,8 +452,9 @@ export class FlowRun implements FlowScope {
   // ---- the scope: task calls from the body ----
 
   /** Adds a call of `task` to the run. Called by task functions through the ambient scope. */
-  call(task: TaskDefinition, args: unknown[]): TaskRef<unknown> {
-    const node = this.#newNode(task);
+  call(task: TaskDefinition, args: unknown[], options?: CallOptions): TaskRef<unknown> {
+    const node = this.#newNode(task, options?.id);
+    if (options?.condition) node.condition = options.condition;
     this.#scanInto(node, args);
     node.args = args;
     this.#add(node);
@@ -429,12 +466,14 @@ export class FlowRun implements FlowScope {
       runId: this.runId,
       flow: this.flow,
       map: (items, task, options) => this.#map(items, task, options) as never,
+      call: (task, args, options) => this.call(taskDefinitionOf(task), args, options) as never,
     };
   }
 
   #map(items: unknown, task: unknown, options: MapOptions = {}): TaskRef<unknown> {
     const def = taskDefinitionOf(task);
-    const group = this.#newNode(def);
+    const group = this.#newNode(def, options.id);
+    if (options.condition) group.condition = options.condition;
     const map: MapState = {
       items: null,
       left: 0,
@@ -442,6 +481,7 @@ export class FlowRun implements FlowScope {
       running: 0,
       parked: null,
       maxItems: options.maxItems ?? DEFAULT_MAP_LIMIT,
+      select: options.select ?? null,
     };
     group.map = map;
     if (options.concurrency !== undefined) {
@@ -456,9 +496,15 @@ export class FlowRun implements FlowScope {
       group.args = [items];
       this.#link(group, items);
       this.#add(group);
-    } else if (Array.isArray(items)) {
+    } else if (Array.isArray(items) && map.select === null && group.condition === null) {
       this.#add(group);
       this.#expand(group, items);
+    } else if (map.select !== null || group.condition !== null || Array.isArray(items)) {
+      // The list is computed when the references in `items` are resolved.
+      const args = [items];
+      this.#scanInto(group, args);
+      group.args = args;
+      this.#add(group);
     } else {
       throw new TypeError(
         `f.map() of "${group.id}" needs a list or a task reference, got ${typeof items}`,
@@ -467,13 +513,13 @@ export class FlowRun implements FlowScope {
     return group;
   }
 
-  #newNode(task: TaskDefinition): Node {
+  #newNode(task: TaskDefinition, explicitId?: string): Node {
     if (this.#finished || this.#cancelled) {
       throw new RunCancelledError(this.runId, "no task can be added after the run ended");
     }
     const { config, issues } = this.#configs.get(task);
     if (issues.length) throw new FlowValidationError(this.flow, issues);
-    const id = this.#ids.next(config.name);
+    const id = explicitId === undefined ? this.#ids.next(config.name) : this.#ids.claim(explicitId);
     return new Node(id, this.#nodes.length, task, config, config.priority);
   }
 
@@ -527,21 +573,36 @@ export class FlowRun implements FlowScope {
       // A dependency that already settled badly decides this node's fate now.
       for (let i = 0; i < deps.length; i++) {
         const d = deps[i];
-        if (d.state >= SUCCEEDED && !ok(d)) {
+        if (d.state >= SUCCEEDED && !ok(d) && !node.condition?.evenIfUpstreamFailed) {
           if (d.state === CANCELLED) this.#settle(node, CANCELLED, d.error);
           else this.#skip(node, d.state === SKIPPED ? d.reason! : `upstream "${d.id}" failed`);
           return;
         }
       }
     }
+    // A map over a literal list (no args kept) is expanded by its caller right away.
     if (node.pending === 0 && !(node.map !== null && node.args === EMPTY)) {
       this.#becomeReady(node);
     }
   }
 
   #becomeReady(node: Node): void {
+    if (node.condition !== null && !this.#conditionHolds(node)) return;
     if (node.map !== null) {
-      this.#expand(node, (node.args[0] as Node).value);
+      const map = node.map;
+      let list: unknown = node.args[0] instanceof Node
+        ? node.args[0].value
+        : substitute(node.args[0], isRef, valueOf);
+      if (map.select !== null) {
+        try {
+          list = map.select(list);
+        } catch (e) {
+          node.attempts = 1;
+          this.#fail(node, e);
+          return;
+        }
+      }
+      this.#expand(node, list);
       return;
     }
     node.state = READY;
@@ -552,6 +613,24 @@ export class FlowRun implements FlowScope {
       // instead of silently adding to the run. (Deno's `exit()` keeps the store: use `run`.)
       flowScopeStorage().run(undefined as never, queueMicrotask, this.#drainBound);
     }
+  }
+
+  /** Evaluates a node's condition; skips (or fails) it and returns false when it must not run. */
+  #conditionHolds(node: Node): boolean {
+    const c = node.condition!;
+    const statuses: Record<string, TaskStatus> = {};
+    if (node.deps !== null) { for (const d of node.deps) statuses[d.id] = STATUS[d.state]; }
+    const info: ConditionInfo = { statuses, cancelled: this.#cancelled };
+    let holds: boolean;
+    try {
+      holds = c.test(info);
+    } catch (e) {
+      node.attempts = 1;
+      this.#fail(node, new Error(`condition ${c.text} could not be evaluated: ${errorMessage(e)}`));
+      return false;
+    }
+    if (!holds) this.#skip(node, `condition ${c.text} is false`);
+    return holds;
   }
 
   #expand(group: Node, list: unknown): void {
@@ -606,9 +685,10 @@ export class FlowRun implements FlowScope {
     this.#draining = true;
     try {
       // A run abandoned by an invalid body is finished: the tasks it queued never start.
-      while (this.#running < this.#limit && !this.#cancelled && !this.#finished) {
+      while (this.#running < this.#limit && !this.#finished) {
         const node = this.#ready.pop();
         if (node === undefined) break;
+        if (node.state !== READY) continue; // cancelled while it waited
         const g = node.group;
         if (g !== null && g.map!.running >= g.map!.limit) {
           (g.map!.parked ??= []).push(node);
@@ -849,6 +929,11 @@ export class FlowRun implements FlowScope {
     while (stack.length) {
       const d = stack.pop()!;
       if (d.state >= SUCCEEDED) continue;
+      if (d.condition?.evenIfUpstreamFailed) {
+        // Its condition decides (always(), failure()): it waits for the rest as usual.
+        if (--d.pending === 0 && d.state === PENDING) this.#becomeReady(d);
+        continue;
+      }
       if (state === CANCELLED) {
         this.#settleOne(d, CANCELLED, error, now);
       } else {
@@ -863,6 +948,8 @@ export class FlowRun implements FlowScope {
 
   /** Marks one node settled: no propagation. */
   #settleOne(node: Node, state: number, error: unknown, now: number): void {
+    // Tasks that run after this one anyway (continueOnError, conditions) see null: JSON.
+    if (state !== SUCCEEDED && state !== CACHED) node.value = null;
     node.state = state;
     node.error = error;
     node.finishedAt = now;
@@ -1000,10 +1087,11 @@ export class FlowRun implements FlowScope {
       const failed = this.#nodes.find((n) =>
         n.state === FAILED && !n.config.continueOnError && n.group === null
       );
-      // A body that only rethrew a task's failure reports the task's own error.
-      const rethrown = this.#bodyError instanceof TaskSkippedError ||
-        this.#bodyError instanceof TaskFailedError;
-      if (this.#hasBodyError && !(rethrown && failed)) {
+      // A body that only rethrew a task's failure reports the task's own error; one that
+      // stopped at a task skipped by its condition ends like that task: skipped, not failed.
+      const skipped = this.#bodyError instanceof TaskSkippedError;
+      const rethrown = skipped || this.#bodyError instanceof TaskFailedError;
+      if (this.#hasBodyError && !(rethrown && failed) && !(skipped && !failed)) {
         status = "failed";
         error = errorMessage(this.#bodyError);
       } else if (failed) {

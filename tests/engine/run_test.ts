@@ -953,18 +953,18 @@ Deno.test("continueOnError lets downstream tasks run and the run succeed", async
   });
   assert.equal(record.status, "succeeded");
   assert.equal(record.result, "used");
-  assert.equal(received, undefined);
+  assert.equal(received, null);
   assert.equal(byId(record, "optional").status, "failed");
   assert.match(byId(record, "optional").error!, /no extras today/);
 });
 
-Deno.test("awaiting a task that failed with continueOnError gives undefined", async () => {
+Deno.test("awaiting a task that failed with continueOnError gives null", async () => {
   const optional = task({ name: "optional", continueOnError: true }, () => {
     throw new Error("x");
   });
   const f = flow("await-tolerant", async () => {
     const v = await optional();
-    return v === undefined ? "fallback" : "value";
+    return v === null ? "fallback" : "value";
   });
   const record = await f.run({}, { clock: new FakeClock() });
   assert.equal(record.status, "succeeded");
