@@ -47,6 +47,8 @@ export interface FlowDefinition {
 export interface ConditionInfo {
   /** The status of each dependency, by id. */
   readonly statuses: Readonly<Record<string, TaskStatus>>;
+  /** The result of each dependency, by id (null where it did not succeed). */
+  readonly values: Readonly<Record<string, unknown>>;
   /** Whether the run is being cancelled. */
   readonly cancelled: boolean;
 }

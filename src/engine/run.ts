@@ -619,8 +619,14 @@ export class FlowRun implements FlowScope {
   #conditionHolds(node: Node): boolean {
     const c = node.condition!;
     const statuses: Record<string, TaskStatus> = {};
-    if (node.deps !== null) { for (const d of node.deps) statuses[d.id] = STATUS[d.state]; }
-    const info: ConditionInfo = { statuses, cancelled: this.#cancelled };
+    const values: Record<string, unknown> = {};
+    if (node.deps !== null) {
+      for (const d of node.deps) {
+        statuses[d.id] = STATUS[d.state];
+        values[d.id] = d.value;
+      }
+    }
+    const info: ConditionInfo = { statuses, values, cancelled: this.#cancelled };
     let holds: boolean;
     try {
       holds = c.test(info);

@@ -17,6 +17,7 @@ import type { FlowDefinition } from "../../core/protocol.ts";
 import { prepareParams } from "../../engine/execute.ts";
 import { planFlow } from "../../engine/plan.ts";
 import { FlowLoadError, loadFlowModule } from "../../loaders/ts_loader.ts";
+import { isYamlFile, loadYamlFlow } from "../../loaders/yaml_loader.ts";
 import { keyValues, type Parsed, UsageError } from "../args.ts";
 import type { Io } from "../io.ts";
 import { renderIssues } from "../render.ts";
@@ -81,28 +82,32 @@ export async function prepare(
       `unexpected argument "${parsed.positionals[1]}"; params go as --param NAME=VALUE`,
     );
   }
-  if (/\.ya?ml$/i.test(file)) {
-    io.stderr(
-      `error: cannot load "${file}": YAML flows are not supported by this version yet; ` +
-        `write the flow in TypeScript (see examples/)\n`,
-    );
-    return 2;
-  }
   const fileParams = parsed.values["params-file"]
     ? await readParamsFile(command, io, parsed.values["params-file"] as string)
     : {};
   const cliParams = keyValues(command, parsed.values.param as string[] | undefined);
   let def: FlowDefinition;
+  let yamlGraph: FlowGraph | undefined;
   try {
-    ({ flow: def } = await loadFlowModule(file, io.cwd, {
-      flow: parsed.values.flow as string | undefined,
-    }));
+    if (isYamlFile(file)) {
+      const compiled = await loadYamlFlow(file, io.cwd, { env: io.env });
+      def = compiled.def;
+      yamlGraph = compiled.graph;
+    } else {
+      ({ flow: def } = await loadFlowModule(file, io.cwd, {
+        flow: parsed.values.flow as string | undefined,
+      }));
+    }
   } catch (e) {
     if (e instanceof FlowLoadError) {
       io.stderr(`error: ${e.message}\n`);
       return 2;
     }
     throw e;
+  }
+  if (yamlGraph && yamlGraph.issues.length && !options.allowInvalid) {
+    io.stderr(renderIssues(yamlGraph.name, yamlGraph.issues));
+    return 2;
   }
   const input = { ...fileParams, ...cliParams };
   let params: Record<string, unknown> = input;
@@ -122,7 +127,8 @@ export async function prepare(
     );
     return 2;
   }
-  const graph = await planFlow(def, params);
+  // A YAML flow's graph is static; a TypeScript flow's comes from planning its body.
+  const graph = yamlGraph ?? await planFlow(def, params);
   graph.issues = [...paramIssues, ...graph.issues];
   if (graph.issues.length && !options.allowInvalid) {
     io.stderr(renderIssues(graph.name, graph.issues));

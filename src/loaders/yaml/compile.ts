@@ -1,0 +1,763 @@
+/**
+ * Turns a checked YAML flow into the flow graph (for validation, `describe`, `graph`,
+ * `--dry-run`) and into a runnable flow: the same engine and the same run record as a
+ * TypeScript flow. Every `${{ }}` is parsed and its references checked before anything runs.
+ *
+ * @module
+ */
+
+import type { SourceLocation, ValidationIssue } from "../../core/errors.ts";
+import { findCycles } from "../../core/graph.ts";
+import {
+  type FlowGraph,
+  normalizeTaskOptions,
+  type TaskNode,
+  type TaskOptions,
+  type TaskSettings,
+} from "../../core/model.ts";
+import {
+  type CallOptions,
+  FLOW_BRAND,
+  type FlowDefinition,
+  PROTOCOL_VERSION,
+  TASK_BRAND,
+  type TaskCondition,
+  type TaskDefinition,
+} from "../../core/protocol.ts";
+import { didYouMean } from "../../core/suggest.ts";
+import { validateFlowGraph } from "../../core/validate.ts";
+import type { FlowHandle } from "../../engine/run.ts";
+import type { FlowOptions, TaskContext } from "../../engine/types.ts";
+import { BASE_ENV_NAMES, parseOutput, runShell } from "../../executors/process.ts";
+import { BUILTIN_PLUGINS } from "../../plugins/builtin.ts";
+import {
+  BUILTIN_FUNCTIONS,
+  checkExpression,
+  evaluate,
+  type Expr,
+  ExpressionSyntaxError,
+  isTruthy,
+  parseExpression,
+  parseTemplate,
+  references,
+  renderTemplate,
+  shellQuote,
+  STATUS_FUNCTIONS,
+  type Template,
+} from "./expr.ts";
+import type { FlowSpec, TaskSpec } from "./load.ts";
+import type { YamlPath } from "./source.ts";
+
+/** A YAML flow ready to validate, describe and run. */
+export interface CompiledFlow {
+  /** The runnable flow (same contract as a TypeScript flow). */
+  def: FlowDefinition;
+  /** The static graph, with every problem found in `issues`. */
+  graph: FlowGraph;
+}
+
+/** Where compiled tasks run commands and find files. */
+export interface CompileOptions {
+  /** The directory of the flow file: commands run there unless `working-directory` says. */
+  flowDir: string;
+  /** Reads a host environment variable (for `secrets.X` and the base environment). */
+  env?: (name: string) => string | undefined;
+}
+
+type Values = Record<string, unknown>;
+
+interface Compiled {
+  spec: TaskSpec;
+  needs: string[];
+  /** Tasks whose results its expressions read (all upstream). */
+  reads: Set<string>;
+  run?: Template;
+  uses?: string;
+  with?: unknown;
+  env: [string, Template][];
+  foreach?: Template | Template[];
+  condition?: { expr: Expr; text: string; always: boolean } | boolean;
+  outputs: [string, Template][];
+  cacheKey?: Template;
+  workdir?: string;
+  options: TaskOptions;
+}
+
+const PARAMS_ROOTS = ["params", "tasks", "env", "secrets", "run"];
+
+function fieldPath(t: TaskSpec, field: string): YamlPath {
+  if (t.signals) {
+    const chestra: Record<string, string> = { uses: "plugin", with: "params", needs: "inputs" };
+    return [...t.path, chestra[field] ?? field];
+  }
+  return [...t.path, field];
+}
+
+/** Compiles a checked spec. Problems are returned in `graph.issues`; nothing throws. */
+export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFlow {
+  const issues: ValidationIssue[] = [...spec.issues];
+  const hostEnv = options.env ?? ((n: string) => Deno.env.get(n));
+  const ids = spec.tasks.map((t) => t.id);
+  const idSet = new Set(ids);
+  const flowEnvNames = Object.keys(spec.fields.env ?? {});
+  const paramNames = Object.keys(spec.fields.params ?? {});
+  const byId = new Map<string, Compiled>();
+  const compiled: Compiled[] = [];
+  const flowLoc = spec.source.at(0);
+
+  const issueAt = (
+    t: TaskSpec | undefined,
+    location: SourceLocation,
+    message: string,
+    hint?: string,
+  ) => {
+    const i: ValidationIssue = { message, location };
+    if (t) i.taskId = t.id;
+    if (hint) i.hint = hint;
+    issues.push(i);
+  };
+
+  // Flow-level env values may use params and secrets.
+  const flowEnv: [string, Template][] = [];
+  for (const [k, v] of Object.entries(spec.fields.env ?? {})) {
+    const tpl = template(String(v), ["env", k], undefined, ["params", "secrets", "run"], false);
+    if (tpl) flowEnv.push([k, tpl]);
+  }
+
+  function template(
+    text: string,
+    path: YamlPath,
+    t: TaskSpec | undefined,
+    roots: string[],
+    statusFns: boolean,
+    source = t?.source ?? spec.source,
+  ): Template | undefined {
+    let tpl: Template;
+    try {
+      tpl = parseTemplate(text);
+    } catch (e) {
+      if (!(e instanceof ExpressionSyntaxError)) throw e;
+      issueAt(t, source.locateInString(path, e.offset), `Expression error: ${e.message}`, e.hint);
+      return undefined;
+    }
+    for (const part of tpl.parts) {
+      if (typeof part === "string") continue;
+      checkExpr(part.expr, path, t, roots, statusFns, source, part.start);
+    }
+    return tpl;
+  }
+
+  function checkExpr(
+    expr: Expr,
+    path: YamlPath,
+    t: TaskSpec | undefined,
+    roots: string[],
+    statusFns: boolean,
+    source = t?.source ?? spec.source,
+    _base = 0,
+  ): void {
+    const functions = statusFns ? [...BUILTIN_FUNCTIONS, ...STATUS_FUNCTIONS] : BUILTIN_FUNCTIONS;
+    for (const p of checkExpression(expr, { roots, functions })) {
+      let message = p.message;
+      let hint = p.hint;
+      const name = /"?(item|index)"?/.exec(message)?.[1];
+      if (name && !roots.includes(name) && /unknown/i.test(message)) {
+        message = `"${name}" is only available in a task with foreach`;
+        hint = "add `foreach:` to the task, or use another value";
+      }
+      if (!statusFns && /success|failure|always|cancelled/.test(message)) {
+        hint = "status functions work only in `if:`";
+      }
+      issueAt(t, source.locateInString(path, p.start), message, hint);
+    }
+    for (const ref of references(expr)) {
+      const at = source.locateInString(path, ref.start);
+      const [first, second, third] = ref.path;
+      if (
+        ref.root === "params" && spec.fields.params !== undefined ||
+        ref.root === "params" && first !== undefined
+      ) {
+        if (typeof first === "string" && !paramNames.includes(first)) {
+          issueAt(
+            t,
+            at,
+            `Unknown param "${first}"${didYouMean(first, paramNames)}`,
+            paramNames.length ? `params: ${paramNames.join(", ")}` : "declare it under `params:`",
+          );
+        }
+      } else if (ref.root === "env" && typeof first === "string") {
+        const known = [...flowEnvNames, ...Object.keys(t?.fields.env ?? {})];
+        if (!known.includes(first)) {
+          issueAt(
+            t,
+            at,
+            `Unknown env variable "${first}"${didYouMean(first, known)}`,
+            "declare it under `env:` (of the flow or the task); host variables are read with secrets.NAME",
+          );
+        }
+      } else if (ref.root === "tasks" && t) {
+        if (typeof first !== "string") continue;
+        if (!idSet.has(first)) {
+          issueAt(
+            t,
+            at,
+            `Unknown task "${first}"${didYouMean(first, ids.filter((i) => i !== t.id))}`,
+          );
+          continue;
+        }
+        if (first === t.id) {
+          issueAt(t, at, `Task "${t.id}" cannot read its own result`, "use `result` in `outputs:`");
+          continue;
+        }
+        if (second !== undefined && !["result", "status", "outputs"].includes(String(second))) {
+          issueAt(
+            t,
+            at,
+            `tasks.${first}.${String(second)} does not exist${
+              didYouMean(String(second), ["result", "status", "outputs"])
+            }`,
+            "a task offers result, status and outputs",
+          );
+        }
+        if (second === "outputs" && typeof third === "string") {
+          const declared = Object.keys(
+            spec.tasks.find((x) => x.id === first)?.fields.outputs ?? {},
+          );
+          if (!declared.includes(third)) {
+            issueAt(
+              t,
+              at,
+              `Task "${first}" has no output "${third}"${didYouMean(third, declared)}`,
+              declared.length
+                ? `its outputs: ${declared.join(", ")}`
+                : "declare it under its `outputs:`",
+            );
+          }
+        }
+        pendingReads.push({ t, id: first, at });
+      }
+    }
+  }
+
+  const pendingReads: { t: TaskSpec; id: string; at: SourceLocation }[] = [];
+
+  for (const t of spec.tasks) {
+    const f = t.fields;
+    const c: Compiled = {
+      spec: t,
+      needs: [],
+      reads: new Set(),
+      env: [],
+      outputs: [],
+      options: { name: t.id },
+    };
+    const roots = [...PARAMS_ROOTS];
+    if (f.foreach !== undefined) roots.push("item", "index");
+    // needs
+    const needs = f.needs === undefined ? [] : typeof f.needs === "string" ? [f.needs] : f.needs;
+    needs.forEach((n, i) => {
+      const at = t.signals ? t.source.locate(fieldPath(t, "needs")) : t.source.locate(
+        typeof f.needs === "string" ? [...t.path, "needs"] : [...t.path, "needs", i],
+      );
+      if (n === t.id) issueAt(t, at, `Task "${t.id}" needs itself`, "remove it from `needs:`");
+      else if (!idSet.has(n)) {
+        issueAt(
+          t,
+          at,
+          `Task "${t.id}" needs unknown task "${n}"${didYouMean(n, ids.filter((i) => i !== t.id))}`,
+          `known tasks: ${ids.slice(0, 20).join(", ")}`,
+        );
+      } else if (!c.needs.includes(n)) c.needs.push(n);
+    });
+    // what it does
+    if (f.run !== undefined && f.uses !== undefined) {
+      issueAt(
+        t,
+        t.source.locateKey(t.path, "uses"),
+        `Task "${t.id}" has both \`run\` and \`uses\``,
+        "a task either runs a command or uses a plugin",
+      );
+    } else if (
+      f.run === undefined && f.uses === undefined &&
+      !t.rawKeys?.some((k) => k === "run" || k === "uses")
+    ) {
+      issueAt(
+        t,
+        t.source.locate(t.path),
+        `Task "${t.id}" has neither \`run\` nor \`uses\``,
+        "add `run: <command>` or `uses: <plugin>`",
+      );
+    }
+    if (f.run !== undefined) {
+      c.run = template(f.run, [...t.path, "run"], t, roots, false);
+    }
+    if (f.uses !== undefined) {
+      const name = f.uses.split("@")[0];
+      const known = [...BUILTIN_PLUGINS.keys()];
+      if (!BUILTIN_PLUGINS.has(name)) {
+        issueAt(
+          t,
+          t.source.locate(fieldPath(t, "uses")),
+          `Task "${t.id}" uses unknown plugin "${name}"${didYouMean(name, known)}`,
+          `available plugins: ${known.join(", ")}`,
+        );
+      } else c.uses = name;
+      c.with = templatesIn(f.with ?? {}, fieldPath(t, "with"), t, roots);
+    } else if (f.with !== undefined) {
+      issueAt(
+        t,
+        t.source.locateKey(t.path, "with"),
+        `Task "${t.id}" has \`with\` but no \`uses\``,
+        "`with` gives a plugin its params",
+      );
+    }
+    for (const [k, v] of Object.entries(f.env ?? {})) {
+      const tpl = template(
+        String(v),
+        [...t.path, "env", k],
+        t,
+        roots.filter((r) => r !== "env"),
+        false,
+      );
+      if (tpl) c.env.push([k, tpl]);
+    }
+    if (f.foreach !== undefined) {
+      if (typeof f.foreach === "string") {
+        c.foreach = template(
+          f.foreach,
+          [...t.path, "foreach"],
+          t,
+          roots.filter((r) => r !== "item" && r !== "index"),
+          false,
+        );
+      } else {
+        c.foreach = f.foreach.map((item, i) =>
+          template(
+            typeof item === "string" ? item : JSON.stringify(item),
+            [...t.path, "foreach", i],
+            t,
+            PARAMS_ROOTS,
+            false,
+          )
+        ).filter((x): x is Template => !!x);
+      }
+    } else if (f.concurrency !== undefined) {
+      issueAt(
+        t,
+        t.source.locateKey(t.path, "concurrency"),
+        `Task "${t.id}": \`concurrency\` applies only with \`foreach\``,
+      );
+    }
+    if (f.if !== undefined) {
+      if (typeof f.if === "boolean") c.condition = f.if;
+      else {
+        const text = f.if.trim();
+        const path = [...t.path, "if"];
+        let expr: Expr | undefined;
+        try {
+          if (text.includes("${{")) {
+            const tpl = parseTemplate(text);
+            if (!tpl.whole) {
+              issueAt(
+                t,
+                t.source.locate(path),
+                `\`if\` of task "${t.id}" must be one expression`,
+                "write `if: ${{ … }}` or the bare expression",
+              );
+            } else expr = (tpl.parts.find((p) => typeof p !== "string") as { expr: Expr }).expr;
+          } else expr = parseExpression(text);
+        } catch (e) {
+          if (!(e instanceof ExpressionSyntaxError)) throw e;
+          const shift = text.includes("${{") ? 0 : 0;
+          issueAt(
+            t,
+            t.source.locateInString(path, e.offset + shift),
+            `Expression error in \`if\`: ${e.message}`,
+            e.hint,
+          );
+        }
+        if (expr) {
+          checkExpr(expr, path, t, roots.filter((r) => r !== "item" && r !== "index"), true);
+          const always = /\b(failure|always|cancelled)\s*\(/.test(text);
+          c.condition = { expr, text: JSON.stringify(text), always };
+        }
+      }
+    }
+    for (const [k, v] of Object.entries(f.outputs ?? {})) {
+      const tpl = template(v, [...t.path, "outputs", k], t, ["result", "params", "run"], false);
+      if (tpl) c.outputs.push([k, tpl]);
+    }
+    if (f["working-directory"] !== undefined) c.workdir = f["working-directory"];
+    // settings
+    const settings = toSettings(f);
+    c.options = { name: t.id, ...settings };
+    if (f.description !== undefined) c.options.description = f.description;
+    if (typeof f.cache === "object" && f.cache.key !== undefined) {
+      c.cacheKey = template(f.cache.key, [...t.path, "cache", "key"], t, roots, false);
+    }
+    compiled.push(c);
+    byId.set(t.id, c);
+  }
+
+  // Upstream: a task may only read tasks it (transitively) needs.
+  const upstream = new Map<string, Set<string>>();
+  const visiting = new Set<string>();
+  const closure = (id: string): Set<string> => {
+    const known = upstream.get(id);
+    if (known) return known;
+    if (visiting.has(id)) return new Set(); // a cycle: reported below
+    visiting.add(id);
+    const out = new Set<string>();
+    for (const n of byId.get(id)?.needs ?? []) {
+      out.add(n);
+      for (const x of closure(n)) out.add(x);
+    }
+    visiting.delete(id);
+    upstream.set(id, out);
+    return out;
+  };
+  for (const r of pendingReads) {
+    if (!idSet.has(r.id)) continue;
+    if (!closure(r.t.id).has(r.id)) {
+      issueAt(
+        r.t,
+        r.at,
+        `Task "${r.t.id}" reads tasks.${r.id} but does not need "${r.id}"`,
+        `add "${r.id}" to its \`needs:\` so it runs after "${r.id}"`,
+      );
+    } else byId.get(r.t.id)!.reads.add(r.id);
+  }
+
+  // The graph, for validation, describe, graph and --dry-run.
+  const defaults = spec.fields.defaults ? toSettings(spec.fields.defaults) : undefined;
+  const nodes: TaskNode[] = compiled.map((c) => {
+    const { config, problems } = normalizeTaskOptions(c.options, defaults);
+    for (const p of problems) {
+      // "timeout: …", "retries.delay: …": point at the key the problem is about.
+      const key = /^(timeout|retries|priority|cache|executor|permissions)\b/.exec(p)?.[1];
+      const inTask = key && c.spec.fields[key as keyof typeof c.spec.fields] !== undefined;
+      const loc = inTask
+        ? c.spec.source.locateKey(c.spec.path, key!)
+        : key && spec.fields.defaults
+        ? spec.source.locateKey(["defaults"], key)
+        : c.spec.source.locate(c.spec.path);
+      issueAt(c.spec, loc, `Task "${c.spec.id}": ${p}`);
+    }
+    if (c.run !== undefined && c.spec.fields.executor === undefined) config.executor = "process";
+    const node: TaskNode = {
+      id: c.spec.id,
+      name: c.spec.id,
+      kind: c.foreach !== undefined ? "map" : "task",
+      needs: c.needs,
+      config,
+      location: c.spec.source.at(c.spec.source.node(c.spec.path)?.range?.[0] ?? 0),
+    };
+    const keyLoc = c.spec.source.locateKey(
+      c.spec.path.slice(0, -1),
+      String(c.spec.path[c.spec.path.length - 1]),
+    );
+    if (!Array.isArray(c.spec.path) || typeof c.spec.path[c.spec.path.length - 1] === "string") {
+      node.location = keyLoc;
+    }
+    if (c.foreach !== undefined) {
+      node.map = { items: Array.isArray(c.foreach) ? c.foreach.length : "dynamic" };
+      if (c.spec.fields.concurrency !== undefined) node.map.concurrency = c.spec.fields.concurrency;
+    }
+    return node;
+  });
+  const graph: FlowGraph = { name: spec.name, nodes, issues: [], location: flowLoc };
+  if (spec.fields.description !== undefined) graph.description = spec.fields.description;
+  if (spec.fields.params) graph.params = spec.fields.params;
+  if (spec.fields.permissions) graph.permissions = spec.fields.permissions;
+  if (spec.fields.concurrency !== undefined) graph.concurrency = spec.fields.concurrency;
+  graph.issues = [
+    ...issues,
+    ...validateFlowGraph(graph, { executors: ["inline", "process"] }).filter((i) =>
+      !/needs unknown task/.test(i.message)
+    ),
+  ];
+  void findCycles;
+
+  const def = buildFlow(spec, compiled, flowEnv, defaults, options, hostEnv);
+  return { def, graph };
+}
+
+function templatesIn(value: unknown, path: YamlPath, _t: TaskSpec, _roots: string[]): unknown {
+  void path;
+  return value;
+}
+
+function toSettings(f: Record<string, unknown>): TaskSettings {
+  const s: TaskSettings = {};
+  if (f.timeout !== undefined) s.timeout = f.timeout as TaskSettings["timeout"];
+  if (f.retries !== undefined) s.retries = f.retries as TaskSettings["retries"];
+  if (f.priority !== undefined) s.priority = f.priority as number;
+  if (f.executor !== undefined) s.executor = f.executor as TaskSettings["executor"];
+  if (f.permissions !== undefined) s.permissions = f.permissions as TaskSettings["permissions"];
+  if (f["continue-on-error"] !== undefined) s.continueOnError = f["continue-on-error"] as boolean;
+  if (f.cache !== undefined) {
+    s.cache = typeof f.cache === "boolean"
+      ? f.cache
+      : (f.cache as { ttl?: string | number }).ttl !== undefined
+      ? { ttl: (f.cache as { ttl: string | number }).ttl }
+      : true;
+  }
+  return s;
+}
+
+// ---- running ----
+
+interface Input {
+  tasks: Record<string, unknown>;
+  params: Record<string, unknown>;
+  item?: unknown;
+  index?: number;
+}
+
+function buildFlow(
+  spec: FlowSpec,
+  compiled: Compiled[],
+  flowEnv: [string, Template][],
+  defaults: TaskSettings | undefined,
+  options: CompileOptions,
+  hostEnv: (name: string) => string | undefined,
+): FlowDefinition {
+  const byId = new Map(compiled.map((c) => [c.spec.id, c]));
+  const needed = new Set(compiled.flatMap((c) => c.needs));
+  const order = topological(compiled);
+
+  const outputsOf = (id: string, result: unknown, params: Values, runId: string): Values => {
+    const c = byId.get(id);
+    const out: Values = {};
+    for (const [k, tpl] of c?.outputs ?? []) {
+      out[k] = renderTemplate(tpl, { values: { result, params, run: { id: runId } } });
+    }
+    return out;
+  };
+
+  const secrets = (): Values =>
+    new Proxy({}, {
+      get: (_t, name) => {
+        if (typeof name !== "string") return undefined;
+        const v = hostEnv(name);
+        if (v === undefined) {
+          throw new Error(`secret "${name}" is not set: set the environment variable ${name}`);
+        }
+        return v;
+      },
+      has: () => true,
+      getOwnPropertyDescriptor: (_t, name) =>
+        typeof name === "string"
+          ? { value: hostEnv(name) ?? null, enumerable: true, configurable: true }
+          : undefined,
+    });
+
+  const valuesFor = (
+    c: Compiled,
+    input: Input,
+    runId: string,
+    statuses?: Record<string, string>,
+  ): Values => {
+    const tasks: Values = {};
+    for (const id of c.reads) {
+      const result = input.tasks[id] ?? null;
+      tasks[id] = {
+        result,
+        status: statuses?.[id] ?? "succeeded",
+        outputs: outputsOf(id, result, input.params, runId),
+      };
+    }
+    const base: Values = { params: input.params, tasks, secrets: secrets(), run: { id: runId } };
+    const env: Values = {};
+    for (const [k, tpl] of flowEnv) env[k] = String(renderTemplate(tpl, { values: base }) ?? "");
+    for (const [k, tpl] of c.env) env[k] = String(renderTemplate(tpl, { values: base }) ?? "");
+    base.env = env;
+    if (input.item !== undefined || input.index !== undefined) {
+      base.item = input.item ?? null;
+      base.index = input.index ?? 0;
+    }
+    return base;
+  };
+
+  const execute = async (c: Compiled, input: Input, ctx: TaskContext): Promise<unknown> => {
+    const values = valuesFor(c, input, ctx.runId);
+    const evalCtx = { values };
+    if (c.run !== undefined) {
+      const command = String(renderTemplate(c.run, evalCtx, { quote: shellQuote }) ?? "");
+      ctx.log.debug(`$ ${command}`);
+      const env: Record<string, string> = {};
+      for (const name of BASE_ENV_NAMES) {
+        const v = hostEnv(name);
+        if (v !== undefined) env[name] = v;
+      }
+      Object.assign(env, values.env as Record<string, string>);
+      let lines = 0;
+      const out = await runShell(command, {
+        cwd: c.workdir ? resolve(options.flowDir, c.workdir) : options.flowDir,
+        env,
+        signal: ctx.signal,
+        onLine: (stream, line) => {
+          if (++lines <= 200) ctx.log.info(line, { stream });
+          else if (lines === 201) ctx.log.info("(more output not logged)", { stream });
+        },
+      });
+      return parseOutput(out);
+    }
+    const plugin = BUILTIN_PLUGINS.get(c.uses!)!;
+    const params = renderDeep(c.with ?? {}, evalCtx) as Record<string, unknown>;
+    const inputs: Values = {};
+    for (const id of c.needs) inputs[id] = input.tasks[id] ?? null;
+    return await plugin.run(params, { inputs, task: ctx });
+  };
+
+  const taskDef = (c: Compiled): TaskDefinition => {
+    const options: TaskOptions = { ...c.options };
+    if (c.cacheKey) {
+      const keyTpl = c.cacheKey;
+      options.cache = {
+        ...(typeof options.cache === "object" ? options.cache : {}),
+        key: (args) =>
+          `${c.spec.id}:${
+            String(
+              renderTemplate(keyTpl, {
+                values: { ...(args[0] as Input), ...valuesFor(c, args[0] as Input, "") },
+              }),
+            )
+          }`,
+      };
+    }
+    return {
+      [TASK_BRAND]: PROTOCOL_VERSION,
+      options,
+      fn: ((input: Input, ctx: TaskContext) => execute(c, input, ctx)) as never,
+      location: c.spec.source.locate(c.spec.path),
+    };
+  };
+
+  const conditionOf = (c: Compiled): TaskCondition | undefined => {
+    const cond = c.condition;
+    if (cond === undefined) return undefined;
+    if (typeof cond === "boolean") {
+      return { text: String(cond), test: () => cond };
+    }
+    return {
+      text: cond.text,
+      evenIfUpstreamFailed: cond.always,
+      test: (info) => {
+        const statuses = info.statuses as Record<string, string>;
+        const ok = (s: string) => s === "succeeded" || s === "cached";
+        const input: Input = {
+          tasks: info.values as Record<string, unknown>,
+          params: currentParams,
+        };
+        const values = valuesFor(c, input, currentRunId, statuses);
+        return isTruthy(evaluate(cond.expr, {
+          values,
+          functions: {
+            success: () => Object.values(statuses).every(ok) && !info.cancelled,
+            failure: () => Object.values(statuses).some((s) => s === "failed"),
+            always: () => true,
+            cancelled: () => info.cancelled,
+          },
+        }));
+      },
+    };
+  };
+
+  let currentParams: Record<string, unknown> = {};
+  let currentRunId = "";
+  const defs = new Map(compiled.map((c) => [c.spec.id, taskDef(c)]));
+
+  const flowOptions: FlowOptions = { name: spec.name };
+  if (spec.fields.description !== undefined) flowOptions.description = spec.fields.description;
+  if (spec.fields.params) flowOptions.params = spec.fields.params;
+  if (spec.fields.permissions) flowOptions.permissions = spec.fields.permissions;
+  if (spec.fields.concurrency !== undefined) flowOptions.concurrency = spec.fields.concurrency;
+  if (defaults) flowOptions.defaults = defaults;
+
+  const body = (f: FlowHandle, params: Record<string, unknown>) => {
+    currentParams = params;
+    currentRunId = f.runId;
+    const refs = new Map<string, PromiseLike<unknown>>();
+    for (const c of order) {
+      const deps: Record<string, unknown> = {};
+      for (const id of new Set([...c.needs, ...c.reads])) deps[id] = refs.get(id);
+      const input = { tasks: deps, params };
+      const call: CallOptions = { id: c.spec.id };
+      const condition = conditionOf(c);
+      if (condition) call.condition = condition;
+      const def = defs.get(c.spec.id)!;
+      if (c.foreach !== undefined) {
+        const foreach = c.foreach;
+        refs.set(
+          c.spec.id,
+          f.map(input, def as never, {
+            ...call,
+            ...(c.spec.fields.concurrency ? { concurrency: c.spec.fields.concurrency } : {}),
+            select: (value) => {
+              const v = value as Input;
+              const values = valuesFor(c, v, f.runId);
+              const list = Array.isArray(foreach)
+                ? foreach.map((tpl) => renderTemplate(tpl, { values }))
+                : renderTemplate(foreach, { values });
+              if (!Array.isArray(list)) {
+                throw new TypeError(
+                  `foreach of task "${c.spec.id}" must give a list, got ${
+                    list === null ? "null" : typeof list
+                  } ${JSON.stringify(list)?.slice(0, 80)}`,
+                );
+              }
+              return list.map((item, index) => ({ ...v, item, index }));
+            },
+          }),
+        );
+      } else {
+        refs.set(c.spec.id, f.call(def as never, [input], call));
+      }
+    }
+    const result: Record<string, unknown> = {};
+    for (const c of compiled) if (!needed.has(c.spec.id)) result[c.spec.id] = refs.get(c.spec.id);
+    return result;
+  };
+
+  return {
+    [FLOW_BRAND]: PROTOCOL_VERSION,
+    options: flowOptions,
+    body: body as never,
+    location: spec.source.at(0),
+  };
+}
+
+function renderDeep(value: unknown, ctx: { values: Values }): unknown {
+  if (typeof value === "string") {
+    return value.includes("${{") ? renderTemplate(parseTemplate(value), ctx) : value;
+  }
+  if (Array.isArray(value)) return value.map((v) => renderDeep(v, ctx));
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderDeep(v, ctx)]));
+  }
+  return value;
+}
+
+function resolve(dir: string, rel: string): string {
+  return rel.startsWith("/") ? rel : `${dir}/${rel}`;
+}
+
+function topological(compiled: Compiled[]): Compiled[] {
+  const byId = new Map(compiled.map((c) => [c.spec.id, c]));
+  const done = new Set<string>();
+  const out: Compiled[] = [];
+  const visit = (c: Compiled, stack: Set<string>) => {
+    if (done.has(c.spec.id) || stack.has(c.spec.id)) return;
+    stack.add(c.spec.id);
+    for (const n of new Set([...c.needs, ...c.reads])) {
+      const d = byId.get(n);
+      if (d) visit(d, stack);
+    }
+    stack.delete(c.spec.id);
+    done.add(c.spec.id);
+    out.push(c);
+  };
+  for (const c of compiled) visit(c, new Set());
+  return out;
+}

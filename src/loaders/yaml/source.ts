@@ -1,0 +1,133 @@
+/**
+ * A parsed YAML file that remembers where everything is, so every error can name its
+ * file:line:col.
+ *
+ * @module
+ */
+
+import {
+  type Document,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node as YamlNode,
+  parseDocument,
+} from "npm:yaml@2.9.1";
+import type { SourceLocation, ValidationIssue } from "../../core/errors.ts";
+
+/** A path into the document: map keys and list indexes. */
+export type YamlPath = readonly (string | number)[];
+
+/** One YAML file, parsed, with positions. */
+export class YamlSource {
+  /** The file's path as shown in messages. */
+  readonly file: string;
+  /** The file's text. */
+  readonly text: string;
+  /** The parsed document. */
+  readonly doc: Document;
+  /** The document as plain data. */
+  readonly data: unknown;
+  /** Syntax errors, positioned. */
+  readonly syntaxIssues: ValidationIssue[];
+  readonly #lines: LineCounter;
+
+  /** Parses `text`; syntax errors are collected, not thrown. */
+  constructor(file: string, text: string) {
+    this.file = file;
+    this.text = text;
+    this.#lines = new LineCounter();
+    this.doc = parseDocument(text, {
+      lineCounter: this.#lines,
+      prettyErrors: false,
+      uniqueKeys: true,
+    });
+    this.syntaxIssues = this.doc.errors.map((e) => ({
+      message: `YAML syntax error: ${e.message.split("\n")[0]}`,
+      location: this.at(e.pos[0]),
+      hint: e.code === "DUPLICATE_KEY"
+        ? "each key may appear once in a mapping"
+        : "check indentation, quotes and brackets on this line",
+    }));
+    this.data = this.syntaxIssues.length ? undefined : this.doc.toJS({ maxAliasCount: 100 });
+  }
+
+  /** The location of a character offset. */
+  at(offset: number): SourceLocation {
+    const { line, col } = this.#lines.linePos(Math.max(0, Math.min(offset, this.text.length)));
+    return { file: this.file, line, col };
+  }
+
+  /** The node at `path` (a value), or the closest existing ancestor. */
+  node(path: YamlPath): YamlNode | undefined {
+    let node: unknown = this.doc.contents;
+    for (const key of path) {
+      if (isMap(node)) {
+        const pair = node.items.find((p) => isPair(p) && keyOf(p.key) === String(key));
+        if (!pair) return node as YamlNode;
+        node = pair.value ?? pair.key;
+      } else if (isSeq(node) && typeof key === "number" && node.items[key] !== undefined) {
+        node = node.items[key];
+      } else {
+        return (node ?? undefined) as YamlNode | undefined;
+      }
+    }
+    return (node ?? undefined) as YamlNode | undefined;
+  }
+
+  /** Where the value at `path` starts (or its closest existing ancestor). */
+  locate(path: YamlPath): SourceLocation {
+    const node = this.node(path);
+    return this.at(node?.range?.[0] ?? 0);
+  }
+
+  /** Where the key `key` of the mapping at `path` is written. */
+  locateKey(path: YamlPath, key: string): SourceLocation {
+    const map = this.node(path);
+    if (isMap(map)) {
+      const pair = map.items.find((p) => isPair(p) && keyOf(p.key) === key);
+      const k = pair?.key as YamlNode | undefined;
+      if (k?.range) return this.at(k.range[0]);
+    }
+    return this.locate(path);
+  }
+
+  /**
+   * Where character `offset` of the string value at `path` is written. Escapes and folding
+   * can shift a value from its source; offsets inside a `${{ … }}` are found by matching the
+   * same occurrence of `${{` in the source text.
+   */
+  locateInString(path: YamlPath, offset: number): SourceLocation {
+    const node = this.node(path);
+    if (!isScalar(node) || typeof node.value !== "string" || !node.range) return this.locate(path);
+    const value = node.value;
+    const raw = this.text.slice(node.range[0], node.range[1]);
+    const start = value.lastIndexOf("${{", offset);
+    if (start >= 0) {
+      const nth = occurrences(value.slice(0, start), "${{");
+      const rawStart = nthIndex(raw, "${{", nth);
+      if (rawStart >= 0) return this.at(node.range[0] + rawStart + (offset - start));
+    }
+    const quoted = node.type === "QUOTE_DOUBLE" || node.type === "QUOTE_SINGLE" ? 1 : 0;
+    return this.at(node.range[0] + quoted + Math.min(offset, raw.length));
+  }
+}
+
+function keyOf(key: unknown): string | undefined {
+  if (isScalar(key)) return String(key.value);
+  return undefined;
+}
+
+function occurrences(text: string, needle: string): number {
+  let n = 0;
+  for (let i = text.indexOf(needle); i >= 0; i = text.indexOf(needle, i + needle.length)) n++;
+  return n;
+}
+
+function nthIndex(text: string, needle: string, nth: number): number {
+  let i = text.indexOf(needle);
+  for (let k = 0; k < nth && i >= 0; k++) i = text.indexOf(needle, i + needle.length);
+  return i;
+}
