@@ -59,7 +59,13 @@ export type {
 export { PERMISSION_NAMES } from "./src/core/permissions.ts";
 export type { PermissionName, PermissionSet } from "./src/core/permissions.ts";
 export { FLOW_BRAND, PROTOCOL_VERSION, TASK_BRAND } from "./src/core/protocol.ts";
-export type { FlowDefinition, TaskDefinition } from "./src/core/protocol.ts";
+export type {
+  CallOptions,
+  ConditionInfo,
+  FlowDefinition,
+  TaskCondition,
+  TaskDefinition,
+} from "./src/core/protocol.ts";
 export type { Duration } from "./src/core/duration.ts";
 
 // Events

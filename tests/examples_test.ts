@@ -22,10 +22,20 @@ function countPrimesBelow(n: number): number {
 }
 
 Deno.test("every example has a test here", async () => {
-  const tested = ["etl.ts", "fan_out.ts", "dynamic.ts", "params.ts"];
+  const tested = [
+    "etl.ts",
+    "fan_out.ts",
+    "dynamic.ts",
+    "params.ts",
+    "etl.yaml",
+    "params.yaml",
+    "conditions.yaml",
+    "templates.yaml",
+    "chestra.yaml",
+  ];
   const files = [];
   for await (const e of Deno.readDir(new URL("../examples", import.meta.url))) {
-    if (e.isFile && e.name.endsWith(".ts")) files.push(e.name);
+    if (e.isFile && /\.(ts|ya?ml)$/.test(e.name)) files.push(e.name);
   }
   assert.deepEqual(files.sort(), tested.sort());
 });
@@ -72,4 +82,95 @@ Deno.test("examples/dynamic.ts: branches on a real result", async () => {
 Deno.test("examples/params.ts: typed params", async () => {
   const doc = await run(["examples/params.ts", "-p", "region=eu", "-p", "minSpend=2000"]);
   assert.deepEqual(doc.result, ["1. Umbrella"]);
+});
+
+Deno.test("examples/etl.yaml: the same revenue as etl.ts, from shell tasks", async () => {
+  const dir = await Deno.makeTempDir();
+  const doc = await run(["examples/etl.yaml", "-p", `out=${dir}/r.json`]);
+  const revenue = doc.tasks.find((t: { id: string }) => t.id === "revenue").result;
+  assert.deepEqual(revenue.map((r: { region: string }) => r.region), ["apac", "eu", "latam", "us"]);
+  const eu = revenue.find((r: { region: string }) => r.region === "eu");
+  assert.equal(eu.revenue, Math.round((114 + 330 + 280 + 142.5) * 1.08 * 100) / 100);
+  assert.deepEqual(JSON.parse(await Deno.readTextFile(`${dir}/r.json`)), revenue);
+  assert.equal(doc.tasks.find((t: { id: string }) => t.id === "rates").attempts, 2);
+  assert.deepEqual(doc.result, { report: 4 });
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("examples/params.yaml: conditions, and params that cannot inject shell", async () => {
+  const doc = await run([
+    "examples/params.yaml",
+    "-p",
+    "name=Ada'; touch pwned #",
+    "-p",
+    "shout=true",
+  ]);
+  const byId = Object.fromEntries(doc.tasks.map((t: { id: string }) => [t.id, t]));
+  assert.equal(byId.greeting.result, "Hello, Ada'; touch pwned #!");
+  assert.equal(byId.loud.result, "HELLO, ADA'; TOUCH PWNED #!");
+  assert.equal(byId.fancy.status, "skipped");
+  assert.equal(byId.fancy.reason, `condition "params.style == 'fancy'" is false`);
+  await assert.rejects(Deno.stat("examples/pwned"), Deno.errors.NotFound);
+  const io = fakeIo();
+  assert.equal(
+    await main(["run", "examples/params.yaml", "-p", "name=x", "-p", "times=many"], io),
+    2,
+  );
+  assert.match(io.err, /Param "times": "many" is not an integer/);
+});
+
+Deno.test("examples/conditions.yaml: continue-on-error, failure() and always()", async () => {
+  const ok = await run(["examples/conditions.yaml"]);
+  const status = (doc: { tasks: { id: string; status: string }[] }) =>
+    Object.fromEntries(doc.tasks.map((t) => [t.id, t.status]));
+  assert.equal(ok.status, "succeeded");
+  assert.deepEqual(status(ok), {
+    lint: "failed",
+    build: "succeeded",
+    test: "succeeded",
+    notify: "skipped",
+    cleanup: "succeeded",
+  });
+  const io = fakeIo();
+  assert.equal(
+    await main(["run", "examples/conditions.yaml", "-p", "break=true", "--json", "-q"], io),
+    1,
+  );
+  const broken = JSON.parse(io.out);
+  assert.deepEqual(status(broken), {
+    lint: "failed",
+    build: "failed",
+    test: "skipped",
+    notify: "succeeded",
+    cleanup: "succeeded",
+  });
+});
+
+Deno.test("examples/templates.yaml: templates from an included file", async () => {
+  const doc = await run(["examples/templates.yaml"]);
+  const lines = async (f: string) => (await Deno.readTextFile(f)).split("\n").length - 1;
+  assert.equal(
+    doc.result.total,
+    (await lines("examples/data/sales.csv")) + (await lines("examples/data/rates.json")),
+  );
+  const total = doc.tasks.find((t: { id: string }) => t.id === "total");
+  assert.equal(total.name, "total");
+});
+
+Deno.test("examples/chestra.yaml: Chestra's format runs unchanged", async () => {
+  const doc = await run(["examples/chestra.yaml"]);
+  assert.equal(doc.flow, "Example Workflow");
+  assert.deepEqual(doc.result, { end: { start: true } });
+});
+
+Deno.test("examples/flow.schema.json is what `orchestra schema` prints", async () => {
+  const io = fakeIo();
+  assert.equal(await main(["schema"], io), 0);
+  assert.equal(await Deno.readTextFile("examples/flow.schema.json"), io.out);
+  const schema = JSON.parse(io.out);
+  assert.equal(schema.$schema, "https://json-schema.org/draft/2020-12/schema");
+  for (const f of ["etl", "params", "conditions", "templates", "chestra"]) {
+    const text = await Deno.readTextFile(`examples/${f}.yaml`);
+    assert.match(text, /^# yaml-language-server: \$schema=\.\/flow\.schema\.json\n/);
+  }
 });

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { CONFIG_HELP } from "./commands/config.ts";
+
 /** The top-level help. */
 export const MAIN_HELP = `orchestra — run workflows written in TypeScript
 
@@ -15,6 +17,8 @@ Commands:
   validate FILE   Check a flow without running it; print every problem
   describe FILE   Show a flow's tasks, dependencies, executors, permissions and retries
   graph FILE      Print a flow's graph as Mermaid, Graphviz dot or JSON
+  schema          Print the JSON Schema of YAML flow files (for editors)
+  config          Show the effective settings and where each came from
   help [COMMAND]  Show help for a command
 
 Options:
@@ -27,9 +31,20 @@ During development: deno task orchestra <command> …
 
 /** Help of each command. */
 export const COMMAND_HELP: Record<string, string> = {
+  config: CONFIG_HELP,
+  schema: `Usage: orchestra schema [options]
+
+Print the JSON Schema of YAML flow files, generated from the same definition the loader
+validates with. Point your editor at it, e.g. with a first line
+  # yaml-language-server: $schema=./flow.schema.json
+
+Options:
+  -o, --output FILE         Write it to FILE instead of stdout
+  -h, --help                Show this help
+`,
   run: `Usage: orchestra run FILE [options]
 
-Run the flow exported by FILE (a .ts module). The flow is validated first; an invalid
+Run the flow in FILE: a .ts module that exports a flow, or a .yaml flow file. The flow is validated first; an invalid
 flow or invalid params start no task (exit 2).
 
 Options:
@@ -43,7 +58,12 @@ Options:
   -v, --verbose             Log at debug level
       --log-level LEVEL     debug, info, warning or error (default: info)
       --log-format FORMAT   text or json (JSON lines on stderr; default: text)
+      --config FILE         Use this configuration file instead of searching for one
   -h, --help                Show this help
+
+Settings (concurrency, log level and format, …) also come from orchestra.yaml or an
+"orchestra" key in deno.json, found from the current directory upwards, and from
+ORCHESTRA_* environment variables; flags win. See "orchestra config".
 
 The live view and logs go to stderr; stdout carries only --json output.
 Ctrl-C once stops new work, aborts running tasks and records the run as cancelled
@@ -51,6 +71,7 @@ Ctrl-C once stops new work, aborts running tasks and records the run as cancelle
 
 Examples:
   orchestra run examples/etl.ts
+  orchestra run examples/etl.yaml
   orchestra run examples/params.ts --param region=eu --param limit=5 --json
 `,
   validate: `Usage: orchestra validate FILE [options]

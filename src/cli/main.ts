@@ -16,7 +16,9 @@ import {
   INSPECT_OPTIONS,
   validateCommand,
 } from "./commands/inspect.ts";
+import { CONFIG_OPTIONS, configCommand } from "./commands/config.ts";
 import { RUN_OPTIONS, runCommand } from "./commands/run.ts";
+import { SCHEMA_OPTIONS, schemaCommand } from "./commands/schema.ts";
 import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
 import { type Io, processIo } from "./io.ts";
 
@@ -33,6 +35,8 @@ const COMMANDS: Record<string, Command> = {
   validate: { options: INSPECT_OPTIONS, run: validateCommand },
   describe: { options: INSPECT_OPTIONS, run: describeCommand },
   graph: { options: GRAPH_OPTIONS, run: graphCommand },
+  schema: { options: SCHEMA_OPTIONS, run: schemaCommand },
+  config: { options: CONFIG_OPTIONS, run: configCommand },
 };
 
 /**

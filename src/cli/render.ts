@@ -11,11 +11,16 @@ import type { FlowGraph, TaskConfig, TaskNode } from "../core/model.ts";
 import { paramSpec } from "../core/params.ts";
 import { formatPermissions, isUnsandboxed } from "../core/permissions.ts";
 
-/** Every problem, one per line, under a heading. */
-export function renderIssues(flow: string, issues: readonly ValidationIssue[]): string {
+/** Every problem, one per line, under `error: <subject> is invalid (N problems):`. */
+export function renderProblems(subject: string, issues: readonly ValidationIssue[]): string {
   const n = issues.length;
-  return `error: flow "${flow}" is invalid (${n} problem${n === 1 ? "" : "s"}):\n` +
+  return `error: ${subject} is invalid (${n} problem${n === 1 ? "" : "s"}):\n` +
     issues.map((i) => `  ${formatIssue(i).replaceAll("\n", "\n  ")}`).join("\n") + "\n";
+}
+
+/** Every problem of a flow, one per line. */
+export function renderIssues(flow: string, issues: readonly ValidationIssue[]): string {
+  return renderProblems(`flow "${flow}"`, issues);
 }
 
 function table(rows: string[][]): string {

@@ -31,14 +31,46 @@ export interface LoadYamlOptions {
  * if (graph.issues.length === 0) console.log(graph.nodes.map((n) => n.id));
  * ```
  */
-export async function loadYamlFlow(
+export function loadYamlFlow(
   path: string,
   cwd: string,
   options: LoadYamlOptions = {},
 ): Promise<CompiledFlow> {
+  return load(path, cwd, undefined, options);
+}
+
+/**
+ * Like {@linkcode loadYamlFlow}, for a flow whose text is already in memory: `file` is where
+ * it is (or would be), which locates its includes, its commands' directory and its messages.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadYamlFlowText } from "./yaml_loader.ts";
+ * const text = "tasks:\n  hello:\n    run: echo hello\n";
+ * const { graph } = await loadYamlFlowText(text, "hello.yaml", { cwd: Deno.cwd() });
+ * console.assert(graph.issues.length === 0);
+ * ```
+ */
+export function loadYamlFlowText(
+  text: string,
+  file: string,
+  options: LoadYamlOptions & {
+    /** The directory a relative `file` is relative to. @default Deno.cwd() */
+    cwd?: string;
+  } = {},
+): Promise<CompiledFlow> {
+  return load(file, options.cwd ?? Deno.cwd(), text, options);
+}
+
+async function load(
+  path: string,
+  cwd: string,
+  text: string | undefined,
+  options: LoadYamlOptions,
+): Promise<CompiledFlow> {
   const absolute = path.startsWith("/") ? path : `${cwd.replace(/\/+$/, "")}/${path}`;
   const shown = displayPath(new URL(`file://${absolute}`).href);
-  const spec = await loadFlowSpec(absolute, shown);
+  const spec = await loadFlowSpec(absolute, shown, text);
   const flowDir = absolute.slice(0, absolute.lastIndexOf("/")) || "/";
   const compileOptions = options.env ? { flowDir, env: options.env } : { flowDir };
   return compileFlow(spec, compileOptions);

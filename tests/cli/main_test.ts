@@ -320,9 +320,3 @@ Deno.test("--log-format json writes JSON lines carrying the run and task ids", a
   assert.match(reorder.properties.runId, /^[0-9a-f-]{36}$/);
   assert.ok(lines.some((l) => l.message.includes("task succeeded")));
 });
-
-Deno.test("a YAML file gets a clear error until the YAML front end lands", async () => {
-  const io = fakeIo();
-  assert.equal(await main(["run", "flow.yaml"], io), 2);
-  assert.match(io.err, /YAML flows are not supported by this version yet/);
-});

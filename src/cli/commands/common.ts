@@ -119,6 +119,10 @@ export async function prepare(
     else if (!(e instanceof FlowValidationError)) throw e;
     // The flow's own problems are reported by the plan below.
   }
+  if (yamlGraph && command !== "run") {
+    // A YAML flow's graph does not depend on params: inspecting it needs no values for them.
+    paramIssues = paramIssues.filter((i) => !i.message.startsWith("Missing required param"));
+  }
   if (paramIssues.length && !options.allowInvalid) {
     io.stderr(
       `error: invalid params for flow "${def.options.name}":\n${

@@ -10,22 +10,23 @@ import { FlowValidationError } from "../../core/errors.ts";
 import type { RunEvent } from "../../core/events.ts";
 import { FlowRun } from "../../engine/run.ts";
 import type { RunRecord } from "../../engine/types.ts";
-import { type Parsed, positiveInt, UsageError } from "../args.ts";
+import { ConfigError, resolveConfig } from "../../config/config.ts";
+import type { Settings } from "../../config/settings.ts";
+import { type Parsed, UsageError } from "../args.ts";
 import type { Io } from "../io.ts";
-import { CLI_LOG_LEVELS, type LogFormat, setupLogging } from "../logging.ts";
-import { graphJson, renderIssues, renderPlan } from "../render.ts";
+import { type LogFormat, setupLogging } from "../logging.ts";
+import { graphJson, renderIssues, renderPlan, renderProblems } from "../render.ts";
 import { createView, type RunView } from "../view/view.ts";
 import { FLOW_OPTIONS, prepare } from "./common.ts";
+import { SETTINGS_OPTIONS, settingsFlags } from "./config.ts";
 
 /** Options of `run`. */
 export const RUN_OPTIONS = {
   ...FLOW_OPTIONS,
-  concurrency: { type: "string", short: "c" },
+  ...SETTINGS_OPTIONS,
   "dry-run": { type: "boolean" },
   quiet: { type: "boolean", short: "q" },
   verbose: { type: "boolean", short: "v" },
-  "log-level": { type: "string" },
-  "log-format": { type: "string" },
 } as const;
 
 /** The `--json` document: the run record with its fields in the documented order. */
@@ -66,19 +67,26 @@ function logEvent(logger: Logger, e: RunEvent): void {
 /** Runs `orchestra run`. */
 export async function runCommand(parsed: Parsed, io: Io): Promise<number> {
   const v = parsed.values;
-  const concurrency = positiveInt("run", "concurrency", v.concurrency);
-  const format = (v["log-format"] ?? "text") as LogFormat;
-  if (format !== "text" && format !== "json") {
-    throw new UsageError("run", `--log-format must be text or json, got "${format}"`);
-  }
-  const level = (v.verbose ? "debug" : v["log-level"] ?? "info") as LogLevel;
-  if (!(CLI_LOG_LEVELS as readonly string[]).includes(level)) {
-    throw new UsageError(
-      "run",
-      `--log-level must be one of ${CLI_LOG_LEVELS.join(", ")}, got "${level}"`,
-    );
-  }
   if (v.quiet && v.verbose) throw new UsageError("run", "--quiet and --verbose exclude each other");
+  // Settings come from defaults < orchestra.yaml < ORCHESTRA_* < flags.
+  let settings: Settings;
+  try {
+    ({ settings } = await resolveConfig({
+      cwd: io.cwd,
+      env: io.env,
+      flags: settingsFlags(v),
+      ...(typeof v.config === "string" ? { configFile: v.config } : {}),
+    }));
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      io.stderr(renderProblems("the configuration", e.issues));
+      return 2;
+    }
+    throw e;
+  }
+  const concurrency = settings.concurrency;
+  const format = settings.logFormat as LogFormat;
+  const level = (v.verbose ? "debug" : settings.logLevel) as LogLevel;
 
   const prepared = await prepare("run", parsed, io);
   if (typeof prepared === "number") return prepared;

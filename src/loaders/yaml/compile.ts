@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { SourceLocation, ValidationIssue } from "../../core/errors.ts";
+import { formatLocation, type SourceLocation, type ValidationIssue } from "../../core/errors.ts";
 import { findCycles } from "../../core/graph.ts";
 import {
   type FlowGraph,
@@ -17,6 +17,7 @@ import {
 } from "../../core/model.ts";
 import {
   type CallOptions,
+  type ConditionInfo,
   FLOW_BRAND,
   type FlowDefinition,
   PROTOCOL_VERSION,
@@ -44,7 +45,9 @@ import {
   shellQuote,
   STATUS_FUNCTIONS,
   type Template,
-} from "./expr.ts";
+  toText,
+} from "./expressions/mod.ts";
+import { unsafeInterpolations } from "./shell_context.ts";
 import type { FlowSpec, TaskSpec } from "./load.ts";
 import type { YamlPath } from "./source.ts";
 
@@ -71,11 +74,14 @@ interface Compiled {
   needs: string[];
   /** Tasks whose results its expressions read (all upstream). */
   reads: Set<string>;
+  /** Whether its expressions (other than `if:`) read `tasks.X.status`. */
+  readsStatus: boolean;
   run?: Template;
   uses?: string;
   with?: unknown;
   env: [string, Template][];
-  foreach?: Template | Template[];
+  /** An expression, or a literal list whose strings may hold `${{ }}`. */
+  foreach?: Template | (Template | { literal: unknown })[];
   condition?: { expr: Expr; text: string; always: boolean } | boolean;
   outputs: [string, Template][];
   cacheKey?: Template;
@@ -137,12 +143,12 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
       tpl = parseTemplate(text);
     } catch (e) {
       if (!(e instanceof ExpressionSyntaxError)) throw e;
-      issueAt(t, source.locateInString(path, e.offset), `Expression error: ${e.message}`, e.hint);
+      issueAt(t, source.locateInString(path, e.offset), `Expression error: ${e.reason}`, e.hint);
       return undefined;
     }
     for (const part of tpl.parts) {
       if (typeof part === "string") continue;
-      checkExpr(part.expr, path, t, roots, statusFns, source, part.start);
+      checkExpr(part.expr, path, t, roots, statusFns, source);
     }
     return tpl;
   }
@@ -154,7 +160,7 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
     roots: string[],
     statusFns: boolean,
     source = t?.source ?? spec.source,
-    _base = 0,
+    shift = 0,
   ): void {
     const functions = statusFns ? [...BUILTIN_FUNCTIONS, ...STATUS_FUNCTIONS] : BUILTIN_FUNCTIONS;
     for (const p of checkExpression(expr, { roots, functions })) {
@@ -168,10 +174,10 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
       if (!statusFns && /success|failure|always|cancelled/.test(message)) {
         hint = "status functions work only in `if:`";
       }
-      issueAt(t, source.locateInString(path, p.start), message, hint);
+      issueAt(t, source.locateInString(path, p.start + shift), message, hint);
     }
     for (const ref of references(expr)) {
-      const at = source.locateInString(path, ref.start);
+      const at = source.locateInString(path, ref.start + shift);
       const [first, second, third] = ref.path;
       if (
         ref.root === "params" && spec.fields.params !== undefined ||
@@ -234,12 +240,12 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
             );
           }
         }
-        pendingReads.push({ t, id: first, at });
+        pendingReads.push({ t, id: first, at, status: second === "status" && !statusFns });
       }
     }
   }
 
-  const pendingReads: { t: TaskSpec; id: string; at: SourceLocation }[] = [];
+  const pendingReads: { t: TaskSpec; id: string; at: SourceLocation; status: boolean }[] = [];
 
   for (const t of spec.tasks) {
     const f = t.fields;
@@ -247,6 +253,7 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
       spec: t,
       needs: [],
       reads: new Set(),
+      readsStatus: false,
       env: [],
       outputs: [],
       options: { name: t.id },
@@ -290,6 +297,15 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
     }
     if (f.run !== undefined) {
       c.run = template(f.run, [...t.path, "run"], t, roots, false);
+      for (const spot of unsafeInterpolations(f.run)) {
+        issueAt(
+          t,
+          t.source.locateInString([...t.path, "run"], spot.offset),
+          `An expression inside ${spot.within} in \`run\` of task "${t.id}" cannot be quoted safely`,
+          "put the ${{ … }} outside the quotes (values are shell-quoted for you), or pass it " +
+            'through `env:` and use "$NAME"',
+        );
+      }
     }
     if (f.uses !== undefined) {
       const name = f.uses.split("@")[0];
@@ -331,15 +347,12 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
           false,
         );
       } else {
+        // Numbers, booleans, lists and mappings in the list are items as they are.
         c.foreach = f.foreach.map((item, i) =>
-          template(
-            typeof item === "string" ? item : JSON.stringify(item),
-            [...t.path, "foreach", i],
-            t,
-            PARAMS_ROOTS,
-            false,
-          )
-        ).filter((x): x is Template => !!x);
+          typeof item === "string"
+            ? template(item, [...t.path, "foreach", i], t, PARAMS_ROOTS, false)
+            : { literal: item }
+        ).filter((x): x is Template | { literal: unknown } => !!x);
       }
     } else if (f.concurrency !== undefined) {
       issueAt(
@@ -352,6 +365,8 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
       if (typeof f.if === "boolean") c.condition = f.if;
       else {
         const text = f.if.trim();
+        // Offsets in `text` are offsets in the value after its leading whitespace.
+        const shift = f.if.length - f.if.trimStart().length;
         const path = [...t.path, "if"];
         let expr: Expr | undefined;
         try {
@@ -368,18 +383,26 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
           } else expr = parseExpression(text);
         } catch (e) {
           if (!(e instanceof ExpressionSyntaxError)) throw e;
-          const shift = text.includes("${{") ? 0 : 0;
           issueAt(
             t,
             t.source.locateInString(path, e.offset + shift),
-            `Expression error in \`if\`: ${e.message}`,
+            `Expression error in \`if\`: ${e.reason}`,
             e.hint,
           );
         }
         if (expr) {
-          checkExpr(expr, path, t, roots.filter((r) => r !== "item" && r !== "index"), true);
+          checkExpr(
+            expr,
+            path,
+            t,
+            roots.filter((r) => r !== "item" && r !== "index"),
+            true,
+            t.source,
+            shift,
+          );
           const always = /\b(failure|always|cancelled)\s*\(/.test(text);
-          c.condition = { expr, text: JSON.stringify(text), always };
+          const bare = text.replace(/^\$\{\{\s*/, "").replace(/\s*\}\}$/, "");
+          c.condition = { expr, text: JSON.stringify(bare), always };
         }
       }
     }
@@ -425,23 +448,30 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
         `Task "${r.t.id}" reads tasks.${r.id} but does not need "${r.id}"`,
         `add "${r.id}" to its \`needs:\` so it runs after "${r.id}"`,
       );
-    } else byId.get(r.t.id)!.reads.add(r.id);
+    } else {
+      byId.get(r.t.id)!.reads.add(r.id);
+      if (r.status) byId.get(r.t.id)!.readsStatus = true;
+    }
   }
 
   // The graph, for validation, describe, graph and --dry-run.
   const defaults = spec.fields.defaults ? toSettings(spec.fields.defaults) : undefined;
+  const defaultProblems = new Set<string>();
   const nodes: TaskNode[] = compiled.map((c) => {
     const { config, problems } = normalizeTaskOptions(c.options, defaults);
     for (const p of problems) {
-      // "timeout: …", "retries.delay: …": point at the key the problem is about.
-      const key = /^(timeout|retries|priority|cache|executor|permissions)\b/.exec(p)?.[1];
-      const inTask = key && c.spec.fields[key as keyof typeof c.spec.fields] !== undefined;
-      const loc = inTask
-        ? c.spec.source.locateKey(c.spec.path, key!)
-        : key && spec.fields.defaults
-        ? spec.source.locateKey(["defaults"], key)
-        : c.spec.source.locate(c.spec.path);
-      issueAt(c.spec, loc, `Task "${c.spec.id}": ${p}`);
+      // "timeout: …", "retries.delay: …": point at the value the problem is about.
+      const m = /^(timeout|retries|priority|cache|executor|permissions)(?:\.(\w+))?\b/.exec(p);
+      const field = m ? (m[2] ? [m[1], m[2]] : [m[1]]) : [];
+      const inTask = m && c.spec.fields[m[1] as keyof typeof c.spec.fields] !== undefined;
+      if (inTask || !m || !spec.fields.defaults) {
+        const loc = c.spec.source.locate(inTask ? [...c.spec.path, ...field] : c.spec.path);
+        issueAt(c.spec, loc, `Task "${c.spec.id}": ${p}`);
+      } else if (!defaultProblems.has(p)) {
+        // A bad default is one problem, not one per task.
+        defaultProblems.add(p);
+        issueAt(undefined, spec.source.locate(["defaults", ...field]), `defaults.${p}`);
+      }
     }
     if (c.run !== undefined && c.spec.fields.executor === undefined) config.executor = "process";
     const node: TaskNode = {
@@ -470,10 +500,28 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
   if (spec.fields.params) graph.params = spec.fields.params;
   if (spec.fields.permissions) graph.permissions = spec.fields.permissions;
   if (spec.fields.concurrency !== undefined) graph.concurrency = spec.fields.concurrency;
+  // A repeated id is reported where it is repeated, pointing back at its first use.
+  const firstAt = new Map<string, SourceLocation>();
+  for (const t of spec.tasks) {
+    const key = t.fields.id !== undefined ? "id" : "name";
+    const at = typeof t.path[t.path.length - 1] === "number"
+      ? t.source.locate([...t.path, key])
+      : t.source.locateKey(t.path.slice(0, -1), t.id);
+    const first = firstAt.get(t.id);
+    if (first === undefined) firstAt.set(t.id, at);
+    else {
+      issueAt(
+        t,
+        at,
+        `Duplicate task id "${t.id}" (first used at ${formatLocation(first)})`,
+        "give each task a unique id",
+      );
+    }
+  }
   graph.issues = [
     ...issues,
     ...validateFlowGraph(graph, { executors: ["inline", "process"] }).filter((i) =>
-      !/needs unknown task/.test(i.message)
+      !/needs unknown task|^Duplicate task id/.test(i.message)
     ),
   ];
   void findCycles;
@@ -512,6 +560,8 @@ interface Input {
   params: Record<string, unknown>;
   item?: unknown;
   index?: number;
+  /** Statuses of the tasks it waited for, filled in by its condition. */
+  statuses?: Record<string, string>;
 }
 
 function buildFlow(
@@ -535,20 +585,22 @@ function buildFlow(
     return out;
   };
 
+  const secret = (name: string): string => {
+    const v = hostEnv(name);
+    if (v === undefined) {
+      throw new Error(`secret "${name}" is not set: set the environment variable ${name}`);
+    }
+    return v;
+  };
   const secrets = (): Values =>
     new Proxy({}, {
-      get: (_t, name) => {
-        if (typeof name !== "string") return undefined;
-        const v = hostEnv(name);
-        if (v === undefined) {
-          throw new Error(`secret "${name}" is not set: set the environment variable ${name}`);
-        }
-        return v;
-      },
+      get: (_t, name) => typeof name === "string" ? secret(name) : undefined,
       has: () => true,
+      // Expressions read properties through their descriptors: an unset secret is an error
+      // there too, not an empty string.
       getOwnPropertyDescriptor: (_t, name) =>
         typeof name === "string"
-          ? { value: hostEnv(name) ?? null, enumerable: true, configurable: true }
+          ? { value: secret(name), enumerable: true, configurable: true }
           : undefined,
     });
 
@@ -569,8 +621,8 @@ function buildFlow(
     }
     const base: Values = { params: input.params, tasks, secrets: secrets(), run: { id: runId } };
     const env: Values = {};
-    for (const [k, tpl] of flowEnv) env[k] = String(renderTemplate(tpl, { values: base }) ?? "");
-    for (const [k, tpl] of c.env) env[k] = String(renderTemplate(tpl, { values: base }) ?? "");
+    for (const [k, tpl] of flowEnv) env[k] = toText(renderTemplate(tpl, { values: base }));
+    for (const [k, tpl] of c.env) env[k] = toText(renderTemplate(tpl, { values: base }));
     base.env = env;
     if (input.item !== undefined || input.index !== undefined) {
       base.item = input.item ?? null;
@@ -580,7 +632,7 @@ function buildFlow(
   };
 
   const execute = async (c: Compiled, input: Input, ctx: TaskContext): Promise<unknown> => {
-    const values = valuesFor(c, input, ctx.runId);
+    const values = valuesFor(c, input, ctx.runId, input.statuses);
     const evalCtx = { values };
     if (c.run !== undefined) {
       const command = String(renderTemplate(c.run, evalCtx, { quote: shellQuote }) ?? "");
@@ -634,28 +686,43 @@ function buildFlow(
     };
   };
 
-  const conditionOf = (c: Compiled): TaskCondition | undefined => {
+  // A task that failed under continue-on-error counts as succeeded for success() and failure(),
+  // as in GitHub Actions.
+  const softFailure = (id: string, status: string) =>
+    status === "failed" &&
+    (byId.get(id)?.options.continueOnError ?? defaults?.continueOnError) === true;
+
+  // Built per call: the condition reads this run's params and records the statuses of the
+  // tasks waited for in the call's input, where `tasks.X.status` finds them.
+  const conditionOf = (c: Compiled, input: Input, runId: string): TaskCondition | undefined => {
     const cond = c.condition;
-    if (cond === undefined) return undefined;
+    const record = (info: ConditionInfo) => Object.assign(input.statuses ??= {}, info.statuses);
+    if (cond === undefined) {
+      if (!c.readsStatus) return undefined;
+      return { text: '"true"', test: (info) => (record(info), true) };
+    }
     if (typeof cond === "boolean") {
-      return { text: String(cond), test: () => cond };
+      return { text: JSON.stringify(String(cond)), test: (info) => (record(info), cond) };
     }
     return {
       text: cond.text,
       evenIfUpstreamFailed: cond.always,
       test: (info) => {
-        const statuses = info.statuses as Record<string, string>;
-        const ok = (s: string) => s === "succeeded" || s === "cached";
-        const input: Input = {
-          tasks: info.values as Record<string, unknown>,
-          params: currentParams,
-        };
-        const values = valuesFor(c, input, currentRunId, statuses);
+        record(info);
+        const statuses = Object.entries(info.statuses as Record<string, string>);
+        const ok = ([id, s]: [string, string]) =>
+          s === "succeeded" || s === "cached" || softFailure(id, s);
+        const values = valuesFor(
+          c,
+          { tasks: info.values as Record<string, unknown>, params: input.params },
+          runId,
+          info.statuses,
+        );
         return isTruthy(evaluate(cond.expr, {
           values,
           functions: {
-            success: () => Object.values(statuses).every(ok) && !info.cancelled,
-            failure: () => Object.values(statuses).some((s) => s === "failed"),
+            success: () => statuses.every(ok) && !info.cancelled,
+            failure: () => statuses.some(([id, s]) => s === "failed" && !softFailure(id, s)),
             always: () => true,
             cancelled: () => info.cancelled,
           },
@@ -664,8 +731,6 @@ function buildFlow(
     };
   };
 
-  let currentParams: Record<string, unknown> = {};
-  let currentRunId = "";
   const defs = new Map(compiled.map((c) => [c.spec.id, taskDef(c)]));
 
   const flowOptions: FlowOptions = { name: spec.name };
@@ -676,15 +741,13 @@ function buildFlow(
   if (defaults) flowOptions.defaults = defaults;
 
   const body = (f: FlowHandle, params: Record<string, unknown>) => {
-    currentParams = params;
-    currentRunId = f.runId;
     const refs = new Map<string, PromiseLike<unknown>>();
     for (const c of order) {
       const deps: Record<string, unknown> = {};
       for (const id of new Set([...c.needs, ...c.reads])) deps[id] = refs.get(id);
-      const input = { tasks: deps, params };
+      const input: Input = { tasks: deps, params };
       const call: CallOptions = { id: c.spec.id };
-      const condition = conditionOf(c);
+      const condition = conditionOf(c, input, f.runId);
       if (condition) call.condition = condition;
       const def = defs.get(c.spec.id)!;
       if (c.foreach !== undefined) {
@@ -698,7 +761,9 @@ function buildFlow(
               const v = value as Input;
               const values = valuesFor(c, v, f.runId);
               const list = Array.isArray(foreach)
-                ? foreach.map((tpl) => renderTemplate(tpl, { values }))
+                ? foreach.map((tpl) =>
+                  "literal" in tpl ? tpl.literal : renderTemplate(tpl, { values })
+                )
                 : renderTemplate(foreach, { values });
               if (!Array.isArray(list)) {
                 throw new TypeError(

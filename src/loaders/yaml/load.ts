@@ -216,10 +216,14 @@ interface Collected {
 /**
  * Reads the flow file at `absolute` (shown as `shown`) with its includes, validates every
  * part against the schema and applies templates. Never throws for bad input: problems are in
- * `issues`.
+ * `issues`. With `text`, that is the main file's content (includes are still read from disk).
  */
-export async function loadFlowSpec(absolute: string, shown: string): Promise<FlowSpec> {
-  const read = await readSource(absolute, shown);
+export async function loadFlowSpec(
+  absolute: string,
+  shown: string,
+  text?: string,
+): Promise<FlowSpec> {
+  const read = text === undefined ? await readSource(absolute, shown) : new YamlSource(shown, text);
   if (!(read instanceof YamlSource)) {
     const empty = new YamlSource(shown, "");
     return {
@@ -369,7 +373,12 @@ async function collect(
     const r = taskSchema.safeParse(raw);
     let fields = r.data;
     if (!r.success) {
-      spec.issues.push(...schemaIssues(r.error, source, path, raw));
+      const { id, name } = raw as Record<string, unknown>;
+      const named = key ?? [id, name].find((v): v is string => typeof v === "string");
+      const found = schemaIssues(r.error, source, path, raw);
+      spec.issues.push(
+        ...(named === undefined ? found : found.map((i) => ({ ...i, taskId: named }))),
+      );
       // Keep what is valid, so one bad field does not hide the task's other problems or make
       // every task that needs it "unknown".
       const shape = taskSchema.shape as Record<string, z.ZodType>;
@@ -402,6 +411,7 @@ function applyTemplates(collected: Collected, issues: ValidationIssue[]): TaskSp
     if (!tpl) {
       issues.push({
         message: `Task "${t.id}" extends unknown template "${name}"${didYouMean(name, names)}`,
+        taskId: t.id,
         location: t.source.locate([...t.path, "extends"]),
         hint: names.length ? `templates: ${names.join(", ")}` : "declare it under `templates:`",
       });

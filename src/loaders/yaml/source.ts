@@ -95,24 +95,75 @@ export class YamlSource {
   }
 
   /**
-   * Where character `offset` of the string value at `path` is written. Escapes and folding
-   * can shift a value from its source; offsets inside a `${{ … }}` are found by matching the
-   * same occurrence of `${{` in the source text.
+   * Where character `offset` of the string value at `path` is written. Escapes, indentation
+   * and folding can shift a value from its source, so the value is walked alongside its
+   * source text, from the same occurrence of `${{` when there is one.
    */
   locateInString(path: YamlPath, offset: number): SourceLocation {
     const node = this.node(path);
     if (!isScalar(node) || typeof node.value !== "string" || !node.range) return this.locate(path);
     const value = node.value;
     const raw = this.text.slice(node.range[0], node.range[1]);
+    let v = 0;
+    let r = contentStart(raw, node.type);
     const start = value.lastIndexOf("${{", offset);
     if (start >= 0) {
-      const nth = occurrences(value.slice(0, start), "${{");
-      const rawStart = nthIndex(raw, "${{", nth);
-      if (rawStart >= 0) return this.at(node.range[0] + rawStart + (offset - start));
+      const rawStart = nthIndex(raw, "${{", occurrences(value.slice(0, start), "${{"));
+      if (rawStart >= 0) [v, r] = [start, rawStart];
     }
-    const quoted = node.type === "QUOTE_DOUBLE" || node.type === "QUOTE_SINGLE" ? 1 : 0;
-    return this.at(node.range[0] + quoted + Math.min(offset, raw.length));
+    return this.at(node.range[0] + align(value, v, offset, raw, r, node.type));
   }
+}
+
+/** Where a scalar's content starts in its source: after the quote or the block header. */
+function contentStart(raw: string, type: string | undefined): number {
+  if (type === "QUOTE_DOUBLE" || type === "QUOTE_SINGLE") return 1;
+  if (type === "BLOCK_LITERAL" || type === "BLOCK_FOLDED") {
+    const nl = raw.indexOf("\n");
+    return nl < 0 ? raw.length : nl + 1;
+  }
+  return 0;
+}
+
+/**
+ * The source offset of value offset `target`, walking value (from `v`) and source (from `r`)
+ * together: escapes take several source characters, indentation and folded line breaks are
+ * source whitespace the value lacks or has as one space.
+ */
+function align(
+  value: string,
+  v: number,
+  target: number,
+  raw: string,
+  r: number,
+  type: string | undefined,
+): number {
+  const space = (c: string | undefined) => c === " " || c === "\t" || c === "\n" || c === "\r";
+  while (v < target && r < raw.length) {
+    const c = raw[r];
+    if (type === "QUOTE_DOUBLE" && c === "\\") {
+      const next = raw[r + 1];
+      if (next === "\n" || next === "\r") { // an escaped line break is not in the value
+        r += 2;
+        while (r < raw.length && space(raw[r])) r++;
+        continue;
+      }
+      r += next === "x" ? 4 : next === "u" ? 6 : next === "U" ? 10 : 2;
+      v++;
+    } else if (type === "QUOTE_SINGLE" && c === "'" && raw[r + 1] === "'") {
+      r += 2;
+      v++;
+    } else if (c === value[v] || (space(c) && space(value[v]))) {
+      r++;
+      v++;
+    } else if (space(c)) {
+      r++;
+    } else {
+      r++;
+      v++;
+    }
+  }
+  return Math.min(r, raw.length);
 }
 
 function keyOf(key: unknown): string | undefined {

@@ -1,0 +1,243 @@
+/**
+ * The settings Orchestra reads from its configuration: their names in every source (file
+ * key, environment variable, flag), their defaults, and the one check each value passes
+ * whatever its source.
+ *
+ * @module
+ */
+
+import { delimiter } from "node:path";
+import { EXECUTOR_KINDS, type ExecutorKind } from "../core/model.ts";
+import { didYouMean } from "../core/suggest.ts";
+
+/** The log levels a configuration accepts, lowest first. */
+export const LOG_LEVELS: readonly LogLevelName[] = ["debug", "info", "warning", "error"];
+
+/** A log level a configuration accepts. */
+export type LogLevelName = "debug" | "info" | "warning" | "error";
+
+/** The log formats a configuration accepts. */
+export const LOG_FORMATS: readonly LogFormatName[] = ["text", "json"];
+
+/** A log format: text lines or JSON lines. */
+export type LogFormatName = "text" | "json";
+
+/** The effective settings, with every path absolute. */
+export interface Settings {
+  /** Where runs, journals and caches are kept. @default "./.orchestra" */
+  stateDir: string;
+  /** How many tasks run at once; `undefined` is unlimited. @default undefined */
+  concurrency?: number;
+  /** Directories plugins are loaded from. @default [] */
+  pluginDirs: string[];
+  /** The lowest level logged. @default "info" */
+  logLevel: LogLevelName;
+  /** Text or JSON log lines. @default "text" */
+  logFormat: LogFormatName;
+  /** A file of permission policy, if any. @default undefined */
+  policyFile?: string;
+  /** How many worker processes or threads a pool may start. @default the number of cores */
+  workers: number;
+  /** Where tasks run unless they say otherwise. @default "inline" */
+  executor: ExecutorKind;
+}
+
+/** The name of one setting. */
+export type SettingKey = keyof Settings;
+
+/** How a setting's value is checked and parsed. */
+export type SettingKind = "path" | "paths" | "count" | "choice";
+
+/** One setting's names in every source, and its kind. */
+export interface SettingSpec {
+  /** The setting's name, also its key in a config file. */
+  key: SettingKey;
+  /** The kebab-case key a config file may use instead. */
+  kebab: string;
+  /** The environment variable, e.g. `ORCHESTRA_STATE_DIR`. */
+  env: string;
+  /** The command-line flag, e.g. `--state-dir`. */
+  flag: string;
+  /** How the value is checked. */
+  kind: SettingKind;
+  /** The allowed values of a `choice`. */
+  choices?: readonly string[];
+  /** One line for help texts. */
+  description: string;
+}
+
+function spec(
+  key: SettingKey,
+  kind: SettingKind,
+  description: string,
+  choices?: readonly string[],
+): SettingSpec {
+  const kebab = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  const env = `ORCHESTRA_${kebab.replaceAll("-", "_").toUpperCase()}`;
+  // The flag is singular for a list: it is repeated once per item.
+  const flag = `--${kind === "paths" ? kebab.replace(/s$/, "") : kebab}`;
+  return { key, kebab, env, flag, kind, description, ...(choices ? { choices } : {}) };
+}
+
+/**
+ * Every setting, in the order `orchestra config` lists them.
+ *
+ * @example
+ * ```ts
+ * import { SETTING_SPECS } from "./settings.ts";
+ * const dirs = SETTING_SPECS.find((s) => s.key === "pluginDirs")!;
+ * console.assert(dirs.env === "ORCHESTRA_PLUGIN_DIRS" && dirs.flag === "--plugin-dir");
+ * ```
+ */
+export const SETTING_SPECS: readonly SettingSpec[] = [
+  spec("stateDir", "path", "Where runs, journals and caches are kept"),
+  spec("concurrency", "count", "How many tasks run at once (unset: unlimited)"),
+  spec("pluginDirs", "paths", "Directories plugins are loaded from"),
+  spec("logLevel", "choice", "The lowest level logged", LOG_LEVELS),
+  spec("logFormat", "choice", "Text or JSON log lines", LOG_FORMATS),
+  spec("policyFile", "path", "A file of permission policy"),
+  spec("workers", "count", "How many workers a pool may start"),
+  spec("executor", "choice", "Where tasks run unless they say otherwise", EXECUTOR_KINDS),
+];
+
+/** The spec of each setting by name. */
+export const SETTINGS_BY_KEY: Readonly<Record<SettingKey, SettingSpec>> = Object.fromEntries(
+  SETTING_SPECS.map((s) => [s.key, s]),
+) as Record<SettingKey, SettingSpec>;
+
+/**
+ * The defaults, before paths are resolved against the working directory.
+ *
+ * @example
+ * ```ts
+ * import { defaultSettings } from "./settings.ts";
+ * const d = defaultSettings();
+ * console.assert(d.stateDir === "./.orchestra" && d.concurrency === undefined);
+ * console.assert(d.workers >= 1 && d.executor === "inline");
+ * ```
+ */
+export function defaultSettings(): Settings {
+  return {
+    stateDir: "./.orchestra",
+    concurrency: undefined,
+    pluginDirs: [],
+    logLevel: "info",
+    logFormat: "text",
+    policyFile: undefined,
+    workers: Math.max(1, navigator.hardwareConcurrency || 1),
+    executor: "inline",
+  };
+}
+
+/** A checked value, or what is wrong with it (and, for a list, the 0-based bad `item`). */
+export type Checked =
+  | { ok: true; value: unknown }
+  | { ok: false; problem: string; hint?: string; item?: number };
+
+function describe(value: unknown): string {
+  if (typeof value === "string") return `"${value}" (a string)`;
+  if (Array.isArray(value)) return "a list";
+  if (value !== null && typeof value === "object") return "a mapping";
+  return String(value);
+}
+
+function fail(problem: string, hint?: string, item?: number): Checked {
+  return {
+    ok: false,
+    problem,
+    ...(hint === undefined ? {} : { hint }),
+    ...(item === undefined ? {} : { item }),
+  };
+}
+
+function checkChoice(s: SettingSpec, value: unknown, shown: string): Checked {
+  const choices = s.choices ?? [];
+  if (typeof value === "string" && choices.includes(value)) return { ok: true, value };
+  let near = "";
+  if (typeof value === "string" && value !== "") {
+    // A prefix is a likely abbreviation ("warn") even when too short for an edit-distance hit.
+    const prefixed = choices.find((c) => c.startsWith(value.toLowerCase()));
+    near = didYouMean(value, choices) || (prefixed ? ` (did you mean "${prefixed}"?)` : "");
+  }
+  return fail(`must be one of ${choices.join(", ")}, got ${shown}${near}`);
+}
+
+/**
+ * Checks a typed value, as read from a config file or passed as a flag by code. `problem`
+ * completes a sentence whose subject names the setting: `must be …, got …`.
+ *
+ * @example
+ * ```ts
+ * import { checkValue } from "./settings.ts";
+ * console.assert(checkValue("workers", 4).ok);
+ * const bad = checkValue("workers", "4");
+ * console.assert(!bad.ok && bad.problem === 'must be a whole number ≥ 1, got "4" (a string)');
+ * ```
+ */
+export function checkValue(key: SettingKey, value: unknown): Checked {
+  const s = SETTINGS_BY_KEY[key];
+  switch (s.kind) {
+    case "path":
+      if (typeof value === "string" && value !== "") return { ok: true, value };
+      return fail(`must be a path (a non-empty string), got ${describe(value)}`);
+    case "paths": {
+      if (!Array.isArray(value)) {
+        const hint = typeof value === "string"
+          ? `write a list, even of one: ${key}: ["${value}"]`
+          : undefined;
+        return fail(`must be a list of paths, got ${describe(value)}`, hint);
+      }
+      const bad = value.findIndex((v) => typeof v !== "string" || v === "");
+      if (bad >= 0) {
+        return fail(
+          `must be a list of paths, but item ${bad + 1} is ${describe(value[bad])}`,
+          undefined,
+          bad,
+        );
+      }
+      return { ok: true, value: [...value] };
+    }
+    case "count":
+      if (typeof value === "number" && Number.isInteger(value) && value >= 1) {
+        return { ok: true, value };
+      }
+      return fail(
+        `must be a whole number ≥ 1, got ${describe(value)}`,
+        typeof value === "string" && /^\d+$/.test(value)
+          ? `write it without quotes: ${key}: ${value}`
+          : undefined,
+      );
+    case "choice":
+      return checkChoice(s, value, typeof value === "string" ? `"${value}"` : describe(value));
+  }
+}
+
+/**
+ * Parses a setting from text, as given in an environment variable or a flag. A list of
+ * paths is split on the OS path-list separator (`:`, or `;` on Windows).
+ *
+ * @example
+ * ```ts
+ * import { parseText } from "./settings.ts";
+ * const dirs = parseText("pluginDirs", "a:b");
+ * console.assert(dirs.ok && JSON.stringify(dirs.value) === '["a","b"]');
+ * const n = parseText("concurrency", "four");
+ * console.assert(!n.ok && n.problem === 'must be a whole number ≥ 1, got "four"');
+ * ```
+ */
+export function parseText(key: SettingKey, text: string): Checked {
+  const s = SETTINGS_BY_KEY[key];
+  switch (s.kind) {
+    case "path":
+      return text === "" ? fail("must be a path, got an empty string") : { ok: true, value: text };
+    case "paths":
+      return { ok: true, value: text.split(delimiter).filter((p) => p !== "") };
+    case "count": {
+      const n = Number(text);
+      if (/^\s*\d+\s*$/.test(text) && n >= 1) return { ok: true, value: n };
+      return fail(`must be a whole number ≥ 1, got "${text}"`);
+    }
+    case "choice":
+      return checkChoice(s, text.trim(), `"${text}"`);
+  }
+}
