@@ -8,9 +8,10 @@
 import { OrchestraError } from "../core/errors.ts";
 import type { TaskOptions } from "../core/model.ts";
 import {
-  callerLocation,
+  callerFrame,
   flowScopeStorage,
   PROTOCOL_VERSION,
+  registerTask,
   TASK_BRAND,
   type TaskDefinition,
 } from "../core/protocol.ts";
@@ -84,7 +85,14 @@ export function task<P extends unknown[], R>(
   Object.defineProperty(def, TASK_BRAND, { value: PROTOCOL_VERSION });
   Object.defineProperty(def, "options", { value: Object.freeze({ ...options }), enumerable: true });
   Object.defineProperty(def, "fn", { value: fn });
-  const location = callerLocation();
-  if (location) Object.defineProperty(def, "location", { value: location });
+  const frame = callerFrame();
+  if (frame) {
+    Object.defineProperty(def, "location", { value: frame.location });
+    // Only a task made by the module's own top-level code can be re-created in a worker.
+    if (frame.topLevel) {
+      Object.defineProperty(def, "moduleUrl", { value: frame.url });
+      registerTask(def as unknown as TaskDefinition);
+    }
+  }
   return def as unknown as Task<TaskArgs<P>, R>;
 }

@@ -58,6 +58,8 @@ Options:
   -v, --verbose             Log at debug level
       --log-level LEVEL     debug, info, warning or error (default: info)
       --log-format FORMAT   text or json (JSON lines on stderr; default: text)
+      --executor KIND       Run tasks that choose no executor inline (default) or in workers
+      --workers N           Workers per module and permission set (default: CPU cores)
       --config FILE         Use this configuration file instead of searching for one
   -h, --help                Show this help
 

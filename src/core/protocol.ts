@@ -29,6 +29,8 @@ export interface TaskDefinition {
   readonly fn: (...args: never[]) => unknown;
   /** Where `task()` was called. */
   readonly location?: SourceLocation;
+  /** The URL of the module whose top level defined the task, when it was defined there. */
+  readonly moduleUrl?: string;
 }
 
 /** What every copy of the library knows about a flow. */
@@ -103,22 +105,66 @@ export function flowScopeStorage(): AsyncLocalStorage<FlowScope> {
   return (g[SCOPE_KEY] ??= new AsyncLocalStorage<FlowScope>());
 }
 
+/** The user's code that called into the library, from the stack. */
+export interface CallerFrame {
+  /** Where, for messages (the path shown relative to the working directory). */
+  location: SourceLocation;
+  /** The module's URL. */
+  url: string;
+  /** Whether the call is in the module's top-level code (not inside any function). */
+  topLevel: boolean;
+}
+
+const FRAME =
+  /^\s*at (?:(\S.*?) \()?((?:file|https?|jsr|npm|data|blob):[^()\s]+):(\d+):(\d+)\)?\s*$/;
+const OWN_FILE = /\/src\/(core|engine|api|loaders)\/[^/]+\.ts$|\/orchestra\/[^/]*\/?mod\.ts$/;
+
 /**
- * The file, line and column of the first stack frame outside Orchestra's own sources: the
- * user's code that called into the library.
+ * The first stack frame outside Orchestra's own sources. A call is top-level when that frame
+ * has no function name and nothing called it: module code runs as the bottom of its stack.
  */
-export function callerLocation(): SourceLocation | undefined {
-  const stack = new Error().stack?.split("\n") ?? [];
-  for (let i = 1; i < stack.length; i++) {
-    const m = /\(?((?:file|https?|jsr|npm):[^()\s]+):(\d+):(\d+)\)?\s*$/.exec(stack[i]);
-    if (!m) continue;
-    const file = m[1];
-    if (/\/src\/(core|engine|api|loaders)\/[^/]+\.ts$|\/orchestra\/[^/]*\/?mod\.ts$/.test(file)) {
-      continue;
-    }
-    return { file: displayPath(file), line: Number(m[2]), col: Number(m[3]) };
+export function callerFrame(): CallerFrame | undefined {
+  const stack = (new Error().stack?.split("\n") ?? []).slice(1).filter((l) => /^\s*at /.test(l));
+  for (let i = 0; i < stack.length; i++) {
+    const m = FRAME.exec(stack[i]);
+    if (!m || OWN_FILE.test(m[2])) continue;
+    const topLevel = m[1] === undefined && i === stack.length - 1;
+    return {
+      location: { file: displayPath(m[2]), line: Number(m[3]), col: Number(m[4]) },
+      url: m[2],
+      topLevel,
+    };
   }
   return undefined;
+}
+
+/** The file, line and column of the user's code that called into the library. */
+export function callerLocation(): SourceLocation | undefined {
+  return callerFrame()?.location;
+}
+
+const REGISTRY_KEY = Symbol.for("orchestra.tasks.v1");
+
+/**
+ * Tasks defined at the top level of a module, by module URL and name, shared by every copy of
+ * the library: a worker that imports a module finds its tasks here.
+ */
+export function taskRegistry(): Map<string, Map<string, TaskDefinition | "ambiguous">> {
+  const g = globalThis as unknown as Record<
+    symbol,
+    Map<string, Map<string, TaskDefinition | "ambiguous">>
+  >;
+  return (g[REGISTRY_KEY] ??= new Map());
+}
+
+/** Records a top-level task; two tasks of one name in one module are ambiguous. */
+export function registerTask(def: TaskDefinition): void {
+  if (!def.moduleUrl) return;
+  const registry = taskRegistry();
+  let byName = registry.get(def.moduleUrl);
+  if (!byName) registry.set(def.moduleUrl, byName = new Map());
+  const name = def.options.name;
+  byName.set(name, byName.has(name) && byName.get(name) !== def ? "ambiguous" : def);
 }
 
 /** A file URL shown relative to the working directory when it lies below it. */

@@ -12,7 +12,7 @@ import { exceedsCeiling, formatPermissions, type PermissionSet } from "../core/p
 import type { TaskDefinition } from "../core/protocol.ts";
 
 /** The executors this build offers. */
-export const AVAILABLE_EXECUTORS = ["inline"] as const;
+export const AVAILABLE_EXECUTORS = ["inline", "worker"] as const;
 
 /**
  * Deterministic call ids: the first call of `load` is `load`, the second `load#2`, and so on,
@@ -84,7 +84,15 @@ export class TaskConfigs {
       issues.push({
         message: `Task "${config.name}" asks for executor "${config.executor}", which this ` +
           `build does not offer yet`,
-        hint: `use executor "inline" (the worker and process executors are not built yet)`,
+        hint: `use executor "inline" or "worker" (shell commands run as processes from YAML flows)`,
+      });
+    }
+    if (config.executor === "worker" && !task.moduleUrl) {
+      issues.push({
+        message: `Task "${config.name}" cannot run in a worker: it is not defined at the top ` +
+          `level of a module, so a worker cannot load it`,
+        hint: "define it with task(…) at the top level of a module (exported or not), or use " +
+          'executor: "inline"',
       });
     }
     for (const ex of exceedsCeiling(config.permissions, this.#ceiling)) {

@@ -37,6 +37,7 @@ import { getLogger, type Logger } from "npm:@logtape/logtape@2.4.2";
 import { defaultCache, type ResultCache, stableJson } from "./cache.ts";
 import { CallIds, newRunId, scanArgs, substitute, TaskConfigs } from "./calls.ts";
 import { type Clock, sleep, systemClock } from "./clock.ts";
+import { type WorkerCall, WorkerPool } from "../executors/worker_pool.ts";
 import { ReadyQueue } from "./ready_queue.ts";
 import { isRetryable, retryDelay } from "./retry.ts";
 import type {
@@ -309,6 +310,8 @@ export class FlowRun implements FlowScope {
   readonly #ready = new ReadyQueue<Node>();
   readonly #hookPromises: Promise<unknown>[] = [];
   readonly #signal: AbortSignal | undefined;
+  #workerPool: { run(call: WorkerCall): Promise<unknown> } | undefined;
+  #ownPool: WorkerPool | undefined;
   #running = 0;
   #unsettled = 0;
   #draining = false;
@@ -345,7 +348,11 @@ export class FlowRun implements FlowScope {
     this.#middleware = [...(options.middleware ?? []), ...(this.#opts.middleware ?? [])];
     this.#slow = this.#middleware.length > 0 ||
       this.#hooks.some((h) => h.beforeTask || h.afterTask || h.onTaskRetry || h.onTaskError);
-    this.#configs = new TaskConfigs(this.#opts.defaults, this.#opts.permissions);
+    const defaults = options.defaultExecutor
+      ? { executor: options.defaultExecutor, ...this.#opts.defaults }
+      : this.#opts.defaults;
+    this.#configs = new TaskConfigs(defaults, this.#opts.permissions);
+    this.#workerPool = options.workerPool;
     if (
       options.concurrency !== undefined &&
       !(Number.isInteger(options.concurrency) && options.concurrency >= 1)
@@ -773,7 +780,9 @@ export class FlowRun implements FlowScope {
     }
     let r: unknown;
     try {
-      r = invoke(node.task.fn as (...a: unknown[]) => unknown, node.args, ctx);
+      r = node.config.executor === "worker"
+        ? this.#inWorker(node, ctx)
+        : invoke(node.task.fn as (...a: unknown[]) => unknown, node.args, ctx);
     } catch (e) {
       this.#attemptFailed(node, token, e);
       return;
@@ -796,7 +805,10 @@ export class FlowRun implements FlowScope {
       for (const h of this.#hooks) {
         if (h.beforeTask) await this.#guard("beforeTask", () => h.beforeTask!(ctx));
       }
-      let next = async () => await invoke(fn, node.args, ctx);
+      let next = async () =>
+        node.config.executor === "worker"
+          ? await this.#inWorker(node, ctx)
+          : await invoke(fn, node.args, ctx);
       for (let i = this.#middleware.length - 1; i >= 0; i--) {
         const mw = this.#middleware[i];
         const inner = next;
@@ -808,6 +820,25 @@ export class FlowRun implements FlowScope {
       (v) => this.#attemptSucceeded(node, token, v),
       (e) => this.#attemptFailed(node, token, e),
     );
+  }
+
+  #inWorker(node: Node, ctx: Ctx): Promise<unknown> {
+    if (this.#workerPool === undefined) this.#workerPool = this.#ownPool = new WorkerPool();
+    const methods = { debug: "debug", info: "info", warning: "warn", error: "error" } as const;
+    return this.#workerPool.run({
+      task: node.task,
+      args: node.args,
+      info: {
+        runId: this.runId,
+        flow: this.flow,
+        taskId: node.id,
+        attempt: ctx.attempt,
+        params: this.params,
+      },
+      grant: node.config.permissions,
+      signal: ctx.signal,
+      onLog: (level, message, props) => ctx.log[methods[level]](message, props),
+    });
   }
 
   #attemptSucceeded(node: Node, token: number, value: unknown): void {
@@ -1106,6 +1137,7 @@ export class FlowRun implements FlowScope {
       }
     }
     if (this.#hookPromises.length) await Promise.allSettled(this.#hookPromises);
+    if (this.#ownPool) await this.#ownPool.close();
     const record = this.record(status, error);
     for (const h of this.#hooks) {
       const hook = status === "succeeded"

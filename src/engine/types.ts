@@ -6,7 +6,8 @@
  */
 
 import type { EventListener, LogLevel, RunStatus, TaskStatus } from "../core/events.ts";
-import type { TaskSettings } from "../core/model.ts";
+import type { ExecutorKind, TaskSettings } from "../core/model.ts";
+import type { WorkerCall } from "../executors/worker_pool.ts";
 import type { ParamsSchema } from "../core/params.ts";
 import type { PermissionSet } from "../core/permissions.ts";
 import type { ResultCache } from "./cache.ts";
@@ -113,6 +114,10 @@ export interface RunOptions {
   coerceParams?: boolean;
   /** Random numbers for jitter. @default Math.random */
   random?: () => number;
+  /** Runs `executor: "worker"` tasks. @default a pool of its own, closed when the run ends */
+  workerPool?: { run(call: WorkerCall): Promise<unknown> };
+  /** The executor of every task that does not choose one. @default "inline" */
+  defaultExecutor?: ExecutorKind;
 }
 
 /** A line a task logged. */

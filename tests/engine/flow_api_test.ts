@@ -191,10 +191,10 @@ Deno.test("invalid task options reject the run before any task runs", async () =
 });
 
 Deno.test("a task asking for an executor this build lacks is rejected", async () => {
-  const w = task({ name: "w", executor: "worker" }, () => 1);
+  const w = task({ name: "w", executor: "process" }, () => 1);
   await assert.rejects(
     flow("exec", () => w()).run({}, { clock: new FakeClock() }),
-    /asks for executor "worker", which this build does not offer yet/,
+    /asks for executor "process", which this build does not offer yet/,
   );
 });
 

@@ -135,7 +135,7 @@ Deno.test("planFlow() reports bad task options, non-JSON arguments and a throwin
 });
 
 Deno.test("planFlow() reports each problem once", async () => {
-  const w = task({ name: "w", executor: "worker", permissions: { net: ["evil.com"] } }, () => 1);
+  const w = task({ name: "w", executor: "process", permissions: { net: ["evil.com"] } }, () => 1);
   const g = await planFlow(
     flow({ name: "once", permissions: { net: ["api.example.com"] }, concurrency: 0 }, () => {
       w();
@@ -145,7 +145,7 @@ Deno.test("planFlow() reports each problem once", async () => {
   const messages = g.issues.map((i) => i.message);
   assert.equal(new Set(messages).size, messages.length, messages.join("\n"));
   assert.equal(messages.filter((m) => m.includes("concurrency")).length, 1);
-  assert.equal(messages.filter((m) => m.includes('executor "worker"')).length, 1);
+  assert.equal(messages.filter((m) => m.includes('executor "process"')).length, 1);
   assert.equal(messages.filter((m) => m.includes('"evil.com"')).length, 1);
 });
 

@@ -9,6 +9,7 @@ import { getLogger, type Logger, type LogLevel } from "npm:@logtape/logtape@2.4.
 import { FlowValidationError } from "../../core/errors.ts";
 import type { RunEvent } from "../../core/events.ts";
 import { FlowRun } from "../../engine/run.ts";
+import { WorkerPool } from "../../executors/worker_pool.ts";
 import type { RunRecord } from "../../engine/types.ts";
 import { ConfigError, resolveConfig } from "../../config/config.ts";
 import type { Settings } from "../../config/settings.ts";
@@ -125,9 +126,13 @@ export async function runCommand(parsed: Parsed, io: Io): Promise<number> {
     controller.abort(new Error("interrupted with Ctrl-C"));
   });
   let record: RunRecord;
+  // One pool for the run, sized by --workers; tasks that choose no executor get --executor.
+  const pool = new WorkerPool({ size: settings.workers });
   try {
     const run = new FlowRun(def, params, {
       signal: controller.signal,
+      workerPool: pool,
+      defaultExecutor: settings.executor,
       ...(concurrency !== undefined ? { concurrency } : {}),
       onEvent: (e) => {
         if (view) view.onEvent(e);
@@ -147,6 +152,7 @@ export async function runCommand(parsed: Parsed, io: Io): Promise<number> {
     throw e;
   } finally {
     stopListening();
+    await pool.close();
   }
   view?.finish(record);
   if (v.json) io.stdout(JSON.stringify(runDocument(record), null, 2) + "\n");

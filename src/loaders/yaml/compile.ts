@@ -663,7 +663,8 @@ function buildFlow(
   };
 
   const taskDef = (c: Compiled): TaskDefinition => {
-    const options: TaskOptions = { ...c.options };
+    // Compiled tasks spawn commands from this isolate: a default of "worker" does not apply.
+    const options: TaskOptions = { ...c.options, executor: c.options.executor ?? "inline" };
     if (c.cacheKey) {
       const keyTpl = c.cacheKey;
       options.cache = {

@@ -1,0 +1,286 @@
+/**
+ * The worker executor: a pool of Web Workers keyed by module and permission set, each started
+ * with exactly the Deno permissions its tasks were granted (`Worker` option
+ * `deno.permissions`, which needs `--unstable-worker-options`). Tasks are pipelined to warm
+ * workers; a timeout or cancellation terminates the worker running the task, so even a
+ * CPU-bound loop stops, and the pool replaces it.
+ *
+ * @module
+ */
+
+import type { LogLevel } from "../core/events.ts";
+import { PERMISSION_NAMES, type PermissionSet } from "../core/permissions.ts";
+import type { TaskDefinition } from "../core/protocol.ts";
+import type { RunMessage, WorkerReply } from "./worker_entry.ts";
+
+/** One task call for a worker. */
+export interface WorkerCall {
+  /** The task; it must have been defined at the top level of a module. */
+  task: TaskDefinition;
+  /** Its arguments, references resolved. */
+  args: unknown[];
+  /** What its context tells it. */
+  info: RunMessage["info"];
+  /** The permissions it runs with. */
+  grant: PermissionSet | undefined;
+  /** Aborting it terminates the worker running the task. */
+  signal: AbortSignal;
+  /** Receives the task's log lines and console output. */
+  onLog(level: LogLevel, message: string, props?: Record<string, unknown>): void;
+}
+
+/** Options of {@linkcode WorkerPool}. */
+export interface WorkerPoolOptions {
+  /** The most workers per module and permission set. @default navigator.hardwareConcurrency */
+  size?: number;
+}
+
+interface Pending {
+  id: number;
+  call: WorkerCall;
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+  onAbort: () => void;
+}
+
+interface Slot {
+  key: string;
+  worker: Worker;
+  ready: boolean;
+  backlog: RunMessage[];
+  /** Calls to send at the end of this tick, in one message. */
+  outbox: RunMessage[];
+  /** In the order sent; the first is the one running. */
+  inflight: Map<number, Pending>;
+  dead: boolean;
+}
+
+/** The `deno.permissions` of a worker for a grant: every name explicit, nothing inherited. */
+export function workerPermissions(grant: PermissionSet | undefined): Deno.PermissionOptionsObject {
+  const out: Record<string, boolean | string[]> = {};
+  for (const name of PERMISSION_NAMES) {
+    const v = grant?.[name];
+    out[name] = v === true ? true : Array.isArray(v) && v.length ? [...v] : false;
+  }
+  return out as Deno.PermissionOptionsObject;
+}
+
+const ENTRY = new URL("./worker_entry.ts", import.meta.url).href;
+
+function entryModule(moduleUrl: string): string {
+  // Static imports need no read permission in the worker: its grant stays what the task asked.
+  const code = `import ${JSON.stringify(moduleUrl)};\n` +
+    `import { serveTasks } from ${JSON.stringify(ENTRY)};\nserveTasks();\n`;
+  return `data:application/javascript;base64,${btoa(code)}`;
+}
+
+function toError(e: { name: string; message: string; stack?: string }, call: WorkerCall): Error {
+  let message = e.message;
+  if (e.name === "NotCapable" || /^Requires \w+ access/.test(e.message)) {
+    message = `${e.message} (task "${call.info.taskId}" was not granted it: add it to the ` +
+      `task's permissions, within the flow's ceiling)`;
+  }
+  const err = new Error(message);
+  err.name = e.name;
+  if (e.stack) err.stack = e.stack;
+  return err;
+}
+
+/**
+ * A pool of permission-scoped workers.
+ *
+ * @example
+ * ```ts ignore
+ * const pool = new WorkerPool({ size: 2 });
+ * const value = await pool.run({ task, args: [21], info, grant: {}, signal, onLog: () => {} });
+ * await pool.close();
+ * ```
+ */
+export class WorkerPool {
+  readonly #size: number;
+  readonly #slots = new Map<string, Slot[]>();
+  #nextId = 1;
+  #closed = false;
+
+  /** Creates an empty pool; workers start on first use and stay warm. */
+  constructor(options: WorkerPoolOptions = {}) {
+    this.#size = Math.max(1, options.size ?? navigator.hardwareConcurrency ?? 2);
+  }
+
+  /** Runs a task in a worker of its module and grant; resolves with its result. */
+  run(call: WorkerCall): Promise<unknown> {
+    if (this.#closed) return Promise.reject(new Error("the worker pool is closed"));
+    const moduleUrl = call.task.moduleUrl;
+    if (!moduleUrl) {
+      return Promise.reject(
+        new TypeError(
+          `Task "${call.info.taskId}" cannot run in a worker: it is not defined at the top ` +
+            `level of a module; define it with task(…) at a module's top level`,
+        ),
+      );
+    }
+    if (call.signal.aborted) return Promise.reject(call.signal.reason);
+    const key = `${moduleUrl}\n${JSON.stringify(workerPermissions(call.grant))}`;
+    return new Promise((resolve, reject) => {
+      const id = this.#nextId++;
+      const pending: Pending = {
+        id,
+        call,
+        resolve,
+        reject,
+        onAbort: () => this.#abort(key, id, call.signal.reason),
+      };
+      call.signal.addEventListener("abort", pending.onAbort, { once: true });
+      const message: RunMessage = {
+        type: "run",
+        id,
+        moduleUrl,
+        name: call.task.options.name,
+        args: call.args,
+        info: call.info,
+      };
+      this.#send(this.#pick(key, moduleUrl, call.grant), pending, message);
+    });
+  }
+
+  /** Terminates every worker; calls in flight are rejected. */
+  close(): Promise<void> {
+    this.#closed = true;
+    for (const slots of this.#slots.values()) {
+      for (const slot of slots) this.#kill(slot, new Error("the worker pool was closed"));
+    }
+    this.#slots.clear();
+    return Promise.resolve();
+  }
+
+  /** How many workers are alive (for tests and the live view). */
+  get workers(): number {
+    let n = 0;
+    for (const slots of this.#slots.values()) n += slots.length;
+    return n;
+  }
+
+  #pick(key: string, moduleUrl: string, grant: PermissionSet | undefined): Slot {
+    const slots = this.#slots.get(key) ?? [];
+    this.#slots.set(key, slots);
+    let best: Slot | undefined;
+    for (const s of slots) if (!best || s.inflight.size < best.inflight.size) best = s;
+    if (best && (best.inflight.size === 0 || slots.length >= this.#size)) return best;
+    const slot = this.#spawn(key, moduleUrl, grant);
+    slots.push(slot);
+    return slot;
+  }
+
+  #spawn(key: string, moduleUrl: string, grant: PermissionSet | undefined): Slot {
+    const worker = new Worker(entryModule(moduleUrl), {
+      type: "module",
+      name: `orchestra:${moduleUrl.slice(moduleUrl.lastIndexOf("/") + 1)}`,
+      deno: { permissions: workerPermissions(grant) },
+    } as WorkerOptions);
+    const slot: Slot = {
+      key,
+      worker,
+      ready: false,
+      backlog: [],
+      outbox: [],
+      inflight: new Map(),
+      dead: false,
+    };
+    worker.onmessage = (e: MessageEvent<WorkerReply>) => this.#onMessage(slot, e.data);
+    worker.onerror = (e: ErrorEvent) => {
+      e.preventDefault();
+      const where = moduleUrl.slice(moduleUrl.lastIndexOf("/") + 1);
+      this.#kill(slot, new Error(`The worker for tasks of ${where} failed: ${e.message}`));
+    };
+    return slot;
+  }
+
+  #send(slot: Slot, pending: Pending, message: RunMessage): void {
+    slot.inflight.set(pending.id, pending);
+    if (!slot.ready) {
+      slot.backlog.push(message);
+      return;
+    }
+    // Everything the scheduler starts in one tick goes to a worker as one message.
+    if (slot.outbox.push(message) === 1) queueMicrotask(() => this.#flush(slot));
+  }
+
+  #flush(slot: Slot): void {
+    if (slot.dead || slot.outbox.length === 0) return;
+    const runs = slot.outbox;
+    slot.outbox = [];
+    slot.worker.postMessage(runs.length === 1 ? runs[0] : { type: "runs", runs });
+  }
+
+  #onMessage(slot: Slot, m: WorkerReply): void {
+    if (m.type === "ready") {
+      slot.ready = true;
+      if (slot.backlog.length) slot.worker.postMessage({ type: "runs", runs: slot.backlog });
+      slot.backlog = [];
+      return;
+    }
+    if (m.type === "batch") {
+      for (const r of m.replies) this.#onMessage(slot, r);
+      return;
+    }
+    const pending = slot.inflight.get(m.id);
+    if (!pending) return; // aborted meanwhile
+    if (m.type === "log") {
+      pending.call.onLog(m.level, m.message, m.props);
+      return;
+    }
+    slot.inflight.delete(m.id);
+    pending.call.signal.removeEventListener("abort", pending.onAbort);
+    if (m.ok) pending.resolve(m.value);
+    else pending.reject(toError(m.error, pending.call));
+  }
+
+  #abort(key: string, id: number, reason: unknown): void {
+    const slot = this.#slots.get(key)?.find((s) => s.inflight.has(id));
+    if (!slot) return;
+    const pending = slot.inflight.get(id)!;
+    const running = slot.inflight.keys().next().value === id && slot.ready;
+    if (!running) {
+      // Not started: the worker will skip it.
+      slot.inflight.delete(id);
+      slot.backlog = slot.backlog.filter((m) => m.id !== id);
+      slot.outbox = slot.outbox.filter((m) => m.id !== id);
+      if (slot.ready) slot.worker.postMessage({ type: "abort", id, reason: String(reason) });
+      pending.reject(reason);
+      return;
+    }
+    // Running: only terminating the worker stops a CPU-bound task. What was queued behind it
+    // moves to a fresh worker.
+    slot.inflight.delete(id);
+    pending.reject(reason);
+    const queued = [...slot.inflight.values()];
+    slot.inflight.clear();
+    this.#kill(slot, reason);
+    const [moduleUrl] = key.split("\n");
+    for (const p of queued) {
+      const grant = p.call.grant;
+      const message: RunMessage = {
+        type: "run",
+        id: p.id,
+        moduleUrl,
+        name: p.call.task.options.name,
+        args: p.call.args,
+        info: p.call.info,
+      };
+      this.#send(this.#pick(key, moduleUrl, grant), p, message);
+    }
+  }
+
+  #kill(slot: Slot, reason: unknown): void {
+    if (slot.dead) return;
+    slot.dead = true;
+    slot.worker.terminate();
+    const slots = this.#slots.get(slot.key);
+    if (slots) slots.splice(slots.indexOf(slot), 1);
+    for (const p of slot.inflight.values()) {
+      p.call.signal.removeEventListener("abort", p.onAbort);
+      p.reject(reason);
+    }
+    slot.inflight.clear();
+  }
+}
