@@ -29,7 +29,10 @@ export type { FlowHandle, MapOptions, TaskRef } from "./src/engine/run.ts";
 export type {
   FlowOptions,
   Hooks,
+  Journal,
+  JournalEvent,
   Middleware,
+  RestoredTask,
   RunOptions,
   RunRecord,
   TaskContext,
@@ -92,6 +95,7 @@ export type { ResultCache } from "./src/engine/cache.ts";
 export {
   FlowValidationError,
   MapLimitError,
+  NonDeterminismError,
   NotJsonError,
   OrchestraError,
   ParamsValidationError,

@@ -179,6 +179,25 @@ export class NotJsonError extends OrchestraError {
   }
 }
 
+/** On replay, a flow body called a different task than the journal recorded for that call. */
+export class NonDeterminismError extends OrchestraError {
+  /** The run. */
+  readonly runId: string;
+  /** The call's id. */
+  readonly taskId: string;
+  /** Creates the error. */
+  constructor(runId: string, taskId: string, recorded: string, called: string) {
+    super(
+      `Run "${runId}" cannot be replayed: call "${taskId}" was task "${recorded}" when the run ` +
+        `began, but the flow body now calls task "${called}" there; the body must make the same ` +
+        `calls in the same order (use --force to start the changed flow as a new run)`,
+    );
+    this.name = "NonDeterminismError";
+    this.runId = runId;
+    this.taskId = taskId;
+  }
+}
+
 /** A `map` would expand into more items than its limit allows. */
 export class MapLimitError extends OrchestraError {
   /** Creates the error. */

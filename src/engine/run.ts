@@ -14,6 +14,7 @@ import {
   errorMessage,
   FlowValidationError,
   MapLimitError,
+  NonDeterminismError,
   NotJsonError,
   RunCancelledError,
   TaskFailedError,
@@ -43,7 +44,10 @@ import { isRetryable, retryDelay } from "./retry.ts";
 import type {
   FlowOptions,
   Hooks,
+  Journal,
+  JournalEvent,
   Middleware,
+  RestoredTask,
   RunOptions,
   RunRecord,
   TaskContext,
@@ -311,6 +315,15 @@ export class FlowRun implements FlowScope {
   readonly #hookPromises: Promise<unknown>[] = [];
   readonly #signal: AbortSignal | undefined;
   #workerPool: { run(call: WorkerCall): Promise<unknown> } | undefined;
+  readonly #observed: boolean;
+  readonly #journal: Journal | undefined;
+  readonly #restore: ReadonlyMap<string, RestoredTask> | undefined;
+  #batch: JournalEvent[] = [];
+  #gated: Node[] = [];
+  #flushScheduled = false;
+  #flushing = false;
+  #flushed: (() => void) | undefined;
+  #journalError: unknown = undefined;
   #ownPool: WorkerPool | undefined;
   #running = 0;
   #unsettled = 0;
@@ -342,6 +355,9 @@ export class FlowRun implements FlowScope {
     this.clock = options.clock ?? systemClock;
     this.runId = options.runId ?? newRunId(this.clock.now());
     this.#listener = options.onEvent;
+    this.#journal = options.journal;
+    this.#restore = options.restore;
+    this.#observed = this.#listener !== undefined || this.#journal !== undefined;
     this.#cache = options.cache ?? defaultCache;
     this.#random = options.random ?? Math.random;
     this.#hooks = [this.#opts.hooks, options.hooks].filter((h): h is Hooks => !!h);
@@ -373,7 +389,7 @@ export class FlowRun implements FlowScope {
     this.#started = true;
     this.#startedAt = this.clock.now();
     // Every run's events open with run.started, also those of a run cancelled before it began.
-    if (this.#listener) {
+    if (this.#observed) {
       this.#emit({
         type: "run.started",
         runId: this.runId,
@@ -563,9 +579,15 @@ export class FlowRun implements FlowScope {
   }
 
   #add(node: Node): void {
+    const restored = this.#restore !== undefined && node.map === null
+      ? this.#restore.get(node.id)
+      : undefined;
+    if (restored !== undefined && restored.name !== node.config.name) {
+      throw new NonDeterminismError(this.runId, node.id, restored.name, node.config.name);
+    }
     this.#nodes.push(node);
     this.#unsettled++;
-    if (this.#listener) {
+    if (this.#observed) {
       const e: RunEvent = {
         type: "task.created",
         ...this.#base(node, this.clock.now()),
@@ -574,6 +596,16 @@ export class FlowRun implements FlowScope {
       };
       if (node.group) e.group = node.group.id;
       this.#emit(e);
+    }
+    if (restored !== undefined) {
+      {
+        // Completed before: its journaled result stands; it does not run again.
+        node.attempts = restored.attempts;
+        node.startedAt = node.finishedAt = this.clock.now();
+        node.value = restored.value;
+        this.#settle(node, SUCCEEDED, undefined);
+        return;
+      }
     }
     const deps = node.deps;
     if (deps !== null) {
@@ -613,6 +645,12 @@ export class FlowRun implements FlowScope {
       return;
     }
     node.state = READY;
+    if (this.#journal !== undefined) {
+      // What it depends on must be durable before it starts.
+      this.#gated.push(node);
+      this.#scheduleFlush();
+      return;
+    }
     this.#ready.push(node);
     if (!this.#draining && !this.#kicked) {
       this.#kicked = true;
@@ -668,7 +706,7 @@ export class FlowRun implements FlowScope {
       return;
     }
     map.left = list.length;
-    if (this.#listener) {
+    if (this.#observed) {
       this.#emit({
         type: "map.expanded",
         ...this.#base(group, group.startedAt),
@@ -762,7 +800,7 @@ export class FlowRun implements FlowScope {
     const token = ++node.token;
     const ctx = new Ctx(this, node, attempt);
     node.ctx = ctx;
-    if (this.#listener) {
+    if (this.#observed) {
       this.#emit({ type: "task.started", ...this.#base(node, this.clock.now()), attempt });
     }
     const timeoutMs = node.config.timeoutMs;
@@ -877,7 +915,7 @@ export class FlowRun implements FlowScope {
     const policy = node.config.retry;
     if (node.attempts < policy.attempts && !this.#cancelled && isRetryable(policy, error)) {
       const delayMs = retryDelay(policy, node.attempts, this.#random);
-      if (this.#listener) {
+      if (this.#observed) {
         this.#emit({
           type: "task.retrying",
           ...this.#base(node, this.clock.now()),
@@ -993,7 +1031,7 @@ export class FlowRun implements FlowScope {
     if (node.startedAt < 0) node.attempts = 0;
     this.#unsettled--;
     if (node.deferred !== null) node.notify();
-    if (this.#listener) this.#emitSettled(node, now);
+    if (this.#observed) this.#emitSettled(node, now);
     // What a settled node no longer needs goes now, while it is still young garbage.
     node.args = EMPTY;
     if (!this.#slow) node.ctx = undefined;
@@ -1027,10 +1065,10 @@ export class FlowRun implements FlowScope {
           ...base,
           attempt: node.attempts,
           durationMs: duration,
-        });
+        }, { value: node.value });
         break;
       case CACHED:
-        this.#emit({ type: "task.cached", ...base, key: node.cacheKey! });
+        this.#emit({ type: "task.cached", ...base, key: node.cacheKey! }, { value: node.value });
         break;
       case FAILED:
         this.#emit({
@@ -1147,7 +1185,7 @@ export class FlowRun implements FlowScope {
         : h.onFlowCancel;
       if (hook) await this.#guard("flow hook", () => hook.call(h, record));
     }
-    if (this.#listener) {
+    if (this.#observed) {
       const e: RunEvent = {
         type: "run.finished",
         runId: this.runId,
@@ -1156,7 +1194,18 @@ export class FlowRun implements FlowScope {
         status,
       };
       if (error !== undefined) e.error = error;
-      this.#emit(e);
+      this.#emit(e, { value: record.result ?? null });
+    }
+    if (this.#journal !== undefined) {
+      try {
+        await this.#durable();
+      } catch {
+        // reported through #journalError below
+      }
+      if (this.#journalError !== undefined && record.status !== "failed") {
+        record.status = "failed";
+        record.error = `the state store failed: ${errorMessage(this.#journalError)}`;
+      }
     }
     this.#resolveDone(record);
   }
@@ -1190,12 +1239,71 @@ export class FlowRun implements FlowScope {
     return { runId: this.runId, time, taskId: node.id, name: node.config.name };
   }
 
-  #emit(event: RunEvent): void {
+  #emit(event: RunEvent, result?: { value: unknown }): void {
+    if (this.#journal !== undefined) {
+      this.#batch.push(result === undefined ? event : { ...event, result: result.value });
+      this.#scheduleFlush();
+    }
+    if (this.#listener === undefined) return;
     try {
-      this.#listener!(event);
+      this.#listener(event);
     } catch (e) {
       this.#log().error("An event listener failed: {error}", { error: errorMessage(e) });
     }
+  }
+
+  // ---- the journal: durability per scheduler tick ----
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled || this.#flushing) return;
+    this.#flushScheduled = true;
+    queueMicrotask(() => {
+      this.#flushScheduled = false;
+      void this.#flush();
+    });
+  }
+
+  /** Writes the batch; tasks that became ready meanwhile start once it is durable. */
+  async #flush(): Promise<void> {
+    if (this.#flushing || this.#journal === undefined) return;
+    this.#flushing = true;
+    try {
+      while (this.#batch.length || this.#gated.length) {
+        const batch = this.#batch;
+        const gated = this.#gated;
+        this.#batch = [];
+        this.#gated = [];
+        if (batch.length) await this.#journal.append(batch);
+        for (const node of gated) {
+          if (node.state !== READY) continue;
+          this.#ready.push(node);
+        }
+        if (gated.length) this.#drain();
+      }
+    } catch (e) {
+      this.#journalError = e;
+      this.cancel(`the state store failed: ${errorMessage(e)}`);
+    } finally {
+      this.#flushing = false;
+      if (this.#batch.length || this.#gated.length) this.#scheduleFlush();
+      this.#flushed?.();
+    }
+  }
+
+  /** Resolves once everything emitted so far is durable. */
+  #durable(): Promise<void> {
+    if (this.#journal === undefined || (!this.#batch.length && !this.#flushing)) {
+      return this.#batch.length ? this.#flush() : Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const previous = this.#flushed;
+      this.#flushed = () => {
+        previous?.();
+        if (!this.#batch.length && !this.#flushing) resolve();
+        else void this.#flush().then(() => resolve());
+      };
+      this.#scheduleFlush();
+    });
   }
 
   #log(): Logger {
@@ -1215,7 +1323,7 @@ export class FlowRun implements FlowScope {
         if (props) line.props = props;
         (n.logs ??= []).push(line);
         logger[method](message, props ?? {});
-        if (this.#listener) {
+        if (this.#observed) {
           const e: RunEvent = { type: "task.log", ...this.#base(n, time), level, message };
           if (props) e.props = props;
           this.#emit(e);

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { EventListener, LogLevel, RunStatus, TaskStatus } from "../core/events.ts";
+import type { EventListener, LogLevel, RunEvent, RunStatus, TaskStatus } from "../core/events.ts";
 import type { ExecutorKind, TaskSettings } from "../core/model.ts";
 import type { WorkerCall } from "../executors/worker_pool.ts";
 import type { ParamsSchema } from "../core/params.ts";
@@ -118,6 +118,32 @@ export interface RunOptions {
   workerPool?: { run(call: WorkerCall): Promise<unknown> };
   /** The executor of every task that does not choose one. @default "inline" */
   defaultExecutor?: ExecutorKind;
+  /**
+   * Makes every event durable, in one batch per scheduler tick; a task starts only once what
+   * it depends on is durable. @default none (nothing is recorded)
+   */
+  journal?: Journal;
+  /** Results of calls that completed before (resume): they are restored, not run again. */
+  restore?: ReadonlyMap<string, RestoredTask>;
+}
+
+/** An event as the journal records it: results travel with the events that produce them. */
+export type JournalEvent = RunEvent & { result?: unknown };
+
+/** Where a run's events are made durable. */
+export interface Journal {
+  /** Records a batch of events; resolves once they are durable. */
+  append(events: readonly JournalEvent[]): Promise<void>;
+}
+
+/** A call that completed in an earlier attempt at the same run. */
+export interface RestoredTask {
+  /** The task's name at the time: a different one on replay is non-determinism. */
+  name: string;
+  /** Its result. */
+  value: unknown;
+  /** Attempts it took. */
+  attempts: number;
 }
 
 /** A line a task logged. */
