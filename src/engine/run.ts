@@ -1108,22 +1108,15 @@ export class FlowRun implements FlowScope {
       this.#maybeFinish();
       return;
     }
-    Promise.all(refs.map((n) => n.promise())).then(
-      () => {
-        if (this.#bodyDone) return;
-        this.#result = substitute(value, isRef, valueOf);
-        this.#bodyDone = true;
-        this.#maybeFinish();
-      },
-      (e) => {
-        // A returned reference that failed or was skipped: the failed task is the run's error.
-        if (e instanceof TaskFailedError || e instanceof TaskSkippedError) {
-          if (this.#bodyDone) return;
-          this.#bodyDone = true;
-          this.#maybeFinish();
-        } else this.#bodyFailed(e);
-      },
-    );
+    // The result keeps what the returned tasks produced; one that failed or was skipped is
+    // null there (a failure fails the run by itself).
+    const settled = () => {};
+    Promise.all(refs.map((n) => n.promise().then(settled, settled))).then(() => {
+      if (this.#bodyDone) return;
+      this.#result = substitute(value, isRef, valueOf);
+      this.#bodyDone = true;
+      this.#maybeFinish();
+    });
   }
 
   #bodyFailed(error: unknown): void {

@@ -13,6 +13,20 @@ import { PERMISSION_NAMES, type PermissionSet } from "../core/permissions.ts";
 import type { TaskDefinition } from "../core/protocol.ts";
 import type { RunMessage, WorkerReply } from "./worker_entry.ts";
 
+/** What a task's context tells it inside a worker. */
+export interface WorkerTaskInfo {
+  /** The run's id. */
+  runId: string;
+  /** The flow's name. */
+  flow: string;
+  /** The call's id. */
+  taskId: string;
+  /** The attempt, from 1. */
+  attempt: number;
+  /** The run's params. */
+  params: Record<string, unknown>;
+}
+
 /** One task call for a worker. */
 export interface WorkerCall {
   /** The task; it must have been defined at the top level of a module. */
@@ -20,7 +34,7 @@ export interface WorkerCall {
   /** Its arguments, references resolved. */
   args: unknown[];
   /** What its context tells it. */
-  info: RunMessage["info"];
+  info: WorkerTaskInfo;
   /** The permissions it runs with. */
   grant: PermissionSet | undefined;
   /** Aborting it terminates the worker running the task. */

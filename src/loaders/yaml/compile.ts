@@ -33,6 +33,7 @@ import { BASE_ENV_NAMES, parseOutput, runShell } from "../../executors/process.t
 import { BUILTIN_PLUGINS } from "../../plugins/builtin.ts";
 import {
   BUILTIN_FUNCTIONS,
+  calledFunctions,
   checkExpression,
   evaluate,
   type Expr,
@@ -247,6 +248,18 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
 
   const pendingReads: { t: TaskSpec; id: string; at: SourceLocation; status: boolean }[] = [];
 
+  // A plugin's params may hold `${{ }}` at any depth: checked here, rendered when it runs.
+  function templatesIn(value: unknown, path: YamlPath, t: TaskSpec, roots: string[]): unknown {
+    if (typeof value === "string" && value.includes("${{")) {
+      template(value, path, t, roots, false);
+    } else if (Array.isArray(value)) {
+      value.forEach((v, i) => templatesIn(v, [...path, i], t, roots));
+    } else if (value !== null && typeof value === "object") {
+      for (const [k, v] of Object.entries(value)) templatesIn(v, [...path, k], t, roots);
+    }
+    return value;
+  }
+
   for (const t of spec.tasks) {
     const f = t.fields;
     const c: Compiled = {
@@ -400,7 +413,10 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
             t.source,
             shift,
           );
-          const always = /\b(failure|always|cancelled)\s*\(/.test(text);
+          // Called, not merely mentioned (in a string, say): only then may it run after a failure.
+          const always = calledFunctions(expr).some((fn) =>
+            ["failure", "always", "cancelled"].includes(fn.name)
+          );
           const bare = text.replace(/^\$\{\{\s*/, "").replace(/\s*\}\}$/, "");
           c.condition = { expr, text: JSON.stringify(bare), always };
         }
@@ -528,11 +544,6 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
 
   const def = buildFlow(spec, compiled, flowEnv, defaults, options, hostEnv);
   return { def, graph };
-}
-
-function templatesIn(value: unknown, path: YamlPath, _t: TaskSpec, _roots: string[]): unknown {
-  void path;
-  return value;
 }
 
 function toSettings(f: Record<string, unknown>): TaskSettings {

@@ -129,6 +129,8 @@ export function schemaIssues(
             ? "a mapping"
             : issue.expected === "array"
             ? "a list"
+            : issue.expected === "int"
+            ? "a whole number"
             : `a ${issue.expected}`
         }, got ${typeOf(value)}`;
     } else if (issue.code === "invalid_value") {
@@ -136,8 +138,18 @@ export function schemaIssues(
       message = `${where} must be one of ${options.join(", ")}, got ${typeOf(value)}${
         didYouMean(String(value), options)
       }`;
+    } else if (
+      (issue.code === "too_small" || issue.code === "too_big") && issue.origin === "number"
+    ) {
+      const small = issue.code === "too_small";
+      const bound = small ? issue.minimum : issue.maximum;
+      const op = small ? (issue.inclusive ? "≥" : ">") : (issue.inclusive ? "≤" : "<");
+      message = `${where} must be ${op} ${String(bound)}, got ${typeOf(value)}`;
     } else {
       message = `${where}: ${issue.message.replace(/^Invalid input: /, "")}`;
+      if (issue.code === "invalid_union" && value !== undefined) {
+        message += `, got ${typeOf(value)}`;
+      }
     }
     out.push({ message, location: source.locate(full) });
   }
@@ -323,7 +335,11 @@ async function collect(
     const shown = join(dirOf(source.file), rel);
     const inc = await readSource(target, shown);
     if (!(inc instanceof YamlSource)) {
-      spec.issues.push({ ...inc, location: at });
+      spec.issues.push({
+        ...inc,
+        location: at,
+        hint: "include paths are relative to the file that includes them",
+      });
       continue;
     }
     if (inc.syntaxIssues.length) {
@@ -383,7 +399,9 @@ async function collect(
       // every task that needs it "unknown".
       const shape = taskSchema.shape as Record<string, z.ZodType>;
       fields = Object.fromEntries(
-        Object.entries(raw).filter(([k, v]) => k in shape && shape[k].safeParse(v).success),
+        Object.entries(raw).filter(([k, v]) =>
+          Object.hasOwn(shape, k) && shape[k].safeParse(v).success
+        ),
       ) as z.infer<typeof taskSchema>;
     }
     const data = fields!;

@@ -11,9 +11,9 @@ import {
   isPair,
   isScalar,
   isSeq,
-  LineCounter,
   type Node as YamlNode,
   parseDocument,
+  visit,
 } from "npm:yaml@2.9.1";
 import type { SourceLocation, ValidationIssue } from "../../core/errors.ts";
 
@@ -32,15 +32,20 @@ export class YamlSource {
   readonly data: unknown;
   /** Syntax errors, positioned. */
   readonly syntaxIssues: ValidationIssue[];
-  readonly #lines: LineCounter;
+  /** Offsets where lines start. */
+  readonly #lineStarts: number[];
 
   /** Parses `text`; syntax errors are collected, not thrown. */
   constructor(file: string, text: string) {
     this.file = file;
     this.text = text;
-    this.#lines = new LineCounter();
+    // Lines are counted from the text, not by the parser: after some syntax errors its line
+    // counter misses line breaks inside unexpected tokens.
+    this.#lineStarts = [0];
+    for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) {
+      this.#lineStarts.push(i + 1);
+    }
     this.doc = parseDocument(text, {
-      lineCounter: this.#lines,
       prettyErrors: false,
       uniqueKeys: true,
     });
@@ -51,12 +56,45 @@ export class YamlSource {
         ? "each key may appear once in a mapping"
         : "check indentation, quotes and brackets on this line",
     }));
-    this.data = this.syntaxIssues.length ? undefined : this.doc.toJS({ maxAliasCount: 100 });
+    this.data = undefined;
+    if (this.syntaxIssues.length) return;
+    try {
+      this.data = this.doc.toJS({ maxAliasCount: 100 });
+    } catch (e) {
+      // An alias to an anchor that is not (yet) set, or too many aliases (a "YAML bomb").
+      let first: number | undefined;
+      let unresolved: number | undefined;
+      visit(this.doc, {
+        Alias: (_key, node) => {
+          first ??= node.range?.[0];
+          if (node.resolve(this.doc)) return undefined;
+          unresolved = node.range?.[0];
+          return visit.BREAK;
+        },
+      });
+      this.syntaxIssues.push({
+        message: `YAML error: ${(e as Error).message}`,
+        location: this.at(unresolved ?? first ?? 0),
+        hint: unresolved !== undefined
+          ? "set the anchor (&name) before its aliases (*name)"
+          : "use fewer aliases",
+      });
+    }
   }
 
   /** The location of a character offset. */
   at(offset: number): SourceLocation {
-    const { line, col } = this.#lines.linePos(Math.max(0, Math.min(offset, this.text.length)));
+    const at = Math.max(0, Math.min(offset, this.text.length));
+    const starts = this.#lineStarts;
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid] <= at) lo = mid;
+      else hi = mid - 1;
+    }
+    const line = lo + 1;
+    const col = at - starts[lo] + 1;
     return { file: this.file, line, col };
   }
 
