@@ -4,6 +4,7 @@
  * @module
  */
 
+import { AUDIT_HELP } from "./commands/audit.ts";
 import { CONFIG_HELP } from "./commands/config.ts";
 
 /** The top-level help. */
@@ -19,6 +20,7 @@ Commands:
   graph FILE      Print a flow's graph as Mermaid, Graphviz dot or JSON
   schema          Print the JSON Schema of YAML flow files (for editors)
   config          Show the effective settings and where each came from
+  audit           Show the permission decisions recorded in the audit log
   help [COMMAND]  Show help for a command
 
 Options:
@@ -31,6 +33,7 @@ During development: deno task orchestra <command> …
 
 /** Help of each command. */
 export const COMMAND_HELP: Record<string, string> = {
+  audit: AUDIT_HELP,
   config: CONFIG_HELP,
   schema: `Usage: orchestra schema [options]
 

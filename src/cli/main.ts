@@ -16,6 +16,7 @@ import {
   INSPECT_OPTIONS,
   validateCommand,
 } from "./commands/inspect.ts";
+import { AUDIT_OPTIONS, auditCommand } from "./commands/audit.ts";
 import { CONFIG_OPTIONS, configCommand } from "./commands/config.ts";
 import { RUN_OPTIONS, runCommand } from "./commands/run.ts";
 import { SCHEMA_OPTIONS, schemaCommand } from "./commands/schema.ts";
@@ -37,6 +38,7 @@ const COMMANDS: Record<string, Command> = {
   graph: { options: GRAPH_OPTIONS, run: graphCommand },
   schema: { options: SCHEMA_OPTIONS, run: schemaCommand },
   config: { options: CONFIG_OPTIONS, run: configCommand },
+  audit: { options: AUDIT_OPTIONS, run: auditCommand },
 };
 
 /**

@@ -64,10 +64,17 @@ export class TaskConfigs {
   #defaults: TaskSettings | undefined;
   #ceiling: PermissionSet | undefined;
 
-  /** Resolves settings against the flow's `defaults` and permission `ceiling`. */
-  constructor(defaults: TaskSettings | undefined, ceiling: PermissionSet | undefined) {
+  #strict: boolean;
+
+  /** Resolves settings against the flow's `defaults`, permission `ceiling` and sandbox mode. */
+  constructor(
+    defaults: TaskSettings | undefined,
+    ceiling: PermissionSet | undefined,
+    sandbox?: "strict",
+  ) {
     this.#defaults = defaults;
     this.#ceiling = ceiling;
+    this.#strict = sandbox === "strict";
   }
 
   /** The settings of `task`. */
@@ -86,6 +93,15 @@ export class TaskConfigs {
           `build does not offer yet`,
         hint: `use executor "inline" or "worker" (shell commands run as processes from YAML flows)`,
       });
+    }
+    if (this.#strict && requestsAny(config.permissions)) {
+      if (task.options.executor === "inline" || this.#defaults?.executor === "inline") {
+        issues.push({
+          message: `Task "${config.name}" requests permissions but runs inline, and the flow ` +
+            `demands sandbox: "strict"`,
+          hint: 'remove executor: "inline" so it runs in a worker with exactly its grant',
+        });
+      } else if (task.options.executor === undefined) config.executor = "worker";
     }
     if (config.executor === "worker" && !task.moduleUrl) {
       issues.push({
@@ -149,6 +165,15 @@ export function substitute(
     out[k] = substitute((value as Record<string, unknown>)[k], isRef, valueOf);
   }
   return out;
+}
+
+/** Whether a permission set asks for anything. */
+export function requestsAny(set: PermissionSet | undefined): boolean {
+  if (!set) return false;
+  for (const v of Object.values(set)) {
+    if (v === true || (Array.isArray(v) && v.length > 0)) return true;
+  }
+  return false;
 }
 
 /** A time-ordered UUID (version 7): run ids sort by start time. */

@@ -38,6 +38,7 @@ const FLOW_KEYS = [
   "defaults",
   "hooks",
   "middleware",
+  "sandbox",
 ];
 
 /** Checks a flow's option names and its name (graph validation checks the values). */
@@ -104,7 +105,7 @@ class Planner implements FlowScope {
   readonly #reported = new Set<TaskDefinition>();
 
   constructor(options: FlowOptions) {
-    this.#configs = new TaskConfigs(options.defaults, options.permissions);
+    this.#configs = new TaskConfigs(options.defaults, options.permissions, options.sandbox);
   }
 
   boundary(taskId: string): void {

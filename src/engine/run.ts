@@ -24,6 +24,7 @@ import {
 import type { EventListener, LogLevel, RunEvent, RunStatus, TaskStatus } from "../core/events.ts";
 import { findNonJson } from "../core/json.ts";
 import type { TaskConfig } from "../core/model.ts";
+import type { PermissionSet } from "../core/permissions.ts";
 import {
   type CallOptions,
   type ConditionInfo,
@@ -36,7 +37,7 @@ import {
 } from "../core/protocol.ts";
 import { getLogger, type Logger } from "npm:@logtape/logtape@2.4.2";
 import { defaultCache, type ResultCache, stableJson } from "./cache.ts";
-import { CallIds, newRunId, scanArgs, substitute, TaskConfigs } from "./calls.ts";
+import { CallIds, newRunId, requestsAny, scanArgs, substitute, TaskConfigs } from "./calls.ts";
 import { type Clock, sleep, systemClock } from "./clock.ts";
 import { type WorkerCall, WorkerPool } from "../executors/worker_pool.ts";
 import { ReadyQueue } from "./ready_queue.ts";
@@ -316,6 +317,8 @@ export class FlowRun implements FlowScope {
   readonly #signal: AbortSignal | undefined;
   #workerPool: { run(call: WorkerCall): Promise<unknown> } | undefined;
   readonly #observed: boolean;
+  readonly #authorize: RunOptions["authorize"];
+  #grants: Map<Node, PermissionSet> | undefined;
   readonly #journal: Journal | undefined;
   readonly #restore: ReadonlyMap<string, RestoredTask> | undefined;
   #batch: JournalEvent[] = [];
@@ -364,10 +367,13 @@ export class FlowRun implements FlowScope {
     this.#middleware = [...(options.middleware ?? []), ...(this.#opts.middleware ?? [])];
     this.#slow = this.#middleware.length > 0 ||
       this.#hooks.some((h) => h.beforeTask || h.afterTask || h.onTaskRetry || h.onTaskError);
-    const defaults = options.defaultExecutor
+    // "inline" is the default already; only another default changes tasks' settings (and a
+    // run-wide "inline" must not count as a task's own choice under sandbox: "strict").
+    const defaults = options.defaultExecutor && options.defaultExecutor !== "inline"
       ? { executor: options.defaultExecutor, ...this.#opts.defaults }
       : this.#opts.defaults;
-    this.#configs = new TaskConfigs(defaults, this.#opts.permissions);
+    this.#configs = new TaskConfigs(defaults, this.#opts.permissions, this.#opts.sandbox);
+    this.#authorize = options.authorize;
     this.#workerPool = options.workerPool;
     if (
       options.concurrency !== undefined &&
@@ -792,7 +798,30 @@ export class FlowRun implements FlowScope {
         return;
       }
     }
-    this.#attempt(node);
+    const request = node.config.permissions;
+    if (this.#authorize === undefined || !requestsAny(request)) {
+      this.#attempt(node);
+      return;
+    }
+    // Once per task, before its first attempt: the ceiling, the policy, the service, the audit.
+    const authorize = this.#authorize;
+    Promise.resolve()
+      .then(() =>
+        authorize({ runId: this.runId, taskId: node.id, name: node.config.name, request: request! })
+      )
+      .then(
+        (grant) => {
+          if (node.state !== RUNNING) return;
+          (this.#grants ??= new Map()).set(node, grant);
+          this.#attempt(node);
+        },
+        (e) => {
+          if (node.state !== RUNNING) return;
+          this.#release(node);
+          this.#fail(node, e);
+          this.#drain();
+        },
+      );
   }
 
   #attempt(node: Node): void {
@@ -873,7 +902,7 @@ export class FlowRun implements FlowScope {
         attempt: ctx.attempt,
         params: this.params,
       },
-      grant: node.config.permissions,
+      grant: this.#grants?.get(node) ?? node.config.permissions,
       signal: ctx.signal,
       onLog: (level, message, props) => ctx.log[methods[level]](message, props),
     });
@@ -963,7 +992,8 @@ export class FlowRun implements FlowScope {
   }
 
   #fail(node: Node, error: unknown): void {
-    const named = error instanceof TaskFailedError || error instanceof TaskSkippedError ||
+    const named = (error as Error | undefined)?.name === "PermissionDeniedError" ||
+      error instanceof TaskFailedError || error instanceof TaskSkippedError ||
       error instanceof NotJsonError || error instanceof MapLimitError ||
       error instanceof RunCancelledError || error instanceof FlowValidationError;
     const wrapped = named ? error : new TaskFailedError(this.runId, node.id, node.attempts, error);

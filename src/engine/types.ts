@@ -90,6 +90,11 @@ export interface FlowOptions<S extends ParamsSchema | undefined = ParamsSchema |
   hooks?: Hooks;
   /** Wrappers around every task attempt, outermost first. */
   middleware?: readonly Middleware[];
+  /**
+   * `"strict"`: every task that requests a permission runs in a worker with exactly its grant
+   * (a task that requests permissions but insists on `executor: "inline"` is invalid).
+   */
+  sandbox?: "strict";
 }
 
 /** Options of one run. */
@@ -125,6 +130,16 @@ export interface RunOptions {
   journal?: Journal;
   /** Results of calls that completed before (resume): they are restored, not run again. */
   restore?: ReadonlyMap<string, RestoredTask>;
+  /**
+   * Decides, before its first attempt, what a task that requests permissions is granted;
+   * throws to deny it (the task fails, and is not retried). @default everything requested
+   */
+  authorize?: (task: {
+    runId: string;
+    taskId: string;
+    name: string;
+    request: PermissionSet;
+  }) => PermissionSet | Promise<PermissionSet>;
 }
 
 /** An event as the journal records it: results travel with the events that produce them. */

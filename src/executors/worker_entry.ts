@@ -7,8 +7,6 @@
  * @module
  */
 
-/// <reference lib="deno.worker" />
-
 import { taskRegistry } from "../core/protocol.ts";
 import type { LogLevel } from "../core/events.ts";
 
@@ -69,6 +67,12 @@ function format(args: unknown[]): string {
     }
   }).join(" ");
 }
+
+// The worker's global scope, typed here: a lib reference would change globals for the package.
+const self = globalThis as unknown as {
+  postMessage(message: unknown): void;
+  onmessage: ((e: MessageEvent) => void) | null;
+};
 
 /** Starts answering the pool: call once, at the end of the worker's entry module. */
 export function serveTasks(): void {

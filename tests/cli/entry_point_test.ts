@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { ROOT } from "./_io.ts";
 
-const FLAGS = ["run", "-A", "--unstable-worker-options", `${ROOT}/main.ts`];
+const FLAGS = ["run", "-A", "--no-prompt", "--unstable-worker-options", `${ROOT}/main.ts`];
 
 async function orchestra(
   args: string[],

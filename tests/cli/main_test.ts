@@ -166,7 +166,7 @@ Deno.test("validate reports every problem with file:line:col and exits 2", async
   assert.match(err, /retries must be a whole number of extra attempts, got -1/);
   assert.match(
     err,
-    /Task "risky" requests net "evil.example.com", beyond the flow's ceiling \(net=api.example.com\)/,
+    /Task "risky" of flow "broken" is denied net "evil.example.com": the flow's ceiling allows net only for "api.example.com"/,
   );
   assert.match(err, /tests\/fixtures\/invalid_flow\.ts:\d+:\d+: /);
 

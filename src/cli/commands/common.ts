@@ -20,10 +20,18 @@ import { FlowLoadError, loadFlowModule } from "../../loaders/ts_loader.ts";
 import { isYamlFile, loadYamlFlow } from "../../loaders/yaml_loader.ts";
 import { keyValues, type Parsed, UsageError } from "../args.ts";
 import type { Io } from "../io.ts";
-import { renderIssues } from "../render.ts";
+import { ConfigError, resolveConfig } from "../../config/config.ts";
+import type { Settings } from "../../config/settings.ts";
+import { Authorizer } from "../../permissions/authorizer.ts";
+import type { Policy } from "../../permissions/policy.ts";
+import { PolicyError, resolvePolicy } from "../../permissions/policy_file.ts";
+import { renderIssues, renderProblems } from "../render.ts";
+import { settingsFlags } from "./config.ts";
 
 /** Options every flow command accepts. */
 export const FLOW_OPTIONS = {
+  config: { type: "string" },
+  "policy-file": { type: "string" },
   param: { type: "string", short: "p", multiple: true },
   "params-file": { type: "string" },
   flow: { type: "string" },
@@ -36,8 +44,14 @@ export interface Prepared {
   def: FlowDefinition;
   /** Params with defaults applied and types converted. */
   params: Record<string, unknown>;
-  /** The planned graph (issues empty unless `allowInvalid`). */
+  /** The planned graph (issues empty unless `allowInvalid`); permissions are effective grants. */
   graph: FlowGraph;
+  /** The effective settings. */
+  settings: Settings;
+  /** The local policy, if any. */
+  policy: Policy | undefined;
+  /** The flow file's directory: relative paths in permissions resolve against it. */
+  baseDir: string;
 }
 
 function resolvePath(io: Io, path: string): string {
@@ -81,6 +95,31 @@ export async function prepare(
       command,
       `unexpected argument "${parsed.positionals[1]}"; params go as --param NAME=VALUE`,
     );
+  }
+  // Settings and the local policy first: a bad setting is a usage error, whatever the flow.
+  let settings: Settings;
+  let policy: Policy | undefined;
+  try {
+    ({ settings } = await resolveConfig({
+      cwd: io.cwd,
+      env: io.env,
+      flags: settingsFlags(parsed.values),
+      ...(typeof parsed.values.config === "string" ? { configFile: parsed.values.config } : {}),
+    }));
+    policy = await resolvePolicy({
+      cwd: io.cwd,
+      ...(settings.policyFile ? { policyFile: settings.policyFile } : {}),
+    });
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      io.stderr(renderProblems("the configuration", e.issues));
+      return 2;
+    }
+    if (e instanceof PolicyError) {
+      io.stderr(renderProblems(`the policy`, e.issues));
+      return 2;
+    }
+    throw e;
   }
   const fileParams = parsed.values["params-file"]
     ? await readParamsFile(command, io, parsed.values["params-file"] as string)
@@ -134,9 +173,34 @@ export async function prepare(
   // A YAML flow's graph is static; a TypeScript flow's comes from planning its body.
   const graph = yamlGraph ?? await planFlow(def, params);
   graph.issues = [...paramIssues, ...graph.issues];
+
+  const absolute = resolvePath(io, file);
+  const baseDir = absolute.slice(0, absolute.lastIndexOf("/")) || "/";
+  const authorizer = new Authorizer({
+    flow: graph.name,
+    baseDir,
+    ...(graph.permissions ? { ceiling: graph.permissions } : {}),
+    ...(policy ? { policy } : {}),
+    user: "",
+  });
+  graph.issues.push(...authorizer.ceilingIssues);
+  for (const node of graph.nodes) {
+    if (!node.config.permissions) continue;
+    const { grant, issues } = authorizer.check({
+      id: node.id,
+      request: node.config.permissions,
+      ...(node.location ? { location: node.location } : {}),
+    });
+    // The ceiling check of the graph says the same thing less exactly: keep the model's.
+    graph.issues = graph.issues.filter((i) =>
+      !(i.taskId === node.id && /beyond the flow's ceiling/.test(i.message))
+    );
+    graph.issues.push(...issues);
+    node.config = { ...node.config, permissions: grant };
+  }
   if (graph.issues.length && !options.allowInvalid) {
     io.stderr(renderIssues(graph.name, graph.issues));
     return 2;
   }
-  return { def, params, graph };
+  return { def, params, graph, settings, policy, baseDir };
 }

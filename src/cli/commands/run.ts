@@ -11,15 +11,17 @@ import type { RunEvent } from "../../core/events.ts";
 import { FlowRun } from "../../engine/run.ts";
 import { WorkerPool } from "../../executors/worker_pool.ts";
 import type { RunRecord } from "../../engine/types.ts";
-import { ConfigError, resolveConfig } from "../../config/config.ts";
-import type { Settings } from "../../config/settings.ts";
+import type { PermissionSet } from "../../core/permissions.ts";
+import { AuditLog, auditLogPath, currentUser } from "../../permissions/audit.ts";
+import { AuthorizationClient } from "../../permissions/authorization.ts";
+import { Authorizer } from "../../permissions/authorizer.ts";
 import { type Parsed, UsageError } from "../args.ts";
 import type { Io } from "../io.ts";
 import { type LogFormat, setupLogging } from "../logging.ts";
-import { graphJson, renderIssues, renderPlan, renderProblems } from "../render.ts";
+import { graphJson, renderIssues, renderPlan } from "../render.ts";
 import { createView, type RunView } from "../view/view.ts";
 import { FLOW_OPTIONS, prepare } from "./common.ts";
-import { SETTINGS_OPTIONS, settingsFlags } from "./config.ts";
+import { SETTINGS_OPTIONS } from "./config.ts";
 
 /** Options of `run`. */
 export const RUN_OPTIONS = {
@@ -69,29 +71,13 @@ function logEvent(logger: Logger, e: RunEvent): void {
 export async function runCommand(parsed: Parsed, io: Io): Promise<number> {
   const v = parsed.values;
   if (v.quiet && v.verbose) throw new UsageError("run", "--quiet and --verbose exclude each other");
-  // Settings come from defaults < orchestra.yaml < ORCHESTRA_* < flags.
-  let settings: Settings;
-  try {
-    ({ settings } = await resolveConfig({
-      cwd: io.cwd,
-      env: io.env,
-      flags: settingsFlags(v),
-      ...(typeof v.config === "string" ? { configFile: v.config } : {}),
-    }));
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      io.stderr(renderProblems("the configuration", e.issues));
-      return 2;
-    }
-    throw e;
-  }
+  // Settings (defaults < orchestra.yaml < ORCHESTRA_* < flags) come with the flow.
+  const prepared = await prepare("run", parsed, io);
+  if (typeof prepared === "number") return prepared;
+  const { def, params, graph, settings, policy, baseDir } = prepared;
   const concurrency = settings.concurrency;
   const format = settings.logFormat as LogFormat;
   const level = (v.verbose ? "debug" : settings.logLevel) as LogLevel;
-
-  const prepared = await prepare("run", parsed, io);
-  if (typeof prepared === "number") return prepared;
-  const { def, params, graph } = prepared;
   if (v["dry-run"]) {
     io.stdout(v.json ? JSON.stringify(graphJson(graph), null, 2) + "\n" : renderPlan(graph));
     return 0;
@@ -128,11 +114,24 @@ export async function runCommand(parsed: Parsed, io: Io): Promise<number> {
   let record: RunRecord;
   // One pool for the run, sized by --workers; tasks that choose no executor get --executor.
   const pool = new WorkerPool({ size: settings.workers });
+  const ceiling = (def.options as { permissions?: PermissionSet }).permissions;
+  // At each launch of a task that requests permissions: ceiling, policy, the external
+  // service where configured, and a line in the audit log.
+  const authorizer = new Authorizer({
+    flow: graph.name,
+    baseDir,
+    ...(ceiling ? { ceiling } : {}),
+    ...(policy ? { policy } : {}),
+    ...(policy?.authorization ? { client: new AuthorizationClient(policy.authorization) } : {}),
+    audit: new AuditLog(auditLogPath(settings.stateDir)),
+    user: currentUser(io.env),
+  });
   try {
     const run = new FlowRun(def, params, {
       signal: controller.signal,
       workerPool: pool,
       defaultExecutor: settings.executor,
+      authorize: (t) => authorizer.authorize({ id: t.taskId, request: t.request, runId: t.runId }),
       ...(concurrency !== undefined ? { concurrency } : {}),
       onEvent: (e) => {
         if (view) view.onEvent(e);
