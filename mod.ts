@@ -22,6 +22,7 @@
 export { task } from "./src/api/task.ts";
 export type { Input, Task, TaskArgs } from "./src/api/task.ts";
 export { flow } from "./src/api/flow.ts";
+export { context } from "./src/api/context.ts";
 export type { Flow, FlowBody, Resolved } from "./src/api/flow.ts";
 export type { FlowHandle, MapOptions, TaskRef } from "./src/engine/run.ts";
 export type { WorkerCall, WorkerTaskInfo } from "./src/executors/worker_pool.ts";

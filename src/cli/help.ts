@@ -6,6 +6,7 @@
 
 import { AUDIT_HELP } from "./commands/audit.ts";
 import { CONFIG_HELP } from "./commands/config.ts";
+import { SECRET_HELP } from "./commands/secret.ts";
 
 /** The top-level help. */
 export const MAIN_HELP = `orchestra — run workflows written in TypeScript
@@ -21,6 +22,7 @@ Commands:
   schema          Print the JSON Schema of YAML flow files (for editors)
   config          Show the effective settings and where each came from
   audit           Show the permission decisions recorded in the audit log
+  secret encrypt  Encrypt a param value (decrypted only when a task uses it)
   help [COMMAND]  Show help for a command
 
 Options:
@@ -34,6 +36,7 @@ During development: deno task orchestra <command> …
 /** Help of each command. */
 export const COMMAND_HELP: Record<string, string> = {
   audit: AUDIT_HELP,
+  secret: SECRET_HELP,
   config: CONFIG_HELP,
   schema: `Usage: orchestra schema [options]
 

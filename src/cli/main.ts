@@ -20,6 +20,7 @@ import { AUDIT_OPTIONS, auditCommand } from "./commands/audit.ts";
 import { CONFIG_OPTIONS, configCommand } from "./commands/config.ts";
 import { RUN_OPTIONS, runCommand } from "./commands/run.ts";
 import { SCHEMA_OPTIONS, schemaCommand } from "./commands/schema.ts";
+import { SECRET_OPTIONS, secretCommand } from "./commands/secret.ts";
 import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
 import { type Io, processIo } from "./io.ts";
 
@@ -39,6 +40,7 @@ const COMMANDS: Record<string, Command> = {
   schema: { options: SCHEMA_OPTIONS, run: schemaCommand },
   config: { options: CONFIG_OPTIONS, run: configCommand },
   audit: { options: AUDIT_OPTIONS, run: auditCommand },
+  secret: { options: SECRET_OPTIONS, run: secretCommand },
 };
 
 /**

@@ -86,7 +86,12 @@ export interface ResolveConfigOptions {
   configFile?: string;
 }
 
-const PATH_KEYS: ReadonlySet<SettingKey> = new Set(["stateDir", "pluginDirs", "policyFile"]);
+const PATH_KEYS: ReadonlySet<SettingKey> = new Set([
+  "stateDir",
+  "pluginDirs",
+  "policyFile",
+  "secretsFile",
+]);
 const KEBAB_TO_KEY = new Map(SETTING_SPECS.map((s) => [s.kebab, s.key]));
 
 function absolute(base: string, key: SettingKey, value: unknown): unknown {

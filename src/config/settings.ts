@@ -36,6 +36,8 @@ export interface Settings {
   logFormat: LogFormatName;
   /** A file of permission policy, if any. @default undefined */
   policyFile?: string;
+  /** A dotenv file of secrets, looked up before the environment. @default undefined */
+  secretsFile?: string;
   /** How many worker processes or threads a pool may start. @default the number of cores */
   workers: number;
   /** Where tasks run unless they say otherwise. @default "inline" */
@@ -96,6 +98,7 @@ export const SETTING_SPECS: readonly SettingSpec[] = [
   spec("logLevel", "choice", "The lowest level logged", LOG_LEVELS),
   spec("logFormat", "choice", "Text or JSON log lines", LOG_FORMATS),
   spec("policyFile", "path", "A file of permission policy"),
+  spec("secretsFile", "path", "A dotenv file of secrets (looked up before the environment)"),
   spec("workers", "count", "How many workers a pool may start"),
   spec("executor", "choice", "Where tasks run unless they say otherwise", EXECUTOR_KINDS),
 ];
@@ -124,6 +127,7 @@ export function defaultSettings(): Settings {
     logLevel: "info",
     logFormat: "text",
     policyFile: undefined,
+    secretsFile: undefined,
     workers: Math.max(1, navigator.hardwareConcurrency || 1),
     executor: "inline",
   };

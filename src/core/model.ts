@@ -63,6 +63,8 @@ export interface TaskSettings {
   permissions?: PermissionSet;
   /** Downstream tasks run and the run does not fail when this task fails. @default false */
   continueOnError?: boolean;
+  /** The secrets the task may read with `ctx.secret(name)`. @default none */
+  secrets?: readonly string[];
 }
 
 /** Options of a task: its name plus its settings. */
@@ -121,6 +123,8 @@ export interface TaskConfig {
   permissions?: PermissionSet;
   /** Whether failure lets downstream tasks run. */
   continueOnError: boolean;
+  /** The secrets it may read. */
+  secrets: readonly string[];
 }
 
 /** One node of the flow graph. */
@@ -172,6 +176,7 @@ const SETTING_KEYS = [
   "executor",
   "permissions",
   "continueOnError",
+  "secrets",
 ];
 const TASK_KEYS = ["name", "description", "tags", ...SETTING_KEYS];
 const DEFAULT_RETRY: RetryPolicy = {
@@ -277,7 +282,13 @@ export function normalizeTaskOptions(
     priority: 0,
     executor: "inline",
     continueOnError: !!o.continueOnError,
+    secrets: [],
   };
+  if (o.secrets !== undefined) {
+    if (!Array.isArray(o.secrets) || !o.secrets.every((s) => typeof s === "string" && s)) {
+      problems.push(`secrets must be a list of secret names, e.g. ["API_TOKEN"]`);
+    } else config.secrets = [...o.secrets];
+  }
   if (o.description !== undefined) config.description = o.description;
   if (o.timeout !== undefined) {
     const ms = duration(o.timeout, "timeout", problems);

@@ -143,6 +143,17 @@ export function callerLocation(): SourceLocation | undefined {
   return callerFrame()?.location;
 }
 
+const CONTEXT_KEY = Symbol.for("orchestra.context.v1");
+
+/** The running task's context, shared by every copy of the library (see `context()`). */
+export function taskContextStorage(): AsyncLocalStorage<unknown> {
+  const g = globalThis as unknown as Record<symbol, AsyncLocalStorage<unknown> | undefined>;
+  return (g[CONTEXT_KEY] ??= new AsyncLocalStorage<unknown>());
+}
+
+/** In a worker, which runs one task at a time: that task's context. */
+export const WORKER_CONTEXT: unique symbol = Symbol.for("orchestra.worker.context.v1") as never;
+
 const REGISTRY_KEY = Symbol.for("orchestra.tasks.v1");
 
 /**

@@ -16,6 +16,7 @@ import {
   MapLimitError,
   NonDeterminismError,
   NotJsonError,
+  OrchestraError,
   RunCancelledError,
   TaskFailedError,
   TaskSkippedError,
@@ -33,6 +34,7 @@ import {
   flowScopeStorage,
   PROTOCOL_VERSION,
   type TaskCondition,
+  taskContextStorage,
   type TaskDefinition,
 } from "../core/protocol.ts";
 import { getLogger, type Logger } from "npm:@logtape/logtape@2.4.2";
@@ -40,6 +42,8 @@ import { defaultCache, type ResultCache, stableJson } from "./cache.ts";
 import { CallIds, newRunId, requestsAny, scanArgs, substitute, TaskConfigs } from "./calls.ts";
 import { type Clock, sleep, systemClock } from "./clock.ts";
 import { type WorkerCall, WorkerPool } from "../executors/worker_pool.ts";
+import { decryptDeep, holdsEncrypted } from "../permissions/encrypted.ts";
+import { secretMasker } from "../permissions/secrets.ts";
 import { ReadyQueue } from "./ready_queue.ts";
 import { isRetryable, retryDelay } from "./retry.ts";
 import type {
@@ -234,6 +238,9 @@ class Ctx implements TaskContext {
   sleep(ms: number): Promise<void> {
     return sleep(this.#run.clock, ms, this.signal);
   }
+  secret(name: string): string {
+    return this.#run.secretFor(this.#node, name);
+  }
   abort(reason: unknown): void {
     this.#controller ??= new AbortController();
     if (!this.#controller.signal.aborted) this.#controller.abort(reason);
@@ -318,6 +325,11 @@ export class FlowRun implements FlowScope {
   #workerPool: { run(call: WorkerCall): Promise<unknown> } | undefined;
   readonly #observed: boolean;
   readonly #authorize: RunOptions["authorize"];
+  readonly #secrets: (name: string) => string | undefined;
+  readonly #revealed = new Set<string>();
+  readonly #contextual: boolean;
+  readonly #decrypt: ((value: string) => Promise<string>) | undefined;
+  #masker: ((text: string) => string) | undefined;
   #grants: Map<Node, PermissionSet> | undefined;
   readonly #journal: Journal | undefined;
   readonly #restore: ReadonlyMap<string, RestoredTask> | undefined;
@@ -374,6 +386,10 @@ export class FlowRun implements FlowScope {
       : this.#opts.defaults;
     this.#configs = new TaskConfigs(defaults, this.#opts.permissions, this.#opts.sandbox);
     this.#authorize = options.authorize;
+    this.#secrets = options.secrets ?? ((name) => Deno.env.get(name));
+    // Entering the context store costs about half a microsecond: only when it can be needed.
+    this.#contextual = options.secrets !== undefined;
+    this.#decrypt = options.decrypt;
     this.#workerPool = options.workerPool;
     if (
       options.concurrency !== undefined &&
@@ -799,20 +815,37 @@ export class FlowRun implements FlowScope {
       }
     }
     const request = node.config.permissions;
-    if (this.#authorize === undefined || !requestsAny(request)) {
+    const authorize = this.#authorize !== undefined && requestsAny(request)
+      ? this.#authorize
+      : undefined;
+    // Encrypted params are decrypted only when a task that uses them starts.
+    const decrypt = this.#decrypt !== undefined && holdsEncrypted(node.args)
+      ? this.#decrypt
+      : undefined;
+    if (authorize === undefined && decrypt === undefined) {
       this.#attempt(node);
       return;
     }
-    // Once per task, before its first attempt: the ceiling, the policy, the service, the audit.
-    const authorize = this.#authorize;
+    // Once per task, before its first attempt: decryption, then the ceiling, the policy, the
+    // service and the audit log.
     Promise.resolve()
-      .then(() =>
-        authorize({ runId: this.runId, taskId: node.id, name: node.config.name, request: request! })
-      )
+      .then(async () => {
+        if (decrypt) {
+          node.args = await decryptDeep(node.args, decrypt, (p) => this.#reveal(p)) as unknown[];
+        }
+        return authorize
+          ? authorize({
+            runId: this.runId,
+            taskId: node.id,
+            name: node.config.name,
+            request: request!,
+          })
+          : undefined;
+      })
       .then(
         (grant) => {
           if (node.state !== RUNNING) return;
-          (this.#grants ??= new Map()).set(node, grant);
+          if (grant !== undefined) (this.#grants ??= new Map()).set(node, grant);
           this.#attempt(node);
         },
         (e) => {
@@ -849,6 +882,8 @@ export class FlowRun implements FlowScope {
     try {
       r = node.config.executor === "worker"
         ? this.#inWorker(node, ctx)
+        : this.#contextual
+        ? taskContextStorage().run(ctx, invoke, node.task.fn as never, node.args, ctx)
         : invoke(node.task.fn as (...a: unknown[]) => unknown, node.args, ctx);
     } catch (e) {
       this.#attemptFailed(node, token, e);
@@ -875,7 +910,7 @@ export class FlowRun implements FlowScope {
       let next = async () =>
         node.config.executor === "worker"
           ? await this.#inWorker(node, ctx)
-          : await invoke(fn, node.args, ctx);
+          : await taskContextStorage().run(ctx, invoke, fn, node.args, ctx);
       for (let i = this.#middleware.length - 1; i >= 0; i--) {
         const mw = this.#middleware[i];
         const inner = next;
@@ -903,6 +938,7 @@ export class FlowRun implements FlowScope {
         params: this.params,
       },
       grant: this.#grants?.get(node) ?? node.config.permissions,
+      secrets: Object.fromEntries(node.config.secrets.map((name) => [name, ctx.secret(name)])),
       signal: ctx.signal,
       onLog: (level, message, props) => ctx.log[methods[level]](message, props),
     });
@@ -1105,7 +1141,7 @@ export class FlowRun implements FlowScope {
           type: "task.failed",
           ...base,
           attempts: node.attempts,
-          error: errorMessage(node.error),
+          error: this.mask(errorMessage(node.error)),
           durationMs: duration,
         });
         break;
@@ -1199,7 +1235,9 @@ export class FlowRun implements FlowScope {
     }
     if (this.#hookPromises.length) await Promise.allSettled(this.#hookPromises);
     if (this.#ownPool) await this.#ownPool.close();
-    const record = this.record(status, error);
+    if (error !== undefined) error = this.mask(error);
+    let record = this.record(status, error);
+    if (this.#masker !== undefined) record = JSON.parse(this.mask(JSON.stringify(record)));
     for (const h of this.#hooks) {
       const hook = status === "succeeded"
         ? h.onFlowSuccess
@@ -1333,6 +1371,38 @@ export class FlowRun implements FlowScope {
     return (this.#logger ??= getLogger(["orchestra", "engine"]).with({ runId: this.runId }));
   }
 
+  /** A secret for a task that declared it; remembered, so its value is masked from now on. */
+  secretFor(node: unknown, name: string): string {
+    const n = node as Node;
+    if (!n.config.secrets.includes(name)) {
+      throw new OrchestraError(
+        `Task "${n.id}" reads secret "${name}" but does not declare it; add secrets: ` +
+          `["${name}"] to the task's options`,
+      );
+    }
+    const value = this.#secrets(name);
+    if (value === undefined) {
+      throw new OrchestraError(
+        `Secret "${name}" of task "${n.id}" is not set: set it in the environment or in the ` +
+          `secrets file`,
+      );
+    }
+    this.#reveal(value);
+    return value;
+  }
+
+  #reveal(value: string): void {
+    if (value !== "" && !this.#revealed.has(value)) {
+      this.#revealed.add(value);
+      this.#masker = secretMasker(this.#revealed);
+    }
+  }
+
+  /** Replaces revealed secret values with `***`. */
+  mask(text: string): string {
+    return this.#masker === undefined ? text : this.#masker(text);
+  }
+
   /** The logger a task's context hands out. */
   taskLogger(node: unknown): TaskLogger {
     const n = node as Node;
@@ -1342,6 +1412,10 @@ export class FlowRun implements FlowScope {
       (message: string, props?: Record<string, unknown>) => {
         const time = this.clock.now();
         const level = LEVELS[method];
+        if (this.#masker !== undefined) {
+          message = this.mask(message);
+          if (props) props = JSON.parse(this.mask(JSON.stringify(props)));
+        }
         const line: TaskLogLine = { time: iso(time), level, message };
         if (props) line.props = props;
         (n.logs ??= []).push(line);

@@ -45,6 +45,11 @@ export interface TaskContext {
   readonly log: TaskLogger;
   /** Waits on the run's clock; rejects when the signal aborts. */
   sleep(ms: number): Promise<void>;
+  /**
+   * A secret the task declared in its `secrets` option. Its value is masked (`***`) in logs,
+   * events, the run record and error messages from then on.
+   */
+  secret(name: string): string;
 }
 
 /** A wrapper around each task attempt: call `next()` to run the task (or the next wrapper). */
@@ -128,6 +133,10 @@ export interface RunOptions {
    * it depends on is durable. @default none (nothing is recorded)
    */
   journal?: Journal;
+  /** Decrypts `enc:v1:` values in a task's arguments when it starts. @default none */
+  decrypt?: (value: string) => Promise<string>;
+  /** Looks secrets up by name. @default environment variables */
+  secrets?: (name: string) => string | undefined;
   /** Results of calls that completed before (resume): they are restored, not run again. */
   restore?: ReadonlyMap<string, RestoredTask>;
   /**

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { taskRegistry } from "../core/protocol.ts";
+import { taskRegistry, WORKER_CONTEXT } from "../core/protocol.ts";
 import type { LogLevel } from "../core/events.ts";
 
 /** A task to run, as the pool sends it. */
@@ -22,6 +22,8 @@ export interface RunMessage {
   name: string;
   /** The task's arguments (references resolved). */
   args: unknown[];
+  /** The secrets the task declared, by name. */
+  secrets: Record<string, string>;
   /** What the task's context tells it. */
   info: {
     runId: string;
@@ -141,6 +143,15 @@ export function serveTasks(): void {
         warn: (msg: string, props?: Record<string, unknown>) => log("warning", msg, props),
         error: (msg: string, props?: Record<string, unknown>) => log("error", msg, props),
       },
+      secret: (name: string) => {
+        if (!Object.hasOwn(m.secrets, name)) {
+          throw new Error(
+            `Task "${m.info.taskId}" reads secret "${name}" but does not declare it; add ` +
+              `secrets: ["${name}"] to the task's options`,
+          );
+        }
+        return m.secrets[name];
+      },
       sleep: (ms: number) =>
         new Promise<void>((resolve, reject) => {
           if (controller.signal.aborted) return reject(controller.signal.reason);
@@ -151,6 +162,8 @@ export function serveTasks(): void {
           }, { once: true });
         }),
     };
+    const g = globalThis as unknown as Record<symbol, unknown>;
+    g[WORKER_CONTEXT] = ctx;
     try {
       const value = await (def.fn as (...a: unknown[]) => unknown)(...m.args, ctx);
       try {
@@ -171,6 +184,7 @@ export function serveTasks(): void {
       post({ type: "result", id: m.id, ok: false, error: serializeError(e) });
     } finally {
       current = undefined;
+      g[WORKER_CONTEXT] = undefined;
     }
   }
 

@@ -37,6 +37,8 @@ export interface WorkerCall {
   info: WorkerTaskInfo;
   /** The permissions it runs with. */
   grant: PermissionSet | undefined;
+  /** The values of the secrets it declared (and nothing else). */
+  secrets?: Record<string, string>;
   /** Aborting it terminates the worker running the task. */
   signal: AbortSignal;
   /** Receives the task's log lines and console output. */
@@ -152,6 +154,7 @@ export class WorkerPool {
         name: call.task.options.name,
         args: call.args,
         info: call.info,
+        secrets: call.secrets ?? {},
       };
       this.#send(this.#pick(key, moduleUrl, call.grant), pending, message);
     });
@@ -280,6 +283,7 @@ export class WorkerPool {
         name: p.call.task.options.name,
         args: p.call.args,
         info: p.call.info,
+        secrets: p.call.secrets ?? {},
       };
       this.#send(this.#pick(key, moduleUrl, grant), p, message);
     }

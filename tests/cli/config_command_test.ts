@@ -42,6 +42,7 @@ Deno.test("config prints the defaults when there is no config file", async () =>
       ["logLevel", "info", "default"],
       ["logFormat", "text", "default"],
       ["policyFile", "none", "default"],
+      ["secretsFile", "none", "default"],
       ["workers", String(navigator.hardwareConcurrency), "default"],
       ["executor", "inline", "default"],
     ]);
@@ -69,6 +70,7 @@ Deno.test("config shows the source of every value: file:line, variable or flag",
         ["logLevel", "debug", "ORCHESTRA_LOG_LEVEL"],
         ["logFormat", "text", "default"],
         ["policyFile", "none", "default"],
+        ["secretsFile", "none", "default"],
         ["workers", "3", "--workers"],
         ["executor", "worker", "ORCHESTRA_EXECUTOR"],
       ]);
@@ -95,7 +97,7 @@ Deno.test("config --config and ORCHESTRA_CONFIG name the file", async () => {
       const flag = await config(["--config", "other.yaml"], root);
       assert.equal(flag.code, 0, flag.io.err);
       assert.match(flag.io.out, /^Config file: other\.yaml \(from --config\)\n/);
-      assert.deepEqual(rows(flag.io.out)[7], ["workers", "5", "other.yaml:1"]);
+      assert.deepEqual(rows(flag.io.out)[8], ["workers", "5", "other.yaml:1"]);
 
       const env = await config([], root, { ORCHESTRA_CONFIG: "other.yaml" });
       assert.match(env.io.out, /^Config file: other\.yaml \(from ORCHESTRA_CONFIG\)\n/);
@@ -117,6 +119,7 @@ Deno.test("config --json prints file, settings and sources", async () => {
       logLevel: "warning",
       logFormat: "text",
       policyFile: null,
+      secretsFile: null,
       workers: navigator.hardwareConcurrency,
       executor: "inline",
     });

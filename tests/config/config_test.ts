@@ -23,6 +23,7 @@ Deno.test("resolveConfig() without any source gives the defaults", async () => {
       logLevel: "info",
       logFormat: "text",
       policyFile: undefined,
+      secretsFile: undefined,
       workers: navigator.hardwareConcurrency,
       executor: "inline",
     });
@@ -213,7 +214,7 @@ Deno.test("resolveConfig() reports every problem in the file at once, with posit
         message: 'Unknown setting "frobnicate"',
         location: at(7, 1),
         hint: "the settings are stateDir, concurrency, pluginDirs, logLevel, logFormat, " +
-          "policyFile, workers, executor",
+          "policyFile, secretsFile, workers, executor",
       },
       {
         message: 'Setting "executor" must be one of inline, worker, process, got a list',

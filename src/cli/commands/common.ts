@@ -32,6 +32,7 @@ import { settingsFlags } from "./config.ts";
 export const FLOW_OPTIONS = {
   config: { type: "string" },
   "policy-file": { type: "string" },
+  "secrets-file": { type: "string" },
   param: { type: "string", short: "p", multiple: true },
   "params-file": { type: "string" },
   flow: { type: "string" },

@@ -30,6 +30,7 @@ export const SETTINGS_OPTIONS = {
   "log-level": { type: "string" },
   "log-format": { type: "string" },
   "policy-file": { type: "string" },
+  "secrets-file": { type: "string" },
   workers: { type: "string" },
   executor: { type: "string" },
 } as const;
@@ -60,6 +61,7 @@ Settings:
   logLevel     --log-level LEVEL     ORCHESTRA_LOG_LEVEL    info (or debug, warning, error)
   logFormat    --log-format FORMAT   ORCHESTRA_LOG_FORMAT   text (or json)
   policyFile   --policy-file FILE    ORCHESTRA_POLICY_FILE  none
+  secretsFile  --secrets-file FILE   ORCHESTRA_SECRETS_FILE none
   workers      --workers N           ORCHESTRA_WORKERS      the number of cores
   executor     --executor NAME       ORCHESTRA_EXECUTOR     inline (or worker, process)
 
@@ -131,7 +133,9 @@ function shownValue(io: Io, key: SettingKey, value: unknown): string {
   if (Array.isArray(value)) {
     return value.length ? value.map((p) => shownPath(io, p, true)).join(", ") : "none";
   }
-  if (key === "stateDir" || key === "policyFile") return shownPath(io, value as string, true);
+  if (key === "stateDir" || key === "policyFile" || key === "secretsFile") {
+    return shownPath(io, value as string, true);
+  }
   return String(value);
 }
 

@@ -15,6 +15,8 @@ import type { PermissionSet } from "../../core/permissions.ts";
 import { AuditLog, auditLogPath, currentUser } from "../../permissions/audit.ts";
 import { AuthorizationClient } from "../../permissions/authorization.ts";
 import { Authorizer } from "../../permissions/authorizer.ts";
+import { parseDotenv } from "../../permissions/secrets.ts";
+import { decryptValue, SECRET_KEY_VARIABLE } from "../../permissions/encrypted.ts";
 import { type Parsed, UsageError } from "../args.ts";
 import type { Io } from "../io.ts";
 import { type LogFormat, setupLogging } from "../logging.ts";
@@ -115,6 +117,20 @@ export async function runCommand(parsed: Parsed, io: Io): Promise<number> {
   // One pool for the run, sized by --workers; tasks that choose no executor get --executor.
   const pool = new WorkerPool({ size: settings.workers });
   const ceiling = (def.options as { permissions?: PermissionSet }).permissions;
+  // Secrets: the secrets file first, then the environment.
+  let fileSecrets: Record<string, string> = {};
+  if (settings.secretsFile) {
+    try {
+      fileSecrets = parseDotenv(
+        await Deno.readTextFile(settings.secretsFile),
+        settings.secretsFile,
+      );
+    } catch (e) {
+      await pool.close();
+      io.stderr(`error: cannot read the secrets file: ${(e as Error).message}\n`);
+      return 2;
+    }
+  }
   // At each launch of a task that requests permissions: ceiling, policy, the external
   // service where configured, and a line in the audit log.
   const authorizer = new Authorizer({
@@ -132,6 +148,8 @@ export async function runCommand(parsed: Parsed, io: Io): Promise<number> {
       workerPool: pool,
       defaultExecutor: settings.executor,
       authorize: (t) => authorizer.authorize({ id: t.taskId, request: t.request, runId: t.runId }),
+      secrets: (name) => fileSecrets[name] ?? io.env(name),
+      decrypt: (value) => decryptValue(value, io.env(SECRET_KEY_VARIABLE) ?? ""),
       ...(concurrency !== undefined ? { concurrency } : {}),
       onEvent: (e) => {
         if (view) view.onEvent(e);

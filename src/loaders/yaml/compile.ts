@@ -85,6 +85,8 @@ interface Compiled {
   foreach?: Template | (Template | { literal: unknown })[];
   condition?: { expr: Expr; text: string; always: boolean } | boolean;
   outputs: [string, Template][];
+  /** The params its expressions read: a task receives only these (encrypted ones stay so). */
+  params?: string[];
   cacheKey?: Template;
   workdir?: string;
   options: TaskOptions;
@@ -184,6 +186,12 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
         ref.root === "params" && spec.fields.params !== undefined ||
         ref.root === "params" && first !== undefined
       ) {
+        if (typeof first === "string") {
+          const key = t?.id ?? "";
+          let names = paramRefs.get(key);
+          if (!names) paramRefs.set(key, names = new Set());
+          names.add(first);
+        }
         if (typeof first === "string" && !paramNames.includes(first)) {
           issueAt(
             t,
@@ -192,6 +200,10 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
             paramNames.length ? `params: ${paramNames.join(", ")}` : "declare it under `params:`",
           );
         }
+      } else if (ref.root === "secrets" && typeof first === "string" && t) {
+        let names = secretRefs.get(t.id);
+        if (!names) secretRefs.set(t.id, names = new Set());
+        names.add(first);
       } else if (ref.root === "env" && typeof first === "string") {
         const known = [...flowEnvNames, ...Object.keys(t?.fields.env ?? {})];
         if (!known.includes(first)) {
@@ -247,6 +259,10 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
   }
 
   const pendingReads: { t: TaskSpec; id: string; at: SourceLocation; status: boolean }[] = [];
+  // The secrets each task's expressions read: what it declares.
+  const secretRefs = new Map<string, Set<string>>();
+  // The params each task's expressions read ("" for the flow's env and outputs: everyone).
+  const paramRefs = new Map<string, Set<string>>();
 
   // A plugin's params may hold `${{ }}` at any depth: checked here, rendered when it runs.
   function templatesIn(value: unknown, path: YamlPath, t: TaskSpec, roots: string[]): unknown {
@@ -471,6 +487,12 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
   }
 
   // The graph, for validation, describe, graph and --dry-run.
+  const shared = paramRefs.get("") ?? new Set<string>();
+  for (const c of compiled) {
+    const names = secretRefs.get(c.spec.id);
+    if (names?.size) c.options.secrets = [...names];
+    c.params = [...new Set([...(paramRefs.get(c.spec.id) ?? []), ...shared])];
+  }
   const defaults = spec.fields.defaults ? toSettings(spec.fields.defaults) : undefined;
   const defaultProblems = new Set<string>();
   const nodes: TaskNode[] = compiled.map((c) => {
@@ -603,15 +625,15 @@ function buildFlow(
     }
     return v;
   };
-  const secrets = (): Values =>
+  const secrets = (lookup: (name: string) => string = secret): Values =>
     new Proxy({}, {
-      get: (_t, name) => typeof name === "string" ? secret(name) : undefined,
+      get: (_t, name) => typeof name === "string" ? lookup(name) : undefined,
       has: () => true,
       // Expressions read properties through their descriptors: an unset secret is an error
       // there too, not an empty string.
       getOwnPropertyDescriptor: (_t, name) =>
         typeof name === "string"
-          ? { value: secret(name), enumerable: true, configurable: true }
+          ? { value: lookup(name), enumerable: true, configurable: true }
           : undefined,
     });
 
@@ -620,6 +642,7 @@ function buildFlow(
     input: Input,
     runId: string,
     statuses?: Record<string, string>,
+    lookup?: (name: string) => string,
   ): Values => {
     const tasks: Values = {};
     for (const id of c.reads) {
@@ -630,7 +653,12 @@ function buildFlow(
         outputs: outputsOf(id, result, input.params, runId),
       };
     }
-    const base: Values = { params: input.params, tasks, secrets: secrets(), run: { id: runId } };
+    const base: Values = {
+      params: input.params,
+      tasks,
+      secrets: secrets(lookup),
+      run: { id: runId },
+    };
     const env: Values = {};
     for (const [k, tpl] of flowEnv) env[k] = toText(renderTemplate(tpl, { values: base }));
     for (const [k, tpl] of c.env) env[k] = toText(renderTemplate(tpl, { values: base }));
@@ -643,7 +671,8 @@ function buildFlow(
   };
 
   const execute = async (c: Compiled, input: Input, ctx: TaskContext): Promise<unknown> => {
-    const values = valuesFor(c, input, ctx.runId, input.statuses);
+    // Secrets go through the task's context: declared, looked up where configured, masked.
+    const values = valuesFor(c, input, ctx.runId, input.statuses, (n) => ctx.secret(n));
     const evalCtx = { values };
     if (c.run !== undefined) {
       const command = String(renderTemplate(c.run, evalCtx, { quote: shellQuote }) ?? "");
@@ -757,7 +786,11 @@ function buildFlow(
     for (const c of order) {
       const deps: Record<string, unknown> = {};
       for (const id of new Set([...c.needs, ...c.reads])) deps[id] = refs.get(id);
-      const input: Input = { tasks: deps, params };
+      const own: Record<string, unknown> = {};
+      for (const name of c.params ?? Object.keys(params)) {
+        if (Object.hasOwn(params, name)) own[name] = params[name];
+      }
+      const input: Input = { tasks: deps, params: own };
       const call: CallOptions = { id: c.spec.id };
       const condition = conditionOf(c, input, f.runId);
       if (condition) call.condition = condition;
