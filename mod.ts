@@ -91,6 +91,24 @@ export type { FlowGraph, TaskNode } from "./src/core/model.ts";
 export { FakeClock, systemClock } from "./src/engine/clock.ts";
 export type { Clock } from "./src/engine/clock.ts";
 export { MemoryCache } from "./src/engine/cache.ts";
+
+// Durable state
+export { MemoryStore } from "./src/store/memory_store.ts";
+export type { MemoryStoreOptions } from "./src/store/memory_store.ts";
+export { SqliteStore } from "./src/store/sqlite_store.ts";
+export type { Durability, SqlitePragmas, SqliteStoreOptions } from "./src/store/sqlite_store.ts";
+export { RunNotFoundError, StoreVersionError } from "./src/store/store.ts";
+export type {
+  AppendEvent,
+  CacheEntry,
+  EventQuery,
+  ReopenOptions,
+  RunFilter,
+  RunRow,
+  Store,
+  StoredEvent,
+  TaskRow,
+} from "./src/store/store.ts";
 export type { ResultCache } from "./src/engine/cache.ts";
 
 // Errors

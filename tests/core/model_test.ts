@@ -16,6 +16,7 @@ Deno.test("normalizeTaskOptions() applies the defaults of every setting", () => 
     priority: 0,
     executor: "inline",
     continueOnError: false,
+    secrets: [],
   });
 });
 

@@ -397,13 +397,13 @@ tasks:
   });
   const set = await cli(dir, ["secret.yaml"], { API_TOKEN: "s3cret" });
   assert.equal(set.code, 0, set.err);
-  assert.equal(byId(set.record).use.result, "token=s3cret");
+  assert.equal(byId(set.record).use.result, "token=***", "the value is masked in the record");
 
   const unset = await cli(dir, ["secret.yaml"]);
   assert.equal(unset.code, 1);
   assert.match(
     byId(unset.record).use.error!,
-    /secret "API_TOKEN" is not set: set the environment variable API_TOKEN/,
+    /Secret "API_TOKEN" of task "use" is not set: set it in the environment or in the secrets file/,
   );
 });
 

@@ -127,6 +127,11 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
   };
 
   // Flow-level env values may use params and secrets.
+  const pendingReads: { t: TaskSpec; id: string; at: SourceLocation; status: boolean }[] = [];
+  // The secrets each task's expressions read: what it declares.
+  const secretRefs = new Map<string, Set<string>>();
+  // The params each task's expressions read ("" for the flow's env and outputs: everyone).
+  const paramRefs = new Map<string, Set<string>>();
   const flowEnv: [string, Template][] = [];
   for (const [k, v] of Object.entries(spec.fields.env ?? {})) {
     const tpl = template(String(v), ["env", k], undefined, ["params", "secrets", "run"], false);
@@ -257,12 +262,6 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
       }
     }
   }
-
-  const pendingReads: { t: TaskSpec; id: string; at: SourceLocation; status: boolean }[] = [];
-  // The secrets each task's expressions read: what it declares.
-  const secretRefs = new Map<string, Set<string>>();
-  // The params each task's expressions read ("" for the flow's env and outputs: everyone).
-  const paramRefs = new Map<string, Set<string>>();
 
   // A plugin's params may hold `${{ }}` at any depth: checked here, rendered when it runs.
   function templatesIn(value: unknown, path: YamlPath, t: TaskSpec, roots: string[]): unknown {

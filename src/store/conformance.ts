@@ -1,0 +1,788 @@
+/**
+ * The conformance suite of the {@linkcode Store} port: every implementation registers it from
+ * its test file and passes it, so the engine and the CLI can rely on one behaviour.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import type { RunEvent } from "../core/events.ts";
+import {
+  type AppendEvent,
+  RunNotFoundError,
+  type RunRow,
+  type Store,
+  type TaskRow,
+} from "./store.ts";
+
+const T0 = Date.UTC(2026, 0, 1);
+/** The time `s` seconds after the suite's epoch. */
+const at = (s: number) => T0 + s * 1000;
+/** Its ISO text. */
+const iso = (s: number) => new Date(at(s)).toISOString();
+
+// Event builders: `t` is in seconds after T0.
+const ev = {
+  runStarted: (runId: string, t: number, params: Record<string, unknown> = {}): AppendEvent => ({
+    type: "run.started",
+    runId,
+    time: at(t),
+    flow: "etl",
+    params,
+  }),
+  runFinished: (
+    runId: string,
+    t: number,
+    status: "succeeded" | "failed" | "cancelled",
+    more: { error?: string; result?: unknown } = {},
+  ): AppendEvent => ({ type: "run.finished", runId, time: at(t), flow: "etl", status, ...more }),
+  created: (
+    runId: string,
+    taskId: string,
+    t: number,
+    o: { needs?: string[]; group?: string; kind?: "task" | "map" } = {},
+  ): AppendEvent => ({
+    type: "task.created",
+    runId,
+    time: at(t),
+    taskId,
+    name: nameOf(taskId),
+    needs: o.needs ?? [],
+    kind: o.kind ?? "task",
+    ...(o.group === undefined ? {} : { group: o.group }),
+  }),
+  started: (runId: string, taskId: string, t: number, attempt = 1): AppendEvent => ({
+    type: "task.started",
+    runId,
+    time: at(t),
+    taskId,
+    name: nameOf(taskId),
+    attempt,
+  }),
+  retrying: (runId: string, taskId: string, t: number, attempt: number): AppendEvent => ({
+    type: "task.retrying",
+    runId,
+    time: at(t),
+    taskId,
+    name: nameOf(taskId),
+    attempt,
+    delayMs: 100,
+    error: "flaky",
+  }),
+  succeeded: (
+    runId: string,
+    taskId: string,
+    t: number,
+    result: unknown,
+    attempt = 1,
+  ): AppendEvent => ({
+    type: "task.succeeded",
+    runId,
+    time: at(t),
+    taskId,
+    name: nameOf(taskId),
+    attempt,
+    durationMs: 5,
+    result,
+  }),
+  cached: (
+    runId: string,
+    taskId: string,
+    t: number,
+    key: string,
+    result: unknown,
+  ): AppendEvent => ({
+    type: "task.cached",
+    runId,
+    time: at(t),
+    taskId,
+    name: nameOf(taskId),
+    key,
+    result,
+  }),
+  failed: (runId: string, taskId: string, t: number, error: string, attempts = 1): AppendEvent => ({
+    type: "task.failed",
+    runId,
+    time: at(t),
+    taskId,
+    name: nameOf(taskId),
+    attempts,
+    error,
+    durationMs: 5,
+  }),
+  skipped: (runId: string, taskId: string, t: number, reason: string): AppendEvent => ({
+    type: "task.skipped",
+    runId,
+    time: at(t),
+    taskId,
+    name: nameOf(taskId),
+    reason,
+  }),
+  cancelled: (runId: string, taskId: string, t: number): AppendEvent => ({
+    type: "task.cancelled",
+    runId,
+    time: at(t),
+    taskId,
+    name: nameOf(taskId),
+  }),
+  log: (runId: string, taskId: string, t: number, message: string): AppendEvent => ({
+    type: "task.log",
+    runId,
+    time: at(t),
+    taskId,
+    name: nameOf(taskId),
+    level: "info",
+    message,
+    props: { n: 1 },
+  }),
+  expanded: (runId: string, taskId: string, t: number, items: number): AppendEvent => ({
+    type: "map.expanded",
+    runId,
+    time: at(t),
+    taskId,
+    name: nameOf(taskId),
+    items,
+  }),
+};
+
+/** `m[0]` is an item of `m`, `load#2` a second call of `load`: both have the plain name. */
+function nameOf(taskId: string): string {
+  return taskId.replace(/\[\d+\]$|#\d+$/, "");
+}
+
+function newRun(
+  store: Store,
+  runId: string,
+  t: number,
+  more: Partial<Omit<RunRow, "updatedAt">> = {},
+): Promise<void> {
+  return store.createRun({
+    runId,
+    flow: "etl",
+    status: "running",
+    params: { day: "2026-01-01" },
+    startedAt: iso(t),
+    ...more,
+  });
+}
+
+/** A run's whole life: every event type, retries, a map with a cached and a failed item. */
+function lifecycle(runId: string): AppendEvent[][] {
+  return [
+    [
+      ev.runStarted(runId, 1, { day: "2026-01-01" }),
+      ev.created(runId, "a", 1),
+      ev.created(runId, "b", 1, { needs: ["a"] }),
+      ev.created(runId, "m", 1, { kind: "map", needs: ["a"] }),
+      ev.started(runId, "a", 2),
+    ],
+    [ev.retrying(runId, "a", 3, 1), ev.started(runId, "a", 4, 2)],
+    [
+      ev.succeeded(runId, "a", 5, { rows: [1, 2], ok: true }, 2),
+      ev.expanded(runId, "m", 5, 2),
+      ev.created(runId, "m[0]", 5, { group: "m" }),
+      ev.created(runId, "m[1]", 5, { group: "m" }),
+      ev.started(runId, "m[0]", 6),
+      ev.cached(runId, "m[1]", 6, "m:[1]", 5),
+    ],
+    [
+      ev.failed(runId, "m[0]", 7, "boom"),
+      ev.failed(runId, "m", 7, 'Task "m[0]" failed after 1 attempt: boom'),
+      ev.skipped(runId, "b", 7, 'upstream "m" failed'),
+      ev.created(runId, "c", 7),
+      ev.cancelled(runId, "c", 8),
+      ev.log(runId, "a", 8, "done"),
+      ev.runFinished(runId, 9, "failed", { error: "boom", result: null }),
+    ],
+  ];
+}
+
+function byId(tasks: TaskRow[]): Record<string, TaskRow> {
+  return Object.fromEntries(tasks.map((t) => [t.taskId, t]));
+}
+
+function withoutUpdatedAt(row: RunRow | undefined): Omit<RunRow, "updatedAt"> | undefined {
+  if (!row) return row;
+  const { updatedAt: _, ...rest } = row;
+  return rest;
+}
+
+/** Undoes what a store may do to a result: what comes back must equal what went in. */
+const RESULTS: [string, unknown][] = [
+  ["nested", { a: [1, { b: [null, true, false, "x"], c: {} }], d: { e: { f: { g: [[[]]] } } } }],
+  ["null", null],
+  ["empty string", ""],
+  ["zero", 0],
+  ["numbers", [-1.5, 1e300, 2 ** 53 - 1, 0.1 + 0.2, -2e-308]],
+  ["unicode", 'ü ✓ 🎉 \u0000 \n\t "quoted" \\ \ud800'],
+  ["array of objects", [{ id: 1 }, { id: 2, tags: ["x"] }]],
+  ["large", Array.from({ length: 2000 }, (_, i) => ({ i, s: "v".repeat(i % 50) }))],
+];
+
+/** What the suite passes to `make`: the store must take its clock from here. */
+export interface StoreCaseOptions {
+  /** The clock of `updatedAt`, in milliseconds since the epoch. */
+  now: () => number;
+}
+
+/**
+ * Registers the conformance cases (flat `Deno.test`s named `<name>: <behaviour>`) for a store.
+ * Each case gets a fresh store from `make` (with the clock to use), closes it, then calls
+ * `cleanup` with it.
+ *
+ * @example
+ * ```ts ignore
+ * import { storeCases } from "./conformance.ts";
+ * import { MemoryStore } from "./memory_store.ts";
+ * storeCases("MemoryStore", (options) => Promise.resolve(new MemoryStore(options)));
+ * ```
+ */
+export function storeCases(
+  name: string,
+  make: (options: StoreCaseOptions) => Promise<Store>,
+  cleanup?: (store: Store) => Promise<void>,
+): void {
+  const test = (title: string, fn: (store: Store, clock: { ms: number }) => Promise<void>) =>
+    Deno.test(`${name}: ${title}`, async () => {
+      const clock = { ms: Date.UTC(2026, 0, 1, 12) };
+      const store = await make({ now: () => clock.ms });
+      try {
+        await fn(store, clock);
+      } finally {
+        await store.close();
+        await cleanup?.(store);
+      }
+    });
+
+  test("createRun() and getRun() round-trip a run; unknown ids are undefined", async (store) => {
+    await newRun(store, "r1", 0, {
+      params: { day: "2026-01-01", n: [1, { x: null }] },
+      flowFile: "flows/etl.ts",
+      flowHash: "sha256-abc",
+      pid: 4242,
+      host: "build-1",
+    });
+    const row = await store.getRun("r1");
+    assert.ok(row);
+    assert.ok(!Number.isNaN(Date.parse(row.updatedAt)), `updatedAt ${row.updatedAt}`);
+    assert.deepEqual(withoutUpdatedAt(row), {
+      runId: "r1",
+      flow: "etl",
+      status: "running",
+      params: { day: "2026-01-01", n: [1, { x: null }] },
+      startedAt: iso(0),
+      flowFile: "flows/etl.ts",
+      flowHash: "sha256-abc",
+      pid: 4242,
+      host: "build-1",
+    });
+    assert.equal(await store.getRun("nope"), undefined);
+    assert.deepEqual(await store.getTasks("nope"), []);
+    assert.deepEqual(await store.events("nope"), []);
+  });
+
+  test("createRun() rejects a run id that exists", async (store) => {
+    await newRun(store, "r1", 0);
+    await assert.rejects(() => newRun(store, "r1", 1), /already exists/);
+    assert.equal((await store.getRun("r1"))?.startedAt, iso(0));
+  });
+
+  test("listRuns() returns runs newest first, by start time then creation", async (store) => {
+    await newRun(store, "old", 0);
+    await newRun(store, "new", 20);
+    await newRun(store, "mid-1", 10);
+    await newRun(store, "mid-2", 10);
+    const ids = (await store.listRuns()).map((r) => r.runId);
+    assert.deepEqual(ids, ["new", "mid-2", "mid-1", "old"]);
+    assert.deepEqual((await store.listRuns({ limit: 2 })).map((r) => r.runId), ["new", "mid-2"]);
+    assert.deepEqual(await store.listRuns({ limit: 0 }), []);
+  });
+
+  test("listRuns() filters by flow, status and start time", async (store) => {
+    await newRun(store, "a", 0);
+    await newRun(store, "b", 1, { flow: "report" });
+    await newRun(store, "c", 2);
+    await store.append([ev.runFinished("a", 3, "succeeded", { result: 1 })]);
+    await store.append([ev.runFinished("b", 4, "failed", { error: "x" })]);
+    const ids = async (f: Parameters<Store["listRuns"]>[0]) =>
+      (await store.listRuns(f)).map((r) => r.runId);
+    assert.deepEqual(await ids({ flow: "etl" }), ["c", "a"]);
+    assert.deepEqual(await ids({ status: "running" }), ["c"]);
+    assert.deepEqual(await ids({ status: "failed", flow: "report" }), ["b"]);
+    assert.deepEqual(await ids({ status: "failed", flow: "etl" }), []);
+    assert.deepEqual(await ids({ olderThan: iso(2) }), ["b", "a"]);
+    assert.deepEqual(await ids({ flow: "etl", olderThan: iso(2), limit: 5 }), ["a"]);
+    await assert.rejects(() => store.listRuns({ olderThan: "last week" }), RangeError);
+  });
+
+  test("append() materialises the rows of every event type, retries and map items", async (store) => {
+    await newRun(store, "r", 0);
+    const [b1, b2, b3, b4] = lifecycle("r");
+    await store.append(b1);
+    let t = byId(await store.getTasks("r"));
+    const base = { runId: "r", kind: "task", needs: [] };
+    assert.deepEqual(t.a, {
+      ...base,
+      taskId: "a",
+      name: "a",
+      status: "running",
+      attempts: 1,
+      startedAt: iso(2),
+      seq: 2,
+    });
+    assert.deepEqual(t.b, {
+      ...base,
+      taskId: "b",
+      name: "b",
+      needs: ["a"],
+      status: "pending",
+      attempts: 0,
+      seq: 3,
+    });
+    assert.deepEqual(t.m, {
+      ...base,
+      taskId: "m",
+      name: "m",
+      kind: "map",
+      needs: ["a"],
+      status: "pending",
+      attempts: 0,
+      seq: 4,
+    });
+
+    await store.append(b2);
+    t = byId(await store.getTasks("r"));
+    assert.equal(t.a.status, "running");
+    assert.equal(t.a.attempts, 2, "a retry's start counts as a second attempt");
+    assert.equal(t.a.startedAt, iso(2), "startedAt stays the first attempt's");
+
+    await store.append(b3);
+    t = byId(await store.getTasks("r"));
+    assert.deepEqual(t.a, {
+      ...base,
+      taskId: "a",
+      name: "a",
+      status: "succeeded",
+      attempts: 2,
+      startedAt: iso(2),
+      finishedAt: iso(5),
+      result: { rows: [1, 2], ok: true },
+      seq: 2,
+    });
+    assert.deepEqual(t.m, {
+      ...base,
+      taskId: "m",
+      name: "m",
+      kind: "map",
+      needs: ["a"],
+      status: "running",
+      attempts: 1,
+      startedAt: iso(5),
+      items: 2,
+      seq: 4,
+    });
+    assert.deepEqual(t["m[0]"], {
+      ...base,
+      taskId: "m[0]",
+      name: "m",
+      group: "m",
+      status: "running",
+      attempts: 1,
+      startedAt: iso(6),
+      seq: 10,
+    });
+    assert.deepEqual(t["m[1]"], {
+      ...base,
+      taskId: "m[1]",
+      name: "m",
+      group: "m",
+      status: "cached",
+      attempts: 0,
+      startedAt: iso(6),
+      finishedAt: iso(6),
+      cacheKey: "m:[1]",
+      result: 5,
+      seq: 11,
+    });
+
+    await store.append(b4);
+    const tasks = await store.getTasks("r");
+    assert.deepEqual(tasks.map((x) => x.taskId), ["a", "b", "m", "m[0]", "m[1]", "c"]);
+    t = byId(tasks);
+    assert.deepEqual(t["m[0]"], {
+      ...base,
+      taskId: "m[0]",
+      name: "m",
+      group: "m",
+      status: "failed",
+      attempts: 1,
+      startedAt: iso(6),
+      finishedAt: iso(7),
+      error: "boom",
+      seq: 10,
+    });
+    assert.equal(t.m.status, "failed");
+    assert.equal(t.m.items, 2);
+    assert.equal(t.m.error, 'Task "m[0]" failed after 1 attempt: boom');
+    assert.deepEqual(t.b, {
+      ...base,
+      taskId: "b",
+      name: "b",
+      needs: ["a"],
+      status: "skipped",
+      attempts: 0,
+      finishedAt: iso(7),
+      reason: 'upstream "m" failed',
+      seq: 3,
+    });
+    assert.deepEqual(t.c, {
+      ...base,
+      taskId: "c",
+      name: "c",
+      status: "cancelled",
+      attempts: 0,
+      finishedAt: iso(8),
+      seq: 17,
+    });
+    assert.equal(t.a.status, "succeeded", "a log line changes no row");
+    assert.deepEqual(withoutUpdatedAt(await store.getRun("r")), {
+      runId: "r",
+      flow: "etl",
+      status: "failed",
+      params: { day: "2026-01-01" },
+      startedAt: iso(0),
+      finishedAt: iso(9),
+      error: "boom",
+      result: null,
+    });
+  });
+
+  test("append() gives the same rows whether events come in one batch or one by one", async (store) => {
+    const all = (id: string) => lifecycle(id).flat();
+    await store.append(all("one"));
+    for (const e of all("each")) await store.append([e]);
+    const pairs = all("pairs");
+    for (let i = 0; i < pairs.length; i += 2) await store.append(pairs.slice(i, i + 2));
+    const rows = async (id: string) =>
+      (await store.getTasks(id)).map((t) => ({ ...t, runId: "*" }));
+    const run = async (id: string) => ({ ...withoutUpdatedAt(await store.getRun(id)), runId: "*" });
+    assert.deepEqual(await rows("each"), await rows("one"));
+    assert.deepEqual(await rows("pairs"), await rows("one"));
+    assert.deepEqual(await run("each"), await run("one"));
+    assert.deepEqual(await run("pairs"), await run("one"));
+    assert.equal((await store.events("one")).length, all("x").length);
+  });
+
+  test("results and params round-trip exactly as JSON values", async (store) => {
+    const params = { list: [1, "two", null], nested: { deep: { deeper: [true] } }, s: "é" };
+    await store.append([ev.runStarted("r", 0, params)]);
+    const events: AppendEvent[] = [];
+    RESULTS.forEach(([id], i) => {
+      events.push(
+        ev.created("r", id, 1),
+        ev.started("r", id, 1),
+        ev.succeeded("r", id, 2, RESULTS[i][1]),
+      );
+    });
+    events.push(ev.created("r", "nothing", 1), ev.succeeded("r", "nothing", 2, undefined));
+    events.push(ev.created("r", "cached", 1), ev.cached("r", "cached", 2, "k", RESULTS[0][1]));
+    events.push(ev.runFinished("r", 3, "succeeded", { result: RESULTS[0][1] }));
+    await store.append(events);
+    const t = byId(await store.getTasks("r"));
+    for (const [id, value] of RESULTS) assert.deepEqual(t[id].result, value, id);
+    assert.equal("result" in t.nothing, false, "an undefined result is no result, not null");
+    assert.deepEqual(t.cached.result, RESULTS[0][1]);
+    const run = await store.getRun("r");
+    assert.deepEqual(run?.params, params);
+    assert.deepEqual(run?.result, RESULTS[0][1]);
+  });
+
+  test("rows are copies: changing one does not change the store", async (store) => {
+    await store.append([
+      ev.runStarted("r", 0, { p: [1] }),
+      ev.created("r", "a", 1),
+      ev.succeeded("r", "a", 2, { list: [1] }),
+    ]);
+    const [a] = await store.getTasks("r");
+    (a.result as { list: number[] }).list.push(2);
+    (await store.getRun("r"))!.params.p = "changed";
+    assert.deepEqual((await store.getTasks("r"))[0].result, { list: [1] });
+    assert.deepEqual((await store.getRun("r"))!.params, { p: [1] });
+  });
+
+  test("events() returns the journal in order without results, filtered by seq, task and type", async (store) => {
+    await newRun(store, "r", 0);
+    const batches = lifecycle("r");
+    for (const b of batches) await store.append(b);
+    const sent = batches.flat();
+    const all = await store.events("r");
+    assert.deepEqual(all.map((e) => e.seq), sent.map((_, i) => i + 1));
+    const expected: RunEvent[] = sent.map((e) => {
+      const { result: _, ...rest } = e;
+      return rest as RunEvent;
+    });
+    assert.deepEqual(all.map((e) => e.event), expected);
+    assert.deepEqual(
+      (await store.events("r", { afterSeq: sent.length - 2 })).map((e) => e.seq),
+      [sent.length - 1, sent.length],
+    );
+    const ofA = await store.events("r", { taskId: "a" });
+    assert.deepEqual(ofA.map((e) => e.event.type), [
+      "task.created",
+      "task.started",
+      "task.retrying",
+      "task.started",
+      "task.succeeded",
+      "task.log",
+    ]);
+    assert.ok(ofA.every((e, i) => i === 0 || e.seq > ofA[i - 1].seq));
+    const logs = await store.events("r", { types: ["task.log", "run.finished"] });
+    assert.deepEqual(logs.map((e) => e.event.type), ["task.log", "run.finished"]);
+    assert.deepEqual(logs[0].event, ev.log("r", "a", 8, "done"));
+    const afterA = await store.events("r", { taskId: "a", afterSeq: ofA[2].seq, limit: 2 });
+    assert.deepEqual(afterA.map((e) => e.seq), [ofA[3].seq, ofA[4].seq]);
+    assert.deepEqual(await store.events("r", { types: [] }), []);
+  });
+
+  test("append() numbers each run's events on its own in one batch of many runs", async (store) => {
+    await store.append([
+      ev.runStarted("x", 0),
+      ev.runStarted("y", 0),
+      ev.created("x", "a", 1),
+      ev.created("y", "a", 1),
+      ev.created("y", "b", 1),
+    ]);
+    assert.deepEqual((await store.events("x")).map((e) => e.seq), [1, 2]);
+    assert.deepEqual((await store.events("y")).map((e) => e.seq), [1, 2, 3]);
+    assert.deepEqual((await store.getTasks("y")).map((t) => [t.taskId, t.seq]), [
+      ["a", 2],
+      ["b", 3],
+    ]);
+    await store.append([ev.created("x", "b", 2)]);
+    assert.deepEqual((await store.events("x")).map((e) => e.seq), [1, 2, 3]);
+  });
+
+  test("append() of run.started creates the run; on a finished run it sets it running again", async (store) => {
+    await store.append([ev.runStarted("r", 5, { n: 1 })]);
+    const row = await store.getRun("r");
+    assert.deepEqual(withoutUpdatedAt(row), {
+      runId: "r",
+      flow: "etl",
+      status: "running",
+      params: { n: 1 },
+      startedAt: iso(5),
+    });
+    await store.append([ev.runFinished("r", 6, "failed", { error: "x", result: null })]);
+    await store.append([ev.runStarted("r", 7, { n: 2 })]);
+    assert.deepEqual(withoutUpdatedAt(await store.getRun("r")), {
+      runId: "r",
+      flow: "etl",
+      status: "running",
+      params: { n: 1 },
+      startedAt: iso(5),
+    });
+  });
+
+  test("append() for an unknown run rejects with RunNotFoundError and writes nothing", async (store) => {
+    await newRun(store, "r", 0);
+    await assert.rejects(
+      () => store.append([ev.created("r", "a", 1), ev.created("ghost", "a", 1)]),
+      (e) => e instanceof RunNotFoundError && e.runId === "ghost",
+    );
+    assert.deepEqual(await store.getTasks("r"), []);
+    assert.deepEqual(await store.events("r"), []);
+    assert.equal(await store.getRun("ghost"), undefined);
+    await store.append([ev.created("r", "a", 1)]);
+    assert.deepEqual((await store.events("r")).map((e) => e.seq), [1]);
+  });
+
+  test("append() rejects a malformed event with a TypeError and writes nothing", async (store) => {
+    await newRun(store, "r", 0);
+    const bad = { type: "task.created", runId: "r", taskId: "b" } as unknown as AppendEvent;
+    await assert.rejects(() => store.append([ev.created("r", "a", 1), bad]), TypeError);
+    assert.deepEqual(await store.events("r"), []);
+    await store.append([]);
+    assert.deepEqual(await store.events("r"), []);
+  });
+
+  test("task.created again (a resumed run) keeps the task's state, result and seq", async (store) => {
+    await store.append([
+      ev.runStarted("r", 0),
+      ev.created("r", "a", 1),
+      ev.created("r", "b", 1, { needs: ["a"] }),
+      ev.started("r", "a", 2),
+      ev.succeeded("r", "a", 3, [1, 2, 3]),
+      ev.runFinished("r", 4, "cancelled", { error: "stopped", result: null }),
+    ]);
+    await store.append([
+      ev.runStarted("r", 10),
+      ev.created("r", "a", 11),
+      ev.created("r", "b", 11, { needs: ["a"] }),
+    ]);
+    const t = byId(await store.getTasks("r"));
+    assert.equal(t.a.status, "succeeded");
+    assert.deepEqual(t.a.result, [1, 2, 3]);
+    assert.equal(t.a.seq, 2, "the seq of its first event");
+    assert.equal(t.b.seq, 3);
+    assert.equal(t.b.status, "pending");
+    // The engine then settles a restored call with its journaled result.
+    await store.append([ev.succeeded("r", "a", 11, [1, 2, 3])]);
+    const a = byId(await store.getTasks("r")).a;
+    assert.equal(a.startedAt, iso(2));
+    assert.equal(a.finishedAt, iso(11));
+  });
+
+  test("a task event without its task.created still makes a row, in journal order", async (store) => {
+    await store.append([ev.runStarted("r", 0), ev.created("r", "a", 1)]);
+    await store.append([ev.started("r", "stray", 2), ev.created("r", "b", 2)]);
+    const tasks = await store.getTasks("r");
+    assert.deepEqual(tasks.map((t) => [t.taskId, t.seq]), [["a", 2], ["stray", 3], ["b", 4]]);
+    const stray = tasks[1];
+    assert.deepEqual(stray, {
+      runId: "r",
+      taskId: "stray",
+      name: "stray",
+      kind: "task",
+      needs: [],
+      status: "running",
+      attempts: 1,
+      startedAt: iso(2),
+      seq: 3,
+    });
+  });
+
+  test("reopenRun() sets a run running again and resets only the given tasks", async (store) => {
+    await newRun(store, "r", 0, { pid: 1, host: "old" });
+    for (const b of lifecycle("r")) await store.append(b);
+    assert.equal(await store.requestCancel("r"), false, "a finished run cannot be cancelled");
+    assert.equal(await store.reopenRun("ghost"), false);
+    assert.equal(
+      await store.reopenRun("r", { resetTasks: ["b", "m", "m[0]", "nope"], pid: 2, host: "new" }),
+      true,
+    );
+    const run = await store.getRun("r");
+    assert.deepEqual(withoutUpdatedAt(run), {
+      runId: "r",
+      flow: "etl",
+      status: "running",
+      params: { day: "2026-01-01" },
+      startedAt: iso(0),
+      pid: 2,
+      host: "new",
+    });
+    const t = byId(await store.getTasks("r"));
+    assert.equal(t.a.status, "succeeded");
+    assert.deepEqual(t.a.result, { rows: [1, 2], ok: true });
+    assert.equal(t["m[1]"].status, "cached");
+    for (const id of ["b", "m", "m[0]"]) {
+      const { runId, taskId, name, kind, needs, group, seq } = t[id];
+      const expected: TaskRow = {
+        runId,
+        taskId,
+        name,
+        kind,
+        needs,
+        status: "pending",
+        attempts: 0,
+        seq,
+      };
+      if (group !== undefined) expected.group = group;
+      assert.deepEqual(t[id], expected, id);
+    }
+    assert.equal(await store.requestCancel("r"), true);
+    await store.reopenRun("r");
+    assert.equal(await store.isCancelRequested("r"), false, "reopening clears a cancel request");
+  });
+
+  test("requestCancel() flags a running run and isCancelRequested() reads the flag", async (store) => {
+    await newRun(store, "r", 0);
+    assert.equal(await store.isCancelRequested("r"), false);
+    assert.equal(await store.requestCancel("r"), true);
+    assert.equal(await store.isCancelRequested("r"), true);
+    assert.equal((await store.getRun("r"))?.cancelRequested, true);
+    assert.equal(await store.requestCancel("r"), true, "asking twice is fine");
+    assert.equal(await store.requestCancel("ghost"), false);
+    assert.equal(await store.isCancelRequested("ghost"), false);
+    await newRun(store, "done", 0);
+    await store.append([ev.runFinished("done", 1, "succeeded", { result: 1 })]);
+    assert.equal(await store.requestCancel("done"), false);
+    assert.equal(await store.isCancelRequested("done"), false);
+  });
+
+  test("pruneRuns() deletes only finished runs that finished before the time, with their tasks and events", async (store) => {
+    for (const [id, end] of [["old-ok", 10], ["old-failed", 20], ["recent", 40]] as const) {
+      await store.append([
+        ev.runStarted(id, 0),
+        ev.created(id, "a", 1),
+        ev.succeeded(id, "a", 2, 1),
+        ev.runFinished(id, end, id === "old-failed" ? "failed" : "succeeded", { result: 1 }),
+      ]);
+    }
+    await store.append([ev.runStarted("running", 0), ev.created("running", "a", 1)]);
+    assert.equal(await store.pruneRuns(iso(30)), 2);
+    assert.deepEqual((await store.listRuns()).map((r) => r.runId).sort(), ["recent", "running"]);
+    for (const id of ["old-ok", "old-failed"]) {
+      assert.equal(await store.getRun(id), undefined);
+      assert.deepEqual(await store.getTasks(id), []);
+      assert.deepEqual(await store.events(id), []);
+    }
+    assert.equal((await store.getTasks("recent")).length, 1);
+    assert.equal((await store.events("recent")).length, 4);
+    assert.equal(await store.pruneRuns(iso(30)), 0);
+    assert.equal(await store.pruneRuns(iso(1000)), 1, "a running run is never pruned");
+    await assert.rejects(() => store.pruneRuns("30d"), RangeError);
+    // A pruned id can be used again.
+    await store.append([ev.runStarted("old-ok", 50)]);
+    assert.deepEqual((await store.events("old-ok")).map((e) => e.seq), [1]);
+  });
+
+  test("the cache returns a value until it expires, overwrites, and clears", async (store) => {
+    assert.equal(await store.cacheGet("k", 0), undefined);
+    await store.cacheSet("k", { rows: [1, { x: null }] }, 1000);
+    assert.deepEqual(await store.cacheGet("k", 0), { value: { rows: [1, { x: null }] } });
+    assert.deepEqual(await store.cacheGet("k", 999), { value: { rows: [1, { x: null }] } });
+    assert.equal(await store.cacheGet("k", 1000), undefined, "expired at expiresAt");
+    await store.cacheSet("k", 2, 2000);
+    assert.deepEqual(await store.cacheGet("k", 1500), { value: 2 });
+    await store.cacheSet("u", undefined, 2000);
+    assert.deepEqual(await store.cacheGet("u", 0), { value: undefined }, "undefined is a hit");
+    await store.cacheSet("n", null, 2000);
+    assert.deepEqual(await store.cacheGet("n", 0), { value: null });
+    assert.equal(await store.cacheClear(), 3);
+    assert.equal(await store.cacheGet("k", 0), undefined);
+    assert.equal(await store.cacheClear(), 0);
+  });
+
+  test(
+    "updatedAt moves when the run changes, and at least once a second while events arrive",
+    async (store, clock) => {
+      const t0 = clock.ms;
+      const updated = async () => (await store.getRun("r"))!.updatedAt;
+      await newRun(store, "r", 0);
+      assert.equal(await updated(), new Date(t0).toISOString());
+      clock.ms += 10;
+      await store.append([ev.created("r", "a", 1)]);
+      assert.equal(await updated(), new Date(t0).toISOString(), "not on every append");
+      clock.ms += 1000;
+      await store.append([ev.started("r", "a", 2)]);
+      assert.equal(await updated(), new Date(t0 + 1010).toISOString(), "a heartbeat");
+      clock.ms += 10;
+      await store.append([ev.runFinished("r", 3, "succeeded", { result: 1 })]);
+      assert.equal(await updated(), new Date(t0 + 1020).toISOString(), "the run finished");
+      clock.ms += 10;
+      await store.append([ev.log("r", "a", 4, "late")]);
+      assert.equal(await updated(), new Date(t0 + 1030).toISOString(), "an event after the end");
+      clock.ms += 10;
+      await store.reopenRun("r");
+      assert.equal(await updated(), new Date(t0 + 1040).toISOString(), "reopened");
+      clock.ms += 10;
+      await store.requestCancel("r");
+      assert.equal(await updated(), new Date(t0 + 1050).toISOString(), "cancel requested");
+      clock.ms += 10;
+      await store.append([ev.created("r", "b", 5)]);
+      assert.equal(await updated(), new Date(t0 + 1050).toISOString(), "within the heartbeat");
+      await store.append([ev.runStarted("new", 0)]);
+      assert.equal((await store.getRun("new"))!.updatedAt, new Date(t0 + 1060).toISOString());
+    },
+  );
+}

@@ -1,0 +1,360 @@
+/**
+ * The in-memory store: for tests and for library use without persistence. It keeps values as
+ * JSON text, exactly like the SQLite store, so what a test sees is what production stores.
+ *
+ * @module
+ */
+
+import { OrchestraError } from "../core/errors.ts";
+import {
+  decodeEvent,
+  encodeBatch,
+  type EncodedEvent,
+  fromJson,
+  HEARTBEAT_MS,
+  iso,
+  isoArgument,
+  mergeTask,
+  type StoredTask,
+  taskRow,
+  toJson,
+} from "./_journal.ts";
+import {
+  type AppendEvent,
+  type CacheEntry,
+  type EventQuery,
+  type ReopenOptions,
+  type RunFilter,
+  RunNotFoundError,
+  type RunRow,
+  type Store,
+  type StoredEvent,
+  type TaskRow,
+} from "./store.ts";
+
+/** Options of a {@linkcode MemoryStore}. */
+export interface MemoryStoreOptions {
+  /** The clock of `updatedAt`, in milliseconds since the epoch. @default Date.now */
+  now?: () => number;
+}
+
+type StoredRun = Omit<RunRow, "params" | "result"> & {
+  params: string;
+  result: string | null;
+};
+
+const OPTIONAL_RUN_FIELDS = ["finishedAt", "error", "flowFile", "flowHash", "pid", "host"] as const;
+
+interface RunState {
+  row: StoredRun;
+  order: number;
+  tasks: Map<string, StoredTask>;
+  /** When updatedAt was last written (ms). */
+  touched: number;
+  events: (EncodedEvent & { seq: number })[];
+}
+
+/**
+ * A {@linkcode Store} in memory.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore } from "./memory_store.ts";
+ * const store = new MemoryStore();
+ * await store.createRun({
+ *   runId: "r1",
+ *   flow: "etl",
+ *   status: "running",
+ *   params: {},
+ *   startedAt: new Date().toISOString(),
+ * });
+ * await store.append([{ type: "task.created", runId: "r1", time: 0, taskId: "a", name: "a", needs: [], kind: "task" }]);
+ * console.assert((await store.getTasks("r1"))[0].status === "pending");
+ * ```
+ */
+export class MemoryStore implements Store {
+  #runs = new Map<string, RunState>();
+  #cache = new Map<string, { value: string | null; expiresAt: number }>();
+  #order = 0;
+  #closed = false;
+  readonly #now: () => number;
+
+  /** Creates an empty store. */
+  constructor(options: MemoryStoreOptions = {}) {
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Journals the events and updates the rows, all or nothing. */
+  append(events: readonly AppendEvent[]): Promise<void> {
+    return this.#do(() => {
+      const batch = encodeBatch(events);
+      for (const run of batch.values()) {
+        if (!this.#runs.has(run.runId) && run.start === null) throw new RunNotFoundError(run.runId);
+      }
+      // Nothing above wrote; from here on nothing throws.
+      const now = this.#now();
+      for (const b of batch.values()) {
+        let run = this.#runs.get(b.runId);
+        if (run === undefined) {
+          const s = b.start!;
+          run = this.#newRun({
+            runId: b.runId,
+            flow: s.flow,
+            status: "running",
+            params: s.params,
+            startedAt: s.startedAt,
+            result: null,
+            updatedAt: iso(now),
+          });
+        }
+        const base = run.events.at(-1)?.seq ?? 0;
+        const evs = b.events;
+        for (let i = 0; i < evs.length; i++) {
+          const e = evs[i];
+          run.events.push({
+            seq: base + i + 1,
+            type: e.type,
+            taskId: e.taskId,
+            time: e.time,
+            data: e.data,
+          });
+        }
+        for (const p of b.tasks.values()) {
+          run.tasks.set(
+            p.taskId,
+            mergeTask(b.runId, run.tasks.get(p.taskId), p, base + p.first + 1),
+          );
+        }
+        const r = run.row;
+        if (b.state !== null) {
+          r.status = b.state.status;
+          setOrDelete(r, "finishedAt", b.state.finishedAt);
+          setOrDelete(r, "error", b.state.error);
+          r.result = b.state.result;
+          r.updatedAt = iso(now);
+          // A finished run has no heartbeat: a late event refreshes updatedAt at once.
+          run.touched = b.state.status === "running" ? now : -Infinity;
+        } else if (!(now - run.touched < HEARTBEAT_MS)) {
+          r.updatedAt = iso(now);
+          run.touched = now;
+        }
+      }
+    });
+  }
+
+  /** Records a new run. */
+  createRun(row: Omit<RunRow, "updatedAt">): Promise<void> {
+    return this.#do(() => {
+      if (this.#runs.has(row.runId)) {
+        throw new OrchestraError(`Cannot create run "${row.runId}": it already exists`);
+      }
+      const stored: StoredRun = {
+        runId: row.runId,
+        flow: row.flow,
+        status: row.status,
+        params: JSON.stringify(row.params ?? {}),
+        startedAt: row.startedAt,
+        result: toJson(row.result),
+        updatedAt: iso(this.#now()),
+      };
+      for (const k of OPTIONAL_RUN_FIELDS) {
+        if (row[k] !== undefined) (stored as Record<string, unknown>)[k] = row[k];
+      }
+      if (row.cancelRequested) stored.cancelRequested = true;
+      this.#newRun(stored);
+    });
+  }
+
+  /** The run's row. */
+  getRun(runId: string): Promise<RunRow | undefined> {
+    return this.#do(() => {
+      const run = this.#runs.get(runId);
+      return run && runRow(run.row);
+    });
+  }
+
+  /** Runs, newest first. */
+  listRuns(filter: RunFilter = {}): Promise<RunRow[]> {
+    return this.#do(() => {
+      const olderThan = filter.olderThan === undefined
+        ? undefined
+        : isoArgument("olderThan", filter.olderThan);
+      const runs = [...this.#runs.values()].filter((r) =>
+        (filter.flow === undefined || r.row.flow === filter.flow) &&
+        (filter.status === undefined || r.row.status === filter.status) &&
+        (olderThan === undefined || r.row.startedAt < olderThan)
+      );
+      runs.sort((a, b) =>
+        a.row.startedAt < b.row.startedAt
+          ? 1
+          : a.row.startedAt > b.row.startedAt
+          ? -1
+          : b.order - a.order
+      );
+      const limit = filter.limit ?? Infinity;
+      return runs.slice(0, Math.max(0, limit)).map((r) => runRow(r.row));
+    });
+  }
+
+  /** The run's tasks in seq order. */
+  getTasks(runId: string): Promise<TaskRow[]> {
+    return this.#do(() => {
+      const run = this.#runs.get(runId);
+      if (!run) return [];
+      return [...run.tasks.values()].sort((a, b) => a.seq - b.seq).map(taskRow);
+    });
+  }
+
+  /** The run's journal. */
+  events(runId: string, query: EventQuery = {}): Promise<StoredEvent[]> {
+    return this.#do(() => {
+      const run = this.#runs.get(runId);
+      if (!run) return [];
+      const after = query.afterSeq ?? 0;
+      const types = query.types && new Set(query.types);
+      const out: StoredEvent[] = [];
+      for (const e of run.events) {
+        if (out.length >= (query.limit ?? Infinity)) break;
+        if (e.seq <= after) continue;
+        if (query.taskId !== undefined && e.taskId !== query.taskId) continue;
+        if (types && !types.has(e.type)) continue;
+        out.push({ seq: e.seq, event: decodeEvent(runId, e.type, e.taskId, e.time, e.data) });
+      }
+      return out;
+    });
+  }
+
+  /** Sets the run running again and resets the given tasks. */
+  reopenRun(runId: string, options: ReopenOptions = {}): Promise<boolean> {
+    return this.#do(() => {
+      const run = this.#runs.get(runId);
+      if (!run) return false;
+      const r = run.row;
+      r.status = "running";
+      r.result = null;
+      delete r.finishedAt;
+      delete r.error;
+      delete r.cancelRequested;
+      if (options.pid !== undefined) r.pid = options.pid;
+      if (options.host !== undefined) r.host = options.host;
+      if (options.flowHash !== undefined) r.flowHash = options.flowHash;
+      this.#touch(run);
+      for (const id of options.resetTasks ?? []) {
+        const t = run.tasks.get(id);
+        if (!t) continue;
+        t.status = "pending";
+        t.attempts = 0;
+        t.startedAt =
+          t.finishedAt =
+          t.result =
+          t.error =
+          t.reason =
+          t.cacheKey =
+            null;
+        t.items = null;
+      }
+      return true;
+    });
+  }
+
+  /** Flags the run for cancellation. */
+  requestCancel(runId: string): Promise<boolean> {
+    return this.#do(() => {
+      const run = this.#runs.get(runId);
+      if (!run || run.row.status !== "running") return false;
+      run.row.cancelRequested = true;
+      this.#touch(run);
+      return true;
+    });
+  }
+
+  /** Whether a cancel was requested. */
+  isCancelRequested(runId: string): Promise<boolean> {
+    return this.#do(() => this.#runs.get(runId)?.row.cancelRequested === true);
+  }
+
+  /** Deletes runs that finished before the time. */
+  pruneRuns(olderThan: string): Promise<number> {
+    return this.#do(() => {
+      const before = isoArgument("olderThan", olderThan);
+      let n = 0;
+      for (const [id, run] of this.#runs) {
+        const r = run.row;
+        if (r.status !== "running" && r.finishedAt !== undefined && r.finishedAt < before) {
+          this.#runs.delete(id);
+          n++;
+        }
+      }
+      return n;
+    });
+  }
+
+  /** A fresh cache entry. */
+  cacheGet(key: string, now: number): Promise<CacheEntry | undefined> {
+    return this.#do(() => {
+      const e = this.#cache.get(key);
+      if (!e || e.expiresAt <= now) return undefined;
+      return { value: fromJson(e.value) };
+    });
+  }
+
+  /** Stores a cache entry. */
+  cacheSet(key: string, value: unknown, expiresAt: number): Promise<void> {
+    return this.#do(() => {
+      this.#cache.set(key, { value: toJson(value), expiresAt });
+    });
+  }
+
+  /** Empties the cache. */
+  cacheClear(): Promise<number> {
+    return this.#do(() => {
+      const n = this.#cache.size;
+      this.#cache.clear();
+      return n;
+    });
+  }
+
+  /** Closes the store. */
+  close(): Promise<void> {
+    this.#closed = true;
+    return Promise.resolve();
+  }
+
+  #touch(run: RunState): void {
+    run.touched = this.#now();
+    run.row.updatedAt = iso(run.touched);
+  }
+
+  #newRun(row: StoredRun): RunState {
+    const state: RunState = {
+      row,
+      order: this.#order++,
+      tasks: new Map(),
+      touched: row.status === "running" ? Date.parse(row.updatedAt) : -Infinity,
+      events: [],
+    };
+    this.#runs.set(row.runId, state);
+    return state;
+  }
+
+  #do<T>(fn: () => T): Promise<T> {
+    if (this.#closed) return Promise.reject(new Error("The memory store is closed"));
+    try {
+      return Promise.resolve(fn());
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+}
+
+function setOrDelete(r: StoredRun, key: "finishedAt" | "error", value: string | null): void {
+  if (value === null) delete r[key];
+  else r[key] = value;
+}
+
+function runRow(r: StoredRun): RunRow {
+  const { params, result, ...rest } = r;
+  const row: RunRow = { ...rest, params: JSON.parse(params) };
+  if (result !== null) row.result = JSON.parse(result);
+  return row;
+}

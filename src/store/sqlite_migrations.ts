@@ -1,0 +1,136 @@
+/**
+ * The SQLite state schema and its forward migrations. The database's `PRAGMA user_version` is
+ * the number of migrations applied; opening runs the missing ones in one transaction, and a
+ * database from a newer Orchestra (a higher version) is refused rather than misread.
+ *
+ * To change the schema, append a migration; never edit one that has shipped.
+ *
+ * @module
+ */
+
+import type { DatabaseSync } from "node:sqlite";
+import { StoreVersionError } from "./store.ts";
+
+/** One step of the schema. */
+export interface Migration {
+  /** What it changes. */
+  description: string;
+  /** The statements. */
+  sql: string;
+}
+
+/** Every migration, in order: migration `i` brings the schema to version `i + 1`. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    description: "initial schema: runs, tasks, events, cache",
+    sql: `
+      CREATE TABLE runs (
+        run_id TEXT PRIMARY KEY NOT NULL,
+        flow TEXT NOT NULL,
+        status TEXT NOT NULL,
+        params TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        error TEXT,
+        result TEXT,
+        flow_file TEXT,
+        flow_hash TEXT,
+        pid INTEGER,
+        host TEXT,
+        cancel_requested INTEGER NOT NULL DEFAULT 0,
+        updated_at TEXT NOT NULL
+      );
+      CREATE INDEX runs_by_start ON runs (started_at);
+      CREATE INDEX runs_by_flow ON runs (flow, started_at);
+      CREATE INDEX runs_by_status ON runs (status, started_at);
+      CREATE INDEX runs_by_finish ON runs (finished_at) WHERE finished_at IS NOT NULL;
+
+      -- One B-tree per table on the hot path (WITHOUT ROWID, no secondary index): each page an
+      -- append touches is one more WAL frame to write and checkpoint. seq is the journal seq
+      -- of the task's first event. needs is NULL only for a task whose task.created was never
+      -- journaled.
+      CREATE TABLE tasks (
+        run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+        task_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        needs TEXT,
+        grp TEXT,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        started_at TEXT,
+        finished_at TEXT,
+        result TEXT,
+        error TEXT,
+        reason TEXT,
+        cache_key TEXT,
+        items INTEGER,
+        PRIMARY KEY (run_id, task_id)
+      ) WITHOUT ROWID;
+
+      -- data holds the event's other fields as JSON; its result is in tasks or runs.
+      CREATE TABLE events (
+        run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        task_id TEXT,
+        time INTEGER NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (run_id, seq)
+      ) WITHOUT ROWID;
+
+      -- value is NULL for a cached undefined.
+      CREATE TABLE cache (
+        key TEXT PRIMARY KEY NOT NULL,
+        value TEXT,
+        expires_at INTEGER NOT NULL
+      );
+    `,
+  },
+];
+
+/** The schema version of a database: the number of migrations applied to it. */
+export function schemaVersion(db: DatabaseSync): number {
+  return Number((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version);
+}
+
+/**
+ * Brings the database's schema up to date in one `BEGIN IMMEDIATE` transaction (so two
+ * processes opening a new database do not both migrate it). Throws SQLite's busy error when
+ * another process holds the lock past the busy timeout: the caller retries.
+ *
+ * @example
+ * ```ts
+ * import { DatabaseSync } from "node:sqlite";
+ * import { migrate, MIGRATIONS, schemaVersion } from "./sqlite_migrations.ts";
+ * const db = new DatabaseSync(":memory:");
+ * migrate(db, ":memory:");
+ * console.assert(schemaVersion(db) === MIGRATIONS.length);
+ * db.close();
+ * ```
+ */
+export function migrate(
+  db: DatabaseSync,
+  path: string,
+  migrations: readonly Migration[] = MIGRATIONS,
+): void {
+  const check = () => {
+    const version = schemaVersion(db);
+    if (version > migrations.length) {
+      throw new StoreVersionError(path, version, migrations.length);
+    }
+    return version;
+  };
+  if (check() === migrations.length) return;
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    // Another process may have migrated while this one waited for the lock.
+    for (let v = check(); v < migrations.length; v++) db.exec(migrations[v].sql);
+    db.exec(`PRAGMA user_version = ${migrations.length}`);
+    db.exec("COMMIT");
+  } catch (e) {
+    if (db.isTransaction) db.exec("ROLLBACK");
+    throw e;
+  }
+}

@@ -1,0 +1,512 @@
+/**
+ * The SQLite store: one file `<state dir>/state.db`, opened with the built-in `node:sqlite`, in
+ * WAL mode, so any number of Orchestra processes can share a state dir: readers never wait,
+ * and writers take turns (an OS file lock on `state.db-lock` around each write transaction),
+ * so no one sees "database is locked".
+ *
+ * Durability (`durability`):
+ *
+ * - `"full"` (the default, `synchronous=FULL`): every append is fsynced before it resolves.
+ *   A committed append survives a killed process, an OS crash and a power cut.
+ * - `"normal"` (`synchronous=NORMAL`): the WAL is fsynced only at checkpoints. A killed
+ *   process loses nothing; an OS crash or a power cut may lose the last appends (the
+ *   database stays consistent, but a resumed run may redo tasks that had succeeded).
+ *
+ * @module
+ */
+
+import type { RunStatus, TaskStatus } from "../core/events.ts";
+import { OrchestraError } from "../core/errors.ts";
+import {
+  decodeEvent,
+  encodeBatch,
+  fromJson,
+  HEARTBEAT_MS,
+  iso,
+  isoArgument,
+  type RunBatch,
+  toJson,
+} from "./_journal.ts";
+import { type ManyShape, SqliteConnection } from "./_sqlite_connection.ts";
+import { MIGRATIONS } from "./sqlite_migrations.ts";
+import {
+  type AppendEvent,
+  type CacheEntry,
+  type EventQuery,
+  type ReopenOptions,
+  type RunFilter,
+  RunNotFoundError,
+  type RunRow,
+  type Store,
+  type StoredEvent,
+  type TaskRow,
+} from "./store.ts";
+
+/** How hard each commit tries to survive a crash; see the module documentation. */
+export type Durability = "full" | "normal";
+
+/** The name of the database file inside the state dir. */
+export const STATE_FILE = "state.db";
+
+/** Options of {@linkcode SqliteStore.open}. */
+export interface SqliteStoreOptions {
+  /** `full`: fsync every append; `normal`: fsync at checkpoints only. @default "full" */
+  durability?: Durability;
+  /** How long one statement waits for another process's lock (SQLite's busy timeout). @default 5000 */
+  busyTimeoutMs?: number;
+  /**
+   * How long a write keeps retrying when SQLite reports the database locked (by a client that
+   * does not take Orchestra's writer lock) before it fails. @default 60000
+   */
+  lockWaitMs?: number;
+  /** The clock of `updatedAt`, in milliseconds since the epoch. @default Date.now */
+  now?: () => number;
+}
+
+/** The connection settings as SQLite reports them (read back, not as requested). */
+export interface SqlitePragmas {
+  /** `wal`. */
+  journalMode: string;
+  /** `full` (2) or `normal` (1). */
+  synchronous: "off" | "normal" | "full" | "extra";
+  /** The busy timeout in milliseconds. */
+  busyTimeoutMs: number;
+  /** Whether foreign keys are enforced. */
+  foreignKeys: boolean;
+  /** The schema version. */
+  userVersion: number;
+}
+
+const HEAD_SQL = `SELECT EXISTS (SELECT 1 FROM runs WHERE run_id = ?1) AS found,
+  coalesce((SELECT max(seq) FROM events WHERE run_id = ?1), 0) AS seq`;
+
+const EVENTS_INSERT: ManyShape = [
+  "INSERT INTO events (run_id, seq, type, task_id, time, data) VALUES",
+  6,
+  "",
+];
+
+// The SQL form of mergeTask() in _journal.ts: status 'pending' means "no state event" (no event
+// sets it), needs NULL means "no task.created"; an existing row keeps its seq.
+const TASKS_UPSERT: ManyShape = [
+  `INSERT INTO tasks (run_id, task_id, seq, name, kind, needs, grp, status, attempts,
+    started_at, finished_at, result, error, reason, cache_key, items) VALUES`,
+  16,
+  `ON CONFLICT (run_id, task_id) DO UPDATE SET
+    name = excluded.name,
+    kind = CASE WHEN excluded.needs IS NULL THEN kind ELSE excluded.kind END,
+    grp = CASE WHEN excluded.needs IS NULL THEN grp ELSE excluded.grp END,
+    needs = coalesce(excluded.needs, needs),
+    status = CASE WHEN excluded.status = 'pending' THEN status ELSE excluded.status END,
+    finished_at = CASE WHEN excluded.status = 'pending' THEN finished_at ELSE excluded.finished_at END,
+    result = CASE WHEN excluded.status = 'pending' THEN result ELSE excluded.result END,
+    error = CASE WHEN excluded.status = 'pending' THEN error ELSE excluded.error END,
+    reason = CASE WHEN excluded.status = 'pending' THEN reason ELSE excluded.reason END,
+    cache_key = CASE WHEN excluded.status = 'pending' THEN cache_key ELSE excluded.cache_key END,
+    attempts = max(attempts, excluded.attempts),
+    started_at = coalesce(started_at, excluded.started_at),
+    items = coalesce(excluded.items, items)`,
+];
+
+type Row = Record<string, unknown>;
+
+/**
+ * A {@linkcode Store} in one SQLite file, shared safely by many processes.
+ *
+ * @example
+ * ```ts
+ * import { SqliteStore } from "./sqlite_store.ts";
+ * const dir = await Deno.makeTempDir();
+ * const store = await SqliteStore.open(dir, { durability: "normal" });
+ * await store.append([{ type: "run.started", runId: "r1", time: 0, flow: "etl", params: {} }]);
+ * console.assert((await store.getRun("r1"))?.status === "running");
+ * await store.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export class SqliteStore implements Store {
+  /** The durability it was opened with. */
+  readonly durability: Durability;
+  readonly #conn: SqliteConnection;
+  readonly #now: () => number;
+  // When this store last wrote each running run's updatedAt (ms), for the heartbeat.
+  readonly #touched = new Map<string, number>();
+
+  private constructor(conn: SqliteConnection, durability: Durability, now: () => number) {
+    this.#conn = conn;
+    this.durability = durability;
+    this.#now = now;
+  }
+
+  /**
+   * Opens (creating the dir and the file as needed) `<stateDir>/state.db`, switches it to WAL
+   * and migrates its schema.
+   */
+  static async open(stateDir: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
+    const durability = options.durability ?? "full";
+    if (durability !== "full" && durability !== "normal") {
+      throw new TypeError(
+        `durability must be "full" or "normal", got ${JSON.stringify(durability)}`,
+      );
+    }
+    await Deno.mkdir(stateDir, { recursive: true });
+    const conn = await SqliteConnection.open(`${stateDir.replace(/[\\/]+$/, "")}/${STATE_FILE}`, {
+      synchronous: durability === "full" ? "FULL" : "NORMAL",
+      busyTimeoutMs: options.busyTimeoutMs ?? 5000,
+      lockWaitMs: options.lockWaitMs ?? 60_000,
+    });
+    return new SqliteStore(conn, durability, options.now ?? Date.now);
+  }
+
+  /** The database file. */
+  get path(): string {
+    return this.#conn.path;
+  }
+
+  /** The connection's settings, read back from SQLite. */
+  pragmas(): SqlitePragmas {
+    const sync = ["off", "normal", "full", "extra"] as const;
+    return {
+      journalMode: String(this.#conn.pragma("journal_mode")),
+      synchronous: sync[Number(this.#conn.pragma("synchronous"))],
+      busyTimeoutMs: Number(this.#conn.pragma("busy_timeout")),
+      foreignKeys: Number(this.#conn.pragma("foreign_keys")) === 1,
+      userVersion: this.#conn.schemaVersion(),
+    };
+  }
+
+  /** Journals the events and updates the rows in one transaction. */
+  append(events: readonly AppendEvent[]): Promise<void> {
+    if (events.length === 0) return Promise.resolve();
+    let batch: Map<string, RunBatch>;
+    try {
+      batch = encodeBatch(events);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#conn.write(() => {
+      const now = this.#now();
+      for (const b of batch.values()) this.#appendRun(b, now);
+    });
+  }
+
+  #appendRun(b: RunBatch, now: number): void {
+    const runId = b.runId;
+    const head = this.#conn.stmt(HEAD_SQL).get(runId) as { found: number; seq: number };
+    if (!head.found) {
+      if (b.start === null) throw new RunNotFoundError(runId);
+      this.#conn.stmt(
+        `INSERT INTO runs (run_id, flow, status, params, started_at, updated_at)
+         VALUES (?, ?, 'running', ?, ?, ?)`,
+      ).run(runId, b.start.flow, b.start.params, b.start.startedAt, iso(now));
+      this.#touched.set(runId, now);
+    }
+    const base = head.seq;
+    const events: unknown[][] = [];
+    b.events.forEach((e, i) =>
+      events.push([runId, base + i + 1, e.type, e.taskId, e.time, e.data])
+    );
+    this.#conn.many(EVENTS_INSERT, events);
+    if (b.tasks.size) {
+      const rows: unknown[][] = [];
+      for (const p of b.tasks.values()) {
+        rows.push([
+          runId,
+          p.taskId,
+          base + p.first + 1,
+          p.name,
+          p.kind,
+          p.needs,
+          p.group,
+          p.status ?? "pending",
+          p.attempts,
+          p.startedAt,
+          p.finishedAt,
+          p.result,
+          p.error,
+          p.reason,
+          p.cacheKey,
+          p.items,
+        ]);
+      }
+      this.#conn.many(TASKS_UPSERT, rows);
+    }
+    // The run's page is rewritten only when the run changes, or as a heartbeat.
+    const s = b.state;
+    if (s !== null) {
+      this.#conn.stmt(
+        `UPDATE runs SET status = ?2, finished_at = ?3, error = ?4, result = ?5, updated_at = ?6
+         WHERE run_id = ?1`,
+      ).run(runId, s.status, s.finishedAt, s.error, s.result, iso(now));
+      if (s.status === "running") this.#touched.set(runId, now);
+      else this.#touched.delete(runId);
+    } else if (!(now - (this.#touched.get(runId) ?? -Infinity) < HEARTBEAT_MS)) {
+      this.#conn.stmt("UPDATE runs SET updated_at = ? WHERE run_id = ?").run(iso(now), runId);
+      this.#touched.set(runId, now);
+    }
+  }
+
+  /** Records a new run. */
+  createRun(row: Omit<RunRow, "updatedAt">): Promise<void> {
+    const params = JSON.stringify(row.params ?? {});
+    const result = toJson(row.result);
+    return this.#conn.write(() => {
+      const now = this.#now();
+      if (this.#conn.stmt("SELECT 1 FROM runs WHERE run_id = ?").get(row.runId)) {
+        throw new OrchestraError(`Cannot create run "${row.runId}": it already exists`);
+      }
+      this.#conn.stmt(
+        `INSERT INTO runs (run_id, flow, status, params, started_at, finished_at, error, result,
+          flow_file, flow_hash, pid, host, cancel_requested, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        row.runId,
+        row.flow,
+        row.status,
+        params,
+        row.startedAt,
+        row.finishedAt ?? null,
+        row.error ?? null,
+        result,
+        row.flowFile ?? null,
+        row.flowHash ?? null,
+        row.pid ?? null,
+        row.host ?? null,
+        row.cancelRequested ? 1 : 0,
+        iso(now),
+      );
+      if (row.status === "running") this.#touched.set(row.runId, now);
+    });
+  }
+
+  /** The run's row. */
+  getRun(runId: string): Promise<RunRow | undefined> {
+    return this.#conn.read(() => {
+      const r = this.#conn.stmt("SELECT * FROM runs WHERE run_id = ?").get(runId) as
+        | Row
+        | undefined;
+      return r && runRow(r);
+    });
+  }
+
+  /** Runs, newest first. */
+  listRuns(filter: RunFilter = {}): Promise<RunRow[]> {
+    return this.#conn.read(() => {
+      const olderThan = filter.olderThan === undefined
+        ? null
+        : isoArgument("olderThan", filter.olderThan);
+      const rows = this.#conn.stmt(
+        `SELECT * FROM runs
+         WHERE (?1 IS NULL OR flow = ?1) AND (?2 IS NULL OR status = ?2)
+           AND (?3 IS NULL OR started_at < ?3)
+         ORDER BY started_at DESC, rowid DESC LIMIT ?4`,
+      ).all(
+        filter.flow ?? null,
+        filter.status ?? null,
+        olderThan,
+        filter.limit === undefined ? -1 : Math.max(0, filter.limit),
+      ) as Row[];
+      return rows.map(runRow);
+    });
+  }
+
+  /** The run's tasks in seq order. */
+  getTasks(runId: string): Promise<TaskRow[]> {
+    return this.#conn.read(() => {
+      const rows = this.#conn.arrays(
+        `SELECT ${TASK_COLUMNS} FROM tasks WHERE run_id = ? ORDER BY seq`,
+      )
+        .all(runId) as unknown as TaskTuple[];
+      return rows.map(taskRow);
+    });
+  }
+
+  /** The run's journal. */
+  events(runId: string, query: EventQuery = {}): Promise<StoredEvent[]> {
+    return this.#conn.read(() => {
+      const rows = this.#conn.arrays(
+        `SELECT seq, type, task_id, time, data FROM events
+         WHERE run_id = ?1 AND seq > ?2 AND (?3 IS NULL OR task_id = ?3)
+           AND (?4 IS NULL OR type IN (SELECT value FROM json_each(?4)))
+         ORDER BY seq LIMIT ?5`,
+      ).all(
+        runId,
+        query.afterSeq ?? 0,
+        query.taskId ?? null,
+        query.types === undefined ? null : JSON.stringify(query.types),
+        query.limit === undefined ? -1 : Math.max(0, query.limit),
+      ) as unknown as [number, string, string | null, number, string][];
+      return rows.map(([seq, type, taskId, time, data]) => ({
+        seq,
+        event: decodeEvent(runId, type, taskId, time, data),
+      }));
+    });
+  }
+
+  /** Sets the run running again and resets the given tasks. */
+  reopenRun(runId: string, options: ReopenOptions = {}): Promise<boolean> {
+    return this.#conn.write(() => {
+      const now = this.#now();
+      const { changes } = this.#conn.stmt(
+        `UPDATE runs SET status = 'running', finished_at = NULL, error = NULL, result = NULL,
+           cancel_requested = 0, pid = coalesce(?2, pid), host = coalesce(?3, host),
+           flow_hash = coalesce(?4, flow_hash), updated_at = ?5
+         WHERE run_id = ?1`,
+      ).run(runId, options.pid ?? null, options.host ?? null, options.flowHash ?? null, iso(now));
+      if (!changes) return false;
+      this.#touched.set(runId, now);
+      if (options.resetTasks?.length) {
+        this.#conn.stmt(
+          `UPDATE tasks SET status = 'pending', attempts = 0, started_at = NULL,
+             finished_at = NULL, result = NULL, error = NULL, reason = NULL, cache_key = NULL,
+             items = NULL
+           WHERE run_id = ? AND task_id IN (SELECT value FROM json_each(?))`,
+        ).run(runId, JSON.stringify(options.resetTasks));
+      }
+      return true;
+    });
+  }
+
+  /** Flags the run for cancellation. */
+  requestCancel(runId: string): Promise<boolean> {
+    return this.#conn.write(() => {
+      const now = this.#now();
+      const { changes } = this.#conn.stmt(
+        `UPDATE runs SET cancel_requested = 1, updated_at = ?
+         WHERE run_id = ? AND status = 'running'`,
+      ).run(iso(now), runId);
+      if (changes > 0) this.#touched.set(runId, now);
+      return changes > 0;
+    });
+  }
+
+  /** Whether a cancel was requested. */
+  isCancelRequested(runId: string): Promise<boolean> {
+    return this.#conn.read(() => {
+      const r = this.#conn.stmt("SELECT cancel_requested FROM runs WHERE run_id = ?").get(runId);
+      return (r as Row | undefined)?.cancel_requested === 1;
+    });
+  }
+
+  /** Deletes runs that finished before the time, with their tasks and events. */
+  pruneRuns(olderThan: string): Promise<number> {
+    let before: string;
+    try {
+      before = isoArgument("olderThan", olderThan);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#conn.write(() =>
+      Number(
+        this.#conn.stmt(
+          `DELETE FROM runs
+           WHERE status <> 'running' AND finished_at IS NOT NULL AND finished_at < ?`,
+        ).run(before).changes,
+      )
+    );
+  }
+
+  /** A fresh cache entry. */
+  cacheGet(key: string, now: number): Promise<CacheEntry | undefined> {
+    return this.#conn.read(() => {
+      const r = this.#conn.stmt("SELECT value, expires_at FROM cache WHERE key = ?").get(key) as
+        | { value: string | null; expires_at: number }
+        | undefined;
+      if (!r || r.expires_at <= now) return undefined;
+      return { value: fromJson(r.value) };
+    });
+  }
+
+  /** Stores a cache entry. */
+  cacheSet(key: string, value: unknown, expiresAt: number): Promise<void> {
+    let json: string | null;
+    try {
+      json = toJson(value);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#conn.write(() => {
+      this.#conn.stmt(
+        `INSERT INTO cache (key, value, expires_at) VALUES (?, ?, ?)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`,
+      ).run(key, json, expiresAt);
+    });
+  }
+
+  /** Empties the cache. */
+  cacheClear(): Promise<number> {
+    return this.#conn.write(() => Number(this.#conn.stmt("DELETE FROM cache").run().changes));
+  }
+
+  /** Waits for queued writes, then closes the database. */
+  close(): Promise<void> {
+    return this.#conn.close();
+  }
+}
+
+function runRow(r: Row): RunRow {
+  const row: RunRow = {
+    runId: r.run_id as string,
+    flow: r.flow as string,
+    status: r.status as RunStatus,
+    params: JSON.parse(r.params as string),
+    startedAt: r.started_at as string,
+    updatedAt: r.updated_at as string,
+  };
+  if (r.finished_at !== null) row.finishedAt = r.finished_at as string;
+  if (r.error !== null) row.error = r.error as string;
+  if (r.result !== null) row.result = JSON.parse(r.result as string);
+  if (r.flow_file !== null) row.flowFile = r.flow_file as string;
+  if (r.flow_hash !== null) row.flowHash = r.flow_hash as string;
+  if (r.pid !== null) row.pid = r.pid as number;
+  if (r.host !== null) row.host = r.host as string;
+  if (r.cancel_requested === 1) row.cancelRequested = true;
+  return row;
+}
+
+const TASK_COLUMNS = `run_id, task_id, name, kind, needs, status, attempts, seq, started_at,
+  finished_at, result, error, reason, cache_key, grp, items`;
+
+type TaskTuple = [
+  string,
+  string,
+  string,
+  "task" | "map",
+  string | null,
+  TaskStatus,
+  number,
+  number,
+  string | null,
+  string | null,
+  string | null,
+  string | null,
+  string | null,
+  string | null,
+  string | null,
+  number | null,
+];
+
+function taskRow(r: TaskTuple): TaskRow {
+  const row: TaskRow = {
+    runId: r[0],
+    taskId: r[1],
+    name: r[2],
+    kind: r[3],
+    needs: r[4] === null ? [] : JSON.parse(r[4]),
+    status: r[5],
+    attempts: r[6],
+    seq: r[7],
+  };
+  if (r[8] !== null) row.startedAt = r[8];
+  if (r[9] !== null) row.finishedAt = r[9];
+  if (r[10] !== null) row.result = JSON.parse(r[10]);
+  if (r[11] !== null) row.error = r[11];
+  if (r[12] !== null) row.reason = r[12];
+  if (r[13] !== null) row.cacheKey = r[13];
+  if (r[14] !== null) row.group = r[14];
+  if (r[15] !== null) row.items = r[15];
+  return row;
+}
+
+/** The schema version this code writes. */
+export const SCHEMA_VERSION: number = MIGRATIONS.length;

@@ -1,0 +1,243 @@
+/**
+ * The state store port: where runs, their tasks, their event journal and the result cache live.
+ * The engine appends each scheduler tick's events in one call; the store records them and
+ * updates the materialised run and task rows in the same transaction. Implementations:
+ * {@linkcode MemoryStore} (tests) and {@linkcode SqliteStore} (the default); every one passes
+ * the conformance suite in `conformance.ts`.
+ *
+ * @module
+ */
+
+import type { RunEvent, RunStatus, TaskStatus } from "../core/events.ts";
+import { OrchestraError } from "../core/errors.ts";
+
+/**
+ * An event as the store receives it: a task's result travels with its `task.succeeded` or
+ * `task.cached` event, a run's result with `run.finished`. The same shape as the engine's
+ * `JournalEvent`, so any store is a journal.
+ */
+export type AppendEvent = RunEvent & { result?: unknown };
+
+/** The materialised row of one run. */
+export interface RunRow {
+  /** The run's id. */
+  runId: string;
+  /** The flow's name. */
+  flow: string;
+  /** Where the run stands. */
+  status: RunStatus;
+  /** The params the run uses. */
+  params: Record<string, unknown>;
+  /** ISO time the run started. */
+  startedAt: string;
+  /** ISO time it finished, once it has. */
+  finishedAt?: string;
+  /** What went wrong, when it failed or was cancelled. */
+  error?: string;
+  /** The flow's result, as `run.finished` gave it. */
+  result?: unknown;
+  /** The flow file the run was started from (for `resume`). */
+  flowFile?: string;
+  /** A hash of the flow file when the run began: a changed file is refused on `resume`. */
+  flowHash?: string;
+  /** The process running it. */
+  pid?: number;
+  /** The host that process runs on. */
+  host?: string;
+  /** Another process asked for the run to be cancelled; present only when true. */
+  cancelRequested?: boolean;
+  /**
+   * ISO time (from the store's clock) the row last changed: created, started, finished,
+   * reopened, cancel requested; while its events are being appended, it is also refreshed at
+   * least once a second (a heartbeat), not on every append.
+   */
+  updatedAt: string;
+}
+
+/** The materialised row of one task call of a run. */
+export interface TaskRow {
+  /** The run. */
+  runId: string;
+  /** The call's id within the run (`load`, `load#2`, `square[3]`). */
+  taskId: string;
+  /** The task's name. */
+  name: string;
+  /** `map` for a map group, `task` otherwise. */
+  kind: "task" | "map";
+  /** Ids of the calls it depends on. */
+  needs: string[];
+  /** Where it stands. */
+  status: TaskStatus;
+  /** Attempts made so far. */
+  attempts: number;
+  /** ISO time of its first attempt (or of the cache hit). */
+  startedAt?: string;
+  /** ISO time it settled. */
+  finishedAt?: string;
+  /** Its result, when it succeeded or was cached. */
+  result?: unknown;
+  /** The error message, when it failed. */
+  error?: string;
+  /** Why it was skipped. */
+  reason?: string;
+  /** The cache key its result came from, when cached. */
+  cacheKey?: string;
+  /** The map group it is an item of. */
+  group?: string;
+  /** For a map group: how many items it expanded into. */
+  items?: number;
+  /**
+   * The journal seq of the task's first event: tasks sort in the order they were first
+   * recorded (the numbers have gaps).
+   */
+  seq: number;
+}
+
+/** Which runs {@linkcode Store.listRuns} returns. */
+export interface RunFilter {
+  /** Only runs of this flow. */
+  flow?: string;
+  /** Only runs in this status. */
+  status?: RunStatus;
+  /** At most this many (the newest). @default unlimited */
+  limit?: number;
+  /** Only runs started before this ISO time. */
+  olderThan?: string;
+}
+
+/** Which events {@linkcode Store.events} returns. */
+export interface EventQuery {
+  /** Only events after this sequence number (for following a run). @default 0 */
+  afterSeq?: number;
+  /** Only events of this task. */
+  taskId?: string;
+  /** Only events of these types. */
+  types?: readonly string[];
+  /** At most this many. @default unlimited */
+  limit?: number;
+}
+
+/** One journaled event with its sequence number (1, 2, … within its run). */
+export interface StoredEvent {
+  /** Position in the run's journal, from 1. */
+  seq: number;
+  /** The event as it was appended, without its result. */
+  event: RunEvent;
+}
+
+/** What {@linkcode Store.reopenRun} changes besides setting the run running again. */
+export interface ReopenOptions {
+  /** Tasks to reset to `pending` (their result, error and attempts are cleared). */
+  resetTasks?: readonly string[];
+  /** The process that now runs it. */
+  pid?: number;
+  /** The host that process runs on. */
+  host?: string;
+  /** The hash of the flow file it now runs from. */
+  flowHash?: string;
+}
+
+/** A cached result: present (even when the value is `undefined`) or a miss. */
+export interface CacheEntry {
+  /** The cached value. */
+  value: unknown;
+}
+
+/**
+ * Where Orchestra keeps its state. Every implementation passes `storeCases()` from
+ * `conformance.ts`. JSON values (params, results) come back as `JSON.parse(JSON.stringify(v))`.
+ */
+export interface Store {
+  /**
+   * Journals `events` (in one transaction) and updates the run and task rows they concern.
+   * The engine calls it once per scheduler tick; it resolves once the events are durable.
+   * Rejects with {@linkcode RunNotFoundError}, writing nothing, when an event names a run that
+   * was neither created nor started in the batch.
+   */
+  append(events: readonly AppendEvent[]): Promise<void>;
+  /** Records a new run (status as given, usually `running`). Rejects if the id exists. */
+  createRun(row: Omit<RunRow, "updatedAt">): Promise<void>;
+  /** The run's row, if there is one. */
+  getRun(runId: string): Promise<RunRow | undefined>;
+  /** Runs, newest first (by start time, then by creation). */
+  listRuns(filter?: RunFilter): Promise<RunRow[]>;
+  /** The run's tasks in `seq` order. */
+  getTasks(runId: string): Promise<TaskRow[]>;
+  /** The run's journal in order, for `logs --follow` and replay. */
+  events(runId: string, query?: EventQuery): Promise<StoredEvent[]>;
+  /**
+   * Sets the run running again for `resume` or `retry --from`: clears its end, error, result
+   * and cancel request and resets the given tasks. Resolves with false for an unknown run.
+   */
+  reopenRun(runId: string, options?: ReopenOptions): Promise<boolean>;
+  /** Asks the process running it to cancel; false if the run is unknown or has finished. */
+  requestCancel(runId: string): Promise<boolean>;
+  /** Whether a cancel was requested (polled by the running process). */
+  isCancelRequested(runId: string): Promise<boolean>;
+  /** Deletes finished runs that finished before the ISO time, with their tasks and events. */
+  pruneRuns(olderThan: string): Promise<number>;
+  /** The value cached under `key` if it has not expired at `now` (ms since the epoch). */
+  cacheGet(key: string, now: number): Promise<CacheEntry | undefined>;
+  /** Caches `value` under `key` until `expiresAt` (ms since the epoch). */
+  cacheSet(key: string, value: unknown, expiresAt: number): Promise<void>;
+  /** Removes every cache entry; resolves with how many there were. */
+  cacheClear(): Promise<number>;
+  /** Releases the store; it must not be used afterwards. */
+  close(): Promise<void>;
+}
+
+/**
+ * A run id the store does not know.
+ *
+ * @example
+ * ```ts
+ * import { RunNotFoundError } from "./store.ts";
+ * const err = new RunNotFoundError("0190");
+ * console.assert(err.name === "RunNotFoundError" && err.runId === "0190");
+ * ```
+ */
+export class RunNotFoundError extends OrchestraError {
+  /** The unknown run id. */
+  readonly runId: string;
+  /** Creates the error. */
+  constructor(runId: string, options?: ErrorOptions) {
+    super(
+      `Run "${runId}" was not found in the state store; \`orchestra runs\` lists the known runs`,
+      options,
+    );
+    this.name = "RunNotFoundError";
+    this.runId = runId;
+  }
+}
+
+/**
+ * A state database was written by a newer Orchestra (its schema version is higher than this
+ * one knows), so it is not opened rather than misread.
+ *
+ * @example
+ * ```ts
+ * import { StoreVersionError } from "./store.ts";
+ * const err = new StoreVersionError(".orchestra/state.db", 3, 1);
+ * console.assert(err.message.includes("version 3"));
+ * ```
+ */
+export class StoreVersionError extends OrchestraError {
+  /** The database file. */
+  readonly path: string;
+  /** Its schema version. */
+  readonly found: number;
+  /** The newest schema version this Orchestra knows. */
+  readonly supported: number;
+  /** Creates the error. */
+  constructor(path: string, found: number, supported: number) {
+    super(
+      `Cannot open the state database "${path}": its schema is version ${found}, but this ` +
+        `Orchestra supports up to version ${supported}; upgrade Orchestra, or use another ` +
+        `--state-dir`,
+    );
+    this.name = "StoreVersionError";
+    this.path = path;
+    this.found = found;
+    this.supported = supported;
+  }
+}
