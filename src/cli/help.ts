@@ -19,6 +19,12 @@ Commands:
   validate FILE   Check a flow without running it; print every problem
   describe FILE   Show a flow's tasks, dependencies, executors, permissions and retries
   graph FILE      Print a flow's graph as Mermaid, Graphviz dot or JSON
+  runs            List recorded runs (runs prune --older-than 30d removes old ones)
+  status RUN      A run's tasks, what is running now, timings
+  logs RUN [TASK] What a run's tasks logged (--follow to keep reading)
+  cancel RUN      Stop a run that another process is running
+  resume RUN      Run again what did not succeed; succeeded tasks are restored
+  retry RUN --from TASK  Run a task and everything after it again
   schema          Print the JSON Schema of YAML flow files (for editors)
   config          Show the effective settings and where each came from
   audit           Show the permission decisions recorded in the audit log
@@ -33,8 +39,49 @@ Exit codes: 0 success, 1 the run failed, 2 bad input, 130 cancelled with Ctrl-C.
 During development: deno task orchestra <command> …
 `;
 
+const RUN_ID_HELP = (cmd: string, what: string, extra = "") =>
+  `Usage: orchestra ${cmd}
+
+${what}
+Runs are recorded in <state dir>/state.db (see "orchestra config"); RUN may be a prefix of
+the run id.
+
+Options:
+${extra}      --state-dir DIR       The state dir (default ./.orchestra)
+      --json                Print JSON
+  -h, --help                Show this help
+`;
+
 /** Help of each command. */
 export const COMMAND_HELP: Record<string, string> = {
+  runs: RUN_ID_HELP(
+    "runs [--flow F] [--status S] [--limit N] [--json]\n       orchestra runs prune --older-than 30d",
+    "List recorded runs, newest first, or remove finished runs older than a duration.",
+    "      --flow NAME           Only runs of this flow\n      --status STATUS       running, succeeded, failed or cancelled\n  -n, --limit N             How many (default 20)\n",
+  ),
+  status: RUN_ID_HELP(
+    "status RUN [--json]",
+    "Show a run: its status, the tasks running now, a table of every task.",
+  ),
+  logs: RUN_ID_HELP(
+    "logs RUN [TASK] [--follow]",
+    "Print what a run's tasks logged, or one task's.",
+    "  -f, --follow              Keep printing until the run ends\n",
+  ),
+  cancel: RUN_ID_HELP(
+    "cancel RUN",
+    "Ask the process running RUN to stop; it notices within a second and records the run as cancelled.",
+  ),
+  resume: RUN_ID_HELP(
+    "resume RUN [--force]",
+    "Run RUN again: tasks that succeeded keep their results and do not run; the rest run.\nA flow file changed since the run began is refused unless --force.",
+    "      --force               Resume even though the flow file changed\n",
+  ),
+  retry: RUN_ID_HELP(
+    "retry RUN --from TASK",
+    "Run TASK and everything downstream of it again, keeping the other results.",
+    "      --from TASK           The task to start again from\n      --force               Even though the flow file changed\n",
+  ),
   audit: AUDIT_HELP,
   secret: SECRET_HELP,
   config: CONFIG_HELP,

@@ -19,6 +19,17 @@ import {
 import { AUDIT_OPTIONS, auditCommand } from "./commands/audit.ts";
 import { CONFIG_OPTIONS, configCommand } from "./commands/config.ts";
 import { RUN_OPTIONS, runCommand } from "./commands/run.ts";
+import {
+  cancelCommand,
+  logsCommand,
+  RESUME_OPTIONS,
+  resumeCommand,
+  retryCommand,
+  RUN_ID_OPTIONS,
+  RUNS_OPTIONS,
+  runsCommand,
+  statusCommand,
+} from "./commands/runs.ts";
 import { SCHEMA_OPTIONS, schemaCommand } from "./commands/schema.ts";
 import { SECRET_OPTIONS, secretCommand } from "./commands/secret.ts";
 import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
@@ -41,6 +52,12 @@ const COMMANDS: Record<string, Command> = {
   config: { options: CONFIG_OPTIONS, run: configCommand },
   audit: { options: AUDIT_OPTIONS, run: auditCommand },
   secret: { options: SECRET_OPTIONS, run: secretCommand },
+  runs: { options: RUNS_OPTIONS, run: runsCommand },
+  status: { options: RUN_ID_OPTIONS, run: statusCommand },
+  logs: { options: RUN_ID_OPTIONS, run: logsCommand },
+  cancel: { options: RUN_ID_OPTIONS, run: cancelCommand },
+  resume: { options: RESUME_OPTIONS, run: resumeCommand },
+  retry: { options: RESUME_OPTIONS, run: retryCommand },
 };
 
 /**

@@ -4,14 +4,15 @@
  *
  * After {@linkcode normalizePermissions}, a set holds only `true` or non-empty lists, and:
  * `read`, `write`, `ffi` and path-like `run` values are absolute paths without `.`, `..` or a
- * trailing slash; `net` and `import` values are lower-case `host`, `host:port`, `*.domain`,
- * `[ipv6]:port` or an IPv4 CIDR range; `env` values are variable names, optionally ending in
- * `*`; `sys` values are Deno's kinds (`hostname`, `osRelease`, …).
+ * trailing slash (a `read`, `write` or `ffi` path that is or passes through a symbolic link is
+ * followed by the link's target); `net` and `import` values are lower-case `host`,
+ * `host:port`, `*.domain`, `[ipv6]:port` or an IPv4 CIDR range; `env` values are variable
+ * names, optionally ending in `*`; `sys` values are Deno's kinds (`hostname`, `osRelease`, …).
  *
  * @module
  */
 
-import { isAbsolute, relative, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ValidationIssue } from "../core/errors.ts";
 import { PERMISSION_NAMES, type PermissionName, type PermissionSet } from "../core/permissions.ts";
@@ -204,6 +205,55 @@ export function intersectValue(name: PermissionName, a: string, w: string): stri
   return formatHost({ kind: host.kind, host: host.host, ...(port ? { port } : {}) });
 }
 
+/**
+ * Where an absolute path leads once symbolic links are followed, if that is somewhere else;
+ * `undefined` when it leads nowhere else or cannot be told (e.g. without read permission).
+ * A name that does not exist yet leads where its parent leads; a dangling link, where it points.
+ *
+ * Deno checks a path as written and the system then follows links, so a grant of `/data/link`
+ * reaches the link's target: the ceiling and the policy must judge the target too.
+ *
+ * @example
+ * ```ts
+ * import { linkTarget } from "./values.ts";
+ * const dir = Deno.realPathSync(Deno.makeTempDirSync());
+ * Deno.mkdirSync(`${dir}/real`);
+ * Deno.symlinkSync(`${dir}/real`, `${dir}/link`);
+ * console.assert(linkTarget(`${dir}/link/in.csv`) === `${dir}/real/in.csv`);
+ * console.assert(linkTarget(`${dir}/real/in.csv`) === undefined);
+ * Deno.removeSync(dir, { recursive: true });
+ * ```
+ */
+export function linkTarget(path: string): string | undefined {
+  let head = path;
+  let rest = "";
+  for (let links = 0; links < 40;) {
+    try {
+      const real = Deno.realPathSync(head);
+      const target = rest ? join(real, rest) : real;
+      return target === path ? undefined : target;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) return undefined;
+    }
+    let link: string | undefined;
+    try {
+      link = Deno.readLinkSync(head);
+    } catch {
+      // not a link: it does not exist
+    }
+    if (link !== undefined) {
+      head = resolve(dirname(head), link);
+      links++;
+    } else if (head === dirname(head)) {
+      return undefined;
+    } else {
+      rest = rest ? join(basename(head), rest) : basename(head);
+      head = dirname(head);
+    }
+  }
+  return undefined;
+}
+
 /** What {@linkcode normalizePermissions} returns. */
 export interface NormalizedPermissions {
   /** The set in normal form; invalid values are left out. */
@@ -269,9 +319,10 @@ function normalizeValue(
 
 /**
  * Normalises a permission set written in a file in `baseDir`: relative paths become absolute
- * (against `baseDir`), hosts lower-case with IPv6 in brackets; `false` and empty lists are
- * dropped, duplicates removed. Invalid names and values are reported, every one, and left
- * out of the result, so they grant nothing.
+ * (against `baseDir`), and a `read`, `write` or `ffi` path that leads elsewhere through a
+ * symbolic link is followed by its target ({@linkcode linkTarget}); hosts become lower-case
+ * with IPv6 in brackets; `false` and empty lists are dropped, duplicates removed. Invalid names
+ * and values are reported, every one, and left out of the result, so they grant nothing.
  *
  * @example
  * ```ts
@@ -327,7 +378,12 @@ export function normalizePermissions(
           message: `${subject} ${name} "${item}", which ${n.problem}`,
           ...(n.hint ? { hint: n.hint } : {}),
         });
-      } else if (!values.includes(n.value)) values.push(n.value);
+      } else {
+        if (!values.includes(n.value)) values.push(n.value);
+        // The target joins the path, so ceiling and policy judge where it leads as well.
+        const target = PATH_PERMISSIONS.has(name) ? linkTarget(n.value) : undefined;
+        if (target !== undefined && !values.includes(target)) values.push(target);
+      }
     }
     if (values.length) permissions[name] = values;
   }

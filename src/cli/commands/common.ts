@@ -53,6 +53,14 @@ export interface Prepared {
   policy: Policy | undefined;
   /** The flow file's directory: relative paths in permissions resolve against it. */
   baseDir: string;
+  /** The flow file, absolute. */
+  file: string;
+}
+
+/** The SHA-256 of a file, hex: how a changed flow file is detected on resume. */
+export async function hashFile(path: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 function resolvePath(io: Io, path: string): string {
@@ -87,7 +95,7 @@ export async function prepare(
   command: string,
   parsed: Parsed,
   io: Io,
-  options: { allowInvalid?: boolean } = {},
+  options: { allowInvalid?: boolean; params?: Record<string, unknown> } = {},
 ): Promise<Prepared | number> {
   const file = parsed.positionals[0];
   if (!file) throw new UsageError(command, `missing FILE: orchestra ${command} FILE`);
@@ -149,7 +157,7 @@ export async function prepare(
     io.stderr(renderIssues(yamlGraph.name, yamlGraph.issues));
     return 2;
   }
-  const input = { ...fileParams, ...cliParams };
+  const input = options.params ?? { ...fileParams, ...cliParams };
   let params: Record<string, unknown> = input;
   let paramIssues: ValidationIssue[] = [];
   try {
@@ -203,5 +211,5 @@ export async function prepare(
     io.stderr(renderIssues(graph.name, graph.issues));
     return 2;
   }
-  return { def, params, graph, settings, policy, baseDir };
+  return { def, params, graph, settings, policy, baseDir, file: absolute };
 }

@@ -10,6 +10,9 @@ import { FlowValidationError } from "../../core/errors.ts";
 import type { RunEvent } from "../../core/events.ts";
 import { FlowRun } from "../../engine/run.ts";
 import { WorkerPool } from "../../executors/worker_pool.ts";
+import { newRunId } from "../../engine/calls.ts";
+import type { RestoredTask } from "../../engine/types.ts";
+import { SqliteStore } from "../../store/sqlite_store.ts";
 import type { RunRecord } from "../../engine/types.ts";
 import type { PermissionSet } from "../../core/permissions.ts";
 import { AuditLog, auditLogPath, currentUser } from "../../permissions/audit.ts";
@@ -22,7 +25,7 @@ import type { Io } from "../io.ts";
 import { type LogFormat, setupLogging } from "../logging.ts";
 import { graphJson, renderIssues, renderPlan } from "../render.ts";
 import { createView, type RunView } from "../view/view.ts";
-import { FLOW_OPTIONS, prepare } from "./common.ts";
+import { FLOW_OPTIONS, hashFile, prepare, type Prepared } from "./common.ts";
 import { SETTINGS_OPTIONS } from "./config.ts";
 
 /** Options of `run`. */
@@ -76,14 +79,39 @@ export async function runCommand(parsed: Parsed, io: Io): Promise<number> {
   // Settings (defaults < orchestra.yaml < ORCHESTRA_* < flags) come with the flow.
   const prepared = await prepare("run", parsed, io);
   if (typeof prepared === "number") return prepared;
+  if (v["dry-run"]) {
+    const { graph } = prepared;
+    io.stdout(v.json ? JSON.stringify(graphJson(graph), null, 2) + "\n" : renderPlan(graph));
+    return 0;
+  }
+  return await executePrepared(prepared, parsed, io);
+}
+
+/** How a run continues an earlier one (`resume`, `retry`). */
+export interface Continuation {
+  /** The run's id. */
+  runId: string;
+  /** Calls that completed: restored, not run again. */
+  restore: ReadonlyMap<string, RestoredTask>;
+  /** Calls to run again. */
+  resetTasks: string[];
+}
+
+/**
+ * Runs a prepared flow with the view, logging, the worker pool, permissions, secrets and the
+ * state store; returns the exit code. Shared by `run`, `resume` and `retry`.
+ */
+export async function executePrepared(
+  prepared: Prepared,
+  parsed: Parsed,
+  io: Io,
+  continuation?: Continuation,
+): Promise<number> {
+  const v = parsed.values;
   const { def, params, graph, settings, policy, baseDir } = prepared;
   const concurrency = settings.concurrency;
   const format = settings.logFormat as LogFormat;
   const level = (v.verbose ? "debug" : settings.logLevel) as LogLevel;
-  if (v["dry-run"]) {
-    io.stdout(v.json ? JSON.stringify(graphJson(graph), null, 2) + "\n" : renderPlan(graph));
-    return 0;
-  }
 
   let view: RunView | undefined;
   if (format === "text") {
@@ -142,8 +170,41 @@ export async function runCommand(parsed: Parsed, io: Io): Promise<number> {
     audit: new AuditLog(auditLogPath(settings.stateDir)),
     user: currentUser(io.env),
   });
+  // Every run is recorded: <state dir>/state.db, one transaction per scheduler tick.
+  const store = await SqliteStore.open(settings.stateDir, { durability: "full" });
+  const runId = continuation?.runId ?? newRunId();
+  const flowHash = await hashFile(prepared.file);
+  if (continuation) {
+    await store.reopenRun(runId, {
+      resetTasks: continuation.resetTasks,
+      pid: Deno.pid,
+      host: Deno.hostname(),
+      flowHash,
+    });
+  } else {
+    await store.createRun({
+      runId,
+      flow: graph.name,
+      status: "running",
+      params,
+      startedAt: new Date().toISOString(),
+      flowFile: prepared.file,
+      flowHash,
+      pid: Deno.pid,
+      host: Deno.hostname(),
+    });
+  }
+  // `orchestra cancel` from another process: noticed within half a second.
+  const poll = setInterval(async () => {
+    if (!controller.signal.aborted && await store.isCancelRequested(runId).catch(() => false)) {
+      controller.abort(new Error("cancelled with orchestra cancel"));
+    }
+  }, 500);
   try {
     const run = new FlowRun(def, params, {
+      runId,
+      journal: store,
+      ...(continuation ? { restore: continuation.restore } : {}),
       signal: controller.signal,
       workerPool: pool,
       defaultExecutor: settings.executor,
@@ -168,8 +229,10 @@ export async function runCommand(parsed: Parsed, io: Io): Promise<number> {
     }
     throw e;
   } finally {
+    clearInterval(poll);
     stopListening();
     await pool.close();
+    await store.close();
   }
   view?.finish(record);
   if (v.json) io.stdout(JSON.stringify(runDocument(record), null, 2) + "\n");
