@@ -644,3 +644,16 @@ tasks:
   assert.equal(byId(yes).gated.status, "succeeded");
   assert.equal(byId(no).gated.status, "skipped");
 });
+
+Deno.test("a shell task asks for run of sh: a ceiling without it refuses the flow", async () => {
+  const dir = await project({
+    "ceiling.yaml": "permissions: { read: [./data] }\ntasks:\n  a:\n    run: echo hi\n",
+    "allowed.yaml": "permissions: { run: [sh] }\ntasks:\n  a:\n    run: echo hi\n",
+  });
+  const refused = await cli(dir, ["ceiling.yaml"]);
+  assert.equal(refused.code, 2);
+  assert.match(refused.err, /Task "a" .*run "sh".*ceiling/);
+  const allowed = await cli(dir, ["allowed.yaml"]);
+  assert.equal(allowed.code, 0, allowed.err);
+  assert.equal(byId(allowed.record).a.result, "hi");
+});

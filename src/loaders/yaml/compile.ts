@@ -445,6 +445,13 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
     // settings
     const settings = toSettings(f);
     c.options = { name: t.id, ...settings };
+    if (f.run !== undefined) {
+      // A shell task starts a program: it asks for `run` of `sh`, which a ceiling or a policy
+      // must allow (and which marks it unsandboxed).
+      const asked = settings.permissions?.run;
+      const run = asked === true ? true : [...new Set(["sh", ...(asked || [])])];
+      c.options.permissions = { ...settings.permissions, run };
+    }
     if (f.description !== undefined) c.options.description = f.description;
     if (typeof f.cache === "object" && f.cache.key !== undefined) {
       c.cacheKey = template(f.cache.key, [...t.path, "cache", "key"], t, roots, false);
