@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   intersectValue,
+  linkTarget,
   normalizePermissions,
   parseHost,
   valueCovers,
@@ -21,6 +22,35 @@ Deno.test("normalizePermissions() makes paths absolute against the base director
     write: ["/flows/etl/out"],
     ffi: ["/flows/etl/lib/x.so"],
   });
+});
+
+Deno.test("normalizePermissions() adds where a symlinked read, write or ffi path leads", async () => {
+  // Real, so that only the links made here lead elsewhere (macOS's temp dir is a link).
+  const dir = await Deno.realPath(await Deno.makeTempDir());
+  try {
+    await Deno.mkdir(`${dir}/real`);
+    await Deno.symlink(`${dir}/real`, `${dir}/link`);
+    await Deno.symlink(`${dir}/nowhere/file`, `${dir}/dangling`);
+    const { permissions, issues } = normalizePermissions(
+      {
+        read: ["./link", "./link/new/file", "./real"],
+        write: ["./dangling"],
+        ffi: ["./missing/lib.so"],
+        run: ["./link"],
+      },
+      dir,
+    );
+    assert.deepEqual(issues, []);
+    assert.deepEqual(permissions, {
+      read: [`${dir}/link`, `${dir}/real`, `${dir}/link/new/file`, `${dir}/real/new/file`],
+      write: [`${dir}/dangling`, `${dir}/nowhere/file`],
+      ffi: [`${dir}/missing/lib.so`],
+      run: [`${dir}/link`],
+    });
+    assert.equal(linkTarget(`${dir}/real/x`), undefined);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("normalizePermissions() resolves run paths but keeps program names", () => {
