@@ -657,3 +657,27 @@ Deno.test("a shell task asks for run of sh: a ceiling without it refuses the flo
   assert.equal(allowed.code, 0, allowed.err);
   assert.equal(byId(allowed.record).a.result, "hi");
 });
+
+Deno.test("a shell task gets the host variables it was granted, and no others", async () => {
+  const dir = await project({
+    "granted.yaml": `
+tasks:
+  show:
+    permissions: { env: [GRANTED_ONE, "GRANTED_P_*"] }
+    run: echo "$GRANTED_ONE|$GRANTED_P_X|\${NOT_GRANTED:-unset}"
+`,
+  });
+  // A wildcard is matched against the process's variable names.
+  Deno.env.set("GRANTED_P_X", "x");
+  try {
+    const { code, record, err } = await cli(dir, ["granted.yaml"], {
+      GRANTED_ONE: "1",
+      GRANTED_P_X: "x",
+      NOT_GRANTED: "no",
+    });
+    assert.equal(code, 0, err);
+    assert.equal(byId(record).show.result, "1|x|unset");
+  } finally {
+    Deno.env.delete("GRANTED_P_X");
+  }
+});

@@ -688,6 +688,24 @@ function buildFlow(
         const v = hostEnv(name);
         if (v !== undefined) env[name] = v;
       }
+      // Host variables the task was granted (permissions: { env: [...] }) pass through too.
+      const granted = c.options.permissions?.env;
+      if (granted === true) {
+        for (const [k, v] of Object.entries(Deno.env.toObject())) env[k] ??= v;
+      } else if (Array.isArray(granted)) {
+        for (const pattern of granted) {
+          if (pattern.endsWith("*")) {
+            const prefix = pattern.slice(0, -1);
+            for (const k of Object.keys(Deno.env.toObject())) {
+              const v = k.startsWith(prefix) ? hostEnv(k) : undefined;
+              if (v !== undefined) env[k] = v;
+            }
+          } else {
+            const v = hostEnv(pattern);
+            if (v !== undefined) env[pattern] = v;
+          }
+        }
+      }
       Object.assign(env, values.env as Record<string, string>);
       let lines = 0;
       const out = await runShell(command, {
