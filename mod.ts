@@ -110,6 +110,13 @@ export type {
   TaskRow,
 } from "./src/store/store.ts";
 export type { ResultCache } from "./src/engine/cache.ts";
+export { Orchestrator } from "./src/orchestrator/orchestrator.ts";
+export type {
+  OrchestratorOptions,
+  OrchestratorStopOptions,
+  RunStatusReport,
+  RunTaskSummary,
+} from "./src/orchestrator/orchestrator.ts";
 
 // Errors
 export {

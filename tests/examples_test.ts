@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { main } from "../src/cli/main.ts";
 import { fakeIo } from "./cli/_io.ts";
+import { main as orchestratorMain } from "../examples/orchestrator.ts";
 
 async function run(args: string[]) {
   const io = fakeIo();
@@ -32,6 +33,7 @@ Deno.test("every example has a test here", async () => {
     "conditions.yaml",
     "templates.yaml",
     "chestra.yaml",
+    "orchestrator.ts",
   ];
   const files = [];
   for await (const e of Deno.readDir(new URL("../examples", import.meta.url))) {
@@ -173,4 +175,17 @@ Deno.test("examples/flow.schema.json is what `orchestra schema` prints", async (
     const text = await Deno.readTextFile(`examples/${f}.yaml`);
     assert.match(text, /^# yaml-language-server: \$schema=\.\/flow\.schema\.json\n/);
   }
+});
+
+Deno.test("examples/orchestrator.ts: three background runs, recorded in SQLite", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "orchestra-example-" });
+  const log = console.log;
+  console.log = () => {};
+  try {
+    assert.deepEqual(await orchestratorMain(dir), [5, 3, 4]);
+  } finally {
+    console.log = log;
+  }
+  await Deno.stat(`${dir}/state.db`);
+  await Deno.remove(dir, { recursive: true });
 });
