@@ -109,7 +109,8 @@ export type {
   StoredEvent,
   TaskRow,
 } from "./src/store/store.ts";
-export type { ResultCache } from "./src/engine/cache.ts";
+export { StoreCache } from "./src/engine/cache.ts";
+export type { CacheHit, ResultCache } from "./src/engine/cache.ts";
 export { Orchestrator } from "./src/orchestrator/orchestrator.ts";
 export type {
   OrchestratorOptions,

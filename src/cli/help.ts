@@ -5,6 +5,7 @@
  */
 
 import { AUDIT_HELP } from "./commands/audit.ts";
+import { CACHE_HELP } from "./commands/cache.ts";
 import { CONFIG_HELP } from "./commands/config.ts";
 import { SECRET_HELP } from "./commands/secret.ts";
 
@@ -25,6 +26,7 @@ Commands:
   cancel RUN      Stop a run that another process is running
   resume RUN      Run again what did not succeed; succeeded tasks are restored
   retry RUN --from TASK  Run a task and everything after it again
+  cache clear     Remove every cached task result
   schema          Print the JSON Schema of YAML flow files (for editors)
   config          Show the effective settings and where each came from
   audit           Show the permission decisions recorded in the audit log
@@ -83,6 +85,7 @@ export const COMMAND_HELP: Record<string, string> = {
     "      --from TASK           The task to start again from\n      --force               Even though the flow file changed\n",
   ),
   audit: AUDIT_HELP,
+  cache: CACHE_HELP,
   secret: SECRET_HELP,
   config: CONFIG_HELP,
   schema: `Usage: orchestra schema [options]
@@ -106,6 +109,8 @@ Options:
       --flow NAME           Which flow to run when FILE exports several
   -c, --concurrency N       Run at most N tasks at once (default: the flow's, else unlimited)
       --dry-run             Validate and print the plan (order, executors, grants); run nothing
+      --detach              Start the run in the background; print its run id and return
+                            (with --json: { "runId": … }); follow it with status and logs
       --json                Print the run record as one JSON document on stdout
   -q, --quiet               Print only the summary
   -v, --verbose             Log at debug level
@@ -113,6 +118,10 @@ Options:
       --log-format FORMAT   text or json (JSON lines on stderr; default: text)
       --executor KIND       Run tasks that choose no executor inline (default) or in workers
       --workers N           Workers per module and permission set (default: CPU cores)
+      --state-dir DIR       Where runs and cached results are kept (default ./.orchestra)
+      --durability LEVEL    full (default: fsync each journal batch) or normal (a power cut
+                            or OS crash may lose the last batches; a killed process loses
+                            nothing)
       --config FILE         Use this configuration file instead of searching for one
   -h, --help                Show this help
 
@@ -128,6 +137,7 @@ Examples:
   orchestra run examples/etl.ts
   orchestra run examples/etl.yaml
   orchestra run examples/params.ts --param region=eu --param limit=5 --json
+  orchestra run examples/etl.ts --detach
 `,
   validate: `Usage: orchestra validate FILE [options]
 

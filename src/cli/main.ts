@@ -17,6 +17,7 @@ import {
   validateCommand,
 } from "./commands/inspect.ts";
 import { AUDIT_OPTIONS, auditCommand } from "./commands/audit.ts";
+import { CACHE_OPTIONS, cacheCommand } from "./commands/cache.ts";
 import { CONFIG_OPTIONS, configCommand } from "./commands/config.ts";
 import { RUN_OPTIONS, runCommand } from "./commands/run.ts";
 import {
@@ -58,6 +59,7 @@ const COMMANDS: Record<string, Command> = {
   cancel: { options: RUN_ID_OPTIONS, run: cancelCommand },
   resume: { options: RESUME_OPTIONS, run: resumeCommand },
   retry: { options: RESUME_OPTIONS, run: retryCommand },
+  cache: { options: CACHE_OPTIONS, run: cacheCommand },
 };
 
 /**

@@ -20,7 +20,13 @@ import {
   SETTINGS_BY_KEY,
 } from "./settings.ts";
 
-export type { LogFormatName, LogLevelName, SettingKey, Settings } from "./settings.ts";
+export type {
+  DurabilityName,
+  LogFormatName,
+  LogLevelName,
+  SettingKey,
+  Settings,
+} from "./settings.ts";
 
 /** The environment variable naming a config file, which skips the search. */
 export const CONFIG_ENV = "ORCHESTRA_CONFIG";
@@ -197,6 +203,9 @@ function set(
  * workers: 8
  * # inline, worker or process.                  ORCHESTRA_EXECUTOR, --executor
  * executor: worker
+ * # full (fsync each journal batch) or normal   ORCHESTRA_DURABILITY, --durability
+ * # (a power cut or OS crash may lose the last batches; a killed process loses nothing).
+ * durability: full
  * ```
  *
  * The same in `deno.json`: `{ "orchestra": { "concurrency": 4, "logLevel": "debug" } }`.

@@ -22,6 +22,17 @@ export const LOG_FORMATS: readonly LogFormatName[] = ["text", "json"];
 /** A log format: text lines or JSON lines. */
 export type LogFormatName = "text" | "json";
 
+/** The durability levels a configuration accepts. */
+export const DURABILITIES: readonly DurabilityName[] = ["full", "normal"];
+
+/**
+ * How hard the state store works to keep the journal: `full` fsyncs each journal batch, so a
+ * power cut or OS crash loses nothing recorded; `normal` fsyncs less often (at WAL
+ * checkpoints), so a power cut or OS crash may lose the last batches, though a killed
+ * process loses nothing.
+ */
+export type DurabilityName = "full" | "normal";
+
 /** The effective settings, with every path absolute. */
 export interface Settings {
   /** Where runs, journals and caches are kept. @default "./.orchestra" */
@@ -42,6 +53,11 @@ export interface Settings {
   workers: number;
   /** Where tasks run unless they say otherwise. @default "inline" */
   executor: ExecutorKind;
+  /**
+   * `full`: each journal batch is fsynced; `normal`: a power cut or OS crash may lose the
+   * last batches, a killed process loses nothing. @default "full"
+   */
+  durability: DurabilityName;
 }
 
 /** The name of one setting. */
@@ -101,6 +117,13 @@ export const SETTING_SPECS: readonly SettingSpec[] = [
   spec("secretsFile", "path", "A dotenv file of secrets (looked up before the environment)"),
   spec("workers", "count", "How many workers a pool may start"),
   spec("executor", "choice", "Where tasks run unless they say otherwise", EXECUTOR_KINDS),
+  spec(
+    "durability",
+    "choice",
+    "full: each journal batch is fsynced; normal: a power cut or OS crash may lose the " +
+      "last batches, a killed process loses nothing",
+    DURABILITIES,
+  ),
 ];
 
 /** The spec of each setting by name. */
@@ -130,6 +153,7 @@ export function defaultSettings(): Settings {
     secretsFile: undefined,
     workers: Math.max(1, navigator.hardwareConcurrency || 1),
     executor: "inline",
+    durability: "full",
   };
 }
 

@@ -38,7 +38,7 @@ import {
   type TaskDefinition,
 } from "../core/protocol.ts";
 import { getLogger, type Logger } from "npm:@logtape/logtape@2.4.2";
-import { defaultCache, type ResultCache, stableJson } from "./cache.ts";
+import { type CacheHit, defaultCache, type ResultCache, stableJson } from "./cache.ts";
 import { CallIds, newRunId, requestsAny, scanArgs, substitute, TaskConfigs } from "./calls.ts";
 import { type Clock, sleep, systemClock } from "./clock.ts";
 import { type WorkerCall, WorkerPool } from "../executors/worker_pool.ts";
@@ -796,7 +796,7 @@ export class FlowRun implements FlowScope {
     const cache = node.config.cache;
     if (cache !== undefined) {
       let key: string;
-      let hit: { value: unknown } | undefined;
+      let hit: CacheHit | Promise<CacheHit>;
       try {
         key = cache.key ? cache.key(node.args) : `${node.config.name}:${stableJson(node.args)}`;
         hit = this.#cache.get(key, node.startedAt);
@@ -806,14 +806,41 @@ export class FlowRun implements FlowScope {
         return;
       }
       node.cacheKey = key;
+      if (hit instanceof Promise) {
+        // A persistent cache answers later: the task keeps its slot meanwhile.
+        hit.then(
+          (found) => {
+            if (node.state !== RUNNING) return;
+            if (found) this.#cacheHit(node, found.value);
+            else this.#launch(node);
+            this.#drain();
+          },
+          (e) => {
+            if (node.state !== RUNNING) return;
+            this.#release(node);
+            this.#fail(node, e);
+            this.#drain();
+          },
+        );
+        return;
+      }
       if (hit) {
-        this.#release(node);
-        // afterTask sees cached results too; no attempt was made, so the context's is 0.
-        if (this.#slow) node.ctx = new Ctx(this, node, 0);
-        this.#succeed(node, hit.value, CACHED);
+        this.#cacheHit(node, hit.value);
         return;
       }
     }
+    this.#launch(node);
+  }
+
+  #cacheHit(node: Node, value: unknown): void {
+    this.#release(node);
+    // afterTask sees cached results too; no attempt was made, so the context's is 0.
+    if (this.#slow) node.ctx = new Ctx(this, node, 0);
+    this.#succeed(node, value, CACHED);
+  }
+
+  /** Authorizes and decrypts if needed, then makes the first attempt. */
+  #launch(node: Node): void {
     const request = node.config.permissions;
     const authorize = this.#authorize !== undefined && requestsAny(request)
       ? this.#authorize
@@ -959,14 +986,17 @@ export class FlowRun implements FlowScope {
     this.#release(node);
     const cache = node.config.cache;
     if (cache !== undefined) {
-      try {
-        this.#cache.set(node.cacheKey!, value, node.startedAt + cache.ttlMs);
-      } catch (e) {
-        // A cache that cannot store costs a later hit, not this result.
+      // A cache that cannot store costs a later hit, not this result.
+      const warn = (e: unknown) =>
         this.#log().warn("Caching the result of {taskId} failed: {error}", {
           taskId: node.id,
           error: errorMessage(e),
         });
+      try {
+        const stored = this.#cache.set(node.cacheKey!, value, node.startedAt + cache.ttlMs);
+        if (stored instanceof Promise) stored.catch(warn);
+      } catch (e) {
+        warn(e);
       }
     }
     this.#succeed(node, value);

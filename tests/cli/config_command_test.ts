@@ -45,6 +45,7 @@ Deno.test("config prints the defaults when there is no config file", async () =>
       ["secretsFile", "none", "default"],
       ["workers", String(navigator.hardwareConcurrency), "default"],
       ["executor", "inline", "default"],
+      ["durability", "full", "default"],
     ]);
     // The columns line up.
     const lines = io.out.slice(io.out.indexOf("SETTING")).split("\n");
@@ -57,7 +58,7 @@ Deno.test("config shows the source of every value: file:line, variable or flag",
     { "orchestra.yaml": "# Orchestra\nstateDir: state\nconcurrency: 4\npluginDirs: [p]\n" },
     async (root) => {
       const { code, io } = await config(
-        ["--workers", "3", "--plugin-dir", "x", "--plugin-dir", "/y"],
+        ["--workers", "3", "--plugin-dir", "x", "--plugin-dir", "/y", "--durability", "normal"],
         root,
         { ORCHESTRA_LOG_LEVEL: "debug", ORCHESTRA_EXECUTOR: "worker" },
       );
@@ -73,6 +74,7 @@ Deno.test("config shows the source of every value: file:line, variable or flag",
         ["secretsFile", "none", "default"],
         ["workers", "3", "--workers"],
         ["executor", "worker", "ORCHESTRA_EXECUTOR"],
+        ["durability", "normal", "--durability"],
       ]);
     },
   );
@@ -122,6 +124,7 @@ Deno.test("config --json prints file, settings and sources", async () => {
       secretsFile: null,
       workers: navigator.hardwareConcurrency,
       executor: "inline",
+      durability: "full",
     });
     assert.deepEqual(doc.sources.logLevel, { source: "file", detail: `${root}/orchestra.yaml:1` });
     assert.deepEqual(doc.sources.concurrency, { source: "flag", detail: "--concurrency" });

@@ -26,6 +26,7 @@ Deno.test("resolveConfig() without any source gives the defaults", async () => {
       secretsFile: undefined,
       workers: navigator.hardwareConcurrency,
       executor: "inline",
+      durability: "full",
     });
     assert.equal(config.file, undefined);
     assert.equal(config.fileFrom, undefined);
@@ -214,7 +215,7 @@ Deno.test("resolveConfig() reports every problem in the file at once, with posit
         message: 'Unknown setting "frobnicate"',
         location: at(7, 1),
         hint: "the settings are stateDir, concurrency, pluginDirs, logLevel, logFormat, " +
-          "policyFile, secretsFile, workers, executor",
+          "policyFile, secretsFile, workers, executor, durability",
       },
       {
         message: 'Setting "executor" must be one of inline, worker, process, got a list',
@@ -350,5 +351,24 @@ Deno.test("resolveConfig() does not take Object.prototype names for settings", a
       'Unknown setting "toString"',
       'Unknown setting "hasOwnProperty"',
     ]);
+  });
+});
+
+Deno.test("durability comes from the file, ORCHESTRA_DURABILITY or a flag; full by default", async () => {
+  await withTree({ "orchestra.yaml": "durability: normal\n" }, async (root) => {
+    const fromFile = await resolveConfig({ cwd: root });
+    assert.equal(fromFile.settings.durability, "normal");
+    const env: Record<string, string> = { ORCHESTRA_DURABILITY: "full" };
+    const fromEnv = await resolveConfig({ cwd: root, env: (n) => env[n] });
+    assert.equal(fromEnv.settings.durability, "full");
+    assert.deepEqual(fromEnv.sources.durability, {
+      source: "env",
+      detail: "ORCHESTRA_DURABILITY",
+    });
+    const bad = { ORCHESTRA_DURABILITY: "fast" } as Record<string, string>;
+    await assert.rejects(
+      resolveConfig({ cwd: root, env: (n) => bad[n] }),
+      /ORCHESTRA_DURABILITY must be one of full, normal, got "fast"/,
+    );
   });
 });

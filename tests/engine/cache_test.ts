@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { defaultCache, MemoryCache, stableJson } from "../../src/engine/cache.ts";
+import { defaultCache, MemoryCache, stableJson, StoreCache } from "../../src/engine/cache.ts";
+import { MemoryStore } from "../../src/store/memory_store.ts";
+import { flow, task } from "../../mod.ts";
 
 Deno.test("MemoryCache returns a stored value until it expires", () => {
   const cache = new MemoryCache();
@@ -51,4 +53,42 @@ Deno.test("stableJson() keeps array order and handles primitives", () => {
   assert.equal(stableJson(null), "null");
   assert.equal(stableJson(undefined), "undefined");
   assert.equal(stableJson([undefined]), "[null]");
+});
+
+Deno.test("a StoreCache keeps results in a store: hits across runs, failures are not fatal", async () => {
+  const store = new MemoryStore();
+  const cache = new StoreCache(store);
+  let calls = 0;
+  const t = task({ name: "t", cache: { ttl: "1h" } }, (n: number) => (++calls, n * 2));
+  const after = task("after", (x: number) => x + 1);
+  const f = flow("sc", () => after(t(21)));
+  const first = await f.run({}, { cache });
+  assert.equal(first.result, 43);
+  assert.equal(first.tasks.find((r) => r.id === "t")!.status, "succeeded");
+  // A second run with a new adapter over the same store: the result comes from the store.
+  const second = await f.run({}, { cache: new StoreCache(store) });
+  assert.equal(second.result, 43);
+  const hit = second.tasks.find((r) => r.id === "t")!;
+  assert.equal(hit.status, "cached");
+  assert.equal(hit.cacheKey, "t:[21]");
+  assert.equal(calls, 1);
+  assert.equal(await cache.clear(), 1);
+
+  // A lookup that rejects fails the task; a store that cannot store only costs the hit.
+  const broken = {
+    get: () => Promise.reject(new Error("store down")),
+    set: () => {},
+    clear: () => {},
+  };
+  const failed = await f.run({}, { cache: broken });
+  assert.equal(failed.status, "failed");
+  assert.match(String(failed.tasks.find((r) => r.id === "t")!.error), /store down/);
+  const unwritable = {
+    get: () => Promise.resolve(undefined),
+    set: () => Promise.reject(new Error("disk full")),
+    clear: () => {},
+  };
+  const ok = await f.run({}, { cache: unwritable });
+  assert.equal(ok.status, "succeeded");
+  assert.equal(ok.result, 43);
 });

@@ -33,6 +33,7 @@ export const SETTINGS_OPTIONS = {
   "secrets-file": { type: "string" },
   workers: { type: "string" },
   executor: { type: "string" },
+  durability: { type: "string" },
 } as const;
 
 /** Options of `config`. */
@@ -64,6 +65,11 @@ Settings:
   secretsFile  --secrets-file FILE   ORCHESTRA_SECRETS_FILE none
   workers      --workers N           ORCHESTRA_WORKERS      the number of cores
   executor     --executor NAME       ORCHESTRA_EXECUTOR     inline (or worker, process)
+  durability   --durability LEVEL    ORCHESTRA_DURABILITY   full (or normal)
+
+Durability: full fsyncs each journal batch, so a power cut or OS crash loses nothing
+recorded; normal is faster, but a power cut or OS crash may lose the last batches (a
+killed process loses nothing).
 
 Options:
       --config FILE         Read the settings from FILE, not the search (also ORCHESTRA_CONFIG)

@@ -13,6 +13,7 @@ import { WorkerPool } from "../../executors/worker_pool.ts";
 import { newRunId } from "../../engine/calls.ts";
 import type { RestoredTask } from "../../engine/types.ts";
 import { SqliteStore } from "../../store/sqlite_store.ts";
+import { StoreCache } from "../../engine/cache.ts";
 import type { RunRecord } from "../../engine/types.ts";
 import type { PermissionSet } from "../../core/permissions.ts";
 import { AuditLog, auditLogPath, currentUser } from "../../permissions/audit.ts";
@@ -35,7 +36,52 @@ export const RUN_OPTIONS = {
   "dry-run": { type: "boolean" },
   quiet: { type: "boolean", short: "q" },
   verbose: { type: "boolean", short: "v" },
+  detach: { type: "boolean" },
+  // Hidden: the run id a detached run was given by the process that started it.
+  "run-id": { type: "string" },
 } as const;
+
+/** The flags every Orchestra process runs under (see deno.json's `orchestra` task). */
+const DENO_FLAGS = ["run", "-A", "--no-prompt", "--unstable-worker-options"];
+
+/** The command line of the same command, without `--detach`, with the run id. */
+function detachedArgs(parsed: Parsed, runId: string): string[] {
+  const args = ["run", ...parsed.positionals];
+  for (const [name, value] of Object.entries(parsed.values)) {
+    if (value === undefined || value === false) continue;
+    if (name === "detach" || name === "run-id" || name === "json" || name === "help") continue;
+    if (value === true) args.push(`--${name}`);
+    else if (Array.isArray(value)) { for (const v of value) args.push(`--${name}`, v); }
+    else args.push(`--${name}`, value);
+  }
+  args.push("--run-id", runId);
+  return args;
+}
+
+/** Starts the run in a new background process; prints its id and returns at once. */
+function detach(parsed: Parsed, io: Io): number {
+  const runId = newRunId();
+  const main = new URL("../../../main.ts", import.meta.url);
+  // Under `deno run` the executable is Deno and needs the entry point; a compiled binary is
+  // Orchestra itself and takes the command line as is.
+  const viaDeno = /^deno(\.exe)?$/i.test(Deno.execPath().split(/[\\/]/).pop() ?? "");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: viaDeno
+      ? [...DENO_FLAGS, main.protocol === "file:" ? main.pathname : main.href].concat(
+        detachedArgs(parsed, runId),
+      )
+      : detachedArgs(parsed, runId),
+    cwd: io.cwd,
+    env: { INIT_CWD: io.cwd },
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+    detached: true,
+  }).spawn();
+  child.unref();
+  io.stdout(parsed.values.json ? JSON.stringify({ runId }, null, 2) + "\n" : `${runId}\n`);
+  return 0;
+}
 
 /** The `--json` document: the run record with its fields in the documented order. */
 export function runDocument(record: RunRecord): Record<string, unknown> {
@@ -84,6 +130,7 @@ export async function runCommand(parsed: Parsed, io: Io): Promise<number> {
     io.stdout(v.json ? JSON.stringify(graphJson(graph), null, 2) + "\n" : renderPlan(graph));
     return 0;
   }
+  if (v.detach) return detach(parsed, io);
   return await executePrepared(prepared, parsed, io);
 }
 
@@ -171,8 +218,9 @@ export async function executePrepared(
     user: currentUser(io.env),
   });
   // Every run is recorded: <state dir>/state.db, one transaction per scheduler tick.
-  const store = await SqliteStore.open(settings.stateDir, { durability: "full" });
-  const runId = continuation?.runId ?? newRunId();
+  const store = await SqliteStore.open(settings.stateDir, { durability: settings.durability });
+  const runId = continuation?.runId ??
+    (typeof v["run-id"] === "string" && v["run-id"] !== "" ? v["run-id"] : newRunId());
   const flowHash = await hashFile(prepared.file);
   if (continuation) {
     await store.reopenRun(runId, {
@@ -204,6 +252,8 @@ export async function executePrepared(
     const run = new FlowRun(def, params, {
       runId,
       journal: store,
+      // Results are cached in the store: across runs and processes.
+      cache: new StoreCache(store),
       ...(continuation ? { restore: continuation.restore } : {}),
       signal: controller.signal,
       workerPool: pool,

@@ -290,6 +290,12 @@ async function continueRun(
   parsed: Parsed,
   io: Io,
 ): Promise<number> {
+  if (parsed.values.detach || parsed.values["run-id"]) {
+    throw new UsageError(
+      command,
+      `${command} runs in the foreground; use the shell's & to background it`,
+    );
+  }
   const store = await openStore(command, parsed, io);
   if (typeof store === "number") return store;
   let run: RunRow | undefined;
