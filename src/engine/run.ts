@@ -339,6 +339,7 @@ export class FlowRun implements FlowScope {
   #flushing = false;
   #flushed: (() => void) | undefined;
   #journalError: unknown = undefined;
+  #restoring = false;
   #ownPool: WorkerPool | undefined;
   #running = 0;
   #unsettled = 0;
@@ -609,6 +610,8 @@ export class FlowRun implements FlowScope {
     }
     this.#nodes.push(node);
     this.#unsettled++;
+    // A restored call's row already holds its result: listeners see it, the journal does not.
+    this.#restoring = restored !== undefined;
     if (this.#observed) {
       const e: RunEvent = {
         type: "task.created",
@@ -626,6 +629,7 @@ export class FlowRun implements FlowScope {
         node.startedAt = node.finishedAt = this.clock.now();
         node.value = restored.value;
         this.#settle(node, SUCCEEDED, undefined);
+        this.#restoring = false;
         return;
       }
     }
@@ -1331,7 +1335,7 @@ export class FlowRun implements FlowScope {
   }
 
   #emit(event: RunEvent, result?: { value: unknown }): void {
-    if (this.#journal !== undefined) {
+    if (this.#journal !== undefined && !this.#restoring) {
       this.#batch.push(result === undefined ? event : { ...event, result: result.value });
       this.#scheduleFlush();
     }

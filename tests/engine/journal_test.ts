@@ -84,3 +84,18 @@ Deno.test("a body that calls a different task on replay is a non-determinism err
   );
   assert.equal(NonDeterminismError.name, "NonDeterminismError");
 });
+
+Deno.test("restored calls are not journaled again: their rows already hold their results", async () => {
+  const a = task("a", () => 1);
+  const b = task("b", (x: number) => x + 1);
+  const journal = slowJournal([]);
+  const record = await flow("again", () => b(a())).run({}, {
+    journal,
+    restore: new Map([["a", { name: "a", value: 1, attempts: 1 }]]),
+  });
+  assert.equal(record.status, "succeeded");
+  const about = (id: string) =>
+    journal.events.filter((e) => "taskId" in e && e.taskId === id).map((e) => e.type);
+  assert.deepEqual(about("a"), []);
+  assert.deepEqual(about("b"), ["task.created", "task.started", "task.succeeded"]);
+});
