@@ -23,10 +23,15 @@ export function renderIssues(flow: string, issues: readonly ValidationIssue[]): 
   return renderProblems(`flow "${flow}"`, issues);
 }
 
-function table(rows: string[][]): string {
+/** Rows as aligned columns, two spaces apart, each line after `indent`; no final newline. */
+export function renderTable(rows: string[][], indent = ""): string {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  return rows.map((r) => "  " + r.map((cell, c) => cell.padEnd(widths[c])).join("  ").trimEnd())
+  return rows.map((r) => indent + r.map((cell, c) => cell.padEnd(widths[c])).join("  ").trimEnd())
     .join("\n");
+}
+
+function table(rows: string[][]): string {
+  return renderTable(rows, "  ");
 }
 
 function retries(c: TaskConfig): string {

@@ -5,7 +5,6 @@
  * @module
  */
 
-import { ConfigError, resolveConfig } from "../../config/config.ts";
 import { parseDuration } from "../../core/duration.ts";
 import { formatPermissions } from "../../core/permissions.ts";
 import { didYouMean } from "../../core/suggest.ts";
@@ -13,8 +12,7 @@ import { auditLogPath, type AuditRecord, readAudit } from "../../permissions/aud
 import { formatValue } from "../../permissions/grant.ts";
 import { type Parsed, positiveInt, UsageError } from "../args.ts";
 import type { Io } from "../io.ts";
-import { renderProblems } from "../render.ts";
-import { settingsFlags } from "./config.ts";
+import { commandSettings } from "./config.ts";
 
 /** Options of `audit`. */
 export const AUDIT_OPTIONS = {
@@ -121,20 +119,9 @@ export async function auditCommand(parsed: Parsed, io: Io): Promise<number> {
   }
   const since = typeof v.since === "string" ? parseSince(v.since, Date.now()) : undefined;
   const limit = positiveInt("audit", "limit", v.limit);
-  let stateDir: string;
-  try {
-    const config = await resolveConfig({
-      cwd: io.cwd,
-      env: io.env,
-      flags: settingsFlags(v),
-      ...(typeof v.config === "string" ? { configFile: v.config } : {}),
-    });
-    stateDir = config.settings.stateDir;
-  } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
-    io.stderr(renderProblems("the configuration", e.issues));
-    return 2;
-  }
+  const settings = await commandSettings(parsed, io);
+  if (typeof settings === "number") return settings;
+  const { stateDir } = settings;
   const path = auditLogPath(stateDir);
   let malformed = 0;
   const records = await readAudit(path, {

@@ -4,13 +4,11 @@
  * @module
  */
 
-import { ConfigError, resolveConfig } from "../../config/config.ts";
 import { StoreCache } from "../../engine/cache.ts";
 import { SqliteStore } from "../../store/sqlite_store.ts";
 import { type Parsed, UsageError } from "../args.ts";
 import type { Io } from "../io.ts";
-import { renderProblems } from "../render.ts";
-import { SETTINGS_OPTIONS, settingsFlags } from "./config.ts";
+import { commandSettings, SETTINGS_OPTIONS } from "./config.ts";
 
 /** Options of `cache`. */
 export const CACHE_OPTIONS = {
@@ -43,21 +41,9 @@ export async function cacheCommand(parsed: Parsed, io: Io): Promise<number> {
     throw new UsageError("cache", `unknown subcommand "${sub}"; the only one is "clear"`);
   }
   if (extra !== undefined) throw new UsageError("cache", `unexpected argument "${extra}"`);
-  let stateDir: string;
-  try {
-    ({ settings: { stateDir } } = await resolveConfig({
-      cwd: io.cwd,
-      env: io.env,
-      flags: settingsFlags(parsed.values),
-      ...(typeof parsed.values.config === "string" ? { configFile: parsed.values.config } : {}),
-    }));
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      io.stderr(renderProblems("the configuration", e.issues));
-      return 2;
-    }
-    throw e;
-  }
+  const settings = await commandSettings(parsed, io);
+  if (typeof settings === "number") return settings;
+  const { stateDir } = settings;
   let store: SqliteStore;
   try {
     store = await SqliteStore.open(stateDir);

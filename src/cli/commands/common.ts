@@ -20,13 +20,12 @@ import { FlowLoadError, loadFlowModule } from "../../loaders/ts_loader.ts";
 import { isYamlFile, loadYamlFlow } from "../../loaders/yaml_loader.ts";
 import { keyValues, type Parsed, UsageError } from "../args.ts";
 import type { Io } from "../io.ts";
-import { ConfigError, resolveConfig } from "../../config/config.ts";
 import type { Settings } from "../../config/settings.ts";
 import { Authorizer } from "../../permissions/authorizer.ts";
 import type { Policy } from "../../permissions/policy.ts";
 import { PolicyError, resolvePolicy } from "../../permissions/policy_file.ts";
 import { renderIssues, renderProblems } from "../render.ts";
-import { settingsFlags } from "./config.ts";
+import { commandSettings } from "./config.ts";
 
 /** Options every flow command accepts. */
 export const FLOW_OPTIONS = {
@@ -106,24 +105,15 @@ export async function prepare(
     );
   }
   // Settings and the local policy first: a bad setting is a usage error, whatever the flow.
-  let settings: Settings;
+  const settings = await commandSettings(parsed, io);
+  if (typeof settings === "number") return settings;
   let policy: Policy | undefined;
   try {
-    ({ settings } = await resolveConfig({
-      cwd: io.cwd,
-      env: io.env,
-      flags: settingsFlags(parsed.values),
-      ...(typeof parsed.values.config === "string" ? { configFile: parsed.values.config } : {}),
-    }));
     policy = await resolvePolicy({
       cwd: io.cwd,
       ...(settings.policyFile ? { policyFile: settings.policyFile } : {}),
     });
   } catch (e) {
-    if (e instanceof ConfigError) {
-      io.stderr(renderProblems("the configuration", e.issues));
-      return 2;
-    }
     if (e instanceof PolicyError) {
       io.stderr(renderProblems(`the policy`, e.issues));
       return 2;

@@ -17,6 +17,7 @@ import {
 import { parseText, SETTING_SPECS, type SettingKey } from "../../config/settings.ts";
 import { type Parsed, UsageError } from "../args.ts";
 import type { Io } from "../io.ts";
+import { renderProblems, renderTable } from "../render.ts";
 
 /**
  * The flags of every setting, and `--config FILE`: spread them into a command's options to
@@ -152,9 +153,7 @@ function shownSource(io: Io, source: SettingSource): string {
 }
 
 function table(rows: string[][]): string {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c])).join("  ").trimEnd() + "\n")
-    .join("");
+  return renderTable(rows) + "\n";
 }
 
 function renderConfig(io: Io, config: ResolvedConfig): string {
@@ -187,6 +186,26 @@ function renderIssues(io: Io, issues: readonly ValidationIssue[]): string {
     return `  ${formatIssue(shown).replaceAll("\n", "\n  ")}`;
   });
   return `error: invalid configuration (${n} problem${n === 1 ? "" : "s"}):\n${lines.join("\n")}\n`;
+}
+
+/**
+ * The settings a command runs with (file, environment and its flags), or the exit code 2
+ * after printing every configuration problem.
+ */
+export async function commandSettings(parsed: Parsed, io: Io): Promise<Settings | number> {
+  try {
+    const { settings } = await resolveConfig({
+      cwd: io.cwd,
+      env: io.env,
+      flags: settingsFlags(parsed.values),
+      ...(typeof parsed.values.config === "string" ? { configFile: parsed.values.config } : {}),
+    });
+    return settings;
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    io.stderr(renderProblems("the configuration", e.issues));
+    return 2;
+  }
 }
 
 /** Runs `orchestra config`. */

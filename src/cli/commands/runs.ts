@@ -10,12 +10,11 @@ import { parseDuration } from "../../core/duration.ts";
 import type { RestoredTask } from "../../engine/types.ts";
 import { SqliteStore } from "../../store/sqlite_store.ts";
 import type { RunRow, Store, TaskRow } from "../../store/store.ts";
-import { ConfigError, resolveConfig } from "../../config/config.ts";
 import { type Parsed, positiveInt, UsageError } from "../args.ts";
 import type { Io } from "../io.ts";
-import { renderProblems } from "../render.ts";
+import { renderTable } from "../render.ts";
 import { hashFile, prepare } from "./common.ts";
-import { SETTINGS_OPTIONS, settingsFlags } from "./config.ts";
+import { commandSettings, SETTINGS_OPTIONS } from "./config.ts";
 import { executePrepared, RUN_OPTIONS } from "./run.ts";
 
 /** Options of `runs`. */
@@ -45,19 +44,11 @@ export const RESUME_OPTIONS = {
 const STATUSES = ["running", "succeeded", "failed", "cancelled"];
 
 async function openStore(command: string, parsed: Parsed, io: Io): Promise<Store | number> {
+  const settings = await commandSettings(parsed, io);
+  if (typeof settings === "number") return settings;
   try {
-    const { settings } = await resolveConfig({
-      cwd: io.cwd,
-      env: io.env,
-      flags: settingsFlags(parsed.values),
-      ...(typeof parsed.values.config === "string" ? { configFile: parsed.values.config } : {}),
-    });
     return await SqliteStore.open(settings.stateDir);
   } catch (e) {
-    if (e instanceof ConfigError) {
-      io.stderr(renderProblems("the configuration", e.issues));
-      return 2;
-    }
     throw new UsageError(command, `cannot open the state store: ${(e as Error).message}`);
   }
 }
@@ -80,9 +71,7 @@ function duration(run: { startedAt?: string; finishedAt?: string }): string {
 }
 
 function table(rows: string[][]): string {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c])).join("  ").trimEnd())
-    .join("\n") + "\n";
+  return renderTable(rows) + "\n";
 }
 
 /** `orchestra runs [--flow F] [--status S] [--limit N] [--json]` and `runs prune`. */
