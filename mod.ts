@@ -23,6 +23,23 @@ export { task } from "./src/api/task.ts";
 export type { Input, Task, TaskArgs } from "./src/api/task.ts";
 export { flow } from "./src/api/flow.ts";
 export { context } from "./src/api/context.ts";
+
+// Plugins
+export { usePlugin } from "./src/api/plugin.ts";
+export type { UsePluginOptions } from "./src/api/plugin.ts";
+export { definePlugin, isPluginDefinition, PLUGIN_BRAND } from "./src/plugins/contract.ts";
+export type {
+  JsonSchema,
+  ParamsProblem,
+  PluginContext,
+  PluginDefinition,
+  PluginEnv,
+  PluginManifest,
+  PluginPermissions,
+  PluginSpec,
+  ZodLike,
+} from "./src/plugins/contract.ts";
+export { PluginLoadError } from "./src/plugins/resolve.ts";
 export type { Flow, FlowBody, Resolved } from "./src/api/flow.ts";
 export type { FlowHandle, MapOptions, TaskRef } from "./src/engine/run.ts";
 export type { WorkerCall, WorkerTaskInfo } from "./src/executors/worker_pool.ts";

@@ -5,13 +5,17 @@
  * @module
  */
 
-import type { Plugin } from "../src/plugins/builtin.ts";
+import { definePlugin } from "../src/plugins/contract.ts";
 
-const end: Plugin = {
+export default definePlugin({
   name: "end",
   version: "1.0.0",
   description: "Marks where a workflow ends; its result is the results it waited for, by id.",
+  pure: true,
+  params: { type: "object", properties: {}, additionalProperties: false },
+  result: "an object: the result of each task it waited for, by task id",
+  docs: "Chestra's built-in last task. It takes no params and needs no permissions; it " +
+    "collects the results of the tasks it waited for, so the run's result shows them.",
+  example: 'work:\n  run: echo 42\nend:\n  uses: end\n  needs: work\n',
   run: (_params, ctx) => ctx.inputs,
-};
-
-export default end;
+});

@@ -5,13 +5,17 @@
  * @module
  */
 
-import type { Plugin } from "../src/plugins/builtin.ts";
+import { definePlugin } from "../src/plugins/contract.ts";
 
-const start: Plugin = {
+export default definePlugin({
   name: "start",
   version: "1.0.0",
   description: "Marks where a workflow begins; succeeds at once with true.",
+  pure: true,
+  params: { type: "object", properties: {}, additionalProperties: false },
+  result: "true",
+  docs: "Chestra's built-in first task. It takes no params and needs no permissions; tasks " +
+    "that wait for its output signals (or `needs:` it) start right after it.",
+  example: 'start:\n  uses: start\nwork:\n  needs: start\n  run: echo "started"\n',
   run: () => true,
-};
-
-export default start;
+});

@@ -32,13 +32,18 @@ Deno.test("every example has a test here", async () => {
     "params.yaml",
     "conditions.yaml",
     "templates.yaml",
-    "chestra.yaml",
+    "chestra/workflow.yaml",
+    "chestra/plugins/my_plugin.ts",
     "orchestrator.ts",
   ];
-  const files = [];
-  for await (const e of Deno.readDir(new URL("../examples", import.meta.url))) {
-    if (e.isFile && /\.(ts|ya?ml)$/.test(e.name)) files.push(e.name);
-  }
+  const files: string[] = [];
+  const walk = async (dir: string) => {
+    for await (const e of Deno.readDir(new URL(`../examples/${dir}`, import.meta.url))) {
+      if (e.isDirectory && !["data", "shared"].includes(e.name)) await walk(`${dir}${e.name}/`);
+      if (e.isFile && /\.(ts|ya?ml)$/.test(e.name)) files.push(`${dir}${e.name}`);
+    }
+  };
+  await walk("");
   assert.deepEqual(files.sort(), tested.sort());
 });
 
@@ -159,10 +164,15 @@ Deno.test("examples/templates.yaml: templates from an included file", async () =
   assert.equal(total.name, "total");
 });
 
-Deno.test("examples/chestra.yaml: Chestra's format runs unchanged", async () => {
-  const doc = await run(["examples/chestra.yaml"]);
+Deno.test("examples/chestra: Chestra's example workflow runs unchanged with plugins/my_plugin.ts", async () => {
+  const doc = await run(["examples/chestra/workflow.yaml"]);
   assert.equal(doc.flow, "Example Workflow");
-  assert.deepEqual(doc.result, { end: { start: true } });
+  assert.deepEqual(doc.result, {
+    my_task: { foo: "bar", upstream: ["start"] },
+    end: { start: true },
+  });
+  const myTask = doc.tasks.find((t: { id: string }) => t.id === "my_task");
+  assert.equal(myTask.logs[0].message, "my_plugin got foo=bar");
 });
 
 Deno.test("examples/flow.schema.json is what `orchestra schema` prints", async () => {
@@ -171,10 +181,12 @@ Deno.test("examples/flow.schema.json is what `orchestra schema` prints", async (
   assert.equal(await Deno.readTextFile("examples/flow.schema.json"), io.out);
   const schema = JSON.parse(io.out);
   assert.equal(schema.$schema, "https://json-schema.org/draft/2020-12/schema");
-  for (const f of ["etl", "params", "conditions", "templates", "chestra"]) {
+  for (const f of ["etl", "params", "conditions", "templates"]) {
     const text = await Deno.readTextFile(`examples/${f}.yaml`);
     assert.match(text, /^# yaml-language-server: \$schema=\.\/flow\.schema\.json\n/);
   }
+  const chestra = await Deno.readTextFile("examples/chestra/workflow.yaml");
+  assert.match(chestra, /^# yaml-language-server: \$schema=\.\.\/flow\.schema\.json\n/);
 });
 
 Deno.test("examples/orchestrator.ts: three background runs, recorded in SQLite", async () => {

@@ -31,6 +31,13 @@ export interface TaskDefinition {
   readonly location?: SourceLocation;
   /** The URL of the module whose top level defined the task, when it was defined there. */
   readonly moduleUrl?: string;
+  /** The name a worker finds the task under in that module. @default options.name */
+  readonly workerName?: string;
+  /**
+   * Computes, when an attempt starts, the arguments a worker receives instead of the call's
+   * (a YAML plugin task renders its `with:` here, in the process that holds the run's values).
+   */
+  readonly prepare?: (args: unknown[], ctx: never) => unknown[] | Promise<unknown[]>;
 }
 
 /** What every copy of the library knows about a flow. */
@@ -117,7 +124,7 @@ export interface CallerFrame {
 
 const FRAME =
   /^\s*at (?:(\S.*?) \()?((?:file|https?|jsr|npm|data|blob):[^()\s]+):(\d+):(\d+)\)?\s*$/;
-const OWN_FILE = /\/src\/(core|engine|api|loaders)\/[^/]+\.ts$|\/orchestra\/[^/]*\/?mod\.ts$/;
+const OWN_FILE = /\/src\/(core|engine|api|loaders|plugins|testing)\/[^/]+\.ts$|\/orchestra\/[^/]*\/?mod\.ts$/;
 
 /**
  * The first stack frame outside Orchestra's own sources. A call is top-level when that frame

@@ -955,12 +955,16 @@ export class FlowRun implements FlowScope {
     );
   }
 
-  #inWorker(node: Node, ctx: Ctx): Promise<unknown> {
+  async #inWorker(node: Node, ctx: Ctx): Promise<unknown> {
     if (this.#workerPool === undefined) this.#workerPool = this.#ownPool = new WorkerPool();
     const methods = { debug: "debug", info: "info", warning: "warn", error: "error" } as const;
-    return this.#workerPool.run({
+    const prepare = node.task.prepare as
+      | ((args: unknown[], ctx: Ctx) => unknown[] | Promise<unknown[]>)
+      | undefined;
+    const args = prepare ? await prepare(node.args, ctx) : node.args;
+    return await this.#workerPool.run({
       task: node.task,
-      args: node.args,
+      args,
       info: {
         runId: this.runId,
         flow: this.flow,

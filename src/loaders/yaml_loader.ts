@@ -6,8 +6,10 @@
  */
 
 import { displayPath } from "../core/protocol.ts";
+import type { PluginSearch } from "../plugins/resolve.ts";
 import { type CompiledFlow, compileFlow } from "./yaml/compile.ts";
 import { loadFlowSpec } from "./yaml/load.ts";
+import { resolveFlowPlugins } from "./yaml/plugins.ts";
 
 /** Whether `path` names a YAML flow file. */
 export function isYamlFile(path: string): boolean {
@@ -18,6 +20,11 @@ export function isYamlFile(path: string): boolean {
 export interface LoadYamlOptions {
   /** Reads host environment variables (secrets, the commands' base environment). */
   env?: (name: string) => string | undefined;
+  /**
+   * Where plugins named in `uses:` are looked for besides the built-ins and the `plugins/`
+   * folder next to the flow (its `flowDir` is the flow file's directory).
+   */
+  plugins?: Omit<PluginSearch, "flowDir">;
 }
 
 /**
@@ -72,6 +79,6 @@ async function load(
   const shown = displayPath(new URL(`file://${absolute}`).href);
   const spec = await loadFlowSpec(absolute, shown, text);
   const flowDir = absolute.slice(0, absolute.lastIndexOf("/")) || "/";
-  const compileOptions = options.env ? { flowDir, env: options.env } : { flowDir };
-  return compileFlow(spec, compileOptions);
+  const plugins = await resolveFlowPlugins(spec, { ...options.plugins, flowDir });
+  return compileFlow(spec, { flowDir, plugins, ...(options.env ? { env: options.env } : {}) });
 }

@@ -10,7 +10,7 @@ const SEEDS = [
   "examples/params.yaml",
   "examples/conditions.yaml",
   "examples/templates.yaml",
-  "examples/chestra.yaml",
+  "examples/chestra/workflow.yaml",
   "examples/shared/steps.yaml",
 ];
 const texts = await Promise.all(SEEDS.map((f) => Deno.readTextFile(`${ROOT}/${f}`)));

@@ -128,7 +128,10 @@ export async function prepare(
   let yamlGraph: FlowGraph | undefined;
   try {
     if (isYamlFile(file)) {
-      const compiled = await loadYamlFlow(file, io.cwd, { env: io.env });
+      const compiled = await loadYamlFlow(file, io.cwd, {
+        env: io.env,
+        plugins: { dirs: settings.pluginDirs, stateDir: settings.stateDir },
+      });
       def = compiled.def;
       yamlGraph = compiled.graph;
     } else {

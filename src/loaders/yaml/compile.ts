@@ -31,6 +31,10 @@ import type { FlowHandle } from "../../engine/run.ts";
 import type { FlowOptions, TaskContext } from "../../engine/types.ts";
 import { BASE_ENV_NAMES, parseOutput, runShell } from "../../executors/process.ts";
 import { BUILTIN_PLUGINS } from "../../plugins/builtin.ts";
+import { invokePlugin, type PluginEnv, pluginManifest } from "../../plugins/contract.ts";
+import { PluginLoadError, type ResolvedPlugin } from "../../plugins/resolve.ts";
+import { checkPlugin } from "../../plugins/inspect_entry.ts";
+import { type PluginUse, staticProblems } from "./plugins.ts";
 import {
   BUILTIN_FUNCTIONS,
   calledFunctions,
@@ -66,6 +70,11 @@ export interface CompileOptions {
   flowDir: string;
   /** Reads a host environment variable (for `secrets.X` and the base environment). */
   env?: (name: string) => string | undefined;
+  /**
+   * What each task's `uses:` resolved to, by task id (see `resolveFlowPlugins`). Without it,
+   * only built-in plugins are known.
+   */
+  plugins?: ReadonlyMap<string, PluginUse>;
 }
 
 type Values = Record<string, unknown>;
@@ -78,7 +87,7 @@ interface Compiled {
   /** Whether its expressions (other than `if:`) read `tasks.X.status`. */
   readsStatus: boolean;
   run?: Template;
-  uses?: string;
+  uses?: ResolvedPlugin;
   with?: unknown;
   env: [string, Template][];
   /** An expression, or a literal list whose strings may hold `${{ }}`. */
@@ -275,6 +284,47 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
     return value;
   }
 
+  // Problems with a plugin task's params, at their place in `with:` (or `params:`).
+  function pluginIssues(t: TaskSpec, use: PluginUse, params: unknown): void {
+    const withPath = fieldPath(t, "with");
+    const manifest = use.resolved!.manifest;
+    const props = manifest.params.properties as Record<string, unknown> | undefined;
+    const problems = staticProblems(use.check?.problems ?? [], params);
+    // Unknown params are typos more often than not: say so even where the schema allows them.
+    if (props && params !== null && typeof params === "object" && !Array.isArray(params)) {
+      for (const k of Object.keys(params)) {
+        if (Object.hasOwn(props, k)) continue;
+        if (problems.some((p) => p.path.length === 1 && p.path[0] === k)) continue;
+        problems.push({ path: [k], message: `unknown param "${k}"` });
+      }
+    }
+    for (const p of problems) {
+      if (
+        p.path.length && /received undefined/.test(p.message) &&
+        valueAt(params, p.path) === undefined
+      ) {
+        p.message = `missing required param "${p.path.at(-1)}"`;
+        p.path = p.path.slice(0, -1);
+      }
+      const known = Object.keys(props ?? {});
+      const unknown = /^unknown param "(.*)"$/.exec(p.message);
+      const at = unknown
+        ? t.source.locateKey([...withPath, ...p.path.slice(0, -1)], String(p.path.at(-1)))
+        : t.source.locate([...withPath, ...p.path]);
+      const where = p.path.length ? ` at ${p.path.join(".")}` : "";
+      issueAt(
+        t,
+        at,
+        `Task "${t.id}": plugin "${manifest.name}" params${where}: ${p.message}${
+          unknown ? didYouMean(unknown[1], known) : ""
+        }`,
+        known.length
+          ? `its params: ${known.join(", ")} (orchestra plugins info ${manifest.name})`
+          : undefined,
+      );
+    }
+  }
+
   for (const t of spec.tasks) {
     const f = t.fields;
     const c: Compiled = {
@@ -336,16 +386,22 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
       }
     }
     if (f.uses !== undefined) {
-      const name = f.uses.split("@")[0];
-      const known = [...BUILTIN_PLUGINS.keys()];
-      if (!BUILTIN_PLUGINS.has(name)) {
+      const use = options.plugins?.get(t.id) ?? builtinUse(f.uses, f.with, options.flowDir);
+      const usesAt = t.source.locate(fieldPath(t, "uses"));
+      if (use.error || !use.resolved) {
+        const why = use.error?.message ?? `Unknown plugin "${f.uses}"`;
         issueAt(
           t,
-          t.source.locate(fieldPath(t, "uses")),
-          `Task "${t.id}" uses unknown plugin "${name}"${didYouMean(name, known)}`,
-          `available plugins: ${known.join(", ")}`,
+          usesAt,
+          why.startsWith("Unknown plugin")
+            ? `Task "${t.id}" uses u${why.slice(1)}`
+            : `Task "${t.id}": ${why}`,
+          use.error?.hint,
         );
-      } else c.uses = name;
+      } else {
+        c.uses = use.resolved;
+        pluginIssues(t, use, f.with ?? {});
+      }
       c.with = templatesIn(f.with ?? {}, fieldPath(t, "with"), t, roots);
     } else if (f.with !== undefined) {
       issueAt(
@@ -451,6 +507,36 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
       const asked = settings.permissions?.run;
       const run = asked === true ? true : [...new Set(["sh", ...(asked || [])])];
       c.options.permissions = { ...settings.permissions, run };
+    }
+    if (c.uses) {
+      const use = options.plugins?.get(t.id) ?? builtinUse(f.uses!, f.with, options.flowDir);
+      const inline = c.uses.definition !== undefined && c.uses.manifest.pure;
+      if (inline) c.options.executor ??= "inline";
+      else if (settings.executor !== undefined && settings.executor !== "worker") {
+        issueAt(
+          t,
+          t.source.locate([...t.path, "executor"]),
+          `Task "${t.id}": plugin "${c.uses.manifest.name}" runs in a worker with its ` +
+            `permissions, not "${settings.executor}"`,
+          "only a pure built-in plugin runs inline; remove `executor:`",
+        );
+      } else c.options.executor = "worker";
+      if (settings.permissions === undefined) {
+        if (use.check?.permissions) {
+          if (Object.keys(use.check.permissions).length) {
+            c.options.permissions = use.check.permissions;
+          }
+        } else if (use.check?.permissionsError !== undefined) {
+          issueAt(
+            t,
+            t.source.locate(fieldPath(t, "with")),
+            `Task "${t.id}": plugin "${c.uses.manifest.name}" cannot say which permissions it ` +
+              `needs (${use.check.permissionsError})`,
+            "give the task `permissions:` (Deno's names: read, write, net, env, run, …) for " +
+              "what its params will hold when it runs",
+          );
+        }
+      }
     }
     if (f.description !== undefined) c.options.description = f.description;
     if (typeof f.cache === "object" && f.cache.key !== undefined) {
@@ -564,7 +650,7 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
   }
   graph.issues = [
     ...issues,
-    ...validateFlowGraph(graph, { executors: ["inline", "process"] }).filter((i) =>
+    ...validateFlowGraph(graph, { executors: ["inline", "process", "worker"] }).filter((i) =>
       !/needs unknown task|^Duplicate task id/.test(i.message)
     ),
   ];
@@ -572,6 +658,41 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
 
   const def = buildFlow(spec, compiled, flowEnv, defaults, options, hostEnv);
   return { def, graph };
+}
+
+function valueAt(value: unknown, path: (string | number)[]): unknown {
+  let v = value;
+  for (const k of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<string | number, unknown>)[k];
+  }
+  return v;
+}
+
+// Without a resolved map (a caller that compiles directly): built-ins only.
+function builtinUse(uses: string, params: unknown, flowDir: string): PluginUse {
+  const name = uses.split("@")[0];
+  const def = BUILTIN_PLUGINS.get(name);
+  if (!def) {
+    const known = [...BUILTIN_PLUGINS.keys()];
+    return {
+      error: new PluginLoadError(
+        `Unknown plugin "${name}"${didYouMean(name, known)}`,
+        `available plugins: ${known.join(", ")}`,
+      ),
+    };
+  }
+  return {
+    resolved: {
+      uses,
+      manifest: pluginManifest(def),
+      kind: "builtin",
+      source: "built-in",
+      moduleUrl: def.moduleUrl ?? "",
+      definition: def,
+    },
+    check: checkPlugin(def, params ?? {}, { dir: flowDir }),
+  };
 }
 
 function toSettings(f: Record<string, unknown>): TaskSettings {
@@ -719,11 +840,22 @@ function buildFlow(
       });
       return parseOutput(out);
     }
-    const plugin = BUILTIN_PLUGINS.get(c.uses!)!;
-    const params = renderDeep(c.with ?? {}, evalCtx) as Record<string, unknown>;
+    // A pure built-in plugin (the only kind that runs here).
+    const [params, inputs, env] = pluginArgs(c, input, ctx);
+    return await invokePlugin(c.uses!.definition!, params, inputs, ctx, env);
+  };
+
+  // What a plugin task receives: its params rendered, its inputs and where it runs.
+  const pluginArgs = (
+    c: Compiled,
+    input: Input,
+    ctx: TaskContext,
+  ): [Record<string, unknown>, Values, PluginEnv] => {
+    const values = valuesFor(c, input, ctx.runId, input.statuses, (n) => ctx.secret(n));
+    const params = renderDeep(c.with ?? {}, { values }) as Record<string, unknown>;
     const inputs: Values = {};
     for (const id of c.needs) inputs[id] = input.tasks[id] ?? null;
-    return await plugin.run(params, { inputs, task: ctx });
+    return [params, inputs, { dir: options.flowDir }];
   };
 
   const taskDef = (c: Compiled): TaskDefinition => {
@@ -743,11 +875,20 @@ function buildFlow(
           }`,
       };
     }
-    return {
+    const def: TaskDefinition = {
       [TASK_BRAND]: PROTOCOL_VERSION,
       options,
       fn: ((input: Input, ctx: TaskContext) => execute(c, input, ctx)) as never,
       location: c.spec.source.locate(c.spec.path),
+    };
+    if (!c.uses || options.executor !== "worker") return def;
+    // The plugin's module, imported by a worker started with the task's grant.
+    return {
+      ...def,
+      moduleUrl: c.uses.moduleUrl,
+      workerName: `plugin:${c.uses.manifest.name}`,
+      prepare:
+        ((args: unknown[], ctx: TaskContext) => pluginArgs(c, args[0] as Input, ctx)) as never,
     };
   };
 
