@@ -137,7 +137,8 @@ export class PluginInspector {
 /** Turns a worker's load error into a message that says what to do. */
 function loadFailure(moduleUrl: string, message: string): PluginLoadError {
   // The first line says it; the rest is a stack inside the inspection worker.
-  const text = message.replace(/\x1b\[[0-9;]*m/g, "").split("\n")[0]
+  const esc = String.fromCharCode(27);
+  const text = message.replaceAll(new RegExp(`${esc}\\[[0-9;]*m`, "g"), "").split("\n")[0]
     .replace(/^Uncaught (\(in promise\) )?/, "").trim();
   if (/^(Requires|NotCapable)|access to/.test(text)) {
     return new PluginLoadError(
