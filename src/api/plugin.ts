@@ -99,15 +99,16 @@ export function usePlugin<P>(
   let permissions = settings.permissions;
   if (permissions === undefined && !inline) {
     try {
-      if (typeof def.permissions === "function" && holdsReference(params)) {
-        throw new TypeError("its params hold references to other tasks' results");
-      }
       permissions = pluginPermissions(def as PluginDefinition, params, env);
     } catch (e) {
+      const why = holdsReference(params)
+        ? "its params hold results of other tasks, known only when it runs"
+        : e instanceof Error
+        ? e.message
+        : String(e);
       throw new OrchestraError(
-        `Plugin "${def.name}" cannot say which permissions it needs ` +
-          `(${e instanceof Error ? e.message : String(e)}); pass { permissions: { … } } to ` +
-          `usePlugin()`,
+        `Plugin "${def.name}" cannot say which permissions it needs (${why}); pass ` +
+          `{ permissions: { … } } to usePlugin()`,
       );
     }
   }

@@ -167,7 +167,9 @@ async function scanFolders(folders: string[]): Promise<FolderEntry[]> {
       continue;
     }
     for (const e of entries) {
-      if (e.name.endsWith("_test.ts") || e.name.startsWith(".")) continue;
+      if (/_test\.[mc]?[jt]s$/.test(e.name) || e.name.startsWith(".")) continue;
+      // A folder's mod.ts gathers its plugins (like plugins/mod.ts here): not a plugin itself.
+      if (/^mod\.[mc]?[jt]s$/.test(e.name)) continue;
       const m = PLUGIN_FILE.exec(e.name);
       if (!m) continue;
       let path: string | undefined;
@@ -180,7 +182,7 @@ async function scanFolders(folders: string[]): Promise<FolderEntry[]> {
           }
         }
       } else if (/\.(ts|js|mts|mjs)$/.test(e.name)) path = `${dir}/${e.name}`;
-      if (!path) continue;
+      if (!path || BUILTIN_URLS().has(fileUrl(path))) continue;
       const entry: FolderEntry = { name: m[1], path, dir };
       if (m[2] !== undefined) {
         if (semver.valid(m[2]) === null) continue;
@@ -191,6 +193,11 @@ async function scanFolders(folders: string[]): Promise<FolderEntry[]> {
   }
   return out;
 }
+
+// The built-ins' own files, met when a flow sits next to this repository's plugins/ folder.
+let builtinUrls: Set<string> | undefined;
+const BUILTIN_URLS = () =>
+  builtinUrls ??= new Set([...BUILTIN_PLUGINS.values()].map((p) => p.moduleUrl ?? ""));
 
 function shown(path: string): string {
   const cwd = Deno.cwd();

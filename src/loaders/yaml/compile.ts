@@ -285,7 +285,7 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
   }
 
   // Problems with a plugin task's params, at their place in `with:` (or `params:`).
-  function pluginIssues(t: TaskSpec, use: PluginUse, params: unknown): void {
+  function pluginIssues(t: TaskSpec, use: PluginUse, params: unknown): number {
     const withPath = fieldPath(t, "with");
     const manifest = use.resolved!.manifest;
     const props = manifest.params.properties as Record<string, unknown> | undefined;
@@ -323,6 +323,7 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
           : undefined,
       );
     }
+    return problems.length;
   }
 
   for (const t of spec.tasks) {
@@ -385,6 +386,7 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
         );
       }
     }
+    let badParams = false;
     if (f.uses !== undefined) {
       const use = options.plugins?.get(t.id) ?? builtinUse(f.uses, f.with, options.flowDir);
       const usesAt = t.source.locate(fieldPath(t, "uses"));
@@ -400,7 +402,7 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
         );
       } else {
         c.uses = use.resolved;
-        pluginIssues(t, use, f.with ?? {});
+        badParams = pluginIssues(t, use, f.with ?? {}) > 0;
       }
       c.with = templatesIn(f.with ?? {}, fieldPath(t, "with"), t, roots);
     } else if (f.with !== undefined) {
@@ -526,7 +528,7 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
           if (Object.keys(use.check.permissions).length) {
             c.options.permissions = use.check.permissions;
           }
-        } else if (use.check?.permissionsError !== undefined) {
+        } else if (use.check?.permissionsError !== undefined && !badParams) {
           issueAt(
             t,
             t.source.locate(fieldPath(t, "with")),

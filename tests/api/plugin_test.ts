@@ -1,0 +1,73 @@
+import assert from "node:assert/strict";
+import { flow, OrchestraError, task, usePlugin } from "../../mod.ts";
+import reader from "./_reader_plugin.ts";
+
+Deno.test("usePlugin runs a pure built-in inline, by name", async () => {
+  const count = task("count", () => 3);
+  const f = flow("builtin", () => usePlugin("end", {}, { id: "done", inputs: { n: count() } }));
+  const record = await f.run();
+  assert.equal(record.status, "succeeded", record.error);
+  assert.deepEqual(record.result, { n: 3 });
+  assert.deepEqual(record.tasks.map((t) => t.id), ["count", "done"]);
+});
+
+Deno.test("usePlugin runs a plugin in a worker with the permissions it asked for", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/a.txt`, "alpha");
+    await Deno.writeTextFile(`${dir}/b.txt`, "beta");
+    const suffix = task("suffix", () => "!");
+    const f = flow("reads", () => {
+      const a = usePlugin(reader, { path: `${dir}/a.txt`, suffix: suffix() }, { id: "a" });
+      return usePlugin(reader, { path: `${dir}/b.txt` }, { id: "b", inputs: { a } });
+    });
+    const record = await f.run();
+    assert.equal(record.status, "succeeded", record.error);
+    assert.deepEqual(record.result, {
+      text: "beta",
+      inputs: { a: { text: "alpha!", inputs: {} } },
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a plugin granted less than it needs fails with a permission error", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/a.txt`, "alpha");
+    const f = flow("narrow", () =>
+      usePlugin(reader, { path: `${dir}/a.txt` }, {
+        id: "a",
+        permissions: { read: [`${dir}/other`] },
+      }));
+    const record = await f.run();
+    assert.equal(record.status, "failed");
+    assert.match(record.tasks[0].error!, /Requires read access to .*a\.txt/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("usePlugin says what is wrong: unknown name, outside a flow, permissions unknown", async () => {
+  const unknown = await flow("x", () => usePlugin("ennd", {})).run();
+  assert.equal(unknown.status, "failed");
+  assert.match(unknown.error!, /unknown built-in plugin "ennd" \(did you mean "end"\?\)/);
+  assert.throws(() => usePlugin("end", {}), OrchestraError);
+  const path = task("path", () => "/tmp/x");
+  const record = await flow("refs", () => usePlugin(reader, { path: path() })).run().catch((e) =>
+    e
+  );
+  const message = record instanceof Error ? record.message : record.error;
+  assert.match(message, /cannot say which permissions it needs .*pass \{ permissions/);
+});
+
+Deno.test("a plugin's params are validated (defaults applied) before it runs", async () => {
+  const f = flow(
+    "bad",
+    () => usePlugin(reader, { path: 3 as unknown as string }, { permissions: { read: ["/tmp"] } }),
+  );
+  const record = await f.run();
+  assert.equal(record.status, "failed");
+  assert.match(record.tasks[0].error!, /params of plugin "reader" are invalid: path: /);
+});
