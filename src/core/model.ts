@@ -143,6 +143,8 @@ export interface TaskNode {
   location?: SourceLocation;
   /** For a map: how many items (a number once known) and its concurrency limit. */
   map?: { items: number | "dynamic"; concurrency?: number };
+  /** For a task that runs a plugin: which one, and where it was found. */
+  plugin?: { name: string; version: string; source: string };
 }
 
 /** The flow graph: what validation, `describe`, `graph` and `--dry-run` work on. */

@@ -621,6 +621,10 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
     if (!Array.isArray(c.spec.path) || typeof c.spec.path[c.spec.path.length - 1] === "string") {
       node.location = keyLoc;
     }
+    if (c.uses) {
+      const m = c.uses.manifest;
+      node.plugin = { name: m.name, version: m.version, source: c.uses.source };
+    }
     if (c.foreach !== undefined) {
       node.map = { items: Array.isArray(c.foreach) ? c.foreach.length : "dynamic" };
       if (c.spec.fields.concurrency !== undefined) node.map.concurrency = c.spec.fields.concurrency;
