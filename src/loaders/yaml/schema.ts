@@ -82,7 +82,10 @@ export const taskFields = {
   if: z.union([expression, z.boolean()], { error: "expected an expression or a boolean" })
     .optional().describe("Run only when this is true; success(), failure(), always(), cancelled()"),
   run: expression.optional().describe("A shell command (sh -c); its stdout is the result"),
-  uses: z.string().optional().describe("A plugin: NAME or NAME@range"),
+  uses: z.string().optional().describe(
+    "A plugin: NAME or NAME@range (plugin folders, then built-ins), a path relative to the " +
+      "flow file, a pinned https: URL, or a jsr:/npm: specifier with a version",
+  ),
   with: z.record(z.string(), z.unknown()).optional().describe("The plugin's params"),
   env: z.record(z.string(), scalar).optional().describe("Environment variables of the command"),
   "working-directory": z.string().optional().describe(
