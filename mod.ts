@@ -36,10 +36,14 @@ export type {
   PluginEnv,
   PluginManifest,
   PluginPermissions,
+  PluginSecrets,
   PluginSpec,
   ZodLike,
 } from "./src/plugins/contract.ts";
 export { PluginLoadError } from "./src/plugins/resolve.ts";
+export type { PluginSearch, PluginSourceKind, ResolvedPlugin } from "./src/plugins/resolve.ts";
+export { PluginInspector } from "./src/plugins/inspect.ts";
+export type { ParamsCheck } from "./src/plugins/inspect.ts";
 export type { Flow, FlowBody, Resolved } from "./src/api/flow.ts";
 export type { FlowHandle, MapOptions, TaskRef } from "./src/engine/run.ts";
 export type { WorkerCall, WorkerTaskInfo } from "./src/executors/worker_pool.ts";

@@ -5,9 +5,10 @@
  * @module
  */
 
-import { definePlugin } from "../src/plugins/contract.ts";
+import { definePlugin, type PluginDefinition } from "../src/plugins/contract.ts";
 
-export default definePlugin({
+/** The `end` plugin. */
+const end: PluginDefinition = definePlugin({
   name: "end",
   version: "1.0.0",
   description: "Marks where a workflow ends; its result is the results it waited for, by id.",
@@ -16,6 +17,8 @@ export default definePlugin({
   result: "an object: the result of each task it waited for, by task id",
   docs: "Chestra's built-in last task. It takes no params and needs no permissions; it " +
     "collects the results of the tasks it waited for, so the run's result shows them.",
-  example: 'work:\n  run: echo 42\nend:\n  uses: end\n  needs: work\n',
+  example: "work:\n  run: echo 42\nend:\n  uses: end\n  needs: work\n",
   run: (_params, ctx) => ctx.inputs,
 });
+
+export default end;

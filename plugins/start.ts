@@ -5,9 +5,10 @@
  * @module
  */
 
-import { definePlugin } from "../src/plugins/contract.ts";
+import { definePlugin, type PluginDefinition } from "../src/plugins/contract.ts";
 
-export default definePlugin({
+/** The `start` plugin. */
+const start: PluginDefinition = definePlugin({
   name: "start",
   version: "1.0.0",
   description: "Marks where a workflow begins; succeeds at once with true.",
@@ -19,3 +20,5 @@ export default definePlugin({
   example: 'start:\n  uses: start\nwork:\n  needs: start\n  run: echo "started"\n',
   run: () => true,
 });
+
+export default start;

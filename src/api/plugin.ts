@@ -22,9 +22,11 @@ import { BUILTIN_PLUGINS } from "../plugins/builtin.ts";
 import {
   invokePlugin,
   isPluginDefinition,
+  parsePluginParams,
   type PluginDefinition,
   type PluginEnv,
   pluginPermissions,
+  pluginSecrets,
 } from "../plugins/contract.ts";
 import type { Input } from "./task.ts";
 
@@ -64,7 +66,8 @@ function holdsReference(v: unknown): boolean {
  */
 export function usePlugin<P>(
   plugin: PluginDefinition<P> | string,
-  params: Input<P>,
+  // Params with defaults may be left out: the schema fills them in before the plugin runs.
+  params: Input<Partial<P>>,
   options: UsePluginOptions = {},
 ): TaskRef<unknown> {
   const def = typeof plugin === "string" ? BUILTIN_PLUGINS.get(plugin) : plugin;
@@ -96,10 +99,14 @@ export function usePlugin<P>(
       `Plugin "${def.name}" runs in a worker with its permissions, not "${settings.executor}"`,
     );
   }
+  const parsed = parsePluginParams(def as PluginDefinition, params);
+  const known = parsed.ok ? parsed.value : params;
+  const secrets = [...new Set([...settings.secrets ?? [], ...pluginSecrets(def, known)])];
+  if (secrets.length) settings.secrets = secrets;
   let permissions = settings.permissions;
   if (permissions === undefined && !inline) {
     try {
-      permissions = pluginPermissions(def as PluginDefinition, params, env);
+      permissions = pluginPermissions(def as PluginDefinition, known, env);
     } catch (e) {
       const why = holdsReference(params)
         ? "its params hold results of other tasks, known only when it runs"
@@ -130,7 +137,8 @@ export function usePlugin<P>(
       ((p: unknown, i: Record<string, unknown>, e: PluginEnv, ctx: TaskContext) =>
         invokePlugin(def as PluginDefinition, p, i, ctx, e)) as never,
     ...(frame ? { location: frame.location } : {}),
-    ...(inline ? {} : { moduleUrl: def.moduleUrl, workerName: def.workerName }),
+    workerName: def.workerName,
+    ...(inline ? {} : { moduleUrl: def.moduleUrl }),
   };
   return scope.call(task, [params, inputs ?? {}, env], id ? { id } : {}) as TaskRef<unknown>;
 }

@@ -7,6 +7,7 @@
 import { AUDIT_HELP } from "./commands/audit.ts";
 import { CACHE_HELP } from "./commands/cache.ts";
 import { CONFIG_HELP } from "./commands/config.ts";
+import { PLUGINS_HELP } from "./commands/plugins.ts";
 import { SECRET_HELP } from "./commands/secret.ts";
 
 /** The top-level help. */
@@ -27,6 +28,7 @@ Commands:
   resume RUN      Run again what did not succeed; succeeded tasks are restored
   retry RUN --from TASK  Run a task and everything after it again
   cache clear     Remove every cached task result
+  plugins         List plugins, show one's manual (info), scaffold one (new), re-pin (update)
   schema          Print the JSON Schema of YAML flow files (for editors)
   config          Show the effective settings and where each came from
   audit           Show the permission decisions recorded in the audit log
@@ -86,6 +88,7 @@ export const COMMAND_HELP: Record<string, string> = {
   ),
   audit: AUDIT_HELP,
   cache: CACHE_HELP,
+  plugins: PLUGINS_HELP,
   secret: SECRET_HELP,
   config: CONFIG_HELP,
   schema: `Usage: orchestra schema [options]

@@ -19,6 +19,7 @@ import {
 import { AUDIT_OPTIONS, auditCommand } from "./commands/audit.ts";
 import { CACHE_OPTIONS, cacheCommand } from "./commands/cache.ts";
 import { CONFIG_OPTIONS, configCommand } from "./commands/config.ts";
+import { PLUGINS_OPTIONS, pluginsCommand } from "./commands/plugins.ts";
 import { RUN_OPTIONS, runCommand } from "./commands/run.ts";
 import {
   cancelCommand,
@@ -60,6 +61,7 @@ const COMMANDS: Record<string, Command> = {
   resume: { options: RESUME_OPTIONS, run: resumeCommand },
   retry: { options: RESUME_OPTIONS, run: retryCommand },
   cache: { options: CACHE_OPTIONS, run: cacheCommand },
+  plugins: { options: PLUGINS_OPTIONS, run: pluginsCommand },
 };
 
 /**

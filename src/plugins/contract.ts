@@ -70,7 +70,15 @@ export interface PluginContext extends PluginEnv {
 }
 
 /** What a plugin asks for: fixed, or computed from its params (known before the task runs). */
-export type PluginPermissions<P> = PermissionSet | ((params: P, env: PluginEnv) => PermissionSet);
+export type PluginPermissions<P> =
+  | PermissionSet
+  // A method's parameters are bivariant: a plugin of specific params is still a plugin.
+  | { bivariant(params: P, env: PluginEnv): PermissionSet }["bivariant"];
+
+/** The secrets a plugin reads, fixed or named by its params (`bearerSecret: API_TOKEN`). */
+export type PluginSecrets<P> =
+  | readonly string[]
+  | { bivariant(params: P): readonly string[] }["bivariant"];
 
 /** What `definePlugin` takes. */
 export interface PluginSpec<P> {
@@ -84,6 +92,11 @@ export interface PluginSpec<P> {
   params?: ZodLike<P> | JsonSchema;
   /** The Deno permissions it needs, fixed or from its params. @default none */
   permissions?: PluginPermissions<P>;
+  /**
+   * The secrets it reads with `ctx.secret()`, fixed or named by its params: a task that uses
+   * the plugin declares them, so they reach its worker (and are masked). @default none
+   */
+  secrets?: PluginSecrets<P>;
   /**
    * A pure plugin needs no permissions and touches nothing outside its params and inputs; only
    * a built-in pure plugin runs inline, every other runs in a worker with its grant.
@@ -374,6 +387,21 @@ export function pluginPermissions(
     }
   }
   return out;
+}
+
+/** The secrets a plugin reads with these params (an empty list when they cannot be known). */
+export function pluginSecrets(plugin: PluginDefinition, params: unknown): string[] {
+  const s = plugin.secrets;
+  if (s === undefined) return [];
+  let names: readonly unknown[];
+  try {
+    names = typeof s === "function" ? s(params as Record<string, unknown>) : s;
+  } catch {
+    return [];
+  }
+  return [...new Set(names)].filter((n): n is string =>
+    typeof n === "string" && /^[A-Za-z_][A-Za-z0-9_]*$/.test(n)
+  );
 }
 
 /** Builds a plugin's context from a task's. */

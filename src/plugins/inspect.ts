@@ -18,6 +18,8 @@ export interface ParamsCheck {
   permissions?: PermissionSet;
   /** Why they could not be computed. */
   permissionsError?: string;
+  /** The secrets it reads with these params. */
+  secrets?: string[];
 }
 
 const ENTRY = new URL("./inspect_entry.ts", import.meta.url).href;

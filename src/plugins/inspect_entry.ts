@@ -13,6 +13,7 @@ import {
   type PluginEnv,
   pluginManifest,
   pluginPermissions,
+  pluginSecrets,
 } from "./contract.ts";
 import type { ParamsCheck } from "./inspect.ts";
 
@@ -54,8 +55,10 @@ export function checkPlugin(
 ): ParamsCheck {
   const parsed = parsePluginParams(plugin, params);
   const out: ParamsCheck = { problems: parsed.ok ? [] : parsed.problems };
+  const secrets = pluginSecrets(plugin, parsed.ok ? parsed.value : params);
+  if (secrets.length) out.secrets = secrets;
   try {
-    out.permissions = pluginPermissions(plugin, params, env);
+    out.permissions = pluginPermissions(plugin, parsed.ok ? parsed.value : params, env);
   } catch (e) {
     out.permissionsError = e instanceof Error ? e.message : String(e);
   }

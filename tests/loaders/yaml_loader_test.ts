@@ -304,17 +304,17 @@ Deno.test("expressions in a plugin's `with:` are checked at any depth", async ()
   const text = [
     "tasks:", // 1
     "  a:", // 2
-    "    uses: start", // 3
+    "    uses: log", // 3
     "    with:", // 4
-    "      msg: ${{ params.nope }}", // 5
-    '      list: ["${{ 1 + }}", { deep: "${{ tasks.b.result }}" }]', // 6
+    "      message: ${{ params.nope }}", // 5
+    '      data: ["${{ 1 + }}", { deep: "${{ tasks.b.result }}" }]', // 6
     "  b:", // 7
     "    run: echo", // 8
   ].join("\n");
   assert.deepEqual(
     (await issuesOfText(text)).map((i) => `${i.location!.line}:${i.location!.col} ${i.message}`),
     [
-      '5:16 Unknown param "nope"',
+      '5:20 Unknown param "nope"',
       '6:23 Expression error: Expected a value after "+", found the end of the expression',
       '6:41 Task "a" reads tasks.b but does not need "b"',
     ],

@@ -583,8 +583,12 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
   // The graph, for validation, describe, graph and --dry-run.
   const shared = paramRefs.get("") ?? new Set<string>();
   for (const c of compiled) {
-    const names = secretRefs.get(c.spec.id);
-    if (names?.size) c.options.secrets = [...names];
+    // Secrets its expressions read, and those its plugin reads (named in its params).
+    const names = new Set([
+      ...secretRefs.get(c.spec.id) ?? [],
+      ...(c.uses ? options.plugins?.get(c.spec.id)?.check?.secrets ?? [] : []),
+    ]);
+    if (names.size) c.options.secrets = [...names];
     c.params = [...new Set([...(paramRefs.get(c.spec.id) ?? []), ...shared])];
   }
   const defaults = spec.fields.defaults ? toSettings(spec.fields.defaults) : undefined;

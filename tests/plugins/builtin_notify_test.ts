@@ -1,0 +1,204 @@
+import assert from "node:assert/strict";
+import plugin, { notifyPayload } from "../../plugins/notify.ts";
+import { type TaskDefinition, taskRegistry } from "../../src/core/protocol.ts";
+import type { TaskContext } from "../../src/engine/types.ts";
+import { WorkerPool } from "../../src/executors/worker_pool.ts";
+import {
+  invokePlugin,
+  parsePluginParams,
+  type PluginDefinition,
+  pluginManifest,
+  pluginPermissions,
+} from "../../src/plugins/contract.ts";
+
+// The contract's functions take untyped plugins.
+const notify = plugin as unknown as PluginDefinition;
+
+function fakeContext(secrets: Record<string, string> = {}) {
+  const waits: number[] = [];
+  const warnings: string[] = [];
+  const ctx: TaskContext = {
+    runId: "run-1",
+    flow: "test",
+    taskId: "alert",
+    name: "alert",
+    attempt: 1,
+    params: {},
+    signal: new AbortController().signal,
+    log: { debug() {}, info() {}, warn: (m) => void warnings.push(m), error() {} },
+    sleep: (ms) => (waits.push(ms), Promise.resolve()),
+    secret: (name) => {
+      if (!Object.hasOwn(secrets, name)) throw new Error(`secret "${name}" is not declared`);
+      return secrets[name];
+    },
+  };
+  return { ctx, waits, warnings };
+}
+
+/** A loopback webhook that records what it receives. */
+function webhook(answer: (n: number) => Response = () => new Response("ok")) {
+  const received: { path: string; type: string | null; payload: unknown }[] = [];
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, async (req) => {
+    received.push({
+      path: new URL(req.url).pathname,
+      type: req.headers.get("content-type"),
+      payload: await req.json(),
+    });
+    return answer(received.length);
+  });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}/hooks/T000/B000/XXXX`,
+    port: server.addr.port,
+    received,
+    close: () => server.shutdown(),
+  };
+}
+
+Deno.test("notify POSTs a Slack-compatible JSON payload and returns the status", async () => {
+  const hook = webhook();
+  try {
+    const { ctx } = fakeContext();
+    const result = await invokePlugin(
+      notify,
+      {
+        url: hook.url,
+        title: "Nightly ETL",
+        text: "Loaded 42 rows",
+        status: "success",
+        fields: { rows: 42, region: "EU" },
+        payload: { channel: "#data" },
+      },
+      {},
+      ctx,
+    );
+    assert.deepEqual(result, { status: 200 });
+    assert.equal(hook.received.length, 1);
+    assert.equal(hook.received[0].path, "/hooks/T000/B000/XXXX");
+    assert.equal(hook.received[0].type, "application/json");
+    assert.deepEqual(hook.received[0].payload, {
+      text: ":white_check_mark: *Nightly ETL*\nLoaded 42 rows",
+      attachments: [{
+        fallback: "Loaded 42 rows",
+        color: "good",
+        fields: [
+          { title: "rows", value: "42", short: true },
+          { title: "region", value: "EU", short: true },
+        ],
+      }],
+      channel: "#data",
+    });
+  } finally {
+    await hook.close();
+  }
+});
+
+Deno.test("notifyPayload(): plain text alone, no attachment", () => {
+  assert.deepEqual(notifyPayload({ text: "hi", fields: {}, payload: {} }), { text: "hi" });
+  assert.deepEqual(
+    notifyPayload({ text: "x", status: "failure", fields: {}, payload: { text: "override" } }),
+    { text: "override", attachments: [{ fallback: "x", color: "danger" }] },
+  );
+});
+
+Deno.test("notify retries a 5xx and gives up on a 4xx, naming only the webhook's host", async () => {
+  const hook = webhook((n) =>
+    n === 1 ? new Response("upstream", { status: 502 }) : new Response("no_text", { status: 400 })
+  );
+  try {
+    const { ctx, waits, warnings } = fakeContext();
+    await assert.rejects(
+      invokePlugin(notify, { url: hook.url, text: "x", retryDelay: "2s" }, {}, ctx),
+      (e: Error) => {
+        assert.equal(
+          e.message,
+          `The webhook on 127.0.0.1:${hook.port} answered 400 Bad Request: no_text`,
+        );
+        assert.ok(!e.message.includes("XXXX"), "the URL's secret path is not shown");
+        return true;
+      },
+    );
+    assert.equal(hook.received.length, 2);
+    assert.deepEqual(waits, [2000]);
+    assert.match(warnings[0], /^POST to the webhook on 127\.0\.0\.1:\d+: status 502 Bad Gateway;/);
+  } finally {
+    await hook.close();
+  }
+});
+
+Deno.test("notify reads the webhook URL from a secret, on the host it was given", async () => {
+  const hook = webhook();
+  try {
+    const { ctx } = fakeContext({ HOOK: hook.url });
+    const params = { urlSecret: "HOOK", host: "127.0.0.1", text: "from a secret" };
+    assert.deepEqual(await invokePlugin(notify, params, {}, ctx), { status: 200 });
+    assert.deepEqual(hook.received[0].payload, { text: "from a secret" });
+    await assert.rejects(
+      invokePlugin(notify, { ...params, host: "hooks.slack.com" }, {}, ctx),
+      /The webhook URL in secret "HOOK" is not on host "hooks\.slack\.com"/,
+    );
+    await assert.rejects(
+      invokePlugin(notify, { ...params, host: "127.0.0.1:1" }, {}, ctx),
+      /is not on host "127\.0\.0\.1:1"/,
+    );
+    assert.equal(hook.received.length, 1, "nothing is sent to a host the task was not given");
+  } finally {
+    await hook.close();
+  }
+});
+
+Deno.test("notify's params: url or urlSecret with host; text is required", () => {
+  const problems = (params: Record<string, unknown>) => {
+    const r = parsePluginParams(notify, params);
+    return r.ok ? [] : r.problems.map((p) => `${p.path.join(".")}: ${p.message}`);
+  };
+  assert.deepEqual(problems({ url: "https://hooks.slack.com/x", text: "hi" }), []);
+  assert.deepEqual(problems({ text: "hi" }), ["url: give either `url` or `urlSecret`"]);
+  assert.deepEqual(problems({ urlSecret: "HOOK", text: "hi" }), [
+    "host: `urlSecret` needs `host`: the host of the webhook URL, which the task may reach",
+  ]);
+  assert.deepEqual(problems({ url: "hooks.slack.com/x", text: "hi" }), [
+    'url: "hooks.slack.com/x" is not a URL: write it in full, like "https://example.com/x"',
+  ]);
+  assert.equal(problems({ url: "https://h/x" }).length, 1, "text is required");
+  assert.equal(problems({ url: "https://h/x", text: "x", status: "ok" }).length, 1);
+});
+
+Deno.test("notify asks for the webhook's host only", () => {
+  assert.deepEqual(pluginPermissions(notify, { url: "https://hooks.slack.com/services/x" }), {
+    net: ["hooks.slack.com:443"],
+  });
+  assert.deepEqual(pluginPermissions(notify, { urlSecret: "HOOK", host: "hooks.slack.com" }), {
+    net: ["hooks.slack.com"],
+  });
+  assert.throws(() => pluginPermissions(notify, { urlSecret: "HOOK" }), /give `url`/);
+  const m = pluginManifest(notify);
+  assert.equal(m.permissions, "computed");
+  assert.ok(m.docs!.includes("urlSecret") && m.example!.includes("uses: notify"));
+});
+
+Deno.test("notify runs in a worker with only its grant: the webhook's host", async () => {
+  const hook = webhook();
+  const other = webhook();
+  const pool = new WorkerPool({ size: 1 });
+  try {
+    const task = taskRegistry().get(plugin.moduleUrl!)!.get(plugin.workerName) as TaskDefinition;
+    const grant = pluginPermissions(notify, { url: hook.url, text: "x" });
+    const call = (url: string) =>
+      pool.run({
+        task,
+        args: [{ url, text: "from a worker", retries: 0 }, {}, { dir: Deno.cwd() }],
+        info: { runId: "run-1", flow: "test", taskId: "alert", attempt: 1, params: {} },
+        grant,
+        signal: new AbortController().signal,
+        onLog: () => {},
+      });
+    assert.deepEqual(await call(hook.url), { status: 200 });
+    assert.deepEqual(hook.received[0].payload, { text: "from a worker" });
+    await assert.rejects(call(other.url), /Requires net access to "127\.0\.0\.1:\d+"/);
+    assert.equal(other.received.length, 0);
+  } finally {
+    await pool.close();
+    await hook.close();
+    await other.close();
+  }
+});
