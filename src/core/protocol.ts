@@ -124,7 +124,8 @@ export interface CallerFrame {
 
 const FRAME =
   /^\s*at (?:(\S.*?) \()?((?:file|https?|jsr|npm|data|blob):[^()\s]+):(\d+):(\d+)\)?\s*$/;
-const OWN_FILE = /\/src\/(core|engine|api|loaders|plugins|testing)\/[^/]+\.ts$|\/orchestra\/[^/]*\/?mod\.ts$/;
+const OWN_FILE =
+  /\/src\/(core|engine|api|loaders|plugins|testing)\/[^/]+\.ts$|\/orchestra\/[^/]*\/?mod\.ts$/;
 
 /**
  * The first stack frame outside Orchestra's own sources. A call is top-level when that frame
