@@ -99,8 +99,11 @@ export function usePlugin<P>(
       `Plugin "${def.name}" runs in a worker with its permissions, not "${settings.executor}"`,
     );
   }
-  const parsed = parsePluginParams(def as PluginDefinition, params);
-  const known = parsed.ok ? parsed.value : params;
+  // Defaults filled in where the params are already known (references are not, yet).
+  const parsed = holdsReference(params)
+    ? undefined
+    : parsePluginParams(def as PluginDefinition, params);
+  const known = parsed?.ok ? parsed.value : params;
   const secrets = [...new Set([...settings.secrets ?? [], ...pluginSecrets(def, known)])];
   if (secrets.length) settings.secrets = secrets;
   let permissions = settings.permissions;
