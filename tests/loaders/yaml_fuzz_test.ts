@@ -3,6 +3,7 @@ import fc from "npm:fast-check@4.10.2";
 import type { ValidationIssue } from "../../src/core/errors.ts";
 import { displayPath } from "../../src/core/protocol.ts";
 import { loadYamlFlowText } from "../../src/loaders/yaml_loader.ts";
+import { PluginInspector } from "../../src/plugins/inspect.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 const SEEDS = [
@@ -229,6 +230,8 @@ async function checkIssues(
 Deno.test("loadYamlFlowText() never throws on mutated examples and locates every issue in the file", async () => {
   let invalid = 0;
   let runs = 0;
+  // One inspector for the whole property: plugin modules load once, not once per run.
+  const inspector = new PluginInspector();
   await fc.assert(
     fc.asyncProperty(
       fc.nat({ max: SEEDS.length - 1 }),
@@ -237,14 +240,17 @@ Deno.test("loadYamlFlowText() never throws on mutated examples and locates every
         runs++;
         const file = `${ROOT}/${SEEDS[seed]}`;
         const text = mutate(texts[seed], edits);
-        const { graph, def } = await loadYamlFlowText(text, file, { env: () => undefined });
+        const { graph, def } = await loadYamlFlowText(text, file, {
+          env: () => undefined,
+          plugins: { inspector },
+        });
         assert.ok(def, "a definition is returned even for an invalid flow");
         if (graph.issues.length) invalid++;
         await checkIssues(graph.issues, displayPath(new URL(`file://${file}`).href), text);
       },
     ),
     { numRuns: 8000 },
-  );
+  ).finally(() => inspector.close());
   // The mutations must actually break files, or the property says little.
   assert.ok(invalid > runs / 4, `only ${invalid} of ${runs} mutated files were invalid`);
 });
