@@ -1457,7 +1457,8 @@ export class FlowRun implements FlowScope {
         const line: TaskLogLine = { time: iso(time), level, message };
         if (props) line.props = props;
         (n.logs ??= []).push(line);
-        logger[method](message, props ?? {});
+        // A task's line is text, not a LogTape template: `{…}` (JSON, say) stays as it is.
+        logger[method](message.replaceAll("{", "{{").replaceAll("}", "}}"), props ?? {});
         if (this.#observed) {
           const e: RunEvent = { type: "task.log", ...this.#base(n, time), level, message };
           if (props) e.props = props;
