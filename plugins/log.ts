@@ -37,7 +37,7 @@ const log: PluginDefinition<LogParams> = definePlugin<LogParams>({
   result: "the message, as logged",
   docs: `Writes \`message\` to the task's log at \`level\` (\`debug\`, \`info\`, \`warn\` or
 \`error\`; default \`info\`). The line is kept with the task in the run record and shown by
-\`orchestra runs show\` and the live view, like the output of a command.
+\`orchestra logs RUN_ID\` and the live view, like the output of a command.
 
 Give \`data\` to attach a structured value (an object, a list, any JSON): it is logged as the
 line's \`data\` property. Expressions work in both, so \`\${{ tasks.fetch.result.count }}\`
