@@ -13,7 +13,8 @@ import type { PermissionSet } from "../src/core/permissions.ts";
 import type { TaskLogger } from "../src/engine/types.ts";
 import { definePlugin, type PluginDefinition } from "../src/plugins/contract.ts";
 
-function durationParam(what: string) {
+/** A param that takes milliseconds or a duration string (`10s`), checked when parsed. */
+export function durationParam(what: string): z.ZodType<number | string> {
   return z.union([z.number().nonnegative(), z.string()], {
     error: 'expected milliseconds or a duration such as "10s"',
   }).superRefine((value, ctx) => {

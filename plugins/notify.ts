@@ -10,7 +10,7 @@ import { z } from "npm:zod@4.1.12";
 import { parseDuration } from "../src/core/duration.ts";
 import type { PermissionSet } from "../src/core/permissions.ts";
 import { definePlugin, type PluginDefinition } from "../src/plugins/contract.ts";
-import { netHost, sendWithRetries } from "./http.ts";
+import { durationParam, netHost, sendWithRetries } from "./http.ts";
 
 const STATUSES = {
   success: { color: "good", emoji: ":white_check_mark:" },
@@ -18,18 +18,6 @@ const STATUSES = {
   warning: { color: "warning", emoji: ":warning:" },
   info: { color: "#439FE0", emoji: ":information_source:" },
 } as const;
-
-function durationParam(what: string) {
-  return z.union([z.number().nonnegative(), z.string()], {
-    error: 'expected milliseconds or a duration such as "10s"',
-  }).superRefine((value, ctx) => {
-    try {
-      parseDuration(value);
-    } catch (e) {
-      ctx.addIssue({ code: "custom", message: (e as Error).message });
-    }
-  }).describe(what);
-}
 
 /** The params of the `notify` plugin, defaults applied. */
 export interface NotifyParams {
