@@ -34,7 +34,10 @@ export interface ShellParams {
 }
 
 const params: z.ZodType<ShellParams> = z.strictObject({
-  command: z.string().min(1).describe("The command, run with `sh -c`; its stdout is the result"),
+  // Values of `${{ }}` in it are shell-quoted when a flow renders it, as in `run:`.
+  command: z.string().min(1).meta({ "x-orchestra-quote": "shell" }).describe(
+    "The command, run with `sh -c`; its stdout is the result",
+  ),
   cwd: z.string().optional().describe(
     "Where it runs, relative to the flow file's directory; that directory when not given",
   ),
@@ -177,8 +180,10 @@ and \`null\` when there is none. Every line of output also goes to the task's lo
 \`HOME\`, \`LANG\`, \`TZ\` and \`TMPDIR\` from the host, the host variables named in
 \`passEnv\`, the values in \`env\`, and in \`secretEnv\` variables whose values are secrets
 (\`TOKEN: API_TOKEN\` sets \`$TOKEN\` to the secret \`API_TOKEN\`, which the task then
-declares). Expressions in \`command\` are rendered, not shell-quoted: to pass a value that may
-hold shell syntax, put it in \`env\` and use \`"$NAME"\` in the command.
+declares). In a YAML flow, every value a \`\${{ }}\` puts into \`command\` is shell-quoted, as
+in \`run:\`, so a param can never inject shell syntax; an expression inside quotes is refused.
+From TypeScript, build the command yourself, or pass values through \`env\` and use
+\`"$NAME"\`.
 
 **Errors.** A non-zero exit fails the task with the exit code and the last lines of stderr.
 The task's \`timeout:\` and cancellation stop the command and everything it started (SIGTERM

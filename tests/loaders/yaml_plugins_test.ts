@@ -240,3 +240,28 @@ Deno.test("a plugin gets its upstream results as inputs and its secrets through 
     await t.remove();
   }
 });
+
+Deno.test("values put into the shell plugin's command are shell-quoted, as in run:", async () => {
+  const t = await tempTree({});
+  try {
+    const flow = (command: string) =>
+      [
+        "params:",
+        '  who: { type: string, default: "x; echo injected" }',
+        "tasks:",
+        "  say:",
+        "    uses: shell",
+        "    with:",
+        `      command: ${command}`,
+      ].join("\n");
+    await Deno.writeTextFile(`${t.dir}/flow.yaml`, flow("echo hello ${{ params.who }}"));
+    const r = await run(t.dir, []);
+    assert.equal(r.code, 0, r.io.err);
+    assert.equal(r.doc.result.say, "hello x; echo injected");
+    const found = await issues(t.dir, flow(`"echo 'hello \${{ params.who }}'"`));
+    assert.equal(found.length, 1);
+    assert.match(found[0], /^flow\.yaml:7:\d+: An expression inside single quotes in `command`/);
+  } finally {
+    await t.remove();
+  }
+});

@@ -88,6 +88,8 @@ interface Compiled {
   readsStatus: boolean;
   run?: Template;
   uses?: ResolvedPlugin;
+  /** The plugin's params that are shell commands: their values are shell-quoted. */
+  shellParams?: string[];
   with?: unknown;
   env: [string, Template][];
   /** An expression, or a literal list whose strings may hold `${{ }}`. */
@@ -403,6 +405,20 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
       } else {
         c.uses = use.resolved;
         badParams = pluginIssues(t, use, f.with ?? {}) > 0;
+        c.shellParams = shellQuoted(use.resolved.manifest.params);
+        for (const k of c.shellParams) {
+          const v = (f.with as Record<string, unknown> | undefined)?.[k];
+          if (typeof v !== "string") continue;
+          for (const spot of unsafeInterpolations(v)) {
+            issueAt(
+              t,
+              t.source.locateInString([...fieldPath(t, "with"), k], spot.offset),
+              `An expression inside ${spot.within} in \`${k}\` of task "${t.id}" cannot be ` +
+                `quoted safely`,
+              "put the ${{ … }} outside the quotes (values are shell-quoted for you)",
+            );
+          }
+        }
       }
       c.with = templatesIn(f.with ?? {}, fieldPath(t, "with"), t, roots);
     } else if (f.with !== undefined) {
@@ -862,7 +878,7 @@ function buildFlow(
     ctx: TaskContext,
   ): [Record<string, unknown>, Values, PluginEnv] => {
     const values = valuesFor(c, input, ctx.runId, input.statuses, (n) => ctx.secret(n));
-    const params = renderDeep(c.with ?? {}, { values }) as Record<string, unknown>;
+    const params = renderDeep(c.with ?? {}, { values }, c.shellParams) as Record<string, unknown>;
     const inputs: Values = {};
     for (const id of c.needs) inputs[id] = input.tasks[id] ?? null;
     return [params, inputs, { dir: options.flowDir }];
@@ -1013,7 +1029,25 @@ function buildFlow(
   };
 }
 
-function renderDeep(value: unknown, ctx: { values: Values }): unknown {
+// The params a plugin marks `"x-orchestra-quote": "shell"` (a command, like `run:`).
+function shellQuoted(schema: Record<string, unknown>): string[] {
+  const props = schema.properties as Record<string, Record<string, unknown>> | undefined;
+  return Object.entries(props ?? {})
+    .filter(([, p]) => p?.["x-orchestra-quote"] === "shell")
+    .map(([k]) => k);
+}
+
+function renderDeep(value: unknown, ctx: { values: Values }, shell?: string[]): unknown {
+  if (shell?.length && value !== null && typeof value === "object" && !Array.isArray(value)) {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [
+        k,
+        shell.includes(k) && typeof v === "string" && v.includes("${{")
+          ? String(renderTemplate(parseTemplate(v), ctx, { quote: shellQuote }) ?? "")
+          : renderDeep(v, ctx),
+      ]),
+    );
+  }
   if (typeof value === "string") {
     return value.includes("${{") ? renderTemplate(parseTemplate(value), ctx) : value;
   }
