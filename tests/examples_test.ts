@@ -1,7 +1,7 @@
 // Every file in examples/ is run here, through the CLI, and its result checked.
 import assert from "node:assert/strict";
 import { main } from "../src/cli/main.ts";
-import { fakeIo } from "./cli/_io.ts";
+import { fakeIo, ROOT } from "./cli/_io.ts";
 import { main as orchestratorMain } from "../examples/orchestrator.ts";
 
 async function run(args: string[]) {
@@ -37,6 +37,7 @@ Deno.test("every example has a test here", async () => {
     // tests/examples_plugins_test.ts runs these:
     ...["shell", "http", "fs", "deno", "sleep", "log", "notify"].map((p) => `plugins/${p}.yaml`),
     "orchestrator.ts",
+    "plugins.ts",
   ];
   const files: string[] = [];
   const walk = async (dir: string) => {
@@ -202,4 +203,29 @@ Deno.test("examples/orchestrator.ts: three background runs, recorded in SQLite",
   }
   await Deno.stat(`${dir}/state.db`);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("examples/plugins.ts: built-in plugins as tasks, each granted only its own files", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const doc = await run(["examples/plugins.ts", "-p", `out=${dir}/revenue.json`]);
+    // 12×9.5×1.08 + 30×10 + …: what the CSV and the rates give, written where asked.
+    assert.equal(doc.result.total, JSON.parse(await Deno.readTextFile(`${dir}/revenue.json`)));
+    assert.ok(doc.result.total > 0);
+    const ids = doc.tasks.map((t: { id: string }) => t.id);
+    assert.deepEqual(ids, ["sales", "rates", "revenue", "save", "announce"]);
+    const io = fakeIo();
+    assert.equal(await main(["describe", "examples/plugins.ts", "--json"], io), 0);
+    const grants = Object.fromEntries(
+      JSON.parse(io.out).tasks.map((t: { id: string; permissions: unknown }) => [
+        t.id,
+        t.permissions,
+      ]),
+    );
+    assert.deepEqual(grants.sales, { read: [`${ROOT}/examples/data/sales.csv`] });
+    assert.deepEqual(grants.rates, { read: [`${ROOT}/examples/data/rates.json`] });
+    assert.equal(grants.announce, null);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -17,6 +17,7 @@ import { checkParamsSchema } from "../core/params.ts";
 import { checkPermissionSet } from "../core/permissions.ts";
 import {
   callerLocation,
+  type CallOptions,
   type FlowDefinition,
   type FlowScope,
   flowScopeStorage,
@@ -115,9 +116,21 @@ class Planner implements FlowScope {
     if (loc) this.dynamicAfter.location = loc;
   }
 
-  #node(task: TaskDefinition, kind: "task" | "map", args: readonly unknown[]): TaskNode {
+  #node(
+    task: TaskDefinition,
+    kind: "task" | "map",
+    args: readonly unknown[],
+    explicitId?: string,
+  ): TaskNode {
     const { config, optionIssues: issues } = this.#configs.get(task);
-    const id = this.#ids.next(config.name);
+    let id: string;
+    try {
+      id = explicitId === undefined ? this.#ids.next(config.name) : this.#ids.claim(explicitId);
+    } catch (e) {
+      // A bad or repeated id is a problem of the flow, reported with the rest.
+      id = this.#ids.next(config.name);
+      this.issues.push({ message: (e as Error).message, taskId: id });
+    }
     if (!this.#reported.has(task)) {
       this.#reported.add(task);
       for (const i of issues) this.issues.push({ ...i, taskId: id });
@@ -142,13 +155,13 @@ class Planner implements FlowScope {
     return node;
   }
 
-  call(task: TaskDefinition, args: unknown[]): PlanRef {
-    return new PlanRef(this.#node(task, "task", args).id, this);
+  call(task: TaskDefinition, args: unknown[], options?: CallOptions): PlanRef {
+    return new PlanRef(this.#node(task, "task", args, options?.id).id, this);
   }
 
   map(items: unknown, task: unknown, options: MapOptions = {}): PlanRef {
     const def = taskDefinitionOf(task);
-    const node = this.#node(def, "map", [items]);
+    const node = this.#node(def, "map", [items], options.id);
     const count = Array.isArray(items) ? items.length : "dynamic";
     node.map = { items: count };
     if (options.concurrency !== undefined) node.map.concurrency = options.concurrency;
@@ -187,6 +200,8 @@ export async function planFlow(
     runId: "plan",
     flow: options.name,
     map: (items: unknown, task: unknown, o?: MapOptions) => planner.map(items, task, o),
+    call: (task: unknown, args: unknown[], o?: CallOptions) =>
+      planner.call(taskDefinitionOf(task), args, o),
   };
   const flowIssues = checkFlowKeys(options, def.location);
   // The body is planned even when the flow's own options are wrong: every problem, one pass.

@@ -176,3 +176,19 @@ Deno.test("planFlow() does not mark a body that only returns references as dynam
   assert.equal(object.dynamicAfter, undefined);
   assert.deepEqual(object.nodes.map((n) => n.id), ["a", "b"]);
 });
+
+Deno.test("planning keeps explicit call ids, and reports a repeated one", async () => {
+  const one = task("one", () => 1);
+  const graph = await planFlow(
+    flow("ids", (f) => {
+      const a = f.call(one, [], { id: "first" });
+      f.call(one, [a], { id: "second" });
+      f.call(one, [], { id: "first" });
+    }),
+    {},
+  );
+  assert.deepEqual(graph.nodes.map((n) => n.id), ["first", "second", "one"]);
+  assert.deepEqual(graph.nodes[1].needs, ["first"]);
+  assert.equal(graph.issues.length, 1);
+  assert.match(graph.issues[0].message, /Duplicate task id "first"/);
+});
