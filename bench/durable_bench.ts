@@ -1,11 +1,12 @@
 /**
  * Durable runs: the 10,000-task DAGs of `shapes.ts` journaled into SQLite (`state.db`), with
- * fsync on every append (`durability: "full"`) and at checkpoints only (`"normal"`); and the
- * resume of a finished 10,000-task run (its tasks read back with `getTasks`, restored, none run
- * again). Divide the time per iteration by 10,000 for the cost per task. These are slow (a
- * chain fsyncs once per task), so few iterations:
+ * fsync on every append (`durability: "full"`, `synchronous=FULL`) and at checkpoints only
+ * (`"normal"`); and the resume of a finished 10,000-task run (its tasks read back with
+ * `getTasks`, restored, none run again). Divide the time per iteration by 10,000 for the cost
+ * per task. A chain fsyncs once per task, so it cannot beat this disk's fsync floor, which
+ * `fsync_bench.ts` measures; run both together:
  *
- *     deno bench -A --unstable-worker-options bench/durable_bench.ts
+ *     deno bench -A --unstable-worker-options bench/durable_bench.ts bench/fsync_bench.ts
  */
 
 import { FlowRun } from "../src/engine/run.ts";
@@ -49,7 +50,8 @@ for (const durability of ["full", "normal"] as const) {
       group: `durable, 10,000 no-op tasks: ${name}`,
       baseline: durability === "full",
       warmup: 1,
-      n: isChain && durability === "full" ? 3 : 5,
+      // Means of few runs swing with the disk and the garbage collector: the fast shapes get more.
+      n: isChain ? (durability === "full" ? 3 : 5) : 15,
       async fn() {
         const record = await f.run({}, { journal: store });
         if (record.status !== "succeeded") throw new Error(record.error);
@@ -68,7 +70,7 @@ for (const [name, f] of Object.entries(shapes)) {
     name: `resume of a 10,000-task run: ${name}`,
     group: "resume of a 10,000-task run (durability full)",
     warmup: 2,
-    n: 10,
+    n: 30,
     async fn() {
       const tasks = await store.getTasks(runId);
       const restore = new Map<string, RestoredTask>();

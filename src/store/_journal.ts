@@ -2,10 +2,11 @@
  * What a batch of events does to the rows, computed once in plain code and applied by every
  * store with the same rules, so the memory and SQLite stores cannot drift apart.
  *
- * A batch becomes one {@linkcode RunBatch} per run: its encoded events, at most one change to
- * the run row, and one {@linkcode TaskPatch} per task it touches. A patch is the net effect of
- * that task's events, and {@linkcode mergeTask} applies it to the stored row such that
- * appending events in one batch or in many gives the same row:
+ * A batch becomes one {@linkcode RunBatch} per run: its events, at most one change to the run
+ * row, and one {@linkcode TaskPatch} per task it touches. A patch is the net effect of that
+ * task's events, and {@linkcode mergeTask} applies it to the stored row such that appending
+ * events in one batch or in many gives the same row ({@linkcode composePatch} folds two
+ * patches into one with the same effect):
  *
  * - the last state event (started, succeeded, cached, failed, skipped, cancelled,
  *   map.expanded) sets the status and the whole outcome (end time, result, error, reason,
@@ -91,8 +92,8 @@ export interface RunPatch {
 export interface RunBatch extends RunPatch {
   /** The run. */
   runId: string;
-  /** Its events, in order. */
-  events: EncodedEvent[];
+  /** Its events, in order, as appended (checked, not copied). */
+  events: AppendEvent[];
   /** Its task patches, in the order the tasks were first touched. */
   tasks: Map<string, TaskPatch>;
 }
@@ -126,10 +127,17 @@ export function fromJson(text: string | null | undefined): unknown {
 
 const COLUMNS = new Set(["runId", "type", "taskId", "time", "result"]);
 
+/** An event split into its columns and the rest as JSON (the memory store keeps events so). */
+export function encodeEvent(e: AppendEvent): EncodedEvent {
+  const rest: Record<string, unknown> = {};
+  for (const k in e) if (!COLUMNS.has(k)) rest[k] = (e as unknown as Record<string, unknown>)[k];
+  const taskId = "taskId" in e && typeof e.taskId === "string" ? e.taskId : null;
+  return { type: e.type, taskId, time: e.time, data: JSON.stringify(rest) };
+}
+
 /** Splits a batch by run and computes every patch. Throws (writing nothing) on a bad event. */
 export function encodeBatch(events: readonly AppendEvent[]): Map<string, RunBatch> {
   const runs = new Map<string, RunBatch>();
-  const clock = new IsoClock();
   for (const e of events) {
     if (
       e === null || typeof e !== "object" || typeof e.runId !== "string" ||
@@ -146,19 +154,39 @@ export function encodeBatch(events: readonly AppendEvent[]): Map<string, RunBatc
       run = { runId: e.runId, events: [], tasks: new Map(), start: null, state: null };
       runs.set(e.runId, run);
     }
+    run.events.push(e);
     const taskId = "taskId" in e && typeof e.taskId === "string" ? e.taskId : null;
-    // Only what has no column of its own: each byte is paid for in WAL pages.
-    const rest: Record<string, unknown> = {};
-    for (const k in e) if (!COLUMNS.has(k)) rest[k] = (e as unknown as Record<string, unknown>)[k];
-    run.events.push({ type: e.type, taskId, time: e.time, data: JSON.stringify(rest) });
     if (taskId === null) applyRunEvent(run, e);
-    else if (e.type !== "task.log") applyTaskEvent(run, taskId, e, clock, run.events.length - 1);
+    else if (e.type !== "task.log") applyTaskEvent(run, taskId, e, run.events.length - 1);
   }
   return runs;
 }
 
+/**
+ * The journal text of one run's events: a JSON array of the events without their `runId`
+ * (which the row holds), results included, so that the tasks' rows can be rebuilt from the
+ * journal alone.
+ */
+export function journalText(events: readonly AppendEvent[], from = 0, to = events.length): string {
+  const entries = new Array(to - from);
+  for (let i = from; i < to; i++) {
+    const e = events[i] as unknown as Record<string, unknown>;
+    const entry: Record<string, unknown> = {};
+    for (const k in e) if (k !== "runId") entry[k] = e[k];
+    entries[i - from] = entry;
+  }
+  return JSON.stringify(entries);
+}
+
+/** The events of a journal text, with their `runId` back (results still in). */
+export function journalEvents(runId: string, text: string): AppendEvent[] {
+  const events = JSON.parse(text) as AppendEvent[];
+  for (let i = 0; i < events.length; i++) events[i].runId = runId;
+  return events;
+}
+
 /** ISO texts of times, remembering the last: the events of one tick mostly share a time. */
-class IsoClock {
+const clock = new class IsoClock {
   #ms = NaN;
   #iso = "";
   iso(ms: number): string {
@@ -168,7 +196,7 @@ class IsoClock {
     }
     return this.#iso;
   }
-}
+}();
 
 function applyRunEvent(run: RunBatch, e: AppendEvent): void {
   if (e.type === "run.started") {
@@ -188,7 +216,6 @@ function applyTaskEvent(
   run: RunBatch,
   taskId: string,
   e: AppendEvent,
-  clock: IsoClock,
   index: number,
 ): void {
   const name = "name" in e && typeof e.name === "string" ? e.name : taskId;
@@ -270,6 +297,44 @@ function settle(p: TaskPatch, status: TaskStatus, finishedAt: string | null): vo
     p.reason =
     p.cacheKey =
       null;
+}
+
+/**
+ * One patch with the effect of `earlier` then `later` (both of one task; a new object, the
+ * arguments are not changed): `mergeTask(mergeTask(row, earlier), later)` equals
+ * `mergeTask(row, composePatch(earlier, later, first))`. The result's `first` is `earlier`'s,
+ * or `first` (the caller's numbering of `later`'s first event) without an earlier patch.
+ */
+export function composePatch(
+  earlier: TaskPatch | undefined,
+  later: TaskPatch,
+  first: number,
+): TaskPatch {
+  return earlier === undefined ? { ...later, first } : composeInto({ ...earlier }, later);
+}
+
+/** {@linkcode composePatch} into `earlier`, which it changes and returns. */
+export function composeInto(earlier: TaskPatch, later: TaskPatch): TaskPatch {
+  const p = earlier;
+  p.name = later.name;
+  if (later.created) {
+    p.created = true;
+    p.kind = later.kind;
+    p.needs = later.needs;
+    p.group = later.group;
+  }
+  if (later.status !== null) {
+    p.status = later.status;
+    p.finishedAt = later.finishedAt;
+    p.result = later.result;
+    p.error = later.error;
+    p.reason = later.reason;
+    p.cacheKey = later.cacheKey;
+  }
+  if (later.attempts > p.attempts) p.attempts = later.attempts;
+  p.startedAt ??= later.startedAt;
+  p.items = later.items ?? p.items;
+  return p;
 }
 
 /** A task row as the memory store keeps it: a fixed shape, null for absent, JSON as text. */

@@ -1,6 +1,6 @@
 /**
  * One `node:sqlite` connection to a state database shared by many processes: WAL, prepared
- * statements, multi-row statements, and write transactions that take turns across processes.
+ * statements, and write transactions that take turns across processes.
  *
  * Each write transaction holds an OS file lock on `<db>-lock`, then `BEGIN IMMEDIATE`. The
  * file lock makes writers take turns: a waiting process is woken the moment the holder
@@ -26,14 +26,7 @@ export interface ConnectionOptions {
   lockWaitMs: number;
 }
 
-/** The shape of a multi-row statement: `head VALUES-tuples tail`, `width` columns a row. */
-export type ManyShape = readonly [head: string, width: number, tail: string];
-
 type Row = Record<string, unknown>;
-
-// Multi-row statements: one call per chunk instead of one per row (a node:sqlite call costs
-// about 1 µs before SQLite does any work, and binding about 0.07 µs a value).
-const CHUNKS = [64, 16, 4, 1];
 
 /** A connection to the state database. */
 export class SqliteConnection {
@@ -121,45 +114,22 @@ export class SqliteConnection {
     return s;
   }
 
-  /** Runs a multi-row statement over `rows`, in as few calls as the chunk sizes allow. */
-  many(shape: ManyShape, rows: unknown[][]): void {
-    const [head, width, tail] = shape;
-    let i = 0;
-    for (const size of CHUNKS) {
-      if (rows.length - i < size) continue;
-      const key = `${head}\u0000${size}`;
-      let s = this.#statements.get(key);
-      if (s === undefined) {
-        const tuple = `(${"?, ".repeat(width - 1)}?)`;
-        s = this.#db.prepare(`${head} ${Array(size).fill(tuple).join(", ")} ${tail}`);
-        this.#statements.set(key, s);
-      }
-      const args: unknown[] = new Array(size * width);
-      for (; rows.length - i >= size; i += size) {
-        let k = 0;
-        for (let j = i; j < i + size; j++) {
-          const row = rows[j];
-          for (let c = 0; c < width; c++) args[k++] = row[c];
-        }
-        s.run(...(args as never[]));
-      }
-    }
-  }
-
   /**
    * Runs `fn` (synchronous: nothing else may use the connection meanwhile) in a write
-   * transaction, in order with this connection's other writes.
+   * transaction, in order with this connection's other writes. `fn` runs again when the
+   * database was locked, so it must not change anything outside the database; `committed`
+   * runs once, right after the commit, with what `fn` returned.
    */
-  write<T>(fn: () => T): Promise<T> {
+  write<T>(fn: () => T, committed?: (result: T) => void): Promise<T> {
     if (this.#waiting === null) {
       try {
-        return Promise.resolve(this.#transaction(fn));
+        return Promise.resolve(this.#transaction(fn, committed));
       } catch (e) {
         if (!isBusy(e)) return Promise.reject(e);
       }
     }
     const job = (this.#waiting ?? Promise.resolve()).then(() =>
-      this.#retry(() => this.#transaction(fn))
+      this.#retry(() => this.#transaction(fn, committed))
     );
     const tail: Promise<void> = job.then(() => {}, () => {}).then(() => {
       if (this.#waiting === tail) this.#waiting = null;
@@ -168,14 +138,18 @@ export class SqliteConnection {
     return job;
   }
 
-  /** Runs `fn` (synchronous) outside a transaction; retried while the database is locked. */
-  read<T>(fn: () => T): Promise<T> {
+  /**
+   * Runs `fn` (synchronous) outside a transaction, or in a read transaction (one snapshot for
+   * all its statements) with `snapshot`; retried while the database is locked.
+   */
+  read<T>(fn: () => T, snapshot = false): Promise<T> {
     if (this.#closed) return Promise.reject(this.#closedError());
+    const run = snapshot ? () => this.#snapshot(fn) : fn;
     try {
-      return Promise.resolve(fn());
+      return Promise.resolve(run());
     } catch (e) {
       if (!isBusy(e)) return Promise.reject(e);
-      return this.#retry(fn);
+      return this.#retry(run);
     }
   }
 
@@ -198,10 +172,10 @@ export class SqliteConnection {
     }
   }
 
-  #transaction<T>(fn: () => T): T {
+  #transaction<T>(fn: () => T, committed?: (result: T) => void): T {
     if (this.#closed) throw this.#closedError();
     const db = this.#db;
-    return this.#locked(() => {
+    const result = this.#locked(() => {
       db.exec("BEGIN IMMEDIATE");
       try {
         const result = fn();
@@ -212,6 +186,19 @@ export class SqliteConnection {
         throw e;
       }
     });
+    committed?.(result);
+    return result;
+  }
+
+  #snapshot<T>(fn: () => T): T {
+    if (this.#closed) throw this.#closedError();
+    const db = this.#db;
+    db.exec("BEGIN");
+    try {
+      return fn();
+    } finally {
+      if (db.isTransaction) db.exec("COMMIT");
+    }
   }
 
   /** Retries `fn` while the database is locked, with backoff, up to `lockWaitMs`. */

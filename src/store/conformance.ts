@@ -473,6 +473,51 @@ export function storeCases(
     assert.equal((await store.events("one")).length, all("x").length);
   });
 
+  test("getTasks() reads the same rows while a run goes on, once reopened, and once finished", async (store) => {
+    const batches = lifecycle("x");
+    const rows = async (id: string) =>
+      (await store.getTasks(id)).map((t) => ({ ...t, runId: "*" }));
+    for (let k = 1; k < batches.length; k++) {
+      // "a" gets the first k batches; "b" the same, then a reopen (which a store may use to
+      // bring its rows up to date); "c" the first k batches and the end of the run.
+      const [a, b, c] = ["a", "b", "c"].map((p) => `${p}${k}`);
+      for (const batch of lifecycle(a).slice(0, k)) await store.append(batch);
+      for (const batch of lifecycle(b).slice(0, k)) await store.append(batch);
+      assert.equal(await store.reopenRun(b), true);
+      for (const batch of lifecycle(c).slice(0, k)) await store.append(batch);
+      await store.append([ev.runFinished(c, 20, "succeeded", { result: 1 })]);
+      assert.deepEqual(await rows(b), await rows(a), `${k} batches, reopened`);
+      assert.deepEqual(await rows(c), await rows(a), `${k} batches, finished`);
+      // And on from there: the rest of the run gives the rows of a run appended at once.
+      for (const batch of lifecycle(a).slice(k)) await store.append(batch);
+      for (const batch of lifecycle(b).slice(k)) await store.append(batch);
+    }
+    await store.append(batches.flat());
+    for (let k = 1; k < batches.length; k++) {
+      assert.deepEqual(await rows(`a${k}`), await rows("x"), `${k} batches, then the rest`);
+      assert.deepEqual(await rows(`b${k}`), await rows("x"), `${k} batches, reopened, the rest`);
+    }
+  });
+
+  test("an append that fails changes nothing, also for a run that has events", async (store) => {
+    const [first, second] = lifecycle("r");
+    await store.append(first);
+    const tasks = await store.getTasks("r");
+    const events = await store.events("r");
+    await assert.rejects(
+      () => store.append([...second, ev.created("ghost", "a", 3)]),
+      RunNotFoundError,
+    );
+    assert.deepEqual(await store.getTasks("r"), tasks);
+    assert.deepEqual(await store.events("r"), events);
+    await store.append(second);
+    assert.deepEqual(
+      (await store.events("r")).map((e) => e.seq),
+      [...first, ...second].map((_, i) => i + 1),
+    );
+    assert.equal(byId(await store.getTasks("r")).a.attempts, 2);
+  });
+
   test("results and params round-trip exactly as JSON values", async (store) => {
     const params = { list: [1, "two", null], nested: { deep: { deeper: [true] } }, s: "é" };
     await store.append([ev.runStarted("r", 0, params)]);
@@ -486,12 +531,16 @@ export function storeCases(
     });
     events.push(ev.created("r", "nothing", 1), ev.succeeded("r", "nothing", 2, undefined));
     events.push(ev.created("r", "cached", 1), ev.cached("r", "cached", 2, "k", RESULTS[0][1]));
-    events.push(ev.runFinished("r", 3, "succeeded", { result: RESULTS[0][1] }));
     await store.append(events);
-    const t = byId(await store.getTasks("r"));
-    for (const [id, value] of RESULTS) assert.deepEqual(t[id].result, value, id);
-    assert.equal("result" in t.nothing, false, "an undefined result is no result, not null");
-    assert.deepEqual(t.cached.result, RESULTS[0][1]);
+    const check = async (when: string) => {
+      const t = byId(await store.getTasks("r"));
+      for (const [id, value] of RESULTS) assert.deepEqual(t[id].result, value, `${id}, ${when}`);
+      assert.equal("result" in t.nothing, false, "an undefined result is no result, not null");
+      assert.deepEqual(t.cached.result, RESULTS[0][1]);
+    };
+    await check("while the run goes on");
+    await store.append([ev.runFinished("r", 3, "succeeded", { result: RESULTS[0][1] })]);
+    await check("once it has finished");
     const run = await store.getRun("r");
     assert.deepEqual(run?.params, params);
     assert.deepEqual(run?.result, RESULTS[0][1]);
@@ -630,6 +679,13 @@ export function storeCases(
     const a = byId(await store.getTasks("r")).a;
     assert.equal(a.startedAt, iso(2));
     assert.equal(a.finishedAt, iso(11));
+    // Started again (retry --from): its end and result are gone until it settles again.
+    await store.append([ev.started("r", "a", 12, 2)]);
+    const again = byId(await store.getTasks("r")).a;
+    assert.deepEqual(
+      [again.status, again.attempts, again.startedAt, "finishedAt" in again, "result" in again],
+      ["running", 2, iso(2), false, false],
+    );
   });
 
   test("a task event without its task.created still makes a row, in journal order", async (store) => {

@@ -10,6 +10,7 @@ import {
   decodeEvent,
   encodeBatch,
   type EncodedEvent,
+  encodeEvent,
   fromJson,
   HEARTBEAT_MS,
   iso,
@@ -88,8 +89,10 @@ export class MemoryStore implements Store {
   append(events: readonly AppendEvent[]): Promise<void> {
     return this.#do(() => {
       const batch = encodeBatch(events);
+      const encoded = new Map<string, EncodedEvent[]>();
       for (const run of batch.values()) {
         if (!this.#runs.has(run.runId) && run.start === null) throw new RunNotFoundError(run.runId);
+        encoded.set(run.runId, run.events.map(encodeEvent));
       }
       // Nothing above wrote; from here on nothing throws.
       const now = this.#now();
@@ -108,17 +111,8 @@ export class MemoryStore implements Store {
           });
         }
         const base = run.events.at(-1)?.seq ?? 0;
-        const evs = b.events;
-        for (let i = 0; i < evs.length; i++) {
-          const e = evs[i];
-          run.events.push({
-            seq: base + i + 1,
-            type: e.type,
-            taskId: e.taskId,
-            time: e.time,
-            data: e.data,
-          });
-        }
+        const evs = encoded.get(b.runId)!;
+        for (let i = 0; i < evs.length; i++) run.events.push({ seq: base + i + 1, ...evs[i] });
         for (const p of b.tasks.values()) {
           run.tasks.set(
             p.taskId,

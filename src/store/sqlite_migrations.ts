@@ -88,6 +88,65 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    description: "the journal in one row per append; tasks in blocks written at checkpoints",
+    sql: `
+      -- One row per append and run (a long batch takes several): events holds the JSON array
+      -- of the events seq .. last, without their runId, with their results.
+      CREATE TABLE journal (
+        run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        last INTEGER NOT NULL,
+        events TEXT NOT NULL,
+        PRIMARY KEY (run_id, seq)
+      ) WITHOUT ROWID;
+
+      INSERT INTO journal (run_id, seq, last, events)
+        SELECT run_id, seq, seq, json_array(
+          CASE WHEN task_id IS NULL THEN json_set(data, '$.type', type, '$.time', time)
+          ELSE json_set(data, '$.type', type, '$.time', time, '$.taskId', task_id) END)
+        FROM events;
+
+      -- A run's task rows are its journal folded up to runs.tasks_seq, kept as blocks: tasks
+      -- holds a JSON array of rows (in the API's shape, without runId) in seq order, and seq is
+      -- the seq of its first one. An append writes no task row: the blocks are brought up to
+      -- date when the run finishes, is reopened, or its journal has grown by many events.
+      CREATE TABLE task_blocks (
+        run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        tasks TEXT NOT NULL,
+        PRIMARY KEY (run_id, seq)
+      ) WITHOUT ROWID;
+
+      INSERT INTO task_blocks (run_id, seq, tasks)
+        SELECT run_id, min(seq), json_group_array(json(row) ORDER BY seq) FROM (
+          SELECT run_id, seq, json_remove(
+            json_object(
+              'taskId', task_id, 'name', name, 'kind', kind,
+              'needs', json(coalesce(needs, '[]')), 'status', status, 'attempts', attempts,
+              'seq', seq, 'startedAt', started_at, 'finishedAt', finished_at,
+              'result', json(result), 'error', error, 'reason', reason, 'cacheKey', cache_key,
+              'group', grp, 'items', items),
+            CASE WHEN started_at IS NULL THEN '$.startedAt' ELSE '$.none' END,
+            CASE WHEN finished_at IS NULL THEN '$.finishedAt' ELSE '$.none' END,
+            CASE WHEN result IS NULL THEN '$.result' ELSE '$.none' END,
+            CASE WHEN error IS NULL THEN '$.error' ELSE '$.none' END,
+            CASE WHEN reason IS NULL THEN '$.reason' ELSE '$.none' END,
+            CASE WHEN cache_key IS NULL THEN '$.cacheKey' ELSE '$.none' END,
+            CASE WHEN grp IS NULL THEN '$.group' ELSE '$.none' END,
+            CASE WHEN items IS NULL THEN '$.items' ELSE '$.none' END) AS row
+          FROM tasks)
+        GROUP BY run_id;
+
+      -- Version 1 kept the task rows up to date with every event.
+      ALTER TABLE runs ADD COLUMN tasks_seq INTEGER NOT NULL DEFAULT 0;
+      UPDATE runs SET tasks_seq =
+        coalesce((SELECT max(seq) FROM events WHERE events.run_id = runs.run_id), 0);
+
+      DROP TABLE events;
+      DROP TABLE tasks;
+    `,
+  },
 ];
 
 /** The schema version of a database: the number of migrations applied to it. */

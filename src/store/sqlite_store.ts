@@ -4,6 +4,11 @@
  * and writers take turns (an OS file lock on `state.db-lock` around each write transaction),
  * so no one sees "database is locked".
  *
+ * An append is one transaction that writes one `journal` row per run (the batch's events as
+ * JSON) and, unless the run changes, nothing else: the task rows are kept in blocks brought up
+ * to date when the run finishes or is reopened (see `_sqlite_journal.ts`), so a chain's append
+ * writes about one page and fsyncs once.
+ *
  * Durability (`durability`):
  *
  * - `"full"` (the default, `synchronous=FULL`): every append is fsynced before it resolves.
@@ -15,10 +20,9 @@
  * @module
  */
 
-import type { RunStatus, TaskStatus } from "../core/events.ts";
+import type { RunStatus } from "../core/events.ts";
 import { OrchestraError } from "../core/errors.ts";
 import {
-  decodeEvent,
   encodeBatch,
   fromJson,
   HEARTBEAT_MS,
@@ -27,7 +31,8 @@ import {
   type RunBatch,
   toJson,
 } from "./_journal.ts";
-import { type ManyShape, SqliteConnection } from "./_sqlite_connection.ts";
+import { SqliteConnection } from "./_sqlite_connection.ts";
+import { SqliteJournal } from "./_sqlite_journal.ts";
 import { MIGRATIONS } from "./sqlite_migrations.ts";
 import {
   type AppendEvent,
@@ -77,37 +82,6 @@ export interface SqlitePragmas {
   userVersion: number;
 }
 
-const HEAD_SQL = `SELECT EXISTS (SELECT 1 FROM runs WHERE run_id = ?1) AS found,
-  coalesce((SELECT max(seq) FROM events WHERE run_id = ?1), 0) AS seq`;
-
-const EVENTS_INSERT: ManyShape = [
-  "INSERT INTO events (run_id, seq, type, task_id, time, data) VALUES",
-  6,
-  "",
-];
-
-// The SQL form of mergeTask() in _journal.ts: status 'pending' means "no state event" (no event
-// sets it), needs NULL means "no task.created"; an existing row keeps its seq.
-const TASKS_UPSERT: ManyShape = [
-  `INSERT INTO tasks (run_id, task_id, seq, name, kind, needs, grp, status, attempts,
-    started_at, finished_at, result, error, reason, cache_key, items) VALUES`,
-  16,
-  `ON CONFLICT (run_id, task_id) DO UPDATE SET
-    name = excluded.name,
-    kind = CASE WHEN excluded.needs IS NULL THEN kind ELSE excluded.kind END,
-    grp = CASE WHEN excluded.needs IS NULL THEN grp ELSE excluded.grp END,
-    needs = coalesce(excluded.needs, needs),
-    status = CASE WHEN excluded.status = 'pending' THEN status ELSE excluded.status END,
-    finished_at = CASE WHEN excluded.status = 'pending' THEN finished_at ELSE excluded.finished_at END,
-    result = CASE WHEN excluded.status = 'pending' THEN result ELSE excluded.result END,
-    error = CASE WHEN excluded.status = 'pending' THEN error ELSE excluded.error END,
-    reason = CASE WHEN excluded.status = 'pending' THEN reason ELSE excluded.reason END,
-    cache_key = CASE WHEN excluded.status = 'pending' THEN cache_key ELSE excluded.cache_key END,
-    attempts = max(attempts, excluded.attempts),
-    started_at = coalesce(started_at, excluded.started_at),
-    items = coalesce(excluded.items, items)`,
-];
-
 type Row = Record<string, unknown>;
 
 /**
@@ -128,12 +102,14 @@ export class SqliteStore implements Store {
   /** The durability it was opened with. */
   readonly durability: Durability;
   readonly #conn: SqliteConnection;
+  readonly #journal: SqliteJournal;
   readonly #now: () => number;
   // When this store last wrote each running run's updatedAt (ms), for the heartbeat.
   readonly #touched = new Map<string, number>();
 
   private constructor(conn: SqliteConnection, durability: Durability, now: () => number) {
     this.#conn = conn;
+    this.#journal = new SqliteJournal(conn);
     this.durability = durability;
     this.#now = now;
   }
@@ -184,16 +160,20 @@ export class SqliteStore implements Store {
     } catch (e) {
       return Promise.reject(e);
     }
+    let done: (() => void)[] = [];
     return this.#conn.write(() => {
       const now = this.#now();
-      for (const b of batch.values()) this.#appendRun(b, now);
+      done = [];
+      for (const b of batch.values()) done.push(this.#appendRun(b, now));
+    }, () => {
+      for (const f of done) f();
     });
   }
 
-  #appendRun(b: RunBatch, now: number): void {
+  #appendRun(b: RunBatch, now: number): () => void {
     const runId = b.runId;
-    const head = this.#conn.stmt(HEAD_SQL).get(runId) as { found: number; seq: number };
-    if (!head.found) {
+    const head = this.#journal.head(runId);
+    if (head.tasksSeq === null) {
       if (b.start === null) throw new RunNotFoundError(runId);
       this.#conn.stmt(
         `INSERT INTO runs (run_id, flow, status, params, started_at, updated_at)
@@ -201,36 +181,7 @@ export class SqliteStore implements Store {
       ).run(runId, b.start.flow, b.start.params, b.start.startedAt, iso(now));
       this.#touched.set(runId, now);
     }
-    const base = head.seq;
-    const events: unknown[][] = [];
-    b.events.forEach((e, i) =>
-      events.push([runId, base + i + 1, e.type, e.taskId, e.time, e.data])
-    );
-    this.#conn.many(EVENTS_INSERT, events);
-    if (b.tasks.size) {
-      const rows: unknown[][] = [];
-      for (const p of b.tasks.values()) {
-        rows.push([
-          runId,
-          p.taskId,
-          base + p.first + 1,
-          p.name,
-          p.kind,
-          p.needs,
-          p.group,
-          p.status ?? "pending",
-          p.attempts,
-          p.startedAt,
-          p.finishedAt,
-          p.result,
-          p.error,
-          p.reason,
-          p.cacheKey,
-          p.items,
-        ]);
-      }
-      this.#conn.many(TASKS_UPSERT, rows);
-    }
+    const committed = this.#journal.append(b, head);
     // The run's page is rewritten only when the run changes, or as a heartbeat.
     const s = b.state;
     if (s !== null) {
@@ -244,6 +195,7 @@ export class SqliteStore implements Store {
       this.#conn.stmt("UPDATE runs SET updated_at = ? WHERE run_id = ?").run(iso(now), runId);
       this.#touched.set(runId, now);
     }
+    return committed;
   }
 
   /** Records a new run. */
@@ -312,39 +264,17 @@ export class SqliteStore implements Store {
 
   /** The run's tasks in seq order. */
   getTasks(runId: string): Promise<TaskRow[]> {
-    return this.#conn.read(() => {
-      const rows = this.#conn.arrays(
-        `SELECT ${TASK_COLUMNS} FROM tasks WHERE run_id = ? ORDER BY seq`,
-      )
-        .all(runId) as unknown as TaskTuple[];
-      return rows.map(taskRow);
-    });
+    return this.#conn.read(() => this.#journal.tasks(runId), true);
   }
 
   /** The run's journal. */
   events(runId: string, query: EventQuery = {}): Promise<StoredEvent[]> {
-    return this.#conn.read(() => {
-      const rows = this.#conn.arrays(
-        `SELECT seq, type, task_id, time, data FROM events
-         WHERE run_id = ?1 AND seq > ?2 AND (?3 IS NULL OR task_id = ?3)
-           AND (?4 IS NULL OR type IN (SELECT value FROM json_each(?4)))
-         ORDER BY seq LIMIT ?5`,
-      ).all(
-        runId,
-        query.afterSeq ?? 0,
-        query.taskId ?? null,
-        query.types === undefined ? null : JSON.stringify(query.types),
-        query.limit === undefined ? -1 : Math.max(0, query.limit),
-      ) as unknown as [number, string, string | null, number, string][];
-      return rows.map(([seq, type, taskId, time, data]) => ({
-        seq,
-        event: decodeEvent(runId, type, taskId, time, data),
-      }));
-    });
+    return this.#conn.read(() => this.#journal.events(runId, query));
   }
 
   /** Sets the run running again and resets the given tasks. */
   reopenRun(runId: string, options: ReopenOptions = {}): Promise<boolean> {
+    let reopened: () => void = () => {};
     return this.#conn.write(() => {
       const now = this.#now();
       const { changes } = this.#conn.stmt(
@@ -355,16 +285,9 @@ export class SqliteStore implements Store {
       ).run(runId, options.pid ?? null, options.host ?? null, options.flowHash ?? null, iso(now));
       if (!changes) return false;
       this.#touched.set(runId, now);
-      if (options.resetTasks?.length) {
-        this.#conn.stmt(
-          `UPDATE tasks SET status = 'pending', attempts = 0, started_at = NULL,
-             finished_at = NULL, result = NULL, error = NULL, reason = NULL, cache_key = NULL,
-             items = NULL
-           WHERE run_id = ? AND task_id IN (SELECT value FROM json_each(?))`,
-        ).run(runId, JSON.stringify(options.resetTasks));
-      }
+      reopened = this.#journal.reopen(runId, options.resetTasks ?? []);
       return true;
-    });
+    }, () => reopened());
   }
 
   /** Flags the run for cancellation. */
@@ -461,50 +384,6 @@ function runRow(r: Row): RunRow {
   if (r.pid !== null) row.pid = r.pid as number;
   if (r.host !== null) row.host = r.host as string;
   if (r.cancel_requested === 1) row.cancelRequested = true;
-  return row;
-}
-
-const TASK_COLUMNS = `run_id, task_id, name, kind, needs, status, attempts, seq, started_at,
-  finished_at, result, error, reason, cache_key, grp, items`;
-
-type TaskTuple = [
-  string,
-  string,
-  string,
-  "task" | "map",
-  string | null,
-  TaskStatus,
-  number,
-  number,
-  string | null,
-  string | null,
-  string | null,
-  string | null,
-  string | null,
-  string | null,
-  string | null,
-  number | null,
-];
-
-function taskRow(r: TaskTuple): TaskRow {
-  const row: TaskRow = {
-    runId: r[0],
-    taskId: r[1],
-    name: r[2],
-    kind: r[3],
-    needs: r[4] === null ? [] : JSON.parse(r[4]),
-    status: r[5],
-    attempts: r[6],
-    seq: r[7],
-  };
-  if (r[8] !== null) row.startedAt = r[8];
-  if (r[9] !== null) row.finishedAt = r[9];
-  if (r[10] !== null) row.result = JSON.parse(r[10]);
-  if (r[11] !== null) row.error = r[11];
-  if (r[12] !== null) row.reason = r[12];
-  if (r[13] !== null) row.cacheKey = r[13];
-  if (r[14] !== null) row.group = r[14];
-  if (r[15] !== null) row.items = r[15];
   return row;
 }
 

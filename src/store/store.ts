@@ -1,7 +1,7 @@
 /**
  * The state store port: where runs, their tasks, their event journal and the result cache live.
- * The engine appends each scheduler tick's events in one call; the store records them and
- * updates the materialised run and task rows in the same transaction. Implementations:
+ * The engine appends each scheduler tick's events in one call; the store records them in one
+ * transaction, and the run and task rows it returns reflect them from then on. Implementations:
  * {@linkcode MemoryStore} (tests) and {@linkcode SqliteStore} (the default); every one passes
  * the conformance suite in `conformance.ts`.
  *
@@ -149,8 +149,9 @@ export interface CacheEntry {
  */
 export interface Store {
   /**
-   * Journals `events` (in one transaction) and updates the run and task rows they concern.
-   * The engine calls it once per scheduler tick; it resolves once the events are durable.
+   * Journals `events` (in one transaction); the run and task rows they concern reflect them
+   * once it resolves. The engine calls it once per scheduler tick; it resolves once the events
+   * are durable.
    * Rejects with {@linkcode RunNotFoundError}, writing nothing, when an event names a run that
    * was neither created nor started in the batch.
    */

@@ -1,0 +1,351 @@
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { TASKS_LAG } from "../../src/store/_sqlite_journal.ts";
+import { BLOCK_TASKS } from "../../src/store/_task_blocks.ts";
+import { MemoryStore } from "../../src/store/memory_store.ts";
+import { migrate, MIGRATIONS } from "../../src/store/sqlite_migrations.ts";
+import { SqliteStore } from "../../src/store/sqlite_store.ts";
+import type { AppendEvent, Store } from "../../src/store/store.ts";
+
+// The SQLite store's journal rows and task blocks (`_sqlite_journal.ts`): every path that
+// brings the task rows up to date, or reads them past it, must give what the memory store
+// (which updates its rows with every event) gives.
+
+const started = (runId: string): AppendEvent => ({
+  type: "run.started",
+  runId,
+  time: Date.UTC(2026, 0, 1),
+  flow: "f",
+  params: {},
+});
+
+function taskEvents(runId: string, i: number): AppendEvent[] {
+  const base = { runId, time: Date.UTC(2026, 0, 1) + i, taskId: `t${i}`, name: "t" };
+  return [
+    { ...base, type: "task.created", needs: [], kind: "task" },
+    { ...base, type: "task.started", attempt: 1 },
+    { ...base, type: "task.succeeded", attempt: 1, durationMs: 0, result: { i } },
+  ];
+}
+
+async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "orchestra-store-" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** What a store holds of a run, with the run id and update time left out: to compare stores. */
+async function contents(store: Store, runId: string) {
+  const run = await store.getRun(runId);
+  const { updatedAt: _, ...rest } = run ?? { updatedAt: "" };
+  return {
+    run: { ...rest, runId: "*" },
+    tasks: (await store.getTasks(runId)).map((t) => ({ ...t, runId: "*" })),
+    events: (await store.events(runId)).map(({ seq, event }) => ({
+      seq,
+      event: { ...event, runId: "*" },
+    })),
+  };
+}
+
+/** A run of `n` tasks in batches of `per`: created, started, succeeded, with a log line. */
+function manyTasks(runId: string, n: number, per: number, from = 0): AppendEvent[][] {
+  const batches: AppendEvent[][] = [];
+  for (let i = from; i < from + n; i += per) {
+    const batch: AppendEvent[] = [];
+    for (let j = i; j < Math.min(from + n, i + per); j++) batch.push(...taskEvents(runId, j));
+    batches.push(batch);
+  }
+  return batches;
+}
+
+Deno.test("a second store on the file reads a running run's tasks from the journal, and both agree as they append", async () => {
+  await withDir(async (dir) => {
+    const a = await SqliteStore.open(dir);
+    const b = await SqliteStore.open(dir);
+    const memory = new MemoryStore();
+    const both = async (store: SqliteStore, batch: AppendEvent[]) => {
+      await store.append(batch);
+      await memory.append(batch);
+    };
+    try {
+      await both(a, [started("r")]);
+      for (const batch of manyTasks("r", 30, 7)) await both(a, batch);
+      assert.deepEqual(await contents(b, "r"), await contents(memory, "r"));
+      for (const batch of manyTasks("r", 10, 3, 30)) await both(b, batch);
+      await both(a, taskEvents("r", 40));
+      for (const store of [a, b]) {
+        assert.deepEqual(await contents(store, "r"), await contents(memory, "r"));
+      }
+      await both(a, [{
+        type: "run.finished",
+        runId: "r",
+        time: Date.UTC(2026, 0, 2),
+        flow: "f",
+        status: "succeeded",
+        result: 41,
+      }]);
+      for (const store of [a, b]) {
+        assert.deepEqual(await contents(store, "r"), await contents(memory, "r"));
+      }
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
+
+Deno.test(`a running run's task rows are written once ${TASKS_LAG} events have gathered`, async () => {
+  await withDir(async (dir) => {
+    const store = await SqliteStore.open(dir, { durability: "normal" });
+    const memory = new MemoryStore();
+    try {
+      await store.append([started("r")]);
+      await memory.append([started("r")]);
+      const n = Math.ceil(TASKS_LAG / 3) + 5000;
+      for (const batch of manyTasks("r", n, 5000)) {
+        await store.append(batch);
+        await memory.append(batch);
+      }
+      const db = new DatabaseSync(`${dir}/state.db`);
+      try {
+        const row = db.prepare("SELECT tasks_seq FROM runs WHERE run_id = 'r'").get() as {
+          tasks_seq: number;
+        };
+        assert.ok(row.tasks_seq > 0 && row.tasks_seq < 1 + 3 * n, `tasks_seq ${row.tasks_seq}`);
+      } finally {
+        db.close();
+      }
+      assert.deepEqual(await store.getTasks("r"), await memory.getTasks("r"));
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+Deno.test("tasks in many blocks: a run reopened elsewhere resets some, runs them again, and reads as the memory store", async () => {
+  await withDir(async (dir) => {
+    const memory = new MemoryStore();
+    const n = 2 * BLOCK_TASKS + 100;
+    const finished = (t: number): AppendEvent => ({
+      type: "run.finished",
+      runId: "r",
+      time: Date.UTC(2026, 0, 3) + t,
+      flow: "f",
+      status: "failed",
+      error: "x",
+      result: null,
+    });
+    const first = await SqliteStore.open(dir);
+    for (const batch of [[started("r")], ...manyTasks("r", n, 700), [finished(0)]]) {
+      await first.append(batch);
+      await memory.append(batch);
+    }
+    await first.close();
+    const again = await SqliteStore.open(dir);
+    try {
+      const reset = ["t0", `t${BLOCK_TASKS + 5}`, `t${n - 1}`, "ghost"];
+      for (const store of [again, memory]) {
+        assert.equal(await store.reopenRun("r", { resetTasks: reset }), true);
+      }
+      assert.deepEqual(await contents(again, "r"), await contents(memory, "r"));
+      const rerun = [
+        started("r"),
+        ...reset.slice(0, 3).flatMap((id) => {
+          const i = Number(id.slice(1));
+          return taskEvents("r", i).map((e) => ({ ...e, time: e.time + 1000 }));
+        }),
+        ...taskEvents("r", n),
+        finished(1),
+      ];
+      for (const e of rerun) {
+        await again.append([e]);
+        await memory.append([e]);
+        if (e.type === "task.started") {
+          assert.deepEqual(await contents(again, "r"), await contents(memory, "r"));
+        }
+      }
+      assert.deepEqual(await contents(again, "r"), await contents(memory, "r"));
+    } finally {
+      await again.close();
+    }
+  });
+});
+
+Deno.test("a version 1 database migrates forward: its runs, tasks and events read the same and its runs go on", async () => {
+  await withDir(async (dir) => {
+    const memory = new MemoryStore();
+    const runs = ["done", "going"];
+    for (const runId of runs) {
+      await memory.append([started(runId)]);
+      for (const batch of manyTasks(runId, 12, 5)) await memory.append(batch);
+      await memory.append([{
+        type: "task.log",
+        runId,
+        time: Date.UTC(2026, 0, 1),
+        taskId: "t1",
+        name: "t",
+        level: "info",
+        message: "hi",
+      }]);
+    }
+    await memory.append([{
+      type: "run.finished",
+      runId: "done",
+      time: Date.UTC(2026, 0, 2),
+      flow: "f",
+      status: "succeeded",
+      result: { ok: true },
+    }]);
+    // The rows version 1 wrote: every task row up to date, events with their data as JSON.
+    const db = new DatabaseSync(`${dir}/state.db`);
+    try {
+      migrate(db, "state.db", MIGRATIONS.slice(0, 1));
+      for (const runId of runs) {
+        const r = (await memory.getRun(runId))!;
+        db.prepare(
+          `INSERT INTO runs (run_id, flow, status, params, started_at, finished_at, result,
+             updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        ).run(
+          runId,
+          r.flow,
+          r.status,
+          JSON.stringify(r.params),
+          r.startedAt,
+          r.finishedAt ?? null,
+          r.result === undefined ? null : JSON.stringify(r.result),
+          r.updatedAt,
+        );
+        for (const t of await memory.getTasks(runId)) {
+          db.prepare(
+            `INSERT INTO tasks (run_id, task_id, seq, name, kind, needs, grp, status, attempts,
+               started_at, finished_at, result, error, reason, cache_key, items)
+             VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, NULL, NULL, NULL, NULL)`,
+          ).run(
+            runId,
+            t.taskId,
+            t.seq,
+            t.name,
+            t.kind,
+            JSON.stringify(t.needs),
+            t.status,
+            t.attempts,
+            t.startedAt ?? null,
+            t.finishedAt ?? null,
+            t.result === undefined ? null : JSON.stringify(t.result),
+          );
+        }
+        for (const { seq, event } of await memory.events(runId)) {
+          const { runId: _, type, time, ...rest } = event as unknown as Record<string, unknown>;
+          const { taskId, ...data } = rest;
+          db.prepare(
+            "INSERT INTO events (run_id, seq, type, task_id, time, data) VALUES (?, ?, ?, ?, ?, ?)",
+          ).run(
+            runId,
+            seq,
+            type as string,
+            (taskId as string) ?? null,
+            time as number,
+            JSON.stringify(data),
+          );
+        }
+      }
+    } finally {
+      db.close();
+    }
+    const store = await SqliteStore.open(dir);
+    try {
+      assert.equal(store.pragmas().userVersion, MIGRATIONS.length);
+      for (const runId of runs) {
+        assert.deepEqual(await contents(store, runId), await contents(memory, runId), runId);
+      }
+      const more = [...manyTasks("going", 3, 3, 12)[0], {
+        type: "run.finished",
+        runId: "going",
+        time: Date.UTC(2026, 0, 2),
+        flow: "f",
+        status: "succeeded",
+        result: 15,
+      } as AppendEvent];
+      await store.append(more);
+      await memory.append(more);
+      assert.deepEqual(await contents(store, "going"), await contents(memory, "going"));
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+Deno.test("large results are split across journal rows and task blocks, and read back whole", async () => {
+  await withDir(async (dir) => {
+    const store = await SqliteStore.open(dir, { durability: "normal" });
+    const memory = new MemoryStore();
+    const both = async (batch: AppendEvent[]) => {
+      await store.append(batch);
+      await memory.append(batch);
+    };
+    try {
+      const big = (i: number) => ({ i, text: `${i}`.padEnd(300_000, "x") });
+      const time = Date.UTC(2026, 0, 1);
+      const ids = Array.from({ length: 40 }, (_, i) => `t${i}`);
+      await both([
+        started("r"),
+        ...ids.flatMap((taskId) =>
+          [
+            { type: "task.created", runId: "r", time, taskId, name: "t", needs: [], kind: "task" },
+            { type: "task.failed", runId: "r", time, taskId, name: "t", attempts: 1, error: "no" },
+          ] as AppendEvent[]
+        ),
+      ]);
+      await both([{ type: "run.finished", runId: "r", time, flow: "f", status: "failed" }]);
+      assert.equal(await store.reopenRun("r", { resetTasks: ids }), true);
+      assert.equal(await memory.reopenRun("r", { resetTasks: ids }), true);
+      // One batch of 40 × 300 kB: more than one journal row, and the blocks grow past the limit.
+      await both([
+        started("r"),
+        ...ids.map((taskId, i) => ({
+          type: "task.succeeded",
+          runId: "r",
+          time,
+          taskId,
+          name: "t",
+          attempt: 1,
+          durationMs: 1,
+          result: big(i),
+        } as AppendEvent)),
+      ]);
+      assert.deepEqual(await contents(store, "r"), await contents(memory, "r"));
+      await both([{ type: "run.finished", runId: "r", time, flow: "f", status: "succeeded" }]);
+      assert.deepEqual(await contents(store, "r"), await contents(memory, "r"));
+      // New tasks with large results, written at once: several blocks.
+      await both([
+        started("s"),
+        ...ids.flatMap((taskId, i) =>
+          [
+            { type: "task.created", runId: "s", time, taskId, name: "t", needs: [], kind: "task" },
+            { type: "task.cached", runId: "s", time, taskId, name: "t", key: "k", result: big(i) },
+          ] as AppendEvent[]
+        ),
+        { type: "run.finished", runId: "s", time, flow: "f", status: "failed" },
+      ]);
+      assert.deepEqual(await contents(store, "s"), await contents(memory, "s"));
+      const db = new DatabaseSync(`${dir}/state.db`);
+      try {
+        const count = (table: string, runId: string) =>
+          (db.prepare(`SELECT count(*) AS n FROM ${table} WHERE run_id = ?`).get(runId) as {
+            n: number;
+          }).n;
+        assert.ok(count("journal", "r") > 4, "the big batch took several rows");
+        assert.ok(count("task_blocks", "r") > 1, "the grown block was split");
+        assert.ok(count("task_blocks", "s") > 1, "the new tasks took several blocks");
+      } finally {
+        db.close();
+      }
+    } finally {
+      await store.close();
+    }
+  });
+});
