@@ -349,7 +349,7 @@ export function paramsJsonSchema(plugin: Pick<PluginSpec<unknown>, "params">): J
 }
 
 /** The manifest of a plugin: plain data for the CLI, the loader and other processes. */
-export function pluginManifest(plugin: PluginDefinition): PluginManifest {
+export function pluginManifest<P>(plugin: PluginDefinition<P>): PluginManifest {
   const m: PluginManifest = {
     name: plugin.name,
     version: plugin.version,
@@ -368,15 +368,15 @@ export function pluginManifest(plugin: PluginDefinition): PluginManifest {
  * The permissions a plugin asks for with these params. Throws when they cannot be known (its
  * permission function failed, or a value still holds an unrendered `${{ }}`).
  */
-export function pluginPermissions(
-  plugin: PluginDefinition,
+export function pluginPermissions<P>(
+  plugin: PluginDefinition<P>,
   params: unknown,
   env: PluginEnv = { dir: Deno.cwd() },
 ): PermissionSet {
   const p = plugin.permissions;
   if (p === undefined) return {};
   if (typeof p !== "function") return p;
-  const out = p(params as Record<string, unknown>, env);
+  const out = p(params as P, env);
   const problems = checkPermissionSet(out, "permissions");
   if (problems.length) {
     throw new TypeError(`plugin "${plugin.name}" computed bad permissions: ${problems.join("; ")}`);
@@ -390,12 +390,12 @@ export function pluginPermissions(
 }
 
 /** The secrets a plugin reads with these params (an empty list when they cannot be known). */
-export function pluginSecrets(plugin: PluginDefinition, params: unknown): string[] {
+export function pluginSecrets<P>(plugin: PluginDefinition<P>, params: unknown): string[] {
   const s = plugin.secrets;
   if (s === undefined) return [];
   let names: readonly unknown[];
   try {
-    names = typeof s === "function" ? s(params as Record<string, unknown>) : s;
+    names = typeof s === "function" ? s(params as P) : s;
   } catch {
     return [];
   }

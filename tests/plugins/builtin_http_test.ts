@@ -1,47 +1,18 @@
 import assert from "node:assert/strict";
-import plugin, { netHost } from "../../plugins/http.ts";
-import { type TaskDefinition, taskRegistry } from "../../src/core/protocol.ts";
-import type { TaskContext } from "../../src/engine/types.ts";
-import { WorkerPool } from "../../src/executors/worker_pool.ts";
+import http, { type HttpParams, type HttpResult, netHost } from "../../plugins/http.ts";
 import {
-  invokePlugin,
   parsePluginParams,
   type PluginDefinition,
   pluginManifest,
   pluginPermissions,
 } from "../../src/plugins/contract.ts";
+import { FakeClock, runPlugin, runPluginInWorker } from "../../testing.ts";
 
-// The contract's functions take untyped plugins.
-const http = plugin as unknown as PluginDefinition;
+// pluginManifest() and pluginPermissions() take a PluginDefinition<Record<string, unknown>>,
+// which a plugin whose params type is an interface (no index signature) is not: they need a cast.
+const untyped = http as unknown as PluginDefinition;
 
-type Line = [level: string, message: string];
-
-function fakeContext(options: { signal?: AbortSignal; secrets?: Record<string, string> } = {}) {
-  const signal = options.signal ?? new AbortController().signal;
-  const secrets = options.secrets ?? {};
-  const lines: Line[] = [];
-  const waits: number[] = [];
-  const at = (level: string) => (message: string) => void lines.push([level, message]);
-  const ctx: TaskContext = {
-    runId: "run-1",
-    flow: "test",
-    taskId: "fetch",
-    name: "fetch",
-    attempt: 1,
-    params: {},
-    signal,
-    log: { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") },
-    sleep: (ms) => {
-      waits.push(ms);
-      return signal.aborted ? Promise.reject(signal.reason) : Promise.resolve();
-    },
-    secret: (name) => {
-      if (!Object.hasOwn(secrets, name)) throw new Error(`secret "${name}" is not declared`);
-      return secrets[name];
-    },
-  };
-  return { ctx, lines, waits };
-}
+// A plugin's `run` returns unknown: a test that names the result type names the params type too.
 
 /** A loopback server; `release()` lets handlers that wait on it finish. */
 function serve(handler: (req: Request, n: number) => Response | Promise<Response>) {
@@ -78,20 +49,14 @@ const json = (value: unknown, status = 200) =>
 Deno.test("http GETs with query and headers; a JSON response is parsed", async () => {
   const s = serve(() => json({ items: [1, 2] }));
   try {
-    const { ctx } = fakeContext();
-    const result = await invokePlugin(
-      http,
-      {
-        url: `${s.base}/items?sort=asc`,
-        query: { page: 2, tag: ["a", "b"], all: true },
-        headers: { "x-trace": "abc" },
-      },
-      {},
-      ctx,
-    ) as { status: number; headers: Record<string, string>; body: unknown };
-    assert.equal(result.status, 200);
-    assert.deepEqual(result.body, { items: [1, 2] });
-    assert.equal(result.headers["content-type"], "application/json");
+    const { result } = await runPlugin<HttpResult, HttpParams>(http, {
+      url: `${s.base}/items?sort=asc`,
+      query: { page: 2, tag: ["a", "b"], all: true },
+      headers: { "x-trace": "abc" },
+    });
+    assert.equal(result!.status, 200);
+    assert.deepEqual(result!.body, { items: [1, 2] });
+    assert.equal(result!.headers["content-type"], "application/json");
     const [req] = s.requests;
     assert.equal(req.method, "GET");
     assert.equal(req.url.search, "?sort=asc&page=2&tag=a&tag=b&all=true");
@@ -104,16 +69,15 @@ Deno.test("http GETs with query and headers; a JSON response is parsed", async (
 Deno.test("http POSTs a json body as JSON, and a text body as it is", async () => {
   const s = serve((req) => new Response(`got ${req.headers.get("content-type")}`, { status: 201 }));
   try {
-    const { ctx } = fakeContext();
-    const a = await invokePlugin(http, { url: s.base, json: { n: 1 } }, {}, ctx) as {
-      status: number;
-      body: unknown;
-    };
-    assert.equal(a.status, 201);
-    assert.equal(a.body, "got application/json", "text when the content type is not JSON");
+    const { result: a } = await runPlugin<HttpResult, HttpParams>(http, {
+      url: s.base,
+      json: { n: 1 },
+    });
+    assert.equal(a!.status, 201);
+    assert.equal(a!.body, "got application/json", "text when the content type is not JSON");
     assert.equal(s.requests[0].method, "POST");
     assert.equal(s.requests[0].body, '{"n":1}');
-    await invokePlugin(http, { url: s.base, method: "PUT", body: "a,b\n" }, {}, ctx);
+    await runPlugin(http, { url: s.base, method: "PUT", body: "a,b\n" });
     assert.equal(s.requests[1].method, "PUT");
     assert.equal(s.requests[1].body, "a,b\n");
     assert.match(s.requests[1].headers.get("content-type")!, /^text\/plain/);
@@ -125,13 +89,10 @@ Deno.test("http POSTs a json body as JSON, and a text body as it is", async () =
 Deno.test("http returns null for an empty body and honours response: text", async () => {
   const s = serve((_req, n) => n === 1 ? new Response(null, { status: 204 }) : json({ a: 1 }));
   try {
-    const { ctx } = fakeContext();
-    const empty = await invokePlugin(http, { url: s.base }, {}, ctx) as { body: unknown };
-    assert.equal(empty.body, null);
-    const text = await invokePlugin(http, { url: s.base, response: "text" }, {}, ctx) as {
-      body: unknown;
-    };
-    assert.equal(text.body, '{"a":1}');
+    const empty = await runPlugin<HttpResult, HttpParams>(http, { url: s.base });
+    assert.equal(empty.result!.body, null);
+    const text = await runPlugin<HttpResult, HttpParams>(http, { url: s.base, response: "text" });
+    assert.equal(text.result!.body, '{"a":1}');
   } finally {
     await s.close();
   }
@@ -140,15 +101,16 @@ Deno.test("http returns null for an empty body and honours response: text", asyn
 Deno.test("http retries a 5xx with a doubling backoff, then returns the success", async () => {
   const s = serve((_req, n) => n <= 2 ? new Response("busy", { status: 503 }) : json("ok"));
   try {
-    const { ctx, lines, waits } = fakeContext();
-    const r = await invokePlugin(http, { url: s.base, retryDelay: "200ms" }, {}, ctx) as {
-      status: number;
-      body: unknown;
-    };
-    assert.deepEqual([r.status, r.body], [200, "ok"]);
+    const clock = new FakeClock();
+    const { result: r, logs } = await runPlugin<HttpResult, HttpParams>(
+      http,
+      { url: s.base, retryDelay: "200ms" },
+      { clock },
+    );
+    assert.deepEqual([r!.status, r!.body], [200, "ok"]);
     assert.equal(s.requests.length, 3);
-    assert.deepEqual(waits, [200, 400]);
-    const warnings = lines.filter(([level]) => level === "warn").map(([, m]) => m);
+    assert.deepEqual(clock.requested, [200, 400]);
+    const warnings = logs.filter((l) => l.level === "warning").map((l) => l.message);
     assert.equal(warnings.length, 2);
     assert.match(warnings[0], /status 503 Service Unavailable; retry 1 of 2 in 200ms/);
   } finally {
@@ -159,9 +121,8 @@ Deno.test("http retries a 5xx with a doubling backoff, then returns the success"
 Deno.test("http fails on an unexpected status with the status and the body; 4xx is not retried", async () => {
   const s = serve(() => json({ error: "no such item" }, 404));
   try {
-    const { ctx } = fakeContext();
     await assert.rejects(
-      invokePlugin(http, { url: `${s.base}/items/9` }, {}, ctx),
+      runPlugin(http, { url: `${s.base}/items/9` }),
       (e: Error) => {
         assert.equal(e.name, "HttpStatusError");
         assert.match(e.message, /GET http:\/\/127\.0\.0\.1:\d+\/items\/9 answered 404 Not Found/);
@@ -171,11 +132,11 @@ Deno.test("http fails on an unexpected status with the status and the body; 4xx 
     );
     assert.equal(s.requests.length, 1);
     // Listed in `expect`, the status is a success.
-    const r = await invokePlugin(http, { url: s.base, expect: [200, 404] }, {}, ctx) as {
-      status: number;
-      body: unknown;
-    };
-    assert.deepEqual([r.status, r.body], [404, { error: "no such item" }]);
+    const { result: r } = await runPlugin<HttpResult, HttpParams>(http, {
+      url: s.base,
+      expect: [200, 404],
+    });
+    assert.deepEqual([r!.status, r!.body], [404, { error: "no such item" }]);
   } finally {
     await s.close();
   }
@@ -184,18 +145,19 @@ Deno.test("http fails on an unexpected status with the status and the body; 4xx 
 Deno.test("http gives up after its retries when the server keeps failing", async () => {
   const s = serve(() => new Response("down", { status: 500 }));
   try {
-    const { ctx, waits } = fakeContext();
+    const clock = new FakeClock();
     await assert.rejects(
-      invokePlugin(http, { url: s.base, retries: 1 }, {}, ctx),
+      runPlugin(http, { url: s.base, retries: 1 }, { clock }),
       /answered 500 Internal Server Error \(expected 2xx\): down/,
     );
     assert.equal(s.requests.length, 2);
-    assert.deepEqual(waits, [500]);
+    assert.deepEqual(clock.requested, [500]);
     // A 5xx the task expects is not retried.
-    const r = await invokePlugin(http, { url: s.base, expect: [500] }, {}, ctx) as {
-      status: number;
-    };
-    assert.equal(r.status, 500);
+    const { result: r } = await runPlugin<HttpResult, HttpParams>(http, {
+      url: s.base,
+      expect: [500],
+    });
+    assert.equal(r!.status, 500);
     assert.equal(s.requests.length, 3);
   } finally {
     await s.close();
@@ -208,12 +170,17 @@ Deno.test("http times out an attempt that gets no answer, and retries it", async
     return json({ n });
   });
   try {
-    const { ctx, lines } = fakeContext();
-    const r = await invokePlugin(http, { url: s.base, timeout: 50 }, {}, ctx) as { body: unknown };
-    assert.deepEqual(r.body, { n: 2 });
-    assert.match(lines.find(([l]) => l === "warn")![1], /no complete response within 50ms/);
+    const { result: r, logs } = await runPlugin<HttpResult, HttpParams>(http, {
+      url: s.base,
+      timeout: 50,
+    });
+    assert.deepEqual(r!.body, { n: 2 });
+    assert.match(
+      logs.find((l) => l.level === "warning")!.message,
+      /no complete response within 50ms/,
+    );
     await assert.rejects(
-      invokePlugin(http, { url: s.base, timeout: "50ms", retries: 0 }, {}, ctx),
+      runPlugin(http, { url: s.base, timeout: "50ms", retries: 0 }),
       /^Error: GET http:\/\/127\.0\.0\.1:\d+\/ failed: no complete response within 50ms$/,
     );
   } finally {
@@ -225,12 +192,12 @@ Deno.test("http retries a network error, then reports it with the attempts made"
   const s = serve(() => json(1));
   const closed = s.base;
   await s.close(); // nothing listens there any more
-  const { ctx, waits } = fakeContext();
+  const clock = new FakeClock();
   await assert.rejects(
-    invokePlugin(http, { url: closed, retries: 2, retryDelay: 10 }, {}, ctx),
+    runPlugin(http, { url: closed, retries: 2, retryDelay: 10 }, { clock }),
     /^Error: GET http:\/\/127\.0\.0\.1:\d+\/ failed \(after 3 attempts\): /,
   );
-  assert.deepEqual(waits, [10, 20]);
+  assert.deepEqual(clock.requested, [10, 20]);
 });
 
 Deno.test("http stops at once when the run is cancelled", async () => {
@@ -240,12 +207,12 @@ Deno.test("http stops at once when the run is cancelled", async () => {
   });
   try {
     const controller = new AbortController();
-    const { ctx, waits } = fakeContext({ signal: controller.signal });
-    const call = invokePlugin(http, { url: s.base }, {}, ctx);
+    const clock = new FakeClock();
+    const call = runPlugin(http, { url: s.base }, { signal: controller.signal, clock });
     while (s.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
     controller.abort(new Error("run cancelled"));
     await assert.rejects(call, /run cancelled/);
-    assert.deepEqual(waits, [], "no retry after a cancellation");
+    assert.deepEqual(clock.requested, [], "no retry after a cancellation");
   } finally {
     await s.close();
   }
@@ -256,21 +223,17 @@ Deno.test("http sends secrets as headers without putting them in its params", as
     json({ auth: req.headers.get("authorization"), key: req.headers.get("x-api-key") })
   );
   try {
-    const { ctx } = fakeContext({ secrets: { TOKEN: "t0ken", KEY: "k3y" } });
-    const r = await invokePlugin(
+    const secrets = { TOKEN: "t0ken", KEY: "k3y" };
+    const { result: r } = await runPlugin<HttpResult, HttpParams>(
       http,
-      {
-        url: s.base,
-        bearerSecret: "TOKEN",
-        headerSecrets: { "X-Api-Key": "KEY" },
-      },
-      {},
-      ctx,
-    ) as { body: unknown };
-    assert.deepEqual(r.body, { auth: "Bearer t0ken", key: "k3y" });
+      { url: s.base, bearerSecret: "TOKEN", headerSecrets: { "X-Api-Key": "KEY" } },
+      { secrets },
+    );
+    assert.deepEqual(r!.body, { auth: "Bearer t0ken", key: "k3y" });
+    // Reading a secret the task was not given fails the call.
     await assert.rejects(
-      invokePlugin(http, { url: s.base, bearerSecret: "OTHER" }, {}, ctx),
-      /secret "OTHER" is not declared/,
+      runPlugin(http, { url: s.base, bearerSecret: "OTHER" }, { secrets }),
+      /read secret "OTHER", which the test did not give/,
     );
   } finally {
     await s.close();
@@ -310,18 +273,18 @@ Deno.test("http's params are checked: URL, json or body, expect, durations", () 
 });
 
 Deno.test("http asks for the URL's host and port only", () => {
-  assert.deepEqual(pluginPermissions(http, { url: "https://api.example.com/v1" }), {
+  assert.deepEqual(pluginPermissions(untyped, { url: "https://api.example.com/v1" }), {
     net: ["api.example.com:443"],
   });
-  assert.deepEqual(pluginPermissions(http, { url: "http://127.0.0.1:8080/x?y=1" }), {
+  assert.deepEqual(pluginPermissions(untyped, { url: "http://127.0.0.1:8080/x?y=1" }), {
     net: ["127.0.0.1:8080"],
   });
   assert.equal(netHost("http://example.com"), "example.com:80");
   assert.throws(
-    () => pluginPermissions(http, { url: "${{ params.url }}" }),
+    () => pluginPermissions(untyped, { url: "${{ params.url }}" }),
     /known only when the task runs/,
   );
-  const m = pluginManifest(http);
+  const m = pluginManifest(untyped);
   assert.equal(m.permissions, "computed");
   assert.equal(m.pure, false);
   assert.ok(m.docs!.includes("retries") && m.example!.includes("uses: http"));
@@ -334,26 +297,16 @@ Deno.test("http asks for the URL's host and port only", () => {
 Deno.test("http runs in a worker with only its grant: the URL's host and port", async () => {
   const s = serve(() => json({ hello: "worker" }));
   const other = serve(() => json("not reachable"));
-  const pool = new WorkerPool({ size: 1 });
   try {
-    const task = taskRegistry().get(plugin.moduleUrl!)!.get(plugin.workerName) as TaskDefinition;
-    const grant = pluginPermissions(http, { url: s.base });
+    const grant = pluginPermissions(untyped, { url: s.base });
     assert.deepEqual(grant, { net: [`127.0.0.1:${s.port}`] });
     const call = (url: string) =>
-      pool.run({
-        task,
-        args: [{ url, retries: 0 }, {}, { dir: Deno.cwd() }],
-        info: { runId: "run-1", flow: "test", taskId: "fetch", attempt: 1, params: {} },
-        grant,
-        signal: new AbortController().signal,
-        onLog: () => {},
-      });
-    const r = await call(s.base) as { status: number; body: unknown };
-    assert.deepEqual([r.status, r.body], [200, { hello: "worker" }]);
+      runPluginInWorker<HttpResult, HttpParams>(http, { url, retries: 0 }, { grant });
+    const { result: r } = await call(s.base);
+    assert.deepEqual([r!.status, r!.body], [200, { hello: "worker" }]);
     await assert.rejects(call(other.base), /Requires net access to "127\.0\.0\.1:\d+"/);
     assert.equal(other.requests.length, 0);
   } finally {
-    await pool.close();
     await s.close();
     await other.close();
   }

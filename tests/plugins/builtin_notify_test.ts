@@ -1,39 +1,16 @@
 import assert from "node:assert/strict";
-import plugin, { notifyPayload } from "../../plugins/notify.ts";
-import { type TaskDefinition, taskRegistry } from "../../src/core/protocol.ts";
-import type { TaskContext } from "../../src/engine/types.ts";
-import { WorkerPool } from "../../src/executors/worker_pool.ts";
+import notify, { notifyPayload } from "../../plugins/notify.ts";
 import {
-  invokePlugin,
   parsePluginParams,
   type PluginDefinition,
   pluginManifest,
   pluginPermissions,
 } from "../../src/plugins/contract.ts";
+import { FakeClock, runPlugin, runPluginInWorker } from "../../testing.ts";
 
-// The contract's functions take untyped plugins.
-const notify = plugin as unknown as PluginDefinition;
-
-function fakeContext(secrets: Record<string, string> = {}) {
-  const waits: number[] = [];
-  const warnings: string[] = [];
-  const ctx: TaskContext = {
-    runId: "run-1",
-    flow: "test",
-    taskId: "alert",
-    name: "alert",
-    attempt: 1,
-    params: {},
-    signal: new AbortController().signal,
-    log: { debug() {}, info() {}, warn: (m) => void warnings.push(m), error() {} },
-    sleep: (ms) => (waits.push(ms), Promise.resolve()),
-    secret: (name) => {
-      if (!Object.hasOwn(secrets, name)) throw new Error(`secret "${name}" is not declared`);
-      return secrets[name];
-    },
-  };
-  return { ctx, waits, warnings };
-}
+// pluginManifest() and pluginPermissions() take a PluginDefinition<Record<string, unknown>>,
+// which a plugin whose params type is an interface (no index signature) is not: they need a cast.
+const untyped = notify as unknown as PluginDefinition;
 
 /** A loopback webhook that records what it receives. */
 function webhook(answer: (n: number) => Response = () => new Response("ok")) {
@@ -57,20 +34,14 @@ function webhook(answer: (n: number) => Response = () => new Response("ok")) {
 Deno.test("notify POSTs a Slack-compatible JSON payload and returns the status", async () => {
   const hook = webhook();
   try {
-    const { ctx } = fakeContext();
-    const result = await invokePlugin(
-      notify,
-      {
-        url: hook.url,
-        title: "Nightly ETL",
-        text: "Loaded 42 rows",
-        status: "success",
-        fields: { rows: 42, region: "EU" },
-        payload: { channel: "#data" },
-      },
-      {},
-      ctx,
-    );
+    const { result } = await runPlugin(notify, {
+      url: hook.url,
+      title: "Nightly ETL",
+      text: "Loaded 42 rows",
+      status: "success",
+      fields: { rows: 42, region: "EU" },
+      payload: { channel: "#data" },
+    });
     assert.deepEqual(result, { status: 200 });
     assert.equal(hook.received.length, 1);
     assert.equal(hook.received[0].path, "/hooks/T000/B000/XXXX");
@@ -105,20 +76,22 @@ Deno.test("notify retries a 5xx and gives up on a 4xx, naming only the webhook's
     n === 1 ? new Response("upstream", { status: 502 }) : new Response("no_text", { status: 400 })
   );
   try {
-    const { ctx, waits, warnings } = fakeContext();
-    await assert.rejects(
-      invokePlugin(notify, { url: hook.url, text: "x", retryDelay: "2s" }, {}, ctx),
-      (e: Error) => {
-        assert.equal(
-          e.message,
-          `The webhook on 127.0.0.1:${hook.port} answered 400 Bad Request: no_text`,
-        );
-        assert.ok(!e.message.includes("XXXX"), "the URL's secret path is not shown");
-        return true;
-      },
+    const clock = new FakeClock();
+    // Not thrown: the warnings logged before the failure are wanted too.
+    const { error, logs } = await runPlugin(
+      notify,
+      { url: hook.url, text: "x", retryDelay: "2s" },
+      { clock, throwOnError: false },
     );
+    assert.ok(error instanceof Error, "it fails");
+    assert.equal(
+      error.message,
+      `The webhook on 127.0.0.1:${hook.port} answered 400 Bad Request: no_text`,
+    );
+    assert.ok(!error.message.includes("XXXX"), "the URL's secret path is not shown");
     assert.equal(hook.received.length, 2);
-    assert.deepEqual(waits, [2000]);
+    assert.deepEqual(clock.requested, [2000]);
+    const warnings = logs.filter((l) => l.level === "warning").map((l) => l.message);
     assert.match(warnings[0], /^POST to the webhook on 127\.0\.0\.1:\d+: status 502 Bad Gateway;/);
   } finally {
     await hook.close();
@@ -128,16 +101,16 @@ Deno.test("notify retries a 5xx and gives up on a 4xx, naming only the webhook's
 Deno.test("notify reads the webhook URL from a secret, on the host it was given", async () => {
   const hook = webhook();
   try {
-    const { ctx } = fakeContext({ HOOK: hook.url });
+    const secrets = { HOOK: hook.url };
     const params = { urlSecret: "HOOK", host: "127.0.0.1", text: "from a secret" };
-    assert.deepEqual(await invokePlugin(notify, params, {}, ctx), { status: 200 });
+    assert.deepEqual((await runPlugin(notify, params, { secrets })).result, { status: 200 });
     assert.deepEqual(hook.received[0].payload, { text: "from a secret" });
     await assert.rejects(
-      invokePlugin(notify, { ...params, host: "hooks.slack.com" }, {}, ctx),
+      runPlugin(notify, { ...params, host: "hooks.slack.com" }, { secrets }),
       /The webhook URL in secret "HOOK" is not on host "hooks\.slack\.com"/,
     );
     await assert.rejects(
-      invokePlugin(notify, { ...params, host: "127.0.0.1:1" }, {}, ctx),
+      runPlugin(notify, { ...params, host: "127.0.0.1:1" }, { secrets }),
       /is not on host "127\.0\.0\.1:1"/,
     );
     assert.equal(hook.received.length, 1, "nothing is sent to a host the task was not given");
@@ -164,14 +137,14 @@ Deno.test("notify's params: url or urlSecret with host; text is required", () =>
 });
 
 Deno.test("notify asks for the webhook's host only", () => {
-  assert.deepEqual(pluginPermissions(notify, { url: "https://hooks.slack.com/services/x" }), {
+  assert.deepEqual(pluginPermissions(untyped, { url: "https://hooks.slack.com/services/x" }), {
     net: ["hooks.slack.com:443"],
   });
-  assert.deepEqual(pluginPermissions(notify, { urlSecret: "HOOK", host: "hooks.slack.com" }), {
+  assert.deepEqual(pluginPermissions(untyped, { urlSecret: "HOOK", host: "hooks.slack.com" }), {
     net: ["hooks.slack.com"],
   });
-  assert.throws(() => pluginPermissions(notify, { urlSecret: "HOOK" }), /give `url`/);
-  const m = pluginManifest(notify);
+  assert.throws(() => pluginPermissions(untyped, { urlSecret: "HOOK" }), /give `url`/);
+  const m = pluginManifest(untyped);
   assert.equal(m.permissions, "computed");
   assert.ok(m.docs!.includes("urlSecret") && m.example!.includes("uses: notify"));
 });
@@ -179,25 +152,15 @@ Deno.test("notify asks for the webhook's host only", () => {
 Deno.test("notify runs in a worker with only its grant: the webhook's host", async () => {
   const hook = webhook();
   const other = webhook();
-  const pool = new WorkerPool({ size: 1 });
   try {
-    const task = taskRegistry().get(plugin.moduleUrl!)!.get(plugin.workerName) as TaskDefinition;
-    const grant = pluginPermissions(notify, { url: hook.url, text: "x" });
+    const grant = pluginPermissions(untyped, { url: hook.url, text: "x" });
     const call = (url: string) =>
-      pool.run({
-        task,
-        args: [{ url, text: "from a worker", retries: 0 }, {}, { dir: Deno.cwd() }],
-        info: { runId: "run-1", flow: "test", taskId: "alert", attempt: 1, params: {} },
-        grant,
-        signal: new AbortController().signal,
-        onLog: () => {},
-      });
-    assert.deepEqual(await call(hook.url), { status: 200 });
+      runPluginInWorker(notify, { url, text: "from a worker", retries: 0 }, { grant });
+    assert.deepEqual((await call(hook.url)).result, { status: 200 });
     assert.deepEqual(hook.received[0].payload, { text: "from a worker" });
     await assert.rejects(call(other.url), /Requires net access to "127\.0\.0\.1:\d+"/);
     assert.equal(other.received.length, 0);
   } finally {
-    await pool.close();
     await hook.close();
     await other.close();
   }

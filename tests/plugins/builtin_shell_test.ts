@@ -1,46 +1,19 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import plugin from "../../plugins/shell.ts";
-import { type TaskDefinition, taskRegistry } from "../../src/core/protocol.ts";
-import type { TaskContext } from "../../src/engine/types.ts";
+import shell from "../../plugins/shell.ts";
 import { CommandFailedError } from "../../src/executors/process.ts";
-import { WorkerPool } from "../../src/executors/worker_pool.ts";
 import {
-  invokePlugin,
   parsePluginParams,
   type PluginDefinition,
   pluginManifest,
   pluginPermissions,
 } from "../../src/plugins/contract.ts";
+import { runPlugin, runPluginInWorker } from "../../testing.ts";
 
-// The contract's functions take untyped plugins.
-const shell = plugin as unknown as PluginDefinition;
+// pluginManifest() and pluginPermissions() take a PluginDefinition<Record<string, unknown>>,
+// which a plugin whose params type is an interface (no index signature) is not: they need a cast.
+const untyped = shell as unknown as PluginDefinition;
 const LINUX = Deno.build.os === "linux";
-
-function fakeContext(signal = new AbortController().signal) {
-  const lines: [string, string, unknown][] = [];
-  const ctx: TaskContext = {
-    runId: "run-1",
-    flow: "test",
-    taskId: "cmd",
-    name: "cmd",
-    attempt: 1,
-    params: {},
-    signal,
-    log: {
-      debug() {},
-      info: (m, p) => void lines.push(["info", m, p]),
-      warn() {},
-      error() {},
-    },
-    sleep: () => Promise.resolve(),
-    secret: (name) => {
-      if (name !== "TOKEN") throw new Error(`secret "${name}" is not declared`);
-      return "s3cret";
-    },
-  };
-  return { ctx, lines };
-}
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "orchestra-shell-" });
@@ -84,8 +57,7 @@ async function waitForFile(path: string): Promise<string> {
 }
 
 Deno.test("shell returns stdout parsed like a run: task: JSON, text or null", async () => {
-  const { ctx } = fakeContext();
-  const run = (command: string) => invokePlugin(shell, { command }, {}, ctx);
+  const run = async (command: string) => (await runPlugin(shell, { command })).result;
   assert.deepEqual(await run(`printf '{"rows": 3}\\n'`), { rows: 3 });
   assert.equal(await run("echo hello; echo world"), "hello\nworld");
   assert.equal(await run("true"), null);
@@ -93,10 +65,9 @@ Deno.test("shell returns stdout parsed like a run: task: JSON, text or null", as
 
 Deno.test("shell runs in the flow's directory, or in cwd relative to it", async () => {
   await withDir(async (dir) => {
-    const { ctx } = fakeContext();
-    assert.equal(await invokePlugin(shell, { command: "pwd" }, {}, ctx, { dir }), dir);
+    assert.equal((await runPlugin(shell, { command: "pwd" }, { dir })).result, dir);
     assert.equal(
-      await invokePlugin(shell, { command: "wc -l < rows.csv", cwd: "data" }, {}, ctx, { dir }),
+      (await runPlugin(shell, { command: "wc -l < rows.csv", cwd: "data" }, { dir })).result,
       3,
     );
   });
@@ -106,22 +77,16 @@ Deno.test("shell's command gets the base variables, passEnv, env and secretEnv, 
   Deno.env.set("ORCHESTRA_TEST_PASSED", "passed");
   Deno.env.set("ORCHESTRA_TEST_HIDDEN", "hidden");
   try {
-    const { ctx } = fakeContext();
-    const out = await invokePlugin(
-      shell,
-      {
-        command: 'printf "%s|%s|%s|%s|%s" "$GREETING" "$N" "$ORCHESTRA_TEST_PASSED" ' +
-          '"${ORCHESTRA_TEST_HIDDEN:-unset}" "$TOKEN"',
-        env: { GREETING: "hi there", N: 2 },
-        passEnv: ["ORCHESTRA_TEST_PASSED"],
-        secretEnv: { TOKEN: "TOKEN" },
-      },
-      {},
-      ctx,
-    );
-    assert.equal(out, "hi there|2|passed|unset|s3cret");
+    const { result } = await runPlugin(shell, {
+      command: 'printf "%s|%s|%s|%s|%s" "$GREETING" "$N" "$ORCHESTRA_TEST_PASSED" ' +
+        '"${ORCHESTRA_TEST_HIDDEN:-unset}" "$TOKEN"',
+      env: { GREETING: "hi there", N: 2 },
+      passEnv: ["ORCHESTRA_TEST_PASSED"],
+      secretEnv: { TOKEN: "TOKEN" },
+    }, { secrets: { TOKEN: "s3cret" } });
+    assert.equal(result, "hi there|2|passed|unset|s3cret");
     assert.equal(
-      await invokePlugin(shell, { command: 'echo "$PATH"' }, {}, ctx),
+      (await runPlugin(shell, { command: 'echo "$PATH"' })).result,
       Deno.env.get("PATH"),
     );
   } finally {
@@ -131,9 +96,8 @@ Deno.test("shell's command gets the base variables, passEnv, env and secretEnv, 
 });
 
 Deno.test("shell fails on a non-zero exit with the code and the end of stderr", async () => {
-  const { ctx } = fakeContext();
   await assert.rejects(
-    invokePlugin(shell, { command: "echo starting; echo 'no such table' >&2; exit 3" }, {}, ctx),
+    runPlugin(shell, { command: "echo starting; echo 'no such table' >&2; exit 3" }),
     (e: Error) => {
       assert.ok(e instanceof CommandFailedError);
       assert.equal(e.code, 3);
@@ -144,9 +108,9 @@ Deno.test("shell fails on a non-zero exit with the code and the end of stderr", 
 });
 
 Deno.test("shell logs each line of output with its stream", async () => {
-  const { ctx, lines } = fakeContext();
-  await invokePlugin(shell, { command: "echo one; echo two >&2; echo three" }, {}, ctx);
-  const logged = lines.map(([, m, p]) => `${(p as { stream: string }).stream}: ${m}`).sort();
+  const { logs } = await runPlugin(shell, { command: "echo one; echo two >&2; echo three" });
+  const logged = logs.filter((l) => l.level === "info")
+    .map((l) => `${(l.props as { stream: string }).stream}: ${l.message}`).sort();
   assert.deepEqual(logged, ["stderr: two", "stdout: one", "stdout: three"]);
 });
 
@@ -156,16 +120,10 @@ Deno.test({
   fn: async () => {
     await withDir(async (dir) => {
       const controller = new AbortController();
-      const { ctx } = fakeContext(controller.signal);
       const pidFile = join(dir, "pid");
-      const call = invokePlugin(
-        shell,
-        {
-          command: `sleep 60 & echo $! > ${pidFile}; wait`,
-        },
-        {},
-        ctx,
-      );
+      const call = runPlugin(shell, { command: `sleep 60 & echo $! > ${pidFile}; wait` }, {
+        signal: controller.signal,
+      });
       const pid = Number(await waitForFile(pidFile));
       assert.equal(await gone(pid), false);
       controller.abort(new Error("timed out after 1s"));
@@ -188,12 +146,12 @@ Deno.test("shell's params: a command, variable names that are names", () => {
 });
 
 Deno.test("shell asks to start its process and read the variables it passes on", () => {
-  const perms = pluginPermissions(shell, { command: "ls", passEnv: ["AWS_REGION"] });
+  const perms = pluginPermissions(untyped, { command: "ls", passEnv: ["AWS_REGION"] });
   assert.deepEqual(perms, {
     run: [LINUX ? "setsid" : "sh"],
     env: ["PATH", "HOME", "LANG", "TZ", "TMPDIR", "AWS_REGION"],
   });
-  const m = pluginManifest(shell);
+  const m = pluginManifest(untyped);
   assert.equal(m.permissions, "computed");
   assert.equal(m.pure, false);
   assert.ok(m.docs!.includes("passEnv") && m.example!.includes("uses: shell"));
@@ -201,35 +159,24 @@ Deno.test("shell asks to start its process and read the variables it passes on",
 
 Deno.test("shell runs in a worker with only its grant, and its timeout stops the command", async () => {
   await withDir(async (dir) => {
-    const pool = new WorkerPool({ size: 1 });
-    try {
-      const task = taskRegistry().get(plugin.moduleUrl!)!.get(plugin.workerName) as TaskDefinition;
-      const call = (params: Record<string, unknown>, signal = new AbortController().signal) =>
-        pool.run({
-          task,
-          args: [params, {}, { dir }],
-          info: { runId: "run-1", flow: "test", taskId: "cmd", attempt: 1, params: {} },
-          grant: pluginPermissions(shell, { command: "x" }, { dir }),
-          signal,
-          onLog: () => {},
-        });
-      assert.equal(await call({ command: "cat data/rows.csv | wc -l" }), 3);
-      // A host variable the grant does not name cannot be passed on.
-      await assert.rejects(
-        call({ command: "true", passEnv: ["ORCHESTRA_TEST_VAR"] }),
-        /Requires env access to "ORCHESTRA_TEST_VAR"/,
-      );
-      if (!LINUX) return;
-      // Terminating the worker (what a timeout does) stops what the command started.
-      const controller = new AbortController();
-      const pidFile = join(dir, "pid");
-      const running = call({ command: `sleep 60 & echo $! > ${pidFile}; wait` }, controller.signal);
-      const pid = Number(await waitForFile(pidFile));
-      controller.abort(new Error("timed out"));
-      await assert.rejects(running, /timed out/);
-      assert.ok(await waitUntilGone(pid), "the background sleep was stopped");
-    } finally {
-      await pool.close();
-    }
+    // One grant for every call: what shell asks for when it passes no variables on.
+    const grant = pluginPermissions(untyped, { command: "x" }, { dir });
+    const call = (params: Record<string, unknown>, signal?: AbortSignal) =>
+      runPluginInWorker(shell, params, { dir, grant, signal });
+    assert.equal((await call({ command: "cat data/rows.csv | wc -l" })).result, 3);
+    // A host variable the grant does not name cannot be passed on.
+    await assert.rejects(
+      call({ command: "true", passEnv: ["ORCHESTRA_TEST_VAR"] }),
+      /Requires env access to "ORCHESTRA_TEST_VAR"/,
+    );
+    if (!LINUX) return;
+    // Terminating the worker (what a timeout does) stops what the command started.
+    const controller = new AbortController();
+    const pidFile = join(dir, "pid");
+    const running = call({ command: `sleep 60 & echo $! > ${pidFile}; wait` }, controller.signal);
+    const pid = Number(await waitForFile(pidFile));
+    controller.abort(new Error("timed out"));
+    await assert.rejects(running, /timed out/);
+    assert.ok(await waitUntilGone(pid), "the background sleep was stopped");
   });
 });

@@ -1,55 +1,35 @@
 import assert from "node:assert/strict";
-import plugin from "../../plugins/sleep.ts";
+import sleep from "../../plugins/sleep.ts";
 import {
-  invokePlugin,
   parsePluginParams,
   type PluginDefinition,
   pluginManifest,
   pluginPermissions,
 } from "../../src/plugins/contract.ts";
-import type { TaskContext } from "../../src/engine/types.ts";
+import { FakeClock, runPlugin } from "../../testing.ts";
 
-// The contract's functions take untyped plugins.
-const sleep = plugin as unknown as PluginDefinition;
-
-// A task context whose sleep records the waits and honours the signal, like the engine's.
-function fakeContext(signal = new AbortController().signal) {
-  const waits: number[] = [];
-  const ctx: TaskContext = {
-    runId: "run-1",
-    flow: "test",
-    taskId: "pause",
-    name: "pause",
-    attempt: 1,
-    params: {},
-    signal,
-    log: { debug() {}, info() {}, warn() {}, error() {} },
-    sleep: (ms) => {
-      waits.push(ms);
-      return signal.aborted ? Promise.reject(signal.reason) : Promise.resolve();
-    },
-    secret: (name) => {
-      throw new Error(`no secret ${name}`);
-    },
-  };
-  return { ctx, waits };
-}
+// pluginManifest() and pluginPermissions() take a PluginDefinition<Record<string, unknown>>,
+// which a plugin whose params type is an interface (no index signature) is not: they need a cast.
+const untyped = sleep as unknown as PluginDefinition;
 
 Deno.test("sleep waits on the task's clock for the duration given, and returns it in ms", async () => {
   for (
     const [duration, ms] of [["1.5s", 1500], ["2m", 120_000], [250, 250], ["1h30m", 5_400_000]]
   ) {
-    const { ctx, waits } = fakeContext();
-    assert.equal(await invokePlugin(sleep, { duration }, {}, ctx), ms);
-    assert.deepEqual(waits, [ms]);
+    const clock = new FakeClock();
+    const { result } = await runPlugin(sleep, { duration }, { clock });
+    assert.equal(result, ms);
+    assert.deepEqual(clock.requested, [ms]);
   }
 });
 
 Deno.test("sleep fails with the abort reason when the run is cancelled", async () => {
   const controller = new AbortController();
   controller.abort(new Error("run cancelled"));
-  const { ctx } = fakeContext(controller.signal);
-  await assert.rejects(invokePlugin(sleep, { duration: "10s" }, {}, ctx), /run cancelled/);
+  await assert.rejects(
+    runPlugin(sleep, { duration: "10s" }, { signal: controller.signal }),
+    /run cancelled/,
+  );
 });
 
 Deno.test("sleep's params: a duration is required and must parse", () => {
@@ -68,10 +48,10 @@ Deno.test("sleep's params: a duration is required and must parse", () => {
 });
 
 Deno.test("sleep is pure: no permissions, documented, with a params table", () => {
-  const m = pluginManifest(sleep);
+  const m = pluginManifest(untyped);
   assert.equal(m.pure, true);
   assert.deepEqual(m.permissions, {});
-  assert.deepEqual(pluginPermissions(sleep, { duration: "1s" }), {});
+  assert.deepEqual(pluginPermissions(untyped, { duration: "1s" }), {});
   assert.ok(m.docs && m.example && m.result);
   const props = m.params.properties as Record<string, { description?: string }>;
   assert.match(props.duration.description!, /duration/);
