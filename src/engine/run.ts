@@ -615,7 +615,10 @@ export class FlowRun implements FlowScope {
     if (this.#observed) {
       const e: RunEvent = {
         type: "task.created",
-        ...this.#base(node, this.clock.now()),
+        runId: this.runId,
+        time: this.clock.now(),
+        taskId: node.id,
+        name: node.config.name,
         needs: node.deps ? node.deps.map((d) => d.id) : [],
         kind: node.map ? "map" : "task",
       };
@@ -894,7 +897,14 @@ export class FlowRun implements FlowScope {
     const ctx = new Ctx(this, node, attempt);
     node.ctx = ctx;
     if (this.#observed) {
-      this.#emit({ type: "task.started", ...this.#base(node, this.clock.now()), attempt });
+      this.#emit({
+        type: "task.started",
+        runId: this.runId,
+        time: this.clock.now(),
+        taskId: node.id,
+        name: node.config.name,
+        attempt,
+      });
     }
     const timeoutMs = node.config.timeoutMs;
     if (timeoutMs !== undefined) {
@@ -1160,17 +1170,21 @@ export class FlowRun implements FlowScope {
   }
 
   #emitSettled(node: Node, now: number): void {
-    const base = this.#base(node, now);
     const duration = node.startedAt >= 0 ? now - node.startedAt : 0;
+    if (node.state === SUCCEEDED) {
+      this.#emit({
+        type: "task.succeeded",
+        runId: this.runId,
+        time: now,
+        taskId: node.id,
+        name: node.config.name,
+        attempt: node.attempts,
+        durationMs: duration,
+      }, { value: node.value });
+      return;
+    }
+    const base = this.#base(node, now);
     switch (node.state) {
-      case SUCCEEDED:
-        this.#emit({
-          type: "task.succeeded",
-          ...base,
-          attempt: node.attempts,
-          durationMs: duration,
-        }, { value: node.value });
-        break;
       case CACHED:
         this.#emit({ type: "task.cached", ...base, key: node.cacheKey! }, { value: node.value });
         break;
@@ -1340,7 +1354,13 @@ export class FlowRun implements FlowScope {
 
   #emit(event: RunEvent, result?: { value: unknown }): void {
     if (this.#journal !== undefined && !this.#restoring) {
-      this.#batch.push(result === undefined ? event : { ...event, result: result.value });
+      // Only a listener would see the result on the event: without one, no copy is needed.
+      let e: JournalEvent = event;
+      if (result !== undefined) {
+        if (this.#listener === undefined) (e as { result?: unknown }).result = result.value;
+        else e = { ...event, result: result.value };
+      }
+      this.#batch.push(e);
       this.#scheduleFlush();
     }
     if (this.#listener === undefined) return;

@@ -162,29 +162,6 @@ export function encodeBatch(events: readonly AppendEvent[]): Map<string, RunBatc
   return runs;
 }
 
-/**
- * The journal text of one run's events: a JSON array of the events without their `runId`
- * (which the row holds), results included, so that the tasks' rows can be rebuilt from the
- * journal alone.
- */
-export function journalText(events: readonly AppendEvent[], from = 0, to = events.length): string {
-  const entries = new Array(to - from);
-  for (let i = from; i < to; i++) {
-    const e = events[i] as unknown as Record<string, unknown>;
-    const entry: Record<string, unknown> = {};
-    for (const k in e) if (k !== "runId") entry[k] = e[k];
-    entries[i - from] = entry;
-  }
-  return JSON.stringify(entries);
-}
-
-/** The events of a journal text, with their `runId` back (results still in). */
-export function journalEvents(runId: string, text: string): AppendEvent[] {
-  const events = JSON.parse(text) as AppendEvent[];
-  for (let i = 0; i < events.length; i++) events[i].runId = runId;
-  return events;
-}
-
 /** ISO texts of times, remembering the last: the events of one tick mostly share a time. */
 const clock = new class IsoClock {
   #ms = NaN;

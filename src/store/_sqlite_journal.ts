@@ -1,8 +1,8 @@
 /**
  * The SQLite store's journal and task rows. An append writes one `journal` row per run (its
- * events as one JSON array, results included) and no task row. A run's task rows are its
- * journal folded up to `runs.tasks_seq`, kept in `task_blocks`: JSON arrays of up to 1,024
- * rows in seq order, in the shape `getTasks` returns (`_task_blocks.ts`). The blocks are
+ * events as one compact JSON array, results included: `_journal_codec.ts`) and no task row. A
+ * run's task rows are its journal folded up to `runs.tasks_seq`, kept in `task_blocks`: JSON
+ * arrays of up to 1,024 row tuples in seq order (`_task_blocks.ts`). The blocks are
  * brought up to date when the run finishes, when it is reopened, and once {@linkcode TASKS_LAG}
  * events have gathered since; reading a run's tasks folds the rest of the journal into them.
  *
@@ -23,13 +23,22 @@ import {
   composeInto,
   composePatch,
   encodeBatch,
-  journalEvents,
-  journalText,
   type RunBatch,
   type TaskPatch,
 } from "./_journal.ts";
+import { JOURNAL_FORMAT, journalEvents, journalText } from "./_journal_codec.ts";
 import type { SqliteConnection } from "./_sqlite_connection.ts";
-import { applyPatch, BLOCK_TASKS, MAX_TEXT, newRowJson, pieces, resetRow } from "./_task_blocks.ts";
+import {
+  applyPatch,
+  BLOCK_FORMAT,
+  BLOCK_TASKS,
+  blockRows,
+  blockText,
+  MAX_TEXT,
+  newRowJson,
+  pieces,
+  resetRow,
+} from "./_task_blocks.ts";
 import type { AppendEvent, EventQuery, StoredEvent, TaskRow } from "./store.ts";
 
 /** How many events a run's task blocks may lag behind its journal before they are updated. */
@@ -102,7 +111,7 @@ export class SqliteJournal {
     const n = b.events.length;
     const last = base + n;
     const insert = this.#conn.stmt(
-      "INSERT INTO journal (run_id, seq, last, events) VALUES (?, ?, ?, ?)",
+      `INSERT INTO journal (run_id, seq, last, events, format) VALUES (?, ?, ?, ?, ${JOURNAL_FORMAT})`,
     );
     for (let i = 0; i < n; i += ROW_EVENTS) {
       const end = Math.min(n, i + ROW_EVENTS);
@@ -169,10 +178,10 @@ export class SqliteJournal {
   tasks(runId: string): TaskRow[] {
     const rows: TaskRow[] = [];
     const blocks = this.#conn.arrays(
-      "SELECT tasks FROM task_blocks WHERE run_id = ? ORDER BY seq",
-    ).all(runId) as unknown as [string][];
-    for (const [text] of blocks) {
-      const parsed = JSON.parse(text) as TaskRow[];
+      "SELECT tasks, format FROM task_blocks WHERE run_id = ? ORDER BY seq",
+    ).all(runId) as unknown as [string, number][];
+    for (const [text, format] of blocks) {
+      const parsed = blockRows(text, format);
       for (let i = 0; i < parsed.length; i++) {
         parsed[i].runId = runId;
         rows.push(parsed[i]);
@@ -189,7 +198,7 @@ export class SqliteJournal {
       const row = byId.get(p.taskId);
       if (row !== undefined) applyPatch(row, p);
       else {
-        const fresh = JSON.parse(newRowJson(p)) as TaskRow;
+        const fresh = blockRows(`[${newRowJson(p)}]`, BLOCK_FORMAT)[0];
         fresh.runId = runId;
         rows.push(fresh);
         added = true;
@@ -207,10 +216,10 @@ export class SqliteJournal {
     const out: StoredEvent[] = [];
     if (limit === 0 || types?.size === 0) return out;
     const rows = this.#conn.arrays(
-      "SELECT seq, events FROM journal WHERE run_id = ? AND last > ? ORDER BY seq",
-    ).iterate(runId, after) as Iterable<[number, string]>;
-    for (const [seq, text] of rows) {
-      const events = journalEvents(runId, text);
+      "SELECT seq, events, format FROM journal WHERE run_id = ? AND last > ? ORDER BY seq",
+    ).iterate(runId, after) as Iterable<[number, string, number]>;
+    for (const [seq, text, format] of rows) {
+      const events = journalEvents(runId, text, format);
       for (let i = 0; i < events.length; i++) {
         const e = events[i];
         if (seq + i <= after) continue;
@@ -245,10 +254,10 @@ export class SqliteJournal {
   #fold(runId: string, from: number): Map<string, TaskPatch> {
     const events: AppendEvent[] = [];
     const rows = this.#conn.arrays(
-      "SELECT events FROM journal WHERE run_id = ? AND seq > ? ORDER BY seq",
-    ).all(runId, from) as unknown as [string][];
-    for (const [text] of rows) {
-      for (const e of journalEvents(runId, text)) events.push(e);
+      "SELECT events, format FROM journal WHERE run_id = ? AND seq > ? ORDER BY seq",
+    ).all(runId, from) as unknown as [string, number][];
+    for (const [text, format] of rows) {
+      for (const e of journalEvents(runId, text, format)) events.push(e);
     }
     const tasks = encodeBatch(events).get(runId)?.tasks ?? new Map<string, TaskPatch>();
     for (const p of tasks.values()) p.first += from + 1;
@@ -283,14 +292,16 @@ export class SqliteJournal {
     }
     const added: string[] = [];
     const blockOf: number[] = [];
-    const insert = this.#conn.stmt("INSERT INTO task_blocks (run_id, seq, tasks) VALUES (?, ?, ?)");
+    const insert = this.#conn.stmt(
+      `INSERT INTO task_blocks (run_id, seq, tasks, format) VALUES (?, ?, ?, ${BLOCK_FORMAT})`,
+    );
     for (const [block, ps] of changed) {
       const rows = this.#readBlock(runId, block);
       const byId = new Map<string, TaskRow>();
       for (const r of rows) byId.set(r.taskId, r);
       for (const p of ps) applyPatch(byId.get(p.taskId)!, p);
       // Grown past the limit (results came in): the rest of its rows move to blocks of their own.
-      const parts = pieces(0, rows.length, (f, t) => JSON.stringify(rows.slice(f, t)));
+      const parts = pieces(0, rows.length, (f, t) => blockText(rows.slice(f, t)));
       this.#writeBlock(runId, block, parts[0][2]);
       for (const [from, to, text] of parts.slice(1)) {
         insert.run(runId, rows[from].seq, text);
@@ -321,17 +332,17 @@ export class SqliteJournal {
   /** Sets the tasks back to pending, as if they had never run. */
   #reset(runId: string, ids: ReadonlySet<string>): void {
     const blocks = this.#conn.arrays(
-      "SELECT seq, tasks FROM task_blocks WHERE run_id = ? ORDER BY seq",
-    ).all(runId) as unknown as [number, string][];
-    for (const [block, text] of blocks) {
-      const rows = JSON.parse(text) as TaskRow[];
+      "SELECT seq, tasks, format FROM task_blocks WHERE run_id = ? ORDER BY seq",
+    ).all(runId) as unknown as [number, string, number][];
+    for (const [block, text, format] of blocks) {
+      const rows = blockRows(text, format);
       let changed = false;
       for (const r of rows) {
         if (!ids.has(r.taskId)) continue;
         resetRow(r);
         changed = true;
       }
-      if (changed) this.#writeBlock(runId, block, JSON.stringify(rows));
+      if (changed) this.#writeBlock(runId, block, blockText(rows));
     }
   }
 
@@ -339,21 +350,23 @@ export class SqliteJournal {
   #layout(runId: string): Map<string, number> {
     const layout = new Map<string, number>();
     const rows = this.#conn.arrays(
-      `SELECT b.seq, j.value ->> '$.taskId' FROM task_blocks AS b, json_each(b.tasks) AS j
-       WHERE b.run_id = ?`,
+      `SELECT b.seq, j.value ->> (CASE b.format WHEN 1 THEN '$.taskId' ELSE '$[0]' END)
+       FROM task_blocks AS b, json_each(b.tasks) AS j WHERE b.run_id = ?`,
     ).all(runId) as unknown as [number, string][];
     for (const [block, taskId] of rows) layout.set(taskId, block);
     return layout;
   }
 
   #readBlock(runId: string, block: number): TaskRow[] {
-    const r = this.#conn.stmt("SELECT tasks FROM task_blocks WHERE run_id = ? AND seq = ?")
-      .get(runId, block) as { tasks: string };
-    return JSON.parse(r.tasks);
+    const r = this.#conn.stmt("SELECT tasks, format FROM task_blocks WHERE run_id = ? AND seq = ?")
+      .get(runId, block) as { tasks: string; format: number };
+    return blockRows(r.tasks, r.format);
   }
 
   #writeBlock(runId: string, block: number, text: string): void {
-    this.#conn.stmt("UPDATE task_blocks SET tasks = ? WHERE run_id = ? AND seq = ?")
+    this.#conn.stmt(
+      `UPDATE task_blocks SET tasks = ?, format = ${BLOCK_FORMAT} WHERE run_id = ? AND seq = ?`,
+    )
       .run(text, runId, block);
   }
 }

@@ -1,6 +1,7 @@
 /**
- * Task rows as the SQLite store keeps them in `task_blocks`: JSON arrays of rows in the shape
- * `getTasks` returns (without `runId`), and the rules of `mergeTask()` in `_journal.ts` applied
+ * Task rows as the SQLite store keeps them in `task_blocks`: JSON arrays of rows (format 2:
+ * tuples; format 1, written by schema version 2: objects in the shape `getTasks` returns,
+ * without `runId`), and the rules of `mergeTask()` in `_journal.ts` applied
  * to them. Also how long such a text, or a journal row, may get.
  *
  * @module
@@ -8,6 +9,7 @@
 
 import type { TaskStatus } from "../core/events.ts";
 import type { TaskPatch } from "./_journal.ts";
+import { derivedName } from "./_journal_codec.ts";
 import type { TaskRow } from "./store.ts";
 
 /** At most this many tasks in a new block. */
@@ -56,25 +58,98 @@ export function resetRow(row: TaskRow): void {
   for (const k of RESET_FIELDS) delete row[k];
 }
 
+/** The format of the blocks this code writes (the `task_blocks.format` column). */
+export const BLOCK_FORMAT = 2;
+
+// Format 2 keeps a row as a tuple, without the keys that format 1 (rows as objects) repeated:
+// [taskId, name or 0, kind, needs, status, attempts, seq, startedAt or 0, finishedAt or 0,
+//  {error, reason, cacheKey, group, items} or 0, result (left off when absent)]
+// The name is 0 when it is the one derived from the id (see `_journal_codec.ts`).
+
 /**
- * The JSON text of a new task's row (without runId), built from the patch's JSON texts: the
- * row `mergeTask()` in `_journal.ts` makes from no row, in the API's shape.
+ * The JSON text (format 2) of a new task's row, built from the patch's JSON texts: the row
+ * `mergeTask()` in `_journal.ts` makes from no row.
  */
 export function newRowJson(p: TaskPatch): string {
-  let s = `{"taskId":${JSON.stringify(p.taskId)},"name":${JSON.stringify(p.name)},"kind":"${
-    p.created ? p.kind : "task"
-  }","needs":${p.created && p.needs !== null ? p.needs : "[]"},"status":"${
+  let s = `[${JSON.stringify(p.taskId)},${
+    derivedName(p.taskId) === p.name ? "0" : JSON.stringify(p.name)
+  },"${p.created ? p.kind : "task"}",${p.created && p.needs !== null ? p.needs : "[]"},"${
     p.status ?? "pending"
-  }","attempts":${p.attempts},"seq":${p.first}`;
-  if (p.startedAt !== null) s += `,"startedAt":${JSON.stringify(p.startedAt)}`;
-  if (p.finishedAt !== null) s += `,"finishedAt":${JSON.stringify(p.finishedAt)}`;
-  if (p.result !== null) s += `,"result":${p.result}`;
-  if (p.error !== null) s += `,"error":${JSON.stringify(p.error)}`;
-  if (p.reason !== null) s += `,"reason":${JSON.stringify(p.reason)}`;
-  if (p.cacheKey !== null) s += `,"cacheKey":${JSON.stringify(p.cacheKey)}`;
-  if (p.created && p.group !== null) s += `,"group":${JSON.stringify(p.group)}`;
-  if (p.items !== null) s += `,"items":${p.items}`;
-  return s + "}";
+  }",${p.attempts},${p.first},${p.startedAt === null ? "0" : `"${p.startedAt}"`},${
+    p.finishedAt === null ? "0" : `"${p.finishedAt}"`
+  },`;
+  const group = p.created ? p.group : null;
+  if (
+    p.error === null && p.reason === null && p.cacheKey === null && group === null &&
+    p.items === null
+  ) {
+    s += "0";
+  } else {
+    const extras: Record<string, unknown> = {};
+    if (p.error !== null) extras.error = p.error;
+    if (p.reason !== null) extras.reason = p.reason;
+    if (p.cacheKey !== null) extras.cacheKey = p.cacheKey;
+    if (group !== null) extras.group = group;
+    if (p.items !== null) extras.items = p.items;
+    s += JSON.stringify(extras);
+  }
+  if (p.result !== null) s += `,${p.result}`;
+  return s + "]";
+}
+
+const EXTRAS = ["error", "reason", "cacheKey", "group", "items"] as const;
+
+/** The text (format 2) of a block of rows (without runId). */
+export function blockText(rows: readonly TaskRow[]): string {
+  const out = new Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    let extras: Record<string, unknown> | 0 = 0;
+    for (const k of EXTRAS) {
+      if (r[k] !== undefined) (extras ||= {})[k] = r[k];
+    }
+    const t: unknown[] = [
+      r.taskId,
+      derivedName(r.taskId) === r.name ? 0 : r.name,
+      r.kind,
+      r.needs,
+      r.status,
+      r.attempts,
+      r.seq,
+      r.startedAt ?? 0,
+      r.finishedAt ?? 0,
+      extras,
+    ];
+    if (r.result !== undefined) t.push(r.result);
+    out[i] = t;
+  }
+  return JSON.stringify(out);
+}
+
+/** The rows (without runId) of a block's text in either format. */
+export function blockRows(text: string, format: number): TaskRow[] {
+  const parsed = JSON.parse(text) as unknown[];
+  if (format === 1) return parsed as TaskRow[];
+  const rows = new Array<TaskRow>(parsed.length);
+  for (let i = 0; i < parsed.length; i++) {
+    const t = parsed[i] as unknown[];
+    const taskId = t[0] as string;
+    const row = {
+      taskId,
+      name: t[1] === 0 ? derivedName(taskId) : t[1],
+      kind: t[2],
+      needs: t[3],
+      status: t[4],
+      attempts: t[5],
+      seq: t[6],
+    } as TaskRow;
+    if (t[7] !== 0) row.startedAt = t[7] as string;
+    if (t[8] !== 0) row.finishedAt = t[8] as string;
+    if (t.length > 10) row.result = t[10];
+    if (t[9] !== 0) Object.assign(row, t[9]);
+    rows[i] = row;
+  }
+  return rows;
 }
 
 /** `mergeTask()` of `_journal.ts` on a row in the API's shape. */

@@ -147,6 +147,18 @@ export const MIGRATIONS: readonly Migration[] = [
       DROP TABLE tasks;
     `,
   },
+  {
+    description: "journal rows and task blocks in compact formats (tuples), marked by a column",
+    sql: `
+      -- Rows written by version 2 keep format 1 and are read as such; new rows take format 2.
+      -- journal: 1 = a JSON array of event objects; 2 = [first time, [code, time offset,
+      -- taskId, name or 0, ...fields], ...] (src/store/_journal_codec.ts).
+      ALTER TABLE journal ADD COLUMN format INTEGER NOT NULL DEFAULT 1;
+      -- task_blocks: 1 = a JSON array of row objects; 2 = a JSON array of row tuples
+      -- (src/store/_task_blocks.ts).
+      ALTER TABLE task_blocks ADD COLUMN format INTEGER NOT NULL DEFAULT 1;
+    `,
+  },
 ];
 
 /** The schema version of a database: the number of migrations applied to it. */

@@ -279,6 +279,178 @@ Deno.test("a version 1 database migrates forward: its runs, tasks and events rea
   });
 });
 
+Deno.test("a version 2 database migrates forward: its journal rows and task blocks (format 1) read the same and its runs go on", async () => {
+  await withDir(async (dir) => {
+    const memory = new MemoryStore();
+    const runs = ["done", "going"];
+    for (const runId of runs) {
+      await memory.append([started(runId)]);
+      for (const batch of manyTasks(runId, 12, 5)) await memory.append(batch);
+    }
+    await memory.append([{
+      type: "run.finished",
+      runId: "done",
+      time: Date.UTC(2026, 0, 2),
+      flow: "f",
+      status: "succeeded",
+      result: { ok: true },
+    }]);
+    // The rows version 2 wrote: events as objects without runId, one journal row per event
+    // here; "done" has its tasks in a block of row objects, "going" none yet.
+    const db = new DatabaseSync(`${dir}/state.db`);
+    try {
+      migrate(db, "state.db", MIGRATIONS.slice(0, 2));
+      for (const runId of runs) {
+        const r = (await memory.getRun(runId))!;
+        const events = await memory.events(runId);
+        const done = runId === "done";
+        db.prepare(
+          `INSERT INTO runs (run_id, flow, status, params, started_at, finished_at, result,
+             updated_at, tasks_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        ).run(
+          runId,
+          r.flow,
+          r.status,
+          JSON.stringify(r.params),
+          r.startedAt,
+          r.finishedAt ?? null,
+          r.result === undefined ? null : JSON.stringify(r.result),
+          r.updatedAt,
+          done ? events.length : 0,
+        );
+        // The memory store drops results from events(); the journal held them.
+        const tasks = await memory.getTasks(runId);
+        const results = new Map(tasks.map((t) => [t.taskId, t.result]));
+        for (const { seq, event } of events) {
+          const { runId: _, ...rest } = event as unknown as Record<string, unknown>;
+          if (rest.type === "task.succeeded") rest.result = results.get(rest.taskId as string);
+          if (rest.type === "run.finished") rest.result = r.result;
+          db.prepare("INSERT INTO journal (run_id, seq, last, events) VALUES (?, ?, ?, ?)")
+            .run(runId, seq, seq, JSON.stringify([rest]));
+        }
+        if (done) {
+          db.prepare("INSERT INTO task_blocks (run_id, seq, tasks) VALUES (?, ?, ?)").run(
+            runId,
+            tasks[0].seq,
+            JSON.stringify(tasks.map(({ runId: _, ...t }) => t)),
+          );
+        }
+      }
+    } finally {
+      db.close();
+    }
+    const store = await SqliteStore.open(dir);
+    try {
+      assert.equal(store.pragmas().userVersion, MIGRATIONS.length);
+      for (const runId of runs) {
+        assert.deepEqual(await contents(store, runId), await contents(memory, runId), runId);
+      }
+      const more = [...manyTasks("going", 3, 3, 12)[0], {
+        type: "run.finished",
+        runId: "going",
+        time: Date.UTC(2026, 0, 2),
+        flow: "f",
+        status: "succeeded",
+        result: 15,
+      } as AppendEvent];
+      await store.append(more);
+      await memory.append(more);
+      assert.deepEqual(await contents(store, "going"), await contents(memory, "going"));
+      // A reopened run with a reset task: its format 1 block is rewritten in format 2.
+      for (const s of [store, memory]) await s.reopenRun("done", { resetTasks: ["t3"] });
+      assert.deepEqual(await contents(store, "done"), await contents(memory, "done"));
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+Deno.test("events of any shape survive the compact journal: unknown types, other fields, odd names and times", async () => {
+  await withDir(async (dir) => {
+    const sqlite = await SqliteStore.open(dir);
+    const memory = new MemoryStore();
+    const t = Date.UTC(2026, 0, 1);
+    const base = { runId: "r", time: t };
+    const events = [
+      { ...base, type: "run.started", flow: "f", params: { a: [1, null] } },
+      { ...base, type: "task.created", taskId: "load[2]", name: "load", needs: [], kind: "task" },
+      { ...base, type: "task.created", taskId: "x#2", name: "y", needs: ["load[2]"], kind: "map" },
+      { ...base, type: "task.created", taskId: "g#3", name: "g#3", needs: [], kind: "task" },
+      {
+        ...base,
+        type: "task.created",
+        taskId: "m[0]",
+        name: "m",
+        needs: [],
+        kind: "task",
+        group: "m",
+      },
+      { ...base, time: t + 0.5, type: "task.started", taskId: "x#2", name: "y", attempt: 1 },
+      {
+        ...base,
+        time: t - 7,
+        type: "task.started",
+        taskId: "g#3",
+        name: "g#3",
+        attempt: 1,
+        extra: 1,
+      },
+      {
+        ...base,
+        type: "task.retrying",
+        taskId: "g#3",
+        name: "g#3",
+        attempt: 1,
+        delayMs: 5,
+        error: "e",
+      },
+      { ...base, type: "task.log", taskId: "g#3", name: "g#3", level: "info", message: "m" },
+      {
+        ...base,
+        type: "task.log",
+        taskId: "g#3",
+        name: "g#3",
+        level: "info",
+        message: "m",
+        props: { p: 1 },
+      },
+      { ...base, type: "map.expanded", taskId: "x#2", name: "y", items: 0 },
+      { ...base, type: "task.cached", taskId: "load[2]", name: "load", key: "k", result: null },
+      {
+        ...base,
+        type: "task.succeeded",
+        taskId: "x#2",
+        name: "y",
+        attempt: 1,
+        durationMs: 0,
+        result: [],
+      },
+      {
+        ...base,
+        type: "task.failed",
+        taskId: "g#3",
+        name: "g#3",
+        attempts: 2,
+        error: "no",
+        durationMs: 3,
+      },
+      { ...base, type: "task.skipped", taskId: "m[0]", name: "m", reason: "r" },
+      { ...base, type: "custom.thing", taskId: "m[0]", name: "m", what: { deep: true } },
+      { ...base, type: "task.cancelled", taskId: "m[0]", name: "m" },
+      { ...base, type: "run.finished", flow: "f", status: "failed", error: "bad" },
+    ] as unknown as AppendEvent[];
+    try {
+      for (const s of [sqlite, memory]) {
+        await s.append(events.slice(0, 9));
+        await s.append(events.slice(9));
+      }
+      assert.deepEqual(await contents(sqlite, "r"), await contents(memory, "r"));
+    } finally {
+      await sqlite.close();
+    }
+  });
+});
+
 Deno.test("large results are split across journal rows and task blocks, and read back whole", async () => {
   await withDir(async (dir) => {
     const store = await SqliteStore.open(dir, { durability: "normal" });
