@@ -131,7 +131,9 @@ async function settle<T>(
  * console.assert(result === 60000 && logs[0].message === "waited 60000 ms");
  * ```
  */
-export function runPlugin<T = unknown, P = Record<string, unknown>>(
+// `P` defaults to any so that naming only the result type (`runPlugin<HttpResult>`) works.
+// deno-lint-ignore no-explicit-any
+export function runPlugin<T = unknown, P = any>(
   plugin: PluginDefinition<P>,
   params: Record<string, unknown> = {},
   options: RunPluginOptions = {},
@@ -187,7 +189,9 @@ export function runPlugin<T = unknown, P = Record<string, unknown>>(
  * const { result } = await runPluginInWorker(plugin, { path: "/data/in.txt" });
  * ```
  */
-export async function runPluginInWorker<T = unknown, P = Record<string, unknown>>(
+// `P` defaults to any so that naming only the result type (`runPlugin<HttpResult>`) works.
+// deno-lint-ignore no-explicit-any
+export async function runPluginInWorker<T = unknown, P = any>(
   plugin: PluginDefinition<P>,
   params: Record<string, unknown> = {},
   options: RunPluginInWorkerOptions = {},
