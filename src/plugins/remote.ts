@@ -51,6 +51,8 @@ export interface RemoteLoadOptions {
   fetch?: typeof fetch;
   /** The clock for the `pinned` date. @default () => new Date() */
   now?: () => Date;
+  /** How long the download may take, body included. @default 30000 */
+  timeoutMs?: number;
 }
 
 /** What {@linkcode loadRemote} found. */
@@ -199,7 +201,9 @@ export async function loadRemote(
 
   let bytes: Uint8Array;
   try {
-    const res = await doFetch(key, { redirect: "follow" });
+    // A server that never answers is a network failure, not a hang.
+    const signal = AbortSignal.timeout(options.timeoutMs ?? 30_000);
+    const res = await doFetch(key, { redirect: "follow", signal });
     if (!res.ok) {
       await res.body?.cancel();
       throw new PluginLoadError(

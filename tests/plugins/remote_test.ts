@@ -507,7 +507,7 @@ Deno.test("end-to-end: run pins, refuses a changed plugin, plugins update re-pin
       const refused = await run();
       assert.equal(refused.code, 2, refused.io.err);
       assert.match(refused.io.err, /changed since it was pinned/);
-      assert.match(refused.io.err, /orchestra plugins update/);
+      assert.match(refused.io.err, /run "orchestra plugins update [^"<]*flow\.yaml" to pin/);
 
       const io = fakeIo({ cwd: dir });
       assert.equal(await main(["plugins", "update", flowFile], io), 0, io.err);
@@ -517,6 +517,27 @@ Deno.test("end-to-end: run pins, refuses a changed plugin, plugins update re-pin
       assert.equal(greeting(again.io.out), "hi, orchestra");
     });
   } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("loadRemote() gives up on a server that never answers", async () => {
+  const never = Promise.withResolvers<void>();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    async () => (await never.promise, new Response("late")),
+  );
+  try {
+    await withDir(async (dir) => {
+      const url = `http://127.0.0.1:${server.addr.port}/slow@1.0.0/mod.ts`;
+      await rejectsLoad(
+        loadRemote(url, { ...options(dir), timeoutMs: 50 }),
+        /^Cannot fetch plugin .*slow@1\.0\.0\/mod\.ts: .*(timed out|abort)/i,
+        /check the URL and your network connection/,
+      );
+    });
+  } finally {
+    never.resolve();
     await server.shutdown();
   }
 });

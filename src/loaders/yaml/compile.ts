@@ -400,7 +400,8 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
           why.startsWith("Unknown plugin")
             ? `Task "${t.id}" uses u${why.slice(1)}`
             : `Task "${t.id}": ${why}`,
-          use.error?.hint,
+          // "orchestra plugins update <flow>": this flow.
+          use.error?.hint?.replaceAll("<flow>", spec.source.file),
         );
       } else {
         c.uses = use.resolved;
