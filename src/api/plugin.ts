@@ -6,7 +6,7 @@
  * @module
  */
 
-import { OrchestraError } from "../core/errors.ts";
+import { FlowValidationError, OrchestraError, type ValidationIssue } from "../core/errors.ts";
 import type { TaskSettings } from "../core/model.ts";
 import {
   callerFrame,
@@ -103,6 +103,21 @@ export function usePlugin<P>(
   const parsed = holdsReference(params)
     ? undefined
     : parsePluginParams(def as PluginDefinition, params);
+  if (parsed && !parsed.ok) {
+    // Known before anything runs: a problem of the flow, found by `validate` like YAML's.
+    const who = `Task "${id ?? def.name}": plugin "${def.name}" params`;
+    const issues: ValidationIssue[] = parsed.problems.map((p) => {
+      const issue: ValidationIssue = {
+        message: `${who}${p.path.length ? ` at ${p.path.join(".")}` : ""}: ${p.message}`,
+        taskId: id ?? def.name,
+        hint: `see orchestra plugins info ${def.name}`,
+      };
+      if (frame) issue.location = frame.location;
+      return issue;
+    });
+    const flowName = (scope as { flow?: unknown }).flow;
+    throw new FlowValidationError(typeof flowName === "string" ? flowName : def.name, issues);
+  }
   const known = parsed?.ok ? parsed.value : params;
   const secrets = [...new Set([...settings.secrets ?? [], ...pluginSecrets(def, known)])];
   if (secrets.length) settings.secrets = secrets;

@@ -8,6 +8,7 @@
 
 import {
   errorMessage,
+  FlowValidationError,
   NotJsonError,
   type SourceLocation,
   type ValidationIssue,
@@ -215,7 +216,10 @@ export async function planFlow(
       // async body's promise is awaited.
       if (returned instanceof Promise) await returned;
     } catch (e) {
-      if (!(e instanceof DynamicBoundary)) {
+      if (e instanceof FlowValidationError) {
+        // A call found a problem of the flow itself (a plugin's params, say): report it as such.
+        planner.issues.push(...e.issues);
+      } else if (!(e instanceof DynamicBoundary)) {
         const issue: ValidationIssue = {
           message: `The body of flow "${options.name}" threw while being planned: ${
             errorMessage(e)

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { flow, OrchestraError, task, usePlugin } from "../../mod.ts";
+import { flow, FlowValidationError, OrchestraError, planFlow, task, usePlugin } from "../../mod.ts";
 import reader from "./_reader_plugin.ts";
 
 Deno.test("usePlugin runs a pure built-in inline, by name", async () => {
@@ -62,12 +62,28 @@ Deno.test("usePlugin says what is wrong: unknown name, outside a flow, permissio
   assert.match(message, /cannot say which permissions it needs .*pass \{ permissions/);
 });
 
-Deno.test("a plugin's params are validated (defaults applied) before it runs", async () => {
-  const f = flow(
-    "bad",
-    () => usePlugin(reader, { path: 3 as unknown as string }, { permissions: { read: ["/tmp"] } }),
-  );
+Deno.test("params known when the flow is planned are checked then, at the call", async () => {
+  const f = flow("bad", () => {
+    usePlugin(reader, { path: 3 as unknown as string, sufix: "!" } as never, {
+      permissions: { read: ["/tmp"] },
+    });
+  });
+  const graph = await planFlow(f, {});
+  assert.deepEqual(graph.issues.map((i) => i.message), [
+    'Task "reader": plugin "reader" params at path: Invalid input: expected string, received number',
+  ]);
+  assert.match(graph.issues[0].location!.file, /plugin_test\.ts$/);
+  await assert.rejects(f.run(), FlowValidationError);
+});
+
+Deno.test("params that come from other tasks are checked when the plugin runs", async () => {
+  const three = task("three", () => 3);
+  const f = flow("late", () =>
+    usePlugin(reader, { path: three() as unknown as string }, {
+      permissions: { read: ["/tmp"] },
+    }));
   const record = await f.run();
   assert.equal(record.status, "failed");
-  assert.match(record.tasks[0].error!, /params of plugin "reader" are invalid: path: /);
+  const failed = record.tasks.find((t) => t.id === "reader")!;
+  assert.match(failed.error!, /params of plugin "reader" are invalid: path: /);
 });
