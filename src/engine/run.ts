@@ -612,7 +612,10 @@ export class FlowRun implements FlowScope {
     this.#unsettled++;
     // A restored call's row already holds its result: listeners see it, the journal does not.
     this.#restoring = restored !== undefined;
-    if (this.#observed) {
+    // Nobody would see a restored call's events without a listener: they are not built.
+    const observed = this.#listener !== undefined ||
+      (this.#journal !== undefined && !this.#restoring);
+    if (observed) {
       const e: RunEvent = {
         type: "task.created",
         runId: this.runId,
@@ -738,7 +741,10 @@ export class FlowRun implements FlowScope {
     if (this.#observed) {
       this.#emit({
         type: "map.expanded",
-        ...this.#base(group, group.startedAt),
+        runId: this.runId,
+        time: group.startedAt,
+        taskId: group.id,
+        name: group.config.name,
         items: list.length,
       });
     }
@@ -1031,7 +1037,10 @@ export class FlowRun implements FlowScope {
       if (this.#observed) {
         this.#emit({
           type: "task.retrying",
-          ...this.#base(node, this.clock.now()),
+          runId: this.runId,
+          time: this.clock.now(),
+          taskId: node.id,
+          name: node.config.name,
           attempt: node.attempts,
           delayMs,
           error: errorMessage(error),
@@ -1145,7 +1154,9 @@ export class FlowRun implements FlowScope {
     if (node.startedAt < 0) node.attempts = 0;
     this.#unsettled--;
     if (node.deferred !== null) node.notify();
-    if (this.#observed) this.#emitSettled(node, now);
+    if (this.#listener !== undefined || (this.#journal !== undefined && !this.#restoring)) {
+      this.#emitSettled(node, now);
+    }
     // What a settled node no longer needs goes now, while it is still young garbage.
     node.args = EMPTY;
     if (!this.#slow) node.ctx = undefined;
@@ -1183,25 +1194,34 @@ export class FlowRun implements FlowScope {
       }, { value: node.value });
       return;
     }
-    const base = this.#base(node, now);
+    // Literals with one key order, as above: no spread copies, and few object shapes.
+    const runId = this.runId;
+    const taskId = node.id;
+    const name = node.config.name;
     switch (node.state) {
       case CACHED:
-        this.#emit({ type: "task.cached", ...base, key: node.cacheKey! }, { value: node.value });
+        this.#emit(
+          { type: "task.cached", runId, time: now, taskId, name, key: node.cacheKey! },
+          { value: node.value },
+        );
         break;
       case FAILED:
         this.#emit({
           type: "task.failed",
-          ...base,
+          runId,
+          time: now,
+          taskId,
+          name,
           attempts: node.attempts,
           error: this.mask(errorMessage(node.error)),
           durationMs: duration,
         });
         break;
       case SKIPPED:
-        this.#emit({ type: "task.skipped", ...base, reason: node.reason! });
+        this.#emit({ type: "task.skipped", runId, time: now, taskId, name, reason: node.reason! });
         break;
       case CANCELLED:
-        this.#emit({ type: "task.cancelled", ...base });
+        this.#emit({ type: "task.cancelled", runId, time: now, taskId, name });
         break;
     }
   }
@@ -1348,10 +1368,6 @@ export class FlowRun implements FlowScope {
 
   // ---- events, logs, hooks ----
 
-  #base(node: Node, time: number) {
-    return { runId: this.runId, time, taskId: node.id, name: node.config.name };
-  }
-
   #emit(event: RunEvent, result?: { value: unknown }): void {
     if (this.#journal !== undefined && !this.#restoring) {
       // Only a listener would see the result on the event: without one, no copy is needed.
@@ -1480,7 +1496,15 @@ export class FlowRun implements FlowScope {
         // A task's line is text, not a LogTape template: `{…}` (JSON, say) stays as it is.
         logger[method](message.replaceAll("{", "{{").replaceAll("}", "}}"), props ?? {});
         if (this.#observed) {
-          const e: RunEvent = { type: "task.log", ...this.#base(n, time), level, message };
+          const e: RunEvent = {
+            type: "task.log",
+            runId: this.runId,
+            time,
+            taskId: n.id,
+            name: n.config.name,
+            level,
+            message,
+          };
           if (props) e.props = props;
           this.#emit(e);
         }

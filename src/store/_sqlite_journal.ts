@@ -181,11 +181,8 @@ export class SqliteJournal {
       "SELECT tasks, format FROM task_blocks WHERE run_id = ? ORDER BY seq",
     ).all(runId) as unknown as [string, number][];
     for (const [text, format] of blocks) {
-      const parsed = blockRows(text, format);
-      for (let i = 0; i < parsed.length; i++) {
-        parsed[i].runId = runId;
-        rows.push(parsed[i]);
-      }
+      const parsed = blockRows(text, format, runId);
+      for (let i = 0; i < parsed.length; i++) rows.push(parsed[i]);
     }
     const head = this.head(runId);
     if (head.tasksSeq === null || head.tasksSeq === head.seq) return rows;
@@ -198,9 +195,7 @@ export class SqliteJournal {
       const row = byId.get(p.taskId);
       if (row !== undefined) applyPatch(row, p);
       else {
-        const fresh = blockRows(`[${newRowJson(p)}]`, BLOCK_FORMAT)[0];
-        fresh.runId = runId;
-        rows.push(fresh);
+        rows.push(blockRows(`[${newRowJson(p)}]`, BLOCK_FORMAT, runId)[0]);
         added = true;
       }
     }

@@ -126,15 +126,22 @@ export function blockText(rows: readonly TaskRow[]): string {
   return JSON.stringify(out);
 }
 
-/** The rows (without runId) of a block's text in either format. */
-export function blockRows(text: string, format: number): TaskRow[] {
+/**
+ * The rows of a block's text in either format, with the given runId (the blocks do not hold it;
+ * set it here rather than on the rows after, so that they are made in their final shape).
+ */
+export function blockRows(text: string, format: number, runId = ""): TaskRow[] {
   const parsed = JSON.parse(text) as unknown[];
-  if (format === 1) return parsed as TaskRow[];
+  if (format === 1) {
+    for (let i = 0; i < parsed.length; i++) (parsed[i] as TaskRow).runId = runId;
+    return parsed as TaskRow[];
+  }
   const rows = new Array<TaskRow>(parsed.length);
   for (let i = 0; i < parsed.length; i++) {
     const t = parsed[i] as unknown[];
     const taskId = t[0] as string;
     const row = {
+      runId,
       taskId,
       name: t[1] === 0 ? derivedName(taskId) : t[1],
       kind: t[2],

@@ -99,3 +99,20 @@ Deno.test("restored calls are not journaled again: their rows already hold their
   assert.deepEqual(about("a"), []);
   assert.deepEqual(about("b"), ["task.created", "task.started", "task.succeeded"]);
 });
+
+Deno.test("a listener still sees restored calls' events while the journal gets none", async () => {
+  const a = task("a", () => 1);
+  const b = task("b", (x: number) => x + 1);
+  const journal = slowJournal([]);
+  const seen: string[] = [];
+  const record = await flow("listened", () => b(a())).run({}, {
+    journal,
+    restore: new Map([["a", { name: "a", value: 1, attempts: 1 }]]),
+    onEvent: (e) => {
+      if ("taskId" in e && e.taskId === "a") seen.push(e.type);
+    },
+  });
+  assert.equal(record.status, "succeeded");
+  assert.deepEqual(seen, ["task.created", "task.succeeded"]);
+  assert.deepEqual(journal.events.filter((e) => "taskId" in e && e.taskId === "a"), []);
+});
