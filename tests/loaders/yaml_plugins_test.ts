@@ -265,3 +265,23 @@ Deno.test("values put into the shell plugin's command are shell-quoted, as in ru
     await t.remove();
   }
 });
+
+Deno.test("unknown params are reported unless the plugin's schema takes more", async () => {
+  const t = await tempTree({
+    "plugins/plain.ts": pluginSource({ name: "plain" }, { params: "z.object({ a: z.string() })" }),
+    "plugins/loose.ts": pluginSource({ name: "loose" }, {
+      params: "z.looseObject({ a: z.string() })",
+    }),
+  });
+  try {
+    const found = await issues(
+      t.dir,
+      "tasks:\n  p:\n    uses: plain\n    with: { a: x, b: y }\n  l:\n    uses: loose\n    with: { a: x, b: y }\n",
+    );
+    assert.deepEqual(found, [
+      'flow.yaml:4:19: Task "p": plugin "plain" params at b: unknown param "b" (did you mean "a"?)',
+    ]);
+  } finally {
+    await t.remove();
+  }
+});

@@ -292,8 +292,13 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
     const manifest = use.resolved!.manifest;
     const props = manifest.params.properties as Record<string, unknown> | undefined;
     const problems = staticProblems(use.check?.problems ?? [], params);
-    // Unknown params are typos more often than not: say so even where the schema allows them.
-    if (props && params !== null && typeof params === "object" && !Array.isArray(params)) {
+    // Unknown params are typos more often than not, and a zod object drops them silently: say
+    // so, unless the schema asks for more params (a loose object, a catch-all, `true`).
+    const extra = manifest.params.additionalProperties;
+    const open = extra === true || (typeof extra === "object" && extra !== null);
+    if (
+      props && !open && params !== null && typeof params === "object" && !Array.isArray(params)
+    ) {
       for (const k of Object.keys(params)) {
         if (Object.hasOwn(props, k)) continue;
         if (problems.some((p) => p.path.length === 1 && p.path[0] === k)) continue;
