@@ -112,12 +112,27 @@ export class FakeClock implements Clock {
     t.fn();
   }
 
+  /**
+   * Whether time may move on its own now (the program is idle). A subclass that knows of work
+   * still going on says no, and calls {@linkcode FakeClock.wake} when that changes.
+   */
+  protected canAdvance(): boolean {
+    return true;
+  }
+
+  /** Lets time move on again once the program is idle (after `canAdvance` said no). */
+  protected wake(): void {
+    this.#schedule();
+  }
+
   #schedule(): void {
-    if (this.#pumping) return;
+    if (this.#pumping || this.#timers.length === 0) return;
     this.#pumping = true;
     // A real macrotask runs only after every pending microtask: that is "idle".
     setTimeout(() => {
       this.#pumping = false;
+      // A subclass that says no wakes the clock when it may move again.
+      if (!this.canAdvance()) return;
       const next = this.#earliest();
       if (next) {
         this.#fire(next);

@@ -10,14 +10,7 @@
  */
 
 import { taskContextStorage } from "../core/protocol.ts";
-import type { Clock } from "../engine/clock.ts";
-
-interface Timer {
-  at: number;
-  seq: number;
-  fn: () => void;
-  owner: object | undefined;
-}
+import { FakeClock } from "../engine/clock.ts";
 
 /**
  * A virtual clock for flow tests (the default of `runFlow`). Like `FakeClock` it fires timers
@@ -41,43 +34,34 @@ interface Timer {
  * console.assert(clock.now() === 1000);
  * ```
  */
-export class TestClock implements Clock {
-  #now: number;
-  #timers: Timer[] = [];
-  #seq = 0;
-  #pumping = false;
+export class TestClock extends FakeClock {
   /** Held attempts, with how many of this clock's timers each is waiting on. */
   #held = new Map<object, number>();
-  /** Every delay ever requested, in order: handy for asserting backoff. */
-  readonly requested: number[] = [];
 
   /** Starts the virtual clock at `start` ms since the epoch. */
   constructor(start: number = Date.UTC(2026, 0, 1)) {
-    this.#now = start;
-  }
-
-  /** The virtual time. */
-  now(): number {
-    return this.#now;
+    super(start);
   }
 
   /** Sets a virtual timer; one set inside a held task's context counts as that task waiting. */
-  setTimer(fn: () => void, ms: number): () => void {
-    this.requested.push(ms);
+  override setTimer(fn: () => void, ms: number): () => void {
     const store = taskContextStorage().getStore();
     const owner = typeof store === "object" && store !== null && this.#held.has(store)
       ? store
       : undefined;
-    const timer: Timer = { at: this.#now + Math.max(0, ms), seq: this.#seq++, fn, owner };
-    this.#timers.push(timer);
     if (owner) this.#held.set(owner, this.#held.get(owner)! + 1);
-    this.#schedule();
+    let done = false;
+    // The owner stops waiting on this timer once it fires or is cancelled, whichever is first.
+    const unwait = () => {
+      if (done) return false;
+      done = true;
+      const n = owner ? this.#held.get(owner) : undefined;
+      if (n !== undefined) this.#held.set(owner!, n - 1);
+      return true;
+    };
+    const cancel = super.setTimer(() => (unwait(), fn()), ms);
     return () => {
-      const i = this.#timers.indexOf(timer);
-      if (i >= 0) {
-        this.#timers.splice(i, 1);
-        this.#unwait(timer);
-      }
+      if (unwait()) cancel();
     };
   }
 
@@ -92,59 +76,13 @@ export class TestClock implements Clock {
       if (released) return;
       released = true;
       this.#held.delete(attempt);
-      this.#schedule();
+      this.wake();
     };
   }
 
-  /** Moves time forward by `ms`, firing due timers in order, held tasks or not. */
-  advance(ms: number): void {
-    const until = this.#now + ms;
-    for (;;) {
-      const next = this.#earliest();
-      if (!next || next.at > until) break;
-      this.#fire(next);
-    }
-    this.#now = until;
-  }
-
-  #busy(): boolean {
-    for (const waiting of this.#held.values()) if (waiting === 0) return true;
-    return false;
-  }
-
-  #unwait(t: Timer): void {
-    const n = t.owner ? this.#held.get(t.owner) : undefined;
-    if (n !== undefined) this.#held.set(t.owner!, n - 1);
-  }
-
-  #earliest(): Timer | undefined {
-    let best: Timer | undefined;
-    for (const t of this.#timers) {
-      if (!best || t.at < best.at || (t.at === best.at && t.seq < best.seq)) best = t;
-    }
-    return best;
-  }
-
-  #fire(t: Timer): void {
-    this.#timers.splice(this.#timers.indexOf(t), 1);
-    this.#unwait(t);
-    this.#now = Math.max(this.#now, t.at);
-    t.fn();
-  }
-
-  #schedule(): void {
-    if (this.#pumping || this.#timers.length === 0) return;
-    this.#pumping = true;
-    // A real macrotask runs only after every pending microtask: that is "idle".
-    setTimeout(() => {
-      this.#pumping = false;
-      // A busy task reschedules when it waits or is released.
-      if (this.#busy()) return;
-      const next = this.#earliest();
-      if (next) {
-        this.#fire(next);
-        this.#schedule();
-      }
-    }, 0);
+  /** Time moves on its own only while no held attempt is busy (waiting on nothing of ours). */
+  protected override canAdvance(): boolean {
+    for (const waiting of this.#held.values()) if (waiting === 0) return false;
+    return true;
   }
 }
