@@ -292,26 +292,33 @@ export function composePatch(
 
 /** {@linkcode composePatch} into `earlier`, which it changes and returns. */
 export function composeInto(earlier: TaskPatch, later: TaskPatch): TaskPatch {
-  const p = earlier;
-  p.name = later.name;
-  if (later.created) {
-    p.created = true;
-    p.kind = later.kind;
-    p.needs = later.needs;
-    p.group = later.group;
+  if (later.created) earlier.created = true;
+  applyPatch(earlier, later);
+  return earlier;
+}
+
+/** What a patch applies to: a stored row, or an earlier patch it is folded into. */
+type PatchTarget = Omit<TaskPatch, "taskId" | "first" | "created">;
+
+/** The merge rules, once for both: `p`'s fields onto `t` (see the module documentation). */
+function applyPatch(t: PatchTarget, p: TaskPatch): void {
+  t.name = p.name;
+  if (p.created) {
+    t.kind = p.kind;
+    t.needs = p.needs;
+    t.group = p.group;
   }
-  if (later.status !== null) {
-    p.status = later.status;
-    p.finishedAt = later.finishedAt;
-    p.result = later.result;
-    p.error = later.error;
-    p.reason = later.reason;
-    p.cacheKey = later.cacheKey;
+  if (p.status !== null) {
+    t.status = p.status;
+    t.finishedAt = p.finishedAt;
+    t.result = p.result;
+    t.error = p.error;
+    t.reason = p.reason;
+    t.cacheKey = p.cacheKey;
   }
-  if (later.attempts > p.attempts) p.attempts = later.attempts;
-  p.startedAt ??= later.startedAt;
-  p.items = later.items ?? p.items;
-  return p;
+  if (p.attempts > t.attempts) t.attempts = p.attempts;
+  t.startedAt ??= p.startedAt;
+  t.items = p.items ?? t.items;
 }
 
 /** A task row as the memory store keeps it: a fixed shape, null for absent, JSON as text. */
@@ -363,23 +370,7 @@ export function mergeTask(
     items: null,
     seq,
   };
-  r.name = p.name;
-  if (p.created) {
-    r.kind = p.kind;
-    r.needs = p.needs;
-    r.group = p.group;
-  }
-  if (p.status !== null) {
-    r.status = p.status;
-    r.finishedAt = p.finishedAt;
-    r.result = p.result;
-    r.error = p.error;
-    r.reason = p.reason;
-    r.cacheKey = p.cacheKey;
-  }
-  if (p.attempts > r.attempts) r.attempts = p.attempts;
-  r.startedAt ??= p.startedAt;
-  r.items = p.items ?? r.items;
+  applyPatch(r, p);
   return r;
 }
 
