@@ -6,36 +6,11 @@ import { MemoryStore } from "../../src/store/memory_store.ts";
 import { migrate, MIGRATIONS } from "../../src/store/sqlite_migrations.ts";
 import { SqliteStore } from "../../src/store/sqlite_store.ts";
 import type { AppendEvent, Store } from "../../src/store/store.ts";
+import { started, taskEvents, withDir } from "./_events.ts";
 
 // The SQLite store's journal rows and task blocks (`_sqlite_journal.ts`): every path that
 // brings the task rows up to date, or reads them past it, must give what the memory store
 // (which updates its rows with every event) gives.
-
-const started = (runId: string): AppendEvent => ({
-  type: "run.started",
-  runId,
-  time: Date.UTC(2026, 0, 1),
-  flow: "f",
-  params: {},
-});
-
-function taskEvents(runId: string, i: number): AppendEvent[] {
-  const base = { runId, time: Date.UTC(2026, 0, 1) + i, taskId: `t${i}`, name: "t" };
-  return [
-    { ...base, type: "task.created", needs: [], kind: "task" },
-    { ...base, type: "task.started", attempt: 1 },
-    { ...base, type: "task.succeeded", attempt: 1, durationMs: 0, result: { i } },
-  ];
-}
-
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "orchestra-store-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 /** What a store holds of a run, with the run id and update time left out: to compare stores. */
 async function contents(store: Store, runId: string) {

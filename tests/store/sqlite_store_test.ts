@@ -4,7 +4,8 @@ import { OrchestraError } from "../../src/core/errors.ts";
 import { storeCases } from "../../src/store/conformance.ts";
 import { migrate, MIGRATIONS, schemaVersion } from "../../src/store/sqlite_migrations.ts";
 import { SCHEMA_VERSION, SqliteStore } from "../../src/store/sqlite_store.ts";
-import { type AppendEvent, StoreVersionError } from "../../src/store/store.ts";
+import { StoreVersionError } from "../../src/store/store.ts";
+import { started, taskEvents, withDir } from "./_events.ts";
 
 function dirOf(path: string): string {
   return path.slice(0, path.lastIndexOf("/"));
@@ -30,32 +31,6 @@ storeCases(
     }),
   removeStore,
 );
-
-const started = (runId: string): AppendEvent => ({
-  type: "run.started",
-  runId,
-  time: Date.UTC(2026, 0, 1),
-  flow: "f",
-  params: {},
-});
-
-function taskEvents(runId: string, i: number): AppendEvent[] {
-  const base = { runId, time: Date.UTC(2026, 0, 1) + i, taskId: `t${i}`, name: "t" };
-  return [
-    { ...base, type: "task.created", needs: [], kind: "task" },
-    { ...base, type: "task.started", attempt: 1 },
-    { ...base, type: "task.succeeded", attempt: 1, durationMs: 0, result: { i } },
-  ];
-}
-
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "orchestra-store-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 Deno.test("SqliteStore.open() creates the state dir and state.db, in WAL, at the latest schema", async () => {
   await withDir(async (root) => {
