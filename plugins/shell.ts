@@ -10,7 +10,12 @@
 import { resolve } from "node:path";
 import { z } from "npm:zod@4.1.12";
 import type { PermissionSet } from "../src/core/permissions.ts";
-import { BASE_ENV_NAMES, CommandFailedError, parseOutput } from "../src/executors/process.ts";
+import {
+  BASE_ENV_NAMES,
+  CommandFailedError,
+  logOutputLines,
+  parseOutput,
+} from "../src/executors/process.ts";
 import { definePlugin, type PluginDefinition } from "../src/plugins/contract.ts";
 
 // How much of a command's output is kept for its result (its first 200 lines are logged).
@@ -215,15 +220,11 @@ whatever the user running Orchestra can, so a flow's ceiling or a policy must al
     }
     for (const [k, v] of Object.entries(p.env)) env[k] = String(v);
     for (const [k, secret] of Object.entries(p.secretEnv)) env[k] = ctx.secret(secret);
-    let lines = 0;
     const out = await runCommand(p.command, {
       cwd: p.cwd === undefined ? ctx.dir : resolvePath(p.cwd, ctx.dir),
       env,
       signal: ctx.signal,
-      onLine: (stream, line) => {
-        if (++lines <= 200) ctx.log.info(line, { stream });
-        else if (lines === 201) ctx.log.info("(more output not logged)", { stream });
-      },
+      onLine: logOutputLines(ctx.log),
     });
     return parseOutput(out);
   },

@@ -127,6 +127,23 @@ export async function runShell(command: string, options: ShellOptions): Promise<
   }
 }
 
+/** How many lines of a command's output go to its task's log. */
+export const LOGGED_LINES = 200;
+
+/**
+ * An `onLine` that logs a command's output lines into a task's log, the first
+ * {@linkcode LOGGED_LINES} of them, then says that more was not logged.
+ */
+export function logOutputLines(
+  log: { info(message: string, props?: Record<string, unknown>): void },
+): NonNullable<ShellOptions["onLine"]> {
+  let lines = 0;
+  return (stream, line) => {
+    if (++lines <= LOGGED_LINES) log.info(line, { stream });
+    else if (lines === LOGGED_LINES + 1) log.info("(more output not logged)", { stream });
+  };
+}
+
 /** A command's result: stdout trimmed, parsed as JSON when it parses, else the text; empty → null. */
 export function parseOutput(stdout: string): unknown {
   const text = stdout.trim();
