@@ -208,7 +208,8 @@ function fileUrl(path: string): string {
   return new URL(`file://${path.split("/").map(encodeURIComponent).join("/")}`).href;
 }
 
-function builtin(uses: string, def: PluginDefinition): ResolvedPlugin {
+/** A built-in plugin as a `uses:` resolves to it. */
+export function builtinPlugin(uses: string, def: PluginDefinition): ResolvedPlugin {
   return {
     uses,
     manifest: pluginManifest(def),
@@ -342,7 +343,7 @@ async function byName(
     candidates.push({
       version: def.version,
       where: "built-in",
-      get: () => Promise.resolve(builtin(uses, def)),
+      get: () => Promise.resolve(builtinPlugin(uses, def)),
     });
   }
   if (candidates.length === 0) {
@@ -398,7 +399,7 @@ export async function discoverPlugins(
       }
     }
     for (const def of BUILTIN_PLUGINS.values()) {
-      out.push(builtin(`${def.name}@${def.version}`, def));
+      out.push(builtinPlugin(`${def.name}@${def.version}`, def));
     }
     return out;
   } finally {

@@ -29,10 +29,10 @@ import { didYouMean } from "../../core/suggest.ts";
 import { validateFlowGraph } from "../../core/validate.ts";
 import type { FlowHandle } from "../../engine/run.ts";
 import type { FlowOptions, TaskContext } from "../../engine/types.ts";
-import { BASE_ENV_NAMES, parseOutput, runShell } from "../../executors/process.ts";
+import { BASE_ENV_NAMES, logOutputLines, parseOutput, runShell } from "../../executors/process.ts";
 import { BUILTIN_PLUGINS } from "../../plugins/builtin.ts";
-import { invokePlugin, type PluginEnv, pluginManifest } from "../../plugins/contract.ts";
-import { PluginLoadError, type ResolvedPlugin } from "../../plugins/resolve.ts";
+import { invokePlugin, type PluginEnv } from "../../plugins/contract.ts";
+import { builtinPlugin, PluginLoadError, type ResolvedPlugin } from "../../plugins/resolve.ts";
 import { checkPlugin } from "../../plugins/inspect_entry.ts";
 import { type PluginUse, staticProblems } from "./plugins.ts";
 import {
@@ -715,14 +715,7 @@ function builtinUse(uses: string, params: unknown, flowDir: string): PluginUse {
     };
   }
   return {
-    resolved: {
-      uses,
-      manifest: pluginManifest(def),
-      kind: "builtin",
-      source: "built-in",
-      moduleUrl: def.moduleUrl ?? "",
-      definition: def,
-    },
+    resolved: builtinPlugin(uses, def),
     check: checkPlugin(def, params ?? {}, { dir: flowDir }),
   };
 }
@@ -860,15 +853,11 @@ function buildFlow(
         }
       }
       Object.assign(env, values.env as Record<string, string>);
-      let lines = 0;
       const out = await runShell(command, {
         cwd: c.workdir ? resolve(options.flowDir, c.workdir) : options.flowDir,
         env,
         signal: ctx.signal,
-        onLine: (stream, line) => {
-          if (++lines <= 200) ctx.log.info(line, { stream });
-          else if (lines === 201) ctx.log.info("(more output not logged)", { stream });
-        },
+        onLine: logOutputLines(ctx.log),
       });
       return parseOutput(out);
     }
