@@ -394,8 +394,10 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
       }
     }
     let badParams = false;
-    if (f.uses !== undefined) {
-      const use = options.plugins?.get(t.id) ?? builtinUse(f.uses, f.with, options.flowDir);
+    const use = f.uses === undefined
+      ? undefined
+      : options.plugins?.get(t.id) ?? builtinUse(f.uses, f.with, options.flowDir);
+    if (use) {
       const usesAt = t.source.locate(fieldPath(t, "uses"));
       if (use.error || !use.resolved) {
         const why = use.error?.message ?? `Unknown plugin "${f.uses}"`;
@@ -532,8 +534,7 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
       const run = asked === true ? true : [...new Set(["sh", ...(asked || [])])];
       c.options.permissions = { ...settings.permissions, run };
     }
-    if (c.uses) {
-      const use = options.plugins?.get(t.id) ?? builtinUse(f.uses!, f.with, options.flowDir);
+    if (c.uses && use) {
       const inline = c.uses.definition !== undefined && c.uses.manifest.pure;
       if (inline) c.options.executor ??= "inline";
       else if (settings.executor !== undefined && settings.executor !== "worker") {
