@@ -7,6 +7,7 @@
 
 import semver from "npm:semver@7.7.3";
 import { OrchestraError } from "../core/errors.ts";
+import { displayPath } from "../core/protocol.ts";
 import { didYouMean } from "../core/suggest.ts";
 import { BUILTIN_PLUGINS } from "./builtin.ts";
 import { type PluginDefinition, type PluginManifest, pluginManifest } from "./contract.ts";
@@ -199,10 +200,8 @@ let builtinUrls: Set<string> | undefined;
 const BUILTIN_URLS = () =>
   builtinUrls ??= new Set([...BUILTIN_PLUGINS.values()].map((p) => p.moduleUrl ?? ""));
 
-function shown(path: string): string {
-  const cwd = Deno.cwd();
-  return path.startsWith(cwd + "/") ? path.slice(cwd.length + 1) : path;
-}
+// A path as messages show it: relative to the working directory when below it.
+const shown = (path: string): string => displayPath(fileUrl(path));
 
 function fileUrl(path: string): string {
   return new URL(`file://${path.split("/").map(encodeURIComponent).join("/")}`).href;

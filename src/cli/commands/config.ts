@@ -128,7 +128,8 @@ export function settingsFlags(values: Parsed["values"]): Partial<Settings> {
   return flags;
 }
 
-function shownPath(io: Io, path: string, dot: boolean): string {
+/** A path relative to the current directory when inside it (`./…` with `dot`), else as is. */
+export function shownPath(io: Io, path: string, dot: boolean): string {
   const rel = relative(io.cwd, path);
   if (rel === "") return ".";
   if (rel.startsWith("..") || isAbsolute(rel)) return path;

@@ -25,7 +25,7 @@ import {
 import { type Parsed, UsageError } from "../args.ts";
 import type { Io } from "../io.ts";
 import { pluginPermissionsText, renderPluginPage, renderProblems, renderTable } from "../render.ts";
-import { commandSettings, SETTINGS_OPTIONS } from "./config.ts";
+import { commandSettings, SETTINGS_OPTIONS, shownPath as shownConfigPath } from "./config.ts";
 
 /** Options of `plugins`. */
 export const PLUGINS_OPTIONS = {
@@ -139,22 +139,13 @@ interface ListedPlugin {
   pure: boolean;
 }
 
-/** A path as people read it: relative to the current directory when inside it. */
+/** A path as people read it: `./…` when inside the current directory, else absolute. */
 function shownPath(io: Io, path: string): string {
-  const abs = resolve(Deno.cwd(), path);
-  const rel = relative(io.cwd, abs);
-  return rel === "" ? "." : rel.startsWith("..") || isAbsolute(rel) ? abs : `./${rel}`;
+  return shownConfigPath(io, resolve(Deno.cwd(), path), true);
 }
 
 function shownSource(io: Io, p: ResolvedPlugin): string {
   return p.kind === "path" || p.kind === "folder" ? shownPath(io, p.source) : p.source;
-}
-
-const BUILTIN_URLS = new Set([...BUILTIN_PLUGINS.values()].map((d) => d.moduleUrl));
-
-/** A built-in found again as a file (Orchestra's own plugins/ folder, from the repository). */
-function isBuiltinCopy(p: ResolvedPlugin): boolean {
-  return p.kind !== "builtin" && BUILTIN_URLS.has(p.moduleUrl);
 }
 
 function compareVersions(a: string, b: string): number {
@@ -225,7 +216,7 @@ async function pinnedRows(io: Io, search: PluginSearch, lockFile: string): Promi
 
 async function listPlugins(search: PluginSearch, parsed: Parsed, io: Io): Promise<number> {
   const found = await discoverPlugins(search);
-  const rows = found.filter((p) => !isBuiltinCopy(p)).map((p) => listed(io, p));
+  const rows = found.map((p) => listed(io, p));
   rows.push(...await pinnedRows(io, search, resolve(io.cwd, "orchestra.lock")));
   rows.sort((a, b) =>
     a.name < b.name ? -1 : a.name > b.name ? 1 : compareVersions(b.version, a.version)
@@ -281,7 +272,7 @@ async function pluginInfo(
       );
       return 2;
     }
-    versions = all.filter((p) => p.manifest.name === form.name && !isBuiltinCopy(p))
+    versions = all.filter((p) => p.manifest.name === form.name)
       .sort((a, b) => compareVersions(b.manifest.version, a.manifest.version))
       .map((p) => ({ version: p.manifest.version, source: shownSource(io, p) }));
   }
@@ -301,9 +292,7 @@ async function pluginInfo(
   }
   const width = Math.max(40, Math.min(io.terminal.columns, 100));
   io.stdout(renderPluginPage(plugin.manifest, {
-    source: plugin.kind === "builtin" || isBuiltinCopy(plugin)
-      ? "built-in (part of Orchestra)"
-      : source,
+    source: plugin.kind === "builtin" ? "built-in (part of Orchestra)" : source,
     ...(plugin.integrity ? { integrity: plugin.integrity } : {}),
     ...(versions ? { versions } : {}),
   }, width));
