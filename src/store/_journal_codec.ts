@@ -121,23 +121,59 @@ export function journalText(events: readonly AppendEvent[], from = 0, to = event
 
 /** The events of a row's text in either format, with their runId (results included). */
 export function journalEvents(runId: string, text: string, format: number): AppendEvent[] {
+  const events: AppendEvent[] = [];
+  eachJournalEvent(runId, text, format, (e) => void events.push(e));
+  return events;
+}
+
+/** Per shape, an event object that `eachJournalEvent` fills again for each tuple. */
+const SCRATCH: Record<string, unknown>[] = SHAPES.map((s) => {
+  const e: Record<string, unknown> = { type: s.type, runId: "", time: 0 };
+  if (s.task) e.taskId = e.name = "";
+  for (const f of [...s.fields, ...s.optional]) e[f] = undefined;
+  return e;
+});
+
+/**
+ * Calls `fn` with each event of a row's text in either format (with its runId, results
+ * included) and its index in the row. With `reuse`, an event kept as a tuple comes in an
+ * object that is filled again for the next tuple of its type (absent fields are undefined):
+ * `fn` may keep the values it holds, but not the object. That spares a long read an object
+ * per event.
+ */
+export function eachJournalEvent(
+  runId: string,
+  text: string,
+  format: number,
+  fn: (e: AppendEvent, index: number) => void,
+  reuse = false,
+): void {
   const parsed = JSON.parse(text) as unknown[];
   if (format === 1) {
-    for (let i = 0; i < parsed.length; i++) (parsed[i] as AppendEvent).runId = runId;
-    return parsed as AppendEvent[];
+    for (let i = 0; i < parsed.length; i++) {
+      (parsed[i] as AppendEvent).runId = runId;
+      fn(parsed[i] as AppendEvent, i);
+    }
+    return;
   }
   const t0 = parsed[0] as number;
-  const events = new Array<AppendEvent>(parsed.length - 1);
   for (let i = 1; i < parsed.length; i++) {
     const entry = parsed[i];
     if (!Array.isArray(entry)) {
       const e = entry as AppendEvent;
       e.runId = runId;
-      events[i - 1] = e;
+      fn(e, i - 1);
       continue;
     }
-    const s = SHAPES[entry[0] as number];
-    const e: Record<string, unknown> = { type: s.type, runId, time: t0 + (entry[1] as number) };
+    const code = entry[0] as number;
+    const s = SHAPES[code];
+    const time = t0 + (entry[1] as number);
+    let e: Record<string, unknown>;
+    if (reuse) {
+      e = SCRATCH[code];
+      e.runId = runId;
+      e.time = time;
+    } else e = { type: s.type, runId, time };
     let j = 2;
     if (s.task) {
       const taskId = entry[2] as string;
@@ -145,12 +181,14 @@ export function journalEvents(runId: string, text: string, format: number): Appe
       e.name = entry[3] === 0 ? derivedName(taskId) : entry[3];
       j = 4;
     }
-    for (const f of s.fields) e[f] = entry[j++];
-    for (const f of s.optional) {
-      if (j >= entry.length) break;
-      e[f] = entry[j++];
+    const fields = s.fields;
+    for (let k = 0; k < fields.length; k++) e[fields[k]] = entry[j++];
+    const optional = s.optional;
+    for (let k = 0; k < optional.length; k++) {
+      if (j < entry.length) e[optional[k]] = entry[j++];
+      else if (reuse) e[optional[k]] = undefined;
+      else break;
     }
-    events[i - 1] = e as unknown as AppendEvent;
+    fn(e as unknown as AppendEvent, i - 1);
   }
-  return events;
 }

@@ -1,14 +1,11 @@
 /**
  * Task rows as the SQLite store keeps them in `task_blocks`: JSON arrays of rows (format 2:
  * tuples; format 1, written by schema version 2: objects in the shape `getTasks` returns,
- * without `runId`), and the rules of `mergeTask()` in `_journal.ts` applied
- * to them. Also how long such a text, or a journal row, may get.
+ * without `runId`). Also how long such a text, or a journal row, may get.
  *
  * @module
  */
 
-import type { TaskStatus } from "../core/events.ts";
-import type { TaskPatch } from "./_journal.ts";
 import { derivedName } from "./_journal_codec.ts";
 import type { TaskRow } from "./store.ts";
 
@@ -41,23 +38,6 @@ export function pieces(
   return [...pieces(from, mid, text), ...pieces(mid, to, text)];
 }
 
-const RESET_FIELDS = [
-  "startedAt",
-  "finishedAt",
-  "result",
-  "error",
-  "reason",
-  "cacheKey",
-  "items",
-] as const;
-
-/** Sets a task's row back to pending, as if it had never run (`reopenRun`'s reset). */
-export function resetRow(row: TaskRow): void {
-  row.status = "pending";
-  row.attempts = 0;
-  for (const k of RESET_FIELDS) delete row[k];
-}
-
 /** The format of the blocks this code writes (the `task_blocks.format` column). */
 export const BLOCK_FORMAT = 2;
 
@@ -65,37 +45,6 @@ export const BLOCK_FORMAT = 2;
 // [taskId, name or 0, kind, needs, status, attempts, seq, startedAt or 0, finishedAt or 0,
 //  {error, reason, cacheKey, group, items} or 0, result (left off when absent)]
 // The name is 0 when it is the one derived from the id (see `_journal_codec.ts`).
-
-/**
- * The JSON text (format 2) of a new task's row, built from the patch's JSON texts: the row
- * `mergeTask()` in `_journal.ts` makes from no row.
- */
-export function newRowJson(p: TaskPatch): string {
-  let s = `[${JSON.stringify(p.taskId)},${
-    derivedName(p.taskId) === p.name ? "0" : JSON.stringify(p.name)
-  },"${p.created ? p.kind : "task"}",${p.created && p.needs !== null ? p.needs : "[]"},"${
-    p.status ?? "pending"
-  }",${p.attempts},${p.first},${p.startedAt === null ? "0" : `"${p.startedAt}"`},${
-    p.finishedAt === null ? "0" : `"${p.finishedAt}"`
-  },`;
-  const group = p.created ? p.group : null;
-  if (
-    p.error === null && p.reason === null && p.cacheKey === null && group === null &&
-    p.items === null
-  ) {
-    s += "0";
-  } else {
-    const extras: Record<string, unknown> = {};
-    if (p.error !== null) extras.error = p.error;
-    if (p.reason !== null) extras.reason = p.reason;
-    if (p.cacheKey !== null) extras.cacheKey = p.cacheKey;
-    if (group !== null) extras.group = group;
-    if (p.items !== null) extras.items = p.items;
-    s += JSON.stringify(extras);
-  }
-  if (p.result !== null) s += `,${p.result}`;
-  return s + "]";
-}
 
 const EXTRAS = ["error", "reason", "cacheKey", "group", "items"] as const;
 
@@ -157,32 +106,4 @@ export function blockRows(text: string, format: number, runId = ""): TaskRow[] {
     rows[i] = row;
   }
   return rows;
-}
-
-/** `mergeTask()` of `_journal.ts` on a row in the API's shape. */
-export function applyPatch(row: TaskRow, p: TaskPatch): void {
-  const r = row as unknown as Record<string, unknown>;
-  row.name = p.name;
-  if (p.created) {
-    row.kind = p.kind;
-    row.needs = p.needs === null ? [] : JSON.parse(p.needs);
-    setOrDelete(r, "group", p.group);
-  }
-  if (p.status !== null) {
-    row.status = p.status as TaskStatus;
-    setOrDelete(r, "finishedAt", p.finishedAt);
-    if (p.result === null) delete row.result;
-    else row.result = JSON.parse(p.result);
-    setOrDelete(r, "error", p.error);
-    setOrDelete(r, "reason", p.reason);
-    setOrDelete(r, "cacheKey", p.cacheKey);
-  }
-  if (p.attempts > row.attempts) row.attempts = p.attempts;
-  if (row.startedAt === undefined && p.startedAt !== null) row.startedAt = p.startedAt;
-  if (p.items !== null) row.items = p.items;
-}
-
-function setOrDelete(r: Record<string, unknown>, key: string, value: string | null): void {
-  if (value === null) delete r[key];
-  else r[key] = value;
 }

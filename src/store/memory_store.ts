@@ -7,6 +7,7 @@
 
 import { OrchestraError } from "../core/errors.ts";
 import {
+  applyTaskEvent,
   decodeEvent,
   encodeBatch,
   type EncodedEvent,
@@ -15,9 +16,8 @@ import {
   HEARTBEAT_MS,
   iso,
   isoArgument,
-  mergeTask,
-  type StoredTask,
-  taskRow,
+  newTaskRow,
+  resetTaskRow,
   toJson,
 } from "./_journal.ts";
 import {
@@ -49,7 +49,8 @@ const OPTIONAL_RUN_FIELDS = ["finishedAt", "error", "flowFile", "flowHash", "pid
 interface RunState {
   row: StoredRun;
   order: number;
-  tasks: Map<string, StoredTask>;
+  /** Task rows, holding JSON copies of the events' values. */
+  tasks: Map<string, TaskRow>;
   /** When updatedAt was last written (ms). */
   touched: number;
   events: (EncodedEvent & { seq: number })[];
@@ -112,12 +113,15 @@ export class MemoryStore implements Store {
         }
         const base = run.events.at(-1)?.seq ?? 0;
         const evs = encoded.get(b.runId)!;
-        for (let i = 0; i < evs.length; i++) run.events.push({ seq: base + i + 1, ...evs[i] });
-        for (const p of b.tasks.values()) {
-          run.tasks.set(
-            p.taskId,
-            mergeTask(b.runId, run.tasks.get(p.taskId), p, base + p.first + 1),
-          );
+        for (let i = 0; i < evs.length; i++) {
+          const seq = base + i + 1;
+          run.events.push({ seq, ...evs[i] });
+          const taskId = evs[i].taskId;
+          if (taskId === null || evs[i].type === "task.log") continue;
+          let row = run.tasks.get(taskId);
+          if (row === undefined) run.tasks.set(taskId, row = newTaskRow(b.runId, taskId, seq));
+          // What the SQLite store keeps: the event's values as JSON.
+          applyTaskEvent(row, JSON.parse(JSON.stringify(b.events[i])));
         }
         const r = run.row;
         if (b.state !== null) {
@@ -195,7 +199,7 @@ export class MemoryStore implements Store {
     return this.#do(() => {
       const run = this.#runs.get(runId);
       if (!run) return [];
-      return [...run.tasks.values()].sort((a, b) => a.seq - b.seq).map(taskRow);
+      return [...run.tasks.values()].sort((a, b) => a.seq - b.seq).map((t) => structuredClone(t));
     });
   }
 
@@ -235,17 +239,7 @@ export class MemoryStore implements Store {
       this.#touch(run);
       for (const id of options.resetTasks ?? []) {
         const t = run.tasks.get(id);
-        if (!t) continue;
-        t.status = "pending";
-        t.attempts = 0;
-        t.startedAt =
-          t.finishedAt =
-          t.result =
-          t.error =
-          t.reason =
-          t.cacheKey =
-            null;
-        t.items = null;
+        if (t) resetTaskRow(t);
       }
       return true;
     });

@@ -110,7 +110,7 @@ export const MIGRATIONS: readonly Migration[] = [
       -- A run's task rows are its journal folded up to runs.tasks_seq, kept as blocks: tasks
       -- holds a JSON array of rows (in the API's shape, without runId) in seq order, and seq is
       -- the seq of its first one. An append writes no task row: the blocks are brought up to
-      -- date when the run finishes, is reopened, or its journal has grown by many events.
+      -- date now and then (see _sqlite_journal.ts), and a read folds in the journal after them.
       CREATE TABLE task_blocks (
         run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
         seq INTEGER NOT NULL,

@@ -5,9 +5,9 @@
  * so no one sees "database is locked".
  *
  * An append is one transaction that writes one `journal` row per run (the batch's events as
- * JSON) and, unless the run changes, nothing else: the task rows are kept in blocks brought up
- * to date when the run finishes or is reopened (see `_sqlite_journal.ts`), so a chain's append
- * writes about one page and fsyncs once.
+ * JSON) and, unless the run changes, nothing else: the task rows are the journal folded when
+ * they are read (see `_sqlite_journal.ts`), so a chain's append writes about one page and
+ * fsyncs once.
  *
  * Durability (`durability`):
  *

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { TASKS_LAG } from "../../src/store/_sqlite_journal.ts";
+import { ROWS_LAG, TASKS_LAG } from "../../src/store/_sqlite_journal.ts";
 import { BLOCK_TASKS } from "../../src/store/_task_blocks.ts";
 import { MemoryStore } from "../../src/store/memory_store.ts";
 import { migrate, MIGRATIONS } from "../../src/store/sqlite_migrations.ts";
@@ -96,6 +96,62 @@ Deno.test(`a running run's task rows are written once ${TASKS_LAG} events have g
       }
       assert.deepEqual(await store.getTasks("r"), await memory.getTasks("r"));
     } finally {
+      await store.close();
+    }
+  });
+});
+
+Deno.test(`a run that finishes with ${ROWS_LAG} journal rows or more has its task rows written; a shorter one reads its journal`, async () => {
+  await withDir(async (dir) => {
+    const store = await SqliteStore.open(dir, { durability: "normal" });
+    const memory = new MemoryStore();
+    const db = new DatabaseSync(`${dir}/state.db`);
+    const blocks = (runId: string) =>
+      (db.prepare("SELECT count(*) AS n FROM task_blocks WHERE run_id = ?").get(runId) as {
+        n: number;
+      }).n;
+    const finished = (runId: string): AppendEvent => ({
+      type: "run.finished",
+      runId,
+      time: Date.UTC(2026, 0, 2),
+      flow: "f",
+      status: "succeeded",
+    });
+    try {
+      // "long": one row per task, as a chain journals; "short": a few rows of many tasks.
+      for (const [runId, per] of [["long", 1], ["short", 500]] as const) {
+        for (const s of [store, memory]) {
+          await s.append([started(runId)]);
+          for (const batch of manyTasks(runId, ROWS_LAG, per)) await s.append(batch);
+        }
+        assert.equal(blocks(runId), 0, `${runId}: nothing but the journal while running`);
+        for (const s of [store, memory]) await s.append([finished(runId)]);
+        assert.deepEqual(await contents(store, runId), await contents(memory, runId));
+      }
+      assert.ok(blocks("long") > 0, "the long run's rows were written when it finished");
+      assert.equal(blocks("short"), 0, "the short run is read from its journal");
+      // A second connection that did not see the long run start counts its rows.
+      await store.close();
+      const other = await SqliteStore.open(dir, { durability: "normal" });
+      try {
+        for (const s of [other, memory]) {
+          await s.append([started("late")]);
+          for (const batch of manyTasks("late", ROWS_LAG, 1)) await s.append(batch);
+        }
+        await other.close();
+        const again = await SqliteStore.open(dir, { durability: "normal" });
+        try {
+          for (const s of [again, memory]) await s.append([finished("late")]);
+          assert.ok(blocks("late") > 0, "counted from the database by a new connection");
+          assert.deepEqual(await contents(again, "late"), await contents(memory, "late"));
+        } finally {
+          await again.close();
+        }
+      } finally {
+        await other.close();
+      }
+    } finally {
+      db.close();
       await store.close();
     }
   });
@@ -467,6 +523,14 @@ Deno.test("large results are split across journal rows and task blocks, and read
       assert.deepEqual(await contents(store, "r"), await contents(memory, "r"));
       await both([{ type: "run.finished", runId: "r", time, flow: "f", status: "succeeded" }]);
       assert.deepEqual(await contents(store, "r"), await contents(memory, "r"));
+      // A reopen that resets a task writes the blocks: the results make them grow past the limit.
+      const reopen = async (runId: string) => {
+        for (const s of [store, memory]) {
+          assert.equal(await s.reopenRun(runId, { resetTasks: ["t0"] }), true);
+        }
+        assert.deepEqual(await contents(store, runId), await contents(memory, runId));
+      };
+      await reopen("r");
       // New tasks with large results, written at once: several blocks.
       await both([
         started("s"),
@@ -479,6 +543,7 @@ Deno.test("large results are split across journal rows and task blocks, and read
         { type: "run.finished", runId: "s", time, flow: "f", status: "failed" },
       ]);
       assert.deepEqual(await contents(store, "s"), await contents(memory, "s"));
+      await reopen("s");
       const db = new DatabaseSync(`${dir}/state.db`);
       try {
         const count = (table: string, runId: string) =>
