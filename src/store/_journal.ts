@@ -172,8 +172,8 @@ export function applyTaskEvent(row: TaskRow, e: AppendEvent): void {
     case "task.created":
       row.kind = e.kind === "map" ? "map" : "task";
       row.needs = e.needs ?? [];
-      if (e.group === undefined || e.group === null) delete row.group;
-      else row.group = e.group;
+      if (e.group !== undefined && e.group !== null) row.group = e.group;
+      else if ("group" in row) delete row.group;
       break;
     case "task.started":
       settle(row, "running", null);
@@ -217,12 +217,13 @@ export function applyTaskEvent(row: TaskRow, e: AppendEvent): void {
 
 function settle(row: TaskRow, status: TaskStatus, finishedAt: string | null): void {
   row.status = status;
-  if (finishedAt === null) delete row.finishedAt;
-  else row.finishedAt = finishedAt;
-  delete row.result;
-  delete row.error;
-  delete row.reason;
-  delete row.cacheKey;
+  if (finishedAt !== null) row.finishedAt = finishedAt;
+  else if ("finishedAt" in row) delete row.finishedAt;
+  // `delete` is a call into the runtime even when there is nothing to delete: ask first.
+  if ("result" in row) delete row.result;
+  if ("error" in row) delete row.error;
+  if ("reason" in row) delete row.reason;
+  if ("cacheKey" in row) delete row.cacheKey;
 }
 
 const RESET_FIELDS = [

@@ -208,14 +208,16 @@ export class SqliteJournal {
   /** The run's task rows: its blocks read back, and its journal after seq `from` applied. */
   #fold(runId: string, from: number): Fold {
     const blocks: Fold["blocks"] = [];
-    const byId = new Map<string, { row: TaskRow; block: number }>();
+    const byId = new Map<string, TaskRow>();
+    const blockOf = new Map<string, number>();
     const texts = this.#conn.arrays(
       "SELECT seq, tasks, format FROM task_blocks WHERE run_id = ? ORDER BY seq",
     ).all(runId) as unknown as [number, string, number][];
     for (const [seq, text, format] of texts) {
       const rows = blockRows(text, format, runId);
       for (let i = 0; i < rows.length; i++) {
-        byId.set(rows[i].taskId, { row: rows[i], block: blocks.length });
+        byId.set(rows[i].taskId, rows[i]);
+        blockOf.set(rows[i].taskId, blocks.length);
       }
       blocks.push({ seq, rows, changed: false });
     }
@@ -227,13 +229,16 @@ export class SqliteJournal {
       eachJournalEvent(runId, text, format, (e, i) => {
         const taskId = (e as { taskId?: unknown }).taskId;
         if (typeof taskId !== "string" || e.type === "task.log") return;
-        let at = byId.get(taskId);
-        if (at === undefined) {
-          const row = newTaskRow(runId, taskId, seq + i);
+        let row = byId.get(taskId);
+        if (row === undefined) {
+          row = newTaskRow(runId, taskId, seq + i);
           fresh.push(row);
-          byId.set(taskId, at = { row, block: -1 });
-        } else if (at.block >= 0) blocks[at.block].changed = true;
-        applyTaskEvent(at.row, e);
+          byId.set(taskId, row);
+        } else if (blockOf.size !== 0) {
+          const block = blockOf.get(taskId);
+          if (block !== undefined) blocks[block].changed = true;
+        }
+        applyTaskEvent(row, e);
       }, true);
     }
     return { blocks, fresh };
