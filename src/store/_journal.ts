@@ -160,12 +160,18 @@ export function newTaskRow(runId: string, taskId: string, seq: number): TaskRow 
   };
 }
 
+/** The task whose row the event changes, or null (a run event, or a log line). */
+export function eventTaskId(e: AppendEvent): string | null {
+  const taskId = (e as { taskId?: unknown }).taskId;
+  return typeof taskId === "string" && e.type !== "task.log" ? taskId : null;
+}
+
 /**
- * The rules (see the module documentation): the task event `e` applied to its row. The row
- * takes the event's values (its needs and result) without copying them.
+ * The rules (see the module documentation): the event `e` applied to the row of its task
+ * ({@linkcode eventTaskId}). The row takes the event's values (its needs and result) without
+ * copying them.
  */
 export function applyTaskEvent(row: TaskRow, e: AppendEvent): void {
-  if (e.type === "task.log") return;
   const named = e as { name?: unknown };
   row.name = typeof named.name === "string" ? named.name : row.taskId;
   switch (e.type) {

@@ -14,7 +14,13 @@
  * @module
  */
 
-import { applyTaskEvent, newTaskRow, resetTaskRow, type RunBatch } from "./_journal.ts";
+import {
+  applyTaskEvent,
+  eventTaskId,
+  newTaskRow,
+  resetTaskRow,
+  type RunBatch,
+} from "./_journal.ts";
 import { eachJournalEvent, JOURNAL_FORMAT, journalEvents, journalText } from "./_journal_codec.ts";
 import type { SqliteConnection } from "./_sqlite_connection.ts";
 import { BLOCK_FORMAT, BLOCK_TASKS, blockRows, blockText, pieces } from "./_task_blocks.ts";
@@ -80,16 +86,16 @@ export class SqliteJournal {
     return this.#heads.get(runId) ?? this.#read(runId);
   }
 
+  #read(runId: string): JournalHead {
+    const r = this.#conn.stmt(HEAD_SQL).get(runId) as { tasks_seq: number | null; seq: number };
+    return { tasksSeq: r.tasks_seq, seq: r.seq };
+  }
+
   /** How many journal rows the run has after its task blocks. */
   #rowsAfter(runId: string, tasksSeq: number): number {
     const r = this.#conn.stmt("SELECT count(*) AS n FROM journal WHERE run_id = ? AND seq > ?")
       .get(runId, tasksSeq) as { n: number };
     return r.n;
-  }
-
-  #read(runId: string): JournalHead {
-    const r = this.#conn.stmt(HEAD_SQL).get(runId) as { tasks_seq: number | null; seq: number };
-    return { tasksSeq: r.tasks_seq, seq: r.seq };
   }
 
   /**
@@ -121,8 +127,9 @@ export class SqliteJournal {
     else if (head.tasksSeq !== null) rows = NaN;
     if (!running && Number.isNaN(rows)) rows = this.#rowsAfter(runId, tasksSeq);
     if (last - tasksSeq >= TASKS_LAG || (!running && rows >= ROWS_LAG)) {
-      // Read the head again rather than trust a remembered one with the blocks.
-      this.#compact(runId, this.#read(runId).tasksSeq ?? 0, last);
+      // A remembered head is read again rather than trusted with the blocks.
+      const from = known === undefined ? tasksSeq : this.#read(runId).tasksSeq ?? 0;
+      this.#compact(runId, from, last);
       tasksSeq = last;
       rows = 0;
     }
@@ -227,8 +234,8 @@ export class SqliteJournal {
     ).all(runId, from) as unknown as [number, string, number][];
     for (const [seq, text, format] of journal) {
       eachJournalEvent(runId, text, format, (e, i) => {
-        const taskId = (e as { taskId?: unknown }).taskId;
-        if (typeof taskId !== "string" || e.type === "task.log") return;
+        const taskId = eventTaskId(e);
+        if (taskId === null) return;
         let row = byId.get(taskId);
         if (row === undefined) {
           row = newTaskRow(runId, taskId, seq + i);

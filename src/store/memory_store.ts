@@ -12,6 +12,7 @@ import {
   encodeBatch,
   type EncodedEvent,
   encodeEvent,
+  eventTaskId,
   fromJson,
   HEARTBEAT_MS,
   iso,
@@ -116,8 +117,8 @@ export class MemoryStore implements Store {
         for (let i = 0; i < evs.length; i++) {
           const seq = base + i + 1;
           run.events.push({ seq, ...evs[i] });
-          const taskId = evs[i].taskId;
-          if (taskId === null || evs[i].type === "task.log") continue;
+          const taskId = eventTaskId(b.events[i]);
+          if (taskId === null) continue;
           let row = run.tasks.get(taskId);
           if (row === undefined) run.tasks.set(taskId, row = newTaskRow(b.runId, taskId, seq));
           // What the SQLite store keeps: the event's values as JSON.
