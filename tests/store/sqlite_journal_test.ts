@@ -206,6 +206,28 @@ Deno.test("tasks in many blocks: a run reopened elsewhere resets some, runs them
   });
 });
 
+/**
+ * Checks a database just migrated: the current schema version, every run reading as in
+ * `memory`, and its run "going" (of `manyTasks`, 12 tasks so far) taking more events.
+ */
+async function checkMigrated(store: SqliteStore, runs: string[], memory: MemoryStore) {
+  assert.equal(store.pragmas().userVersion, MIGRATIONS.length);
+  for (const runId of runs) {
+    assert.deepEqual(await contents(store, runId), await contents(memory, runId), runId);
+  }
+  const more = [...manyTasks("going", 3, 3, 12)[0], {
+    type: "run.finished",
+    runId: "going",
+    time: Date.UTC(2026, 0, 2),
+    flow: "f",
+    status: "succeeded",
+    result: 15,
+  } as AppendEvent];
+  await store.append(more);
+  await memory.append(more);
+  assert.deepEqual(await contents(store, "going"), await contents(memory, "going"));
+}
+
 Deno.test("a version 1 database migrates forward: its runs, tasks and events read the same and its runs go on", async () => {
   await withDir(async (dir) => {
     const memory = new MemoryStore();
@@ -289,21 +311,7 @@ Deno.test("a version 1 database migrates forward: its runs, tasks and events rea
     }
     const store = await SqliteStore.open(dir);
     try {
-      assert.equal(store.pragmas().userVersion, MIGRATIONS.length);
-      for (const runId of runs) {
-        assert.deepEqual(await contents(store, runId), await contents(memory, runId), runId);
-      }
-      const more = [...manyTasks("going", 3, 3, 12)[0], {
-        type: "run.finished",
-        runId: "going",
-        time: Date.UTC(2026, 0, 2),
-        flow: "f",
-        status: "succeeded",
-        result: 15,
-      } as AppendEvent];
-      await store.append(more);
-      await memory.append(more);
-      assert.deepEqual(await contents(store, "going"), await contents(memory, "going"));
+      await checkMigrated(store, runs, memory);
     } finally {
       await store.close();
     }
@@ -372,21 +380,7 @@ Deno.test("a version 2 database migrates forward: its journal rows and task bloc
     }
     const store = await SqliteStore.open(dir);
     try {
-      assert.equal(store.pragmas().userVersion, MIGRATIONS.length);
-      for (const runId of runs) {
-        assert.deepEqual(await contents(store, runId), await contents(memory, runId), runId);
-      }
-      const more = [...manyTasks("going", 3, 3, 12)[0], {
-        type: "run.finished",
-        runId: "going",
-        time: Date.UTC(2026, 0, 2),
-        flow: "f",
-        status: "succeeded",
-        result: 15,
-      } as AppendEvent];
-      await store.append(more);
-      await memory.append(more);
-      assert.deepEqual(await contents(store, "going"), await contents(memory, "going"));
+      await checkMigrated(store, runs, memory);
       // A reopened run with a reset task: its format 1 block is rewritten in format 2.
       for (const s of [store, memory]) await s.reopenRun("done", { resetTasks: ["t3"] });
       assert.deepEqual(await contents(store, "done"), await contents(memory, "done"));
