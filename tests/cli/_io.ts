@@ -1,6 +1,7 @@
 /** A fake {@linkcode Io} for calling `main(args, io)` in tests. */
 
 import type { Io } from "../../src/cli/io.ts";
+import { main } from "../../src/cli/main.ts";
 
 /** The repository root. */
 export const ROOT: string = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
@@ -45,4 +46,21 @@ export function fakeIo(options: { cwd?: string; isTerminal?: boolean } = {}): Fa
     },
   };
   return io;
+}
+
+/** Runs the CLI with `args` on a fresh fake terminal: the exit code and what it wrote. */
+export async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const io = fakeIo();
+  const code = await main(args, io);
+  return { code, out: io.out, err: io.err };
+}
+
+/** Runs `fn` with a fresh state directory, removed afterwards. */
+export async function withState<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await Deno.makeTempDir();
+  try {
+    return await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 }

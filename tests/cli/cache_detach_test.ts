@@ -1,23 +1,7 @@
 // The persistent result cache, `cache clear`, the durability setting and `run --detach`.
 import assert from "node:assert/strict";
-import { main } from "../../src/cli/main.ts";
 import { SqliteStore } from "../../src/store/sqlite_store.ts";
-import { fakeIo } from "./_io.ts";
-
-async function cli(args: string[]) {
-  const io = fakeIo();
-  const code = await main(args, io);
-  return { code, out: io.out, err: io.err };
-}
-
-async function withState<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await Deno.makeTempDir();
-  try {
-    return await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+import { cli, withState } from "./_io.ts";
 
 const runs = async (log: string) => (await Deno.readTextFile(log)).trim().split("\n").length;
 

@@ -1,22 +1,6 @@
 // Recorded runs through the CLI: runs, status, logs, cancel, resume and retry.
 import assert from "node:assert/strict";
-import { main } from "../../src/cli/main.ts";
-import { fakeIo, ROOT } from "./_io.ts";
-
-async function cli(args: string[]) {
-  const io = fakeIo();
-  const code = await main(args, io);
-  return { code, out: io.out, err: io.err };
-}
-
-async function withState<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await Deno.makeTempDir();
-  try {
-    return await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+import { cli, ROOT, withState } from "./_io.ts";
 
 const lines = async (path: string) => (await Deno.readTextFile(path)).trim().split("\n");
 
