@@ -9,7 +9,7 @@
 
 import { resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { z } from "npm:zod@4.1.12";
+import { z } from "zod";
 import { PERMISSION_NAMES, type PermissionSet } from "../src/core/permissions.ts";
 import {
   definePlugin,

@@ -6,7 +6,7 @@
  */
 
 import { dirname, resolve } from "node:path";
-import { z } from "npm:zod@4.1.12";
+import { z } from "zod";
 import type { PermissionSet } from "../src/core/permissions.ts";
 import { definePlugin, type PluginDefinition } from "../src/plugins/contract.ts";
 

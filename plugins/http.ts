@@ -7,7 +7,7 @@
  * @module
  */
 
-import { z } from "npm:zod@4.1.12";
+import { z } from "zod";
 import { parseDuration } from "../src/core/duration.ts";
 import type { PermissionSet } from "../src/core/permissions.ts";
 import type { TaskLogger } from "../src/engine/types.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { z } from "npm:zod@4.1.12";
+import { z } from "zod";
 import { definePlugin, type PluginDefinition } from "../src/plugins/contract.ts";
 
 /** The params of the `log` plugin, defaults applied. */

@@ -8,7 +8,7 @@
  */
 
 import { resolve } from "node:path";
-import { z } from "npm:zod@4.1.12";
+import { z } from "zod";
 import type { PermissionSet } from "../src/core/permissions.ts";
 import {
   BASE_ENV_NAMES,

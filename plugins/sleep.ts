@@ -5,7 +5,7 @@
  * @module
  */
 
-import { z } from "npm:zod@4.1.12";
+import { z } from "zod";
 import { parseDuration } from "../src/core/duration.ts";
 import { definePlugin, type PluginDefinition } from "../src/plugins/contract.ts";
 

@@ -5,12 +5,7 @@
  * @module
  */
 
-import {
-  configure,
-  getJsonLinesFormatter,
-  type LogLevel,
-  type LogRecord,
-} from "npm:@logtape/logtape@2.4.2";
+import { configure, getJsonLinesFormatter, type LogLevel, type LogRecord } from "@logtape/logtape";
 
 /** The log formats the CLI offers. */
 export type LogFormat = "text" | "json";

@@ -6,7 +6,7 @@
  */
 
 import { dirname, join, resolve } from "node:path";
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "npm:yaml@2.9.1";
+import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import { errorMessage, type SourceLocation, type ValidationIssue } from "../core/errors.ts";
 import { JsoncSyntaxError, type JsonNode, parseJsonc, toValue } from "./_jsonc.ts";
 

@@ -37,7 +37,7 @@ import {
   taskContextStorage,
   type TaskDefinition,
 } from "../core/protocol.ts";
-import { getLogger, type Logger } from "npm:@logtape/logtape@2.4.2";
+import { getLogger, type Logger } from "@logtape/logtape";
 import { type CacheHit, defaultCache, type ResultCache, stableJson } from "./cache.ts";
 import { CallIds, newRunId, requestsAny, scanArgs, substitute, TaskConfigs } from "./calls.ts";
 import { type Clock, sleep, systemClock } from "./clock.ts";

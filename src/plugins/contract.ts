@@ -8,8 +8,8 @@
  * @module
  */
 
-import { z } from "npm:zod@4.1.12";
-import Ajv2020 from "npm:ajv@8.17.1/dist/2020.js";
+import { z } from "zod";
+import Ajv2020 from "ajv/dist/2020.js";
 import { checkPermissionSet, type PermissionSet } from "../core/permissions.ts";
 import {
   callerFrame,

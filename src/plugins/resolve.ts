@@ -5,7 +5,7 @@
  * @module
  */
 
-import semver from "npm:semver@7.7.3";
+import semver from "semver";
 import { OrchestraError } from "../core/errors.ts";
 import { displayPath } from "../core/protocol.ts";
 import { didYouMean } from "../core/suggest.ts";

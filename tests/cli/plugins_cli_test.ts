@@ -27,7 +27,7 @@ async function inTemp<T>(fn: (dir: string) => Promise<T>, base?: string): Promis
 }
 
 const GREET_1_0 = `import { definePlugin } from "${CONTRACT}";
-import { z } from "npm:zod@4.1.12";
+import { z } from "zod";
 
 export default definePlugin({
   name: "greet",

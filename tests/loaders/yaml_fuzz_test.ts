@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import fc from "npm:fast-check@4.10.2";
+import fc from "fast-check";
 import type { ValidationIssue } from "../../src/core/errors.ts";
 import { displayPath } from "../../src/core/protocol.ts";
 import { loadYamlFlowText } from "../../src/loaders/yaml_loader.ts";

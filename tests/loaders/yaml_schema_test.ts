@@ -1,7 +1,7 @@
 // The generated JSON Schema checks flow files as an editor would (with a real validator).
 import assert from "node:assert/strict";
-import Ajv2020 from "npm:ajv@8.17.1/dist/2020.js";
-import { parse } from "npm:yaml@2.9.1";
+import Ajv2020 from "ajv/dist/2020.js";
+import { parse } from "yaml";
 import { flowJsonSchema } from "../../src/loaders/yaml/schema.ts";
 
 // deno-lint-ignore no-explicit-any

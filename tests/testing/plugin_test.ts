@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { z } from "npm:zod@4.1.12";
+import { z } from "zod";
 import { definePlugin } from "../../src/plugins/contract.ts";
 import { FakeClock, runPlugin, runPluginInWorker } from "../../testing.ts";
 

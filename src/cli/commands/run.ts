@@ -5,7 +5,7 @@
  * @module
  */
 
-import { getLogger, type Logger, type LogLevel } from "npm:@logtape/logtape@2.4.2";
+import { getLogger, type Logger, type LogLevel } from "@logtape/logtape";
 import { FlowValidationError } from "../../core/errors.ts";
 import type { RunEvent } from "../../core/events.ts";
 import { FlowRun } from "../../engine/run.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { z } from "npm:zod@4.1.12";
+import { z } from "zod";
 import { EXECUTOR_KINDS } from "../../core/model.ts";
 import { PERMISSION_NAMES } from "../../core/permissions.ts";
 

@@ -14,7 +14,7 @@ import {
   type Node as YamlNode,
   parseDocument,
   visit,
-} from "npm:yaml@2.9.1";
+} from "yaml";
 import type { SourceLocation, ValidationIssue } from "../../core/errors.ts";
 
 /** A path into the document: map keys and list indexes. */

@@ -1,7 +1,7 @@
 // Property tests: whatever text or tree comes in, the parser throws only ExpressionSyntaxError
 // (with an offset inside the text) and evaluation throws only ExpressionError.
 import assert from "node:assert/strict";
-import fc from "npm:fast-check@4.10.2";
+import fc from "fast-check";
 import {
   BUILTIN_FUNCTIONS,
   type EvalContext,
