@@ -11,8 +11,9 @@
 # `start [DIR]` makes a fresh data directory in DIR (default: a new temporary directory),
 # listens on 127.0.0.1 on a free port (and a Unix socket in DIR, not in /var/run), with a
 # random password for the superuser "orchestra" and a database "orchestra". TLS is on with a
-# self-signed certificate when openssl is there (sslmode=disable and require both work). The
-# server is tuned for tests (fsync=off): never keep data you care about in it.
+# self-signed certificate when openssl is there (DIR/server.crt; sslmode=disable and require
+# both work, and verify-full with sslrootcert=DIR/server.crt). The server is tuned for tests
+# (fsync=off): never keep data you care about in it.
 # `stop [DIR]` (default: $ORCHESTRA_PG_DIR) stops that server by the PID in its
 # postmaster.pid and removes DIR. PostgreSQL refuses to run as root: as root, the server runs
 # as the user "postgres" (made by Debian's package) or "nobody".
@@ -102,7 +103,13 @@ cmd_start() {
   printf '%s\n' "$password" >"$dir/password"
   chmod 0700 "$dir"
   chmod 0600 "$dir/password"
-  [ -n "$RUN_AS" ] && chown -R "$RUN_AS" "$dir"
+  if [ -n "$RUN_AS" ]; then
+    chown -R "$RUN_AS" "$dir"
+    if ! runuser -u "$RUN_AS" -- test -w "$dir"; then
+      log "the user \"$RUN_AS\" cannot write $dir (is a parent directory closed to it?): pick a DIR under /tmp"
+      return 1
+    fi
+  fi
   as_server "$bin/initdb" -D "$dir/data" -U orchestra --pwfile="$dir/password" \
     --auth-local=scram-sha-256 --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 \
     --no-sync --no-instructions >"$dir/initdb.log" 2>&1 || {
@@ -113,6 +120,7 @@ cmd_start() {
   local ssl=()
   if command -v openssl >/dev/null 2>&1 && openssl req -new -x509 -days 3 -nodes \
     -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -subj "/CN=localhost" \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
     -keyout "$dir/server.key" -out "$dir/server.crt" >/dev/null 2>&1; then
     chmod 0600 "$dir/server.key"
     [ -n "$RUN_AS" ] && chown "$RUN_AS" "$dir/server.key" "$dir/server.crt"
@@ -133,8 +141,12 @@ cmd_start() {
     log "the server did not start (see $dir/server.log)"
     return 1
   fi
-  PGPASSWORD=$password "$bin/psql" -h 127.0.0.1 -p "$port" -U orchestra -d postgres -qAt \
-    -c "CREATE DATABASE orchestra" >&2
+  if ! PGPASSWORD=$password "$bin/psql" -h 127.0.0.1 -p "$port" -U orchestra -d postgres -qAt \
+    -c "CREATE DATABASE orchestra" >&2; then
+    log "could not create the database \"orchestra\": stopping the server"
+    cmd_stop "$dir"
+    return 1
+  fi
   log "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port, pid" \
     "$(head -n 1 "$dir/data/postmaster.pid"), data in $dir"
   printf 'export ORCHESTRA_TEST_POSTGRES=%q\n' \
@@ -174,7 +186,7 @@ install) cmd_install ;;
 start) cmd_start "${2:-}" ;;
 stop) cmd_stop "${2:-}" ;;
 *)
-  sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2
   exit 2
   ;;
 esac
