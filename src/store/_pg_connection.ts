@@ -42,6 +42,8 @@ export interface StoreUrl {
   sslmode: SslMode;
   /** A CA certificate file to verify the server with (`verify-ca`, `verify-full`). */
   sslrootcert?: string;
+  /** Seconds to wait for a connection (`connect_timeout`), when the URL says. */
+  connectTimeoutSeconds?: number;
   /** The server's host, for messages. */
   host: string;
   /** The server's port. */
@@ -121,8 +123,15 @@ export function parseStoreUrl(url: string): StoreUrl {
     );
   }
   const sslrootcert = params.get("sslrootcert") ?? undefined;
+  const timeout = params.get("connect_timeout");
+  if (timeout !== null && !/^\d+$/.test(timeout)) {
+    throw new StoreConnectionError(
+      shown,
+      `connect_timeout=${JSON.stringify(timeout)} must be a whole number of seconds`,
+    );
+  }
   // The store reads these itself; the driver would send them to the server as settings.
-  for (const own of ["schema", "sslmode", "sslrootcert"]) params.delete(own);
+  for (const own of ["schema", "sslmode", "sslrootcert", "connect_timeout"]) params.delete(own);
   const driverUrl = parsed.href.replace(/\?$/, "");
   return {
     url,
@@ -131,6 +140,7 @@ export function parseStoreUrl(url: string): StoreUrl {
     schema,
     sslmode,
     ...(sslrootcert === undefined ? {} : { sslrootcert }),
+    ...(timeout === null ? {} : { connectTimeoutSeconds: Number(timeout) }),
     host: parsed.hostname || "localhost",
     port: parsed.port ? Number(parsed.port) : 5432,
     user: decodeURIComponent(parsed.username),

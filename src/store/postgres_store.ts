@@ -81,7 +81,7 @@ export interface PostgresStoreOptions {
   migrate?: boolean;
   /** At most this many connections to the server. @default 4 */
   maxConnections?: number;
-  /** Seconds to wait for the server when connecting. @default 10 */
+  /** Seconds to wait for the server when connecting (`connect_timeout` in the URL wins). @default 10 */
   connectTimeoutSeconds?: number;
   /** The clock of `updatedAt`, in milliseconds since the epoch. @default Date.now */
   now?: () => number;
@@ -184,7 +184,7 @@ export class PostgresStore implements Store {
     const u = parseStoreUrl(url);
     const sql = await connect(u, {
       max: options.maxConnections ?? 4,
-      connectTimeoutSeconds: options.connectTimeoutSeconds ?? 10,
+      connectTimeoutSeconds: u.connectTimeoutSeconds ?? options.connectTimeoutSeconds ?? 10,
       synchronousCommit: durability === "full" ? "on" : "off",
     });
     try {

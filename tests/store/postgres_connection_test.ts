@@ -242,3 +242,39 @@ Deno.test("PostgresStore.open() with sslmode=require to a server without TLS say
     await served;
   }
 });
+
+Deno.test("parseStoreUrl() reads schema, sslmode, sslrootcert and connect_timeout, and hands the rest to the driver", async () => {
+  const { parseStoreUrl } = await import("../../src/store/_pg_connection.ts");
+  const u = parseStoreUrl(
+    "postgres://ada:p%40ss@db:6543/app?schema=ci&sslmode=verify-full&sslrootcert=%2Fca.pem" +
+      "&connect_timeout=3&application_name=etl",
+  );
+  assert.deepEqual(
+    { ...u, url: undefined },
+    {
+      url: undefined,
+      shown: "postgres://ada:***@db:6543/app?schema=ci&sslmode=verify-full&sslrootcert=%2Fca.pem" +
+        "&connect_timeout=3&application_name=etl",
+      driverUrl: "postgres://ada:p%40ss@db:6543/app?application_name=etl",
+      schema: "ci",
+      sslmode: "verify-full",
+      sslrootcert: "/ca.pem",
+      connectTimeoutSeconds: 3,
+      host: "db",
+      port: 6543,
+      user: "ada",
+      database: "app",
+    },
+  );
+  const plain = parseStoreUrl("postgresql://ada@db/app");
+  assert.equal(plain.schema, "orchestra");
+  assert.equal(plain.sslmode, "prefer");
+  assert.equal(plain.port, 5432);
+  assert.equal(plain.connectTimeoutSeconds, undefined);
+  assert.throws(
+    () => parseStoreUrl("postgres://ada:s3cret@db/app?connect_timeout=soon"),
+    (e: Error) =>
+      /connect_timeout="soon" must be a whole number of seconds/.test(e.message) &&
+      !e.message.includes("s3cret"),
+  );
+});
