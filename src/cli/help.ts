@@ -9,6 +9,7 @@ import { CACHE_HELP } from "./commands/cache.ts";
 import { CONFIG_HELP } from "./commands/config.ts";
 import { PLUGINS_HELP } from "./commands/plugins.ts";
 import { SECRET_HELP } from "./commands/secret.ts";
+import { STORE_HELP } from "./commands/store.ts";
 
 /** The top-level help. */
 export const MAIN_HELP = `orchestra — run workflows written in TypeScript
@@ -28,6 +29,7 @@ Commands:
   resume RUN      Run again what did not succeed; succeeded tasks are restored
   retry RUN --from TASK  Run a task and everything after it again
   cache clear     Remove every cached task result
+  store           Migrate a PostgreSQL store (migrate), copy a SQLite history into it (copy)
   plugins         List plugins, show one's manual (info), scaffold one (new), re-pin (update)
   schema          Print the JSON Schema of YAML flow files (for editors)
   config          Show the effective settings and where each came from
@@ -47,11 +49,12 @@ const RUN_ID_HELP = (cmd: string, what: string, extra = "") =>
   `Usage: orchestra ${cmd}
 
 ${what}
-Runs are recorded in <state dir>/state.db (see "orchestra config"); RUN may be a prefix of
-the run id.
+Runs are recorded in <state dir>/state.db, or in the PostgreSQL store of --store (see
+"orchestra config"); RUN may be a prefix of the run id.
 
 Options:
 ${extra}      --state-dir DIR       The state dir (default ./.orchestra)
+      --store URL           A PostgreSQL store instead (postgres://user@host:port/db)
       --json                Print JSON
   -h, --help                Show this help
 `;
@@ -88,6 +91,7 @@ export const COMMAND_HELP: Record<string, string> = {
   ),
   audit: AUDIT_HELP,
   cache: CACHE_HELP,
+  store: STORE_HELP,
   plugins: PLUGINS_HELP,
   secret: SECRET_HELP,
   config: CONFIG_HELP,
@@ -122,6 +126,7 @@ Options:
       --executor KIND       Run tasks that choose no executor inline (default) or in workers
       --workers N           Workers per module and permission set (default: CPU cores)
       --state-dir DIR       Where runs and cached results are kept (default ./.orchestra)
+      --store URL           Keep them in PostgreSQL instead (postgres://user@host:port/db)
       --durability LEVEL    full (default: fsync each journal batch) or normal (a power cut
                             or OS crash may lose the last batches; a killed process loses
                             nothing)

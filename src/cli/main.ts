@@ -34,6 +34,7 @@ import {
 } from "./commands/runs.ts";
 import { SCHEMA_OPTIONS, schemaCommand } from "./commands/schema.ts";
 import { SECRET_OPTIONS, secretCommand } from "./commands/secret.ts";
+import { STORE_OPTIONS, storeCommand } from "./commands/store.ts";
 import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
 import { type Io, processIo } from "./io.ts";
 
@@ -61,6 +62,7 @@ const COMMANDS: Record<string, Command> = {
   resume: { options: RESUME_OPTIONS, run: resumeCommand },
   retry: { options: RESUME_OPTIONS, run: retryCommand },
   cache: { options: CACHE_OPTIONS, run: cacheCommand },
+  store: { options: STORE_OPTIONS, run: storeCommand },
   plugins: { options: PLUGINS_OPTIONS, run: pluginsCommand },
 };
 

@@ -7,6 +7,7 @@
  */
 
 import { delimiter } from "node:path";
+import { maskPassword } from "../core/connection_url.ts";
 import { EXECUTOR_KINDS, type ExecutorKind } from "../core/model.ts";
 import { didYouMean } from "../core/suggest.ts";
 
@@ -58,13 +59,18 @@ export interface Settings {
    * last batches, a killed process loses nothing. @default "full"
    */
   durability: DurabilityName;
+  /**
+   * A PostgreSQL store (`postgres://user@host:port/db`) for runs, journals and caches instead
+   * of SQLite in the state dir; unset keeps SQLite. @default undefined
+   */
+  store?: string;
 }
 
 /** The name of one setting. */
 export type SettingKey = keyof Settings;
 
 /** How a setting's value is checked and parsed. */
-export type SettingKind = "path" | "paths" | "count" | "choice";
+export type SettingKind = "path" | "paths" | "count" | "choice" | "store";
 
 /** One setting's names in every source, and its kind. */
 export interface SettingSpec {
@@ -124,6 +130,12 @@ export const SETTING_SPECS: readonly SettingSpec[] = [
       "last batches, a killed process loses nothing",
     DURABILITIES,
   ),
+  spec(
+    "store",
+    "store",
+    "A PostgreSQL store for runs, journals and caches (postgres://user@host:port/db) " +
+      "instead of SQLite in the state dir",
+  ),
 ];
 
 /** The spec of each setting by name. */
@@ -154,6 +166,7 @@ export function defaultSettings(): Settings {
     workers: Math.max(1, navigator.hardwareConcurrency || 1),
     executor: "inline",
     durability: "full",
+    store: undefined,
   };
 }
 
@@ -176,6 +189,21 @@ function fail(problem: string, hint?: string, item?: number): Checked {
     ...(hint === undefined ? {} : { hint }),
     ...(item === undefined ? {} : { item }),
   };
+}
+
+/**
+ * A store URL: `postgres://` or `postgresql://`. Anything else is refused here, with the value
+ * shown with its password masked; the store checks the rest when it connects.
+ */
+function checkStore(value: unknown, text: boolean): Checked {
+  if (typeof value === "string" && /^postgres(ql)?:\/\/./.test(value)) return { ok: true, value };
+  const shown = typeof value === "string"
+    ? `"${maskPassword(value)}"${text ? "" : " (a string)"}`
+    : describe(value);
+  return fail(
+    `must be a PostgreSQL URL (postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE), got ${shown}`,
+    "for SQLite leave store unset: stateDir says where its file goes",
+  );
 }
 
 function checkChoice(s: SettingSpec, value: unknown, shown: string): Checked {
@@ -237,6 +265,8 @@ export function checkValue(key: SettingKey, value: unknown): Checked {
       );
     case "choice":
       return checkChoice(s, value, typeof value === "string" ? `"${value}"` : describe(value));
+    case "store":
+      return checkStore(value, false);
   }
 }
 
@@ -267,5 +297,7 @@ export function parseText(key: SettingKey, text: string): Checked {
     }
     case "choice":
       return checkChoice(s, text.trim(), `"${text}"`);
+    case "store":
+      return checkStore(text.trim(), true);
   }
 }

@@ -46,6 +46,7 @@ Deno.test("config prints the defaults when there is no config file", async () =>
       ["workers", String(navigator.hardwareConcurrency), "default"],
       ["executor", "inline", "default"],
       ["durability", "full", "default"],
+      ["store", "none (SQLite in the state dir)", "default"],
     ]);
     // The columns line up.
     const lines = io.out.slice(io.out.indexOf("SETTING")).split("\n");
@@ -75,6 +76,7 @@ Deno.test("config shows the source of every value: file:line, variable or flag",
         ["workers", "3", "--workers"],
         ["executor", "worker", "ORCHESTRA_EXECUTOR"],
         ["durability", "normal", "--durability"],
+        ["store", "none (SQLite in the state dir)", "default"],
       ]);
     },
   );
@@ -125,6 +127,7 @@ Deno.test("config --json prints file, settings and sources", async () => {
       workers: navigator.hardwareConcurrency,
       executor: "inline",
       durability: "full",
+      store: null,
     });
     assert.deepEqual(doc.sources.logLevel, { source: "file", detail: `${root}/orchestra.yaml:1` });
     assert.deepEqual(doc.sources.concurrency, { source: "flag", detail: "--concurrency" });
@@ -226,4 +229,54 @@ Deno.test("CONFIG_OPTIONS and CONFIG_HELP cover every setting", () => {
   }
   assert.match(CONFIG_HELP, /^Usage: orchestra config \[options\]\n/);
   assert.ok(CONFIG_HELP.includes("--config FILE") && CONFIG_HELP.includes("--json"));
+});
+
+Deno.test("config shows a store's URL with its password masked, from the file, a variable or the flag", async () => {
+  await withTree(
+    { "orchestra.yaml": "store: postgres://ada:file-secret@db.internal:5432/orchestra\n" },
+    async (root) => {
+      const file = await config([], root);
+      assert.equal(file.code, 0, file.io.err);
+      assert.deepEqual(rows(file.io.out).at(-1), [
+        "store",
+        "postgres://ada:***@db.internal:5432/orchestra",
+        "orchestra.yaml:1",
+      ]);
+      const env = await config(["--json"], root, {
+        ORCHESTRA_STORE: "postgresql://ada:env-secret@db/app?sslmode=require",
+      });
+      assert.equal(env.code, 0, env.io.err);
+      const doc = JSON.parse(env.io.out);
+      assert.equal(doc.settings.store, "postgresql://ada:***@db/app?sslmode=require");
+      assert.deepEqual(doc.sources.store, { source: "env", detail: "ORCHESTRA_STORE" });
+      const flag = await config(["--store", "postgres://ada:flag-secret@db/app"], root);
+      assert.deepEqual(rows(flag.io.out).at(-1), [
+        "store",
+        "postgres://ada:***@db/app",
+        "--store",
+      ]);
+      for (const { io } of [file, env, flag]) {
+        assert.doesNotMatch(io.out + io.err, /(file|env|flag)-secret/);
+      }
+    },
+  );
+});
+
+Deno.test("config rejects a store that is not a PostgreSQL URL, without showing its password", async () => {
+  await withTree({ "orchestra.yaml": "store: ./state\n" }, async (root) => {
+    const { code, io } = await config(["--store", "mysql://ada:s3cret@db/app"], root);
+    assert.equal(code, 2);
+    assert.equal(
+      io.err,
+      [
+        "error: invalid configuration (2 problems):",
+        '  orchestra.yaml:1:8: Setting "store" must be a PostgreSQL URL ' +
+        '(postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE), got "./state" (a string)',
+        "      hint: for SQLite leave store unset: stateDir says where its file goes",
+        "  --store must be a PostgreSQL URL (postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE), " +
+        'got "mysql://ada:***@db/app"',
+        "",
+      ].join("\n"),
+    );
+  });
 });

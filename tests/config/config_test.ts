@@ -27,6 +27,7 @@ Deno.test("resolveConfig() without any source gives the defaults", async () => {
       workers: navigator.hardwareConcurrency,
       executor: "inline",
       durability: "full",
+      store: undefined,
     });
     assert.equal(config.file, undefined);
     assert.equal(config.fileFrom, undefined);
@@ -215,7 +216,7 @@ Deno.test("resolveConfig() reports every problem in the file at once, with posit
         message: 'Unknown setting "frobnicate"',
         location: at(7, 1),
         hint: "the settings are stateDir, concurrency, pluginDirs, logLevel, logFormat, " +
-          "policyFile, secretsFile, workers, executor, durability",
+          "policyFile, secretsFile, workers, executor, durability, store",
       },
       {
         message: 'Setting "executor" must be one of inline, worker, process, got a list',

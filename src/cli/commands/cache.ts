@@ -5,9 +5,9 @@
  */
 
 import { StoreCache } from "../../engine/cache.ts";
-import { SqliteStore } from "../../store/sqlite_store.ts";
 import { type Parsed, UsageError } from "../args.ts";
 import type { Io } from "../io.ts";
+import { commandStore } from "../open_store.ts";
 import { commandSettings, SETTINGS_OPTIONS } from "./config.ts";
 
 /** Options of `cache`. */
@@ -19,12 +19,14 @@ export const CACHE_OPTIONS = {
 /** Help of `cache`. */
 export const CACHE_HELP = `Usage: orchestra cache clear [options]
 
-Remove every cached task result from the state dir's store. Tasks declared with
+Remove every cached task result from the state store (SQLite in the state dir, or the
+PostgreSQL store of --store). Tasks declared with
 "cache: { ttl, key }" keep their results there across runs and processes; after a clear
 they run again.
 
 Options:
       --state-dir DIR       The state dir (default ./.orchestra)
+      --store URL           A PostgreSQL store instead (postgres://user@host:port/db)
       --config FILE         Use this configuration file instead of searching for one
       --json                Print { cleared: N } as JSON
   -h, --help                Show this help
@@ -43,13 +45,8 @@ export async function cacheCommand(parsed: Parsed, io: Io): Promise<number> {
   if (extra !== undefined) throw new UsageError("cache", `unexpected argument "${extra}"`);
   const settings = await commandSettings(parsed, io);
   if (typeof settings === "number") return settings;
-  const { stateDir } = settings;
-  let store: SqliteStore;
-  try {
-    store = await SqliteStore.open(stateDir);
-  } catch (e) {
-    throw new UsageError("cache", `cannot open the state store: ${(e as Error).message}`);
-  }
+  const store = await commandStore(settings, io);
+  if (typeof store === "number") return store;
   let cleared: number;
   try {
     cleared = await new StoreCache(store).clear();

@@ -6,6 +6,7 @@
  */
 
 import { isAbsolute, relative } from "node:path";
+import { maskPassword } from "../../core/connection_url.ts";
 import { formatIssue, type ValidationIssue } from "../../core/errors.ts";
 import {
   ConfigError,
@@ -35,6 +36,7 @@ export const SETTINGS_OPTIONS = {
   workers: { type: "string" },
   executor: { type: "string" },
   durability: { type: "string" },
+  store: { type: "string" },
 } as const;
 
 /** Options of `config`. */
@@ -67,6 +69,11 @@ Settings:
   workers      --workers N           ORCHESTRA_WORKERS      the number of cores
   executor     --executor NAME       ORCHESTRA_EXECUTOR     inline (or worker, process)
   durability   --durability LEVEL    ORCHESTRA_DURABILITY   full (or normal)
+  store        --store URL           ORCHESTRA_STORE        none: SQLite in the state dir
+
+Store: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE keeps runs, journals and cached
+results in PostgreSQL, shared by every process pointed at it (?sslmode=require for TLS,
+?schema=NAME for another schema than "orchestra"); the password is shown as ***.
 
 Durability: full fsyncs each journal batch, so a power cut or OS crash loses nothing
 recorded; normal is faster, but a power cut or OS crash may lose the last batches (a
@@ -137,7 +144,11 @@ export function shownPath(io: Io, path: string, dot: boolean): string {
 }
 
 function shownValue(io: Io, key: SettingKey, value: unknown): string {
-  if (value === undefined) return key === "concurrency" ? "unlimited" : "none";
+  if (value === undefined) {
+    if (key === "store") return "none (SQLite in the state dir)";
+    return key === "concurrency" ? "unlimited" : "none";
+  }
+  if (key === "store") return maskPassword(value as string);
   if (Array.isArray(value)) {
     return value.length ? value.map((p) => shownPath(io, p, true)).join(", ") : "none";
   }
@@ -237,6 +248,7 @@ export async function configCommand(parsed: Parsed, io: Io): Promise<number> {
     const settings = Object.fromEntries(
       SETTING_SPECS.map((s) => [s.key, config.settings[s.key] ?? null]),
     );
+    if (typeof settings.store === "string") settings.store = maskPassword(settings.store);
     io.stdout(
       JSON.stringify({ file: config.file ?? null, settings, sources: config.sources }, null, 2) +
         "\n",

@@ -12,7 +12,6 @@ import { FlowRun } from "../../engine/run.ts";
 import { WorkerPool } from "../../executors/worker_pool.ts";
 import { newRunId } from "../../engine/calls.ts";
 import type { RestoredTask } from "../../engine/types.ts";
-import { SqliteStore } from "../../store/sqlite_store.ts";
 import { StoreCache } from "../../engine/cache.ts";
 import type { RunRecord } from "../../engine/types.ts";
 import type { PermissionSet } from "../../core/permissions.ts";
@@ -28,6 +27,7 @@ import { graphJson, renderIssues, renderPlan } from "../render.ts";
 import { createView, type RunView } from "../view/view.ts";
 import { FLOW_OPTIONS, hashFile, prepare, type Prepared } from "./common.ts";
 import { SETTINGS_OPTIONS } from "./config.ts";
+import { commandStore } from "../open_store.ts";
 
 /** Options of `run`. */
 export const RUN_OPTIONS = {
@@ -50,6 +50,8 @@ function detachedArgs(parsed: Parsed, runId: string): string[] {
   for (const [name, value] of Object.entries(parsed.values)) {
     if (value === undefined || value === false) continue;
     if (name === "detach" || name === "run-id" || name === "json" || name === "help") continue;
+    // The store URL may hold a password: it goes in the environment, not the command line.
+    if (name === "store") continue;
     if (value === true) args.push(`--${name}`);
     else if (Array.isArray(value)) { for (const v of value) args.push(`--${name}`, v); }
     else args.push(`--${name}`, value);
@@ -72,7 +74,10 @@ function detach(parsed: Parsed, io: Io): number {
       )
       : detachedArgs(parsed, runId),
     cwd: io.cwd,
-    env: { INIT_CWD: io.cwd },
+    env: {
+      INIT_CWD: io.cwd,
+      ...(typeof parsed.values.store === "string" ? { ORCHESTRA_STORE: parsed.values.store } : {}),
+    },
     stdin: "null",
     stdout: "null",
     stderr: "null",
@@ -217,8 +222,13 @@ export async function executePrepared(
     audit: new AuditLog(auditLogPath(settings.stateDir)),
     user: currentUser(io.env),
   });
-  // Every run is recorded: <state dir>/state.db, one transaction per scheduler tick.
-  const store = await SqliteStore.open(settings.stateDir, { durability: settings.durability });
+  // Every run is recorded (<state dir>/state.db, or the --store), one transaction per tick.
+  const store = await commandStore(settings, io);
+  if (typeof store === "number") {
+    view?.close();
+    await pool.close();
+    return store;
+  }
   const runId = continuation?.runId ??
     (typeof v["run-id"] === "string" && v["run-id"] !== "" ? v["run-id"] : newRunId());
   const flowHash = await hashFile(prepared.file);

@@ -8,13 +8,13 @@
 import { formatMs } from "../../core/errors.ts";
 import { parseDuration } from "../../core/duration.ts";
 import type { RestoredTask } from "../../engine/types.ts";
-import { SqliteStore } from "../../store/sqlite_store.ts";
 import type { RunRow, Store, TaskRow } from "../../store/store.ts";
 import { type Parsed, positiveInt, UsageError } from "../args.ts";
 import type { Io } from "../io.ts";
 import { renderTable } from "../render.ts";
 import { hashFile, prepare } from "./common.ts";
 import { commandSettings, SETTINGS_OPTIONS } from "./config.ts";
+import { commandStore } from "../open_store.ts";
 import { executePrepared, RUN_OPTIONS } from "./run.ts";
 
 /** Options of `runs`. */
@@ -43,14 +43,10 @@ export const RESUME_OPTIONS = {
 
 const STATUSES = ["running", "succeeded", "failed", "cancelled"];
 
-async function openStore(command: string, parsed: Parsed, io: Io): Promise<Store | number> {
+async function openStore(_command: string, parsed: Parsed, io: Io): Promise<Store | number> {
   const settings = await commandSettings(parsed, io);
   if (typeof settings === "number") return settings;
-  try {
-    return await SqliteStore.open(settings.stateDir);
-  } catch (e) {
-    throw new UsageError(command, `cannot open the state store: ${(e as Error).message}`);
-  }
+  return await commandStore(settings, io);
 }
 
 async function findRun(store: Store, io: Io, id: string | undefined, command: string) {
