@@ -449,7 +449,8 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
           const fixed = constantCondition(expr);
           if (fixed) {
             const at = t.source.locateInString(path, fixed.start + shift);
-            issueAt(t, at, `\`if\` of task "${t.id}": ${fixed.message}`, fixed.hint, "warning");
+            const message = fixed.message.replace(/^The condition/, `\`if\` of task "${t.id}"`);
+            issueAt(t, at, message, fixed.hint, "warning");
           }
           // Called, not merely mentioned (in a string, say): only then may it run after a failure.
           const always = calledFunctions(expr).some((fn) =>
