@@ -241,11 +241,12 @@ export function checkAgainstFlow(expr: Expr, site: Site, facts: FlowFacts): Flow
 }
 
 /**
- * Warnings for the `${{ }}` of a template that is longer text, whose values are lists or objects
- * (GitHub writes them as `Array` and `Object`).
+ * Warnings for the `${{ }}` of a template that becomes text (longer text, or any `env:` value),
+ * whose values are lists or objects (GitHub writes them as `Array` and `Object`).
  */
 export function textIssues(template: Template, facts: FlowFacts, site: Site): FlowIssue[] {
-  if (template.whole) return [];
+  const text = site.place === "env" || site.place === "flow-env";
+  if (template.whole && !text) return [];
   const typeOf = typesIn(facts, site);
   const out: FlowIssue[] = [];
   for (const part of template.parts) {

@@ -131,6 +131,9 @@ Deno.test("containerInText() warns about lists and objects written into text", (
     'params.opts is an object: in text it becomes "Object"',
   ]);
   assert.deepEqual(textIssues(parseTemplate("${{ params.tags }}"), facts, site), []);
+  // An env value is text even when it is one ${{ }}.
+  const env = { ...site, place: "env" as const };
+  assert.equal(textIssues(parseTemplate("${{ params.tags }}"), facts, env).length, 1);
 });
 
 Deno.test("checkAgainstFlow() checks names without regard to case and says what is read", () => {
