@@ -5,17 +5,34 @@
  * @module
  */
 
-import { formatIssue, formatLocation, formatMs, type ValidationIssue } from "../core/errors.ts";
+import {
+  formatIssue,
+  formatLocation,
+  formatMs,
+  isError,
+  type ValidationIssue,
+} from "../core/errors.ts";
 import { layers } from "../core/graph.ts";
 import type { FlowGraph, TaskConfig, TaskNode } from "../core/model.ts";
 import { paramSpec } from "../core/params.ts";
 import { formatPermissions, isUnsandboxed, type PermissionSet } from "../core/permissions.ts";
 import type { JsonSchema, PluginManifest } from "../plugins/contract.ts";
 
-/** Every problem, one per line, under `error: <subject> is invalid (N problems):`. */
+/**
+ * Every problem, one per line, under `error: <subject> is invalid (N problems):`, warnings
+ * (marked `warning:`) counted apart; with warnings only, under `warning: <subject> has N
+ * warnings:`.
+ */
 export function renderProblems(subject: string, issues: readonly ValidationIssue[]): string {
-  const n = issues.length;
-  return `error: ${subject} is invalid (${n} problem${n === 1 ? "" : "s"}):\n` +
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  const n = issues.filter(isError).length;
+  const warnings = issues.length - n;
+  const head = n === 0
+    ? `warning: ${subject} has ${plural(warnings, "warning")}:`
+    : `error: ${subject} is invalid (${plural(n, "problem")}${
+      warnings ? `, ${plural(warnings, "warning")}` : ""
+    }):`;
+  return `${head}\n` +
     issues.map((i) => `  ${formatIssue(i).replaceAll("\n", "\n  ")}`).join("\n") + "\n";
 }
 

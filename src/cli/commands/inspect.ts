@@ -6,7 +6,7 @@
  */
 
 import { layers } from "../../core/graph.ts";
-import { formatLocation } from "../../core/errors.ts";
+import { formatLocation, isError } from "../../core/errors.ts";
 import { type Parsed, UsageError } from "../args.ts";
 import type { Io } from "../io.ts";
 import { graphJson, renderDescribe, renderDot, renderIssues, renderMermaid } from "../render.ts";
@@ -23,14 +23,17 @@ export async function validateCommand(parsed: Parsed, io: Io): Promise<number> {
   const prepared = await prepare("validate", parsed, io, { allowInvalid: true });
   if (typeof prepared === "number") return prepared;
   const { graph } = prepared;
+  const errors = graph.issues.filter(isError).length;
+  const warnings = graph.issues.length - errors;
   if (parsed.values.json) {
     io.stdout(
       JSON.stringify(
         {
-          valid: graph.issues.length === 0,
+          valid: errors === 0,
           flow: graph.name,
           tasks: graph.nodes.length,
           issues: graph.issues.map((i) => ({
+            severity: i.severity ?? "error",
             message: i.message,
             taskId: i.taskId ?? null,
             location: i.location ? formatLocation(i.location) : null,
@@ -41,12 +44,10 @@ export async function validateCommand(parsed: Parsed, io: Io): Promise<number> {
         2,
       ) + "\n",
     );
-    return graph.issues.length ? 2 : 0;
+    return errors ? 2 : 0;
   }
-  if (graph.issues.length) {
-    io.stderr(renderIssues(graph.name, graph.issues));
-    return 2;
-  }
+  if (graph.issues.length) io.stderr(renderIssues(graph.name, graph.issues));
+  if (errors) return 2;
   const steps = layers(graph.nodes).length;
   const dynamic = graph.dynamicAfter
     ? `; more tasks follow at run time after "${graph.dynamicAfter.taskId}"`
@@ -54,7 +55,9 @@ export async function validateCommand(parsed: Parsed, io: Io): Promise<number> {
   io.stdout(
     `✓ flow "${graph.name}" is valid: ${graph.nodes.length} task${
       graph.nodes.length === 1 ? "" : "s"
-    } in ${steps} step${steps === 1 ? "" : "s"}${dynamic}\n`,
+    } in ${steps} step${steps === 1 ? "" : "s"}${dynamic}${
+      warnings ? ` (${warnings} warning${warnings === 1 ? "" : "s"})` : ""
+    }\n`,
   );
   return 0;
 }

@@ -36,22 +36,26 @@ import { builtinPlugin, PluginLoadError, type ResolvedPlugin } from "../../plugi
 import { checkPlugin } from "../../plugins/inspect_entry.ts";
 import { type PluginUse, staticProblems } from "./plugins.ts";
 import {
-  BUILTIN_FUNCTIONS,
   calledFunctions,
-  checkExpression,
   evaluate,
   type Expr,
   ExpressionSyntaxError,
   isTruthy,
   parseExpression,
   parseTemplate,
-  references,
   renderTemplate,
   shellQuote,
-  STATUS_FUNCTIONS,
   type Template,
   toText,
 } from "./expressions/mod.ts";
+import type { Place } from "./expressions/contexts.ts";
+import {
+  checkAgainstFlow,
+  type FlowFacts,
+  type Site,
+  textIssues,
+} from "./expressions/flow_checks.ts";
+import { constantCondition } from "./expressions/lint.ts";
 import { unsafeInterpolations } from "./shell_context.ts";
 import type { FlowSpec, TaskSpec } from "./load.ts";
 import type { YamlPath } from "./source.ts";
@@ -103,8 +107,6 @@ interface Compiled {
   options: TaskOptions;
 }
 
-const PARAMS_ROOTS = ["params", "tasks", "env", "secrets", "run"];
-
 function fieldPath(t: TaskSpec, field: string): YamlPath {
   if (t.signals) {
     const chestra: Record<string, string> = { uses: "plugin", with: "params", needs: "inputs" };
@@ -120,7 +122,6 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
   const ids = spec.tasks.map((t) => t.id);
   const idSet = new Set(ids);
   const flowEnvNames = Object.keys(spec.fields.env ?? {});
-  const paramNames = Object.keys(spec.fields.params ?? {});
   const byId = new Map<string, Compiled>();
   const compiled: Compiled[] = [];
   const flowLoc = spec.source.at(0);
@@ -130,12 +131,32 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
     location: SourceLocation,
     message: string,
     hint?: string,
+    severity?: "error" | "warning",
   ) => {
     const i: ValidationIssue = { message, location };
     if (t) i.taskId = t.id;
     if (hint) i.hint = hint;
+    if (severity === "warning") i.severity = severity;
     issues.push(i);
   };
+
+  // What expressions may read: the flow's declarations, and where each expression is written.
+  const facts: FlowFacts = {
+    ...(spec.fields.params ? { params: spec.fields.params } : {}),
+    env: flowEnvNames,
+    tasks: spec.tasks.map((t) => ({ id: t.id, outputs: Object.keys(t.fields.outputs ?? {}) })),
+  };
+  const siteOf = (t: TaskSpec | undefined, place: Place): Site =>
+    t
+      ? {
+        place,
+        task: {
+          id: t.id,
+          env: Object.keys(t.fields.env ?? {}),
+          shape: { foreach: t.fields.foreach !== undefined },
+        },
+      }
+      : { place };
 
   // Flow-level env values may use params and secrets.
   const pendingReads: { t: TaskSpec; id: string; at: SourceLocation; status: boolean }[] = [];
@@ -145,16 +166,17 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
   const paramRefs = new Map<string, Set<string>>();
   const flowEnv: [string, Template][] = [];
   for (const [k, v] of Object.entries(spec.fields.env ?? {})) {
-    const tpl = template(String(v), ["env", k], undefined, ["params", "secrets", "run"], false);
+    const tpl = template(String(v), ["env", k], undefined, "flow-env");
     if (tpl) flowEnv.push([k, tpl]);
   }
+  // Names are shown everywhere: what an expression in one may read is checked.
+  if (spec.fields.name?.includes("${{")) template(spec.fields.name, ["name"], undefined, "name");
 
   function template(
     text: string,
     path: YamlPath,
     t: TaskSpec | undefined,
-    roots: string[],
-    statusFns: boolean,
+    place: Place,
     source = t?.source ?? spec.source,
   ): Template | undefined {
     let tpl: Template;
@@ -167,7 +189,10 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
     }
     for (const part of tpl.parts) {
       if (typeof part === "string") continue;
-      checkExpr(part.expr, path, t, roots, statusFns, source);
+      checkExpr(part.expr, path, t, place, source);
+    }
+    for (const p of textIssues(tpl, facts, siteOf(t, place))) {
+      issueAt(t, source.locateInString(path, p.start), p.message, p.hint, p.severity);
     }
     return tpl;
   }
@@ -176,112 +201,37 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
     expr: Expr,
     path: YamlPath,
     t: TaskSpec | undefined,
-    roots: string[],
-    statusFns: boolean,
+    place: Place,
     source = t?.source ?? spec.source,
     shift = 0,
   ): void {
-    const functions = statusFns ? [...BUILTIN_FUNCTIONS, ...STATUS_FUNCTIONS] : BUILTIN_FUNCTIONS;
-    for (const p of checkExpression(expr, { roots, functions })) {
-      let message = p.message;
-      let hint = p.hint;
-      const name = /"?(item|index)"?/.exec(message)?.[1];
-      if (name && !roots.includes(name) && /unknown/i.test(message)) {
-        message = `"${name}" is only available in a task with foreach`;
-        hint = "add `foreach:` to the task, or use another value";
-      }
-      if (!statusFns && /success|failure|always|cancelled/.test(message)) {
-        hint = "status functions work only in `if:`";
-      }
-      issueAt(t, source.locateInString(path, p.start + shift), message, hint);
+    const found = checkAgainstFlow(expr, siteOf(t, place), facts);
+    const at = (offset: number) => source.locateInString(path, offset + shift);
+    for (const p of found.issues) issueAt(t, at(p.start), p.message, p.hint, p.severity);
+    if (found.params.length) {
+      const key = t?.id ?? "";
+      let names = paramRefs.get(key);
+      if (!names) paramRefs.set(key, names = new Set());
+      for (const name of found.params) names.add(name);
     }
-    for (const ref of references(expr)) {
-      const at = source.locateInString(path, ref.start + shift);
-      const [first, second, third] = ref.path;
-      if (
-        ref.root === "params" && spec.fields.params !== undefined ||
-        ref.root === "params" && first !== undefined
-      ) {
-        if (typeof first === "string") {
-          const key = t?.id ?? "";
-          let names = paramRefs.get(key);
-          if (!names) paramRefs.set(key, names = new Set());
-          names.add(first);
-        }
-        if (typeof first === "string" && !paramNames.includes(first)) {
-          issueAt(
-            t,
-            at,
-            `Unknown param "${first}"${didYouMean(first, paramNames)}`,
-            paramNames.length ? `params: ${paramNames.join(", ")}` : "declare it under `params:`",
-          );
-        }
-      } else if (ref.root === "secrets" && typeof first === "string" && t) {
-        let names = secretRefs.get(t.id);
-        if (!names) secretRefs.set(t.id, names = new Set());
-        names.add(first);
-      } else if (ref.root === "env" && typeof first === "string") {
-        const known = [...flowEnvNames, ...Object.keys(t?.fields.env ?? {})];
-        if (!known.includes(first)) {
-          issueAt(
-            t,
-            at,
-            `Unknown env variable "${first}"${didYouMean(first, known)}`,
-            "declare it under `env:` (of the flow or the task); host variables are read with secrets.NAME",
-          );
-        }
-      } else if (ref.root === "tasks" && t) {
-        if (typeof first !== "string") continue;
-        if (!idSet.has(first)) {
-          issueAt(
-            t,
-            at,
-            `Unknown task "${first}"${didYouMean(first, ids.filter((i) => i !== t.id))}`,
-          );
-          continue;
-        }
-        if (first === t.id) {
-          issueAt(t, at, `Task "${t.id}" cannot read its own result`, "use `result` in `outputs:`");
-          continue;
-        }
-        if (second !== undefined && !["result", "status", "outputs"].includes(String(second))) {
-          issueAt(
-            t,
-            at,
-            `tasks.${first}.${String(second)} does not exist${
-              didYouMean(String(second), ["result", "status", "outputs"])
-            }`,
-            "a task offers result, status and outputs",
-          );
-        }
-        if (second === "outputs" && typeof third === "string") {
-          const declared = Object.keys(
-            spec.tasks.find((x) => x.id === first)?.fields.outputs ?? {},
-          );
-          if (!declared.includes(third)) {
-            issueAt(
-              t,
-              at,
-              `Task "${first}" has no output "${third}"${didYouMean(third, declared)}`,
-              declared.length
-                ? `its outputs: ${declared.join(", ")}`
-                : "declare it under its `outputs:`",
-            );
-          }
-        }
-        pendingReads.push({ t, id: first, at, status: second === "status" && !statusFns });
-      }
+    if (t && found.secrets.length) {
+      let names = secretRefs.get(t.id);
+      if (!names) secretRefs.set(t.id, names = new Set());
+      for (const name of found.secrets) names.add(name);
+    }
+    for (const read of found.tasks) {
+      if (t) pendingReads.push({ t, id: read.id, at: at(read.start), status: read.status });
     }
   }
 
   // A plugin's params may hold `${{ }}` at any depth: checked here, rendered when it runs.
-  function templatesIn(value: unknown, path: YamlPath, t: TaskSpec, roots: string[]): unknown {
+  function templatesIn(value: unknown, path: YamlPath, t: TaskSpec): unknown {
     if (typeof value === "string" && value.includes("${{")) {
-      template(value, path, t, roots, false);
+      template(value, path, t, "task");
     } else if (Array.isArray(value)) {
-      value.forEach((v, i) => templatesIn(v, [...path, i], t, roots));
+      value.forEach((v, i) => templatesIn(v, [...path, i], t));
     } else if (value !== null && typeof value === "object") {
-      for (const [k, v] of Object.entries(value)) templatesIn(v, [...path, k], t, roots);
+      for (const [k, v] of Object.entries(value)) templatesIn(v, [...path, k], t);
     }
     return value;
   }
@@ -344,8 +294,9 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
       outputs: [],
       options: { name: t.id },
     };
-    const roots = [...PARAMS_ROOTS];
-    if (f.foreach !== undefined) roots.push("item", "index");
+    if (typeof f.name === "string" && f.name.includes("${{")) {
+      template(f.name, [...t.path, "name"], t, "name");
+    }
     // needs
     const needs = f.needs === undefined ? [] : typeof f.needs === "string" ? [f.needs] : f.needs;
     needs.forEach((n, i) => {
@@ -382,7 +333,7 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
       );
     }
     if (f.run !== undefined) {
-      c.run = template(f.run, [...t.path, "run"], t, roots, false);
+      c.run = template(f.run, [...t.path, "run"], t, "task");
       for (const spot of unsafeInterpolations(f.run)) {
         issueAt(
           t,
@@ -428,7 +379,7 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
           }
         }
       }
-      c.with = templatesIn(f.with ?? {}, fieldPath(t, "with"), t, roots);
+      c.with = templatesIn(f.with ?? {}, fieldPath(t, "with"), t);
     } else if (f.with !== undefined) {
       issueAt(
         t,
@@ -438,29 +389,17 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
       );
     }
     for (const [k, v] of Object.entries(f.env ?? {})) {
-      const tpl = template(
-        String(v),
-        [...t.path, "env", k],
-        t,
-        roots.filter((r) => r !== "env"),
-        false,
-      );
+      const tpl = template(String(v), [...t.path, "env", k], t, "env");
       if (tpl) c.env.push([k, tpl]);
     }
     if (f.foreach !== undefined) {
       if (typeof f.foreach === "string") {
-        c.foreach = template(
-          f.foreach,
-          [...t.path, "foreach"],
-          t,
-          roots.filter((r) => r !== "item" && r !== "index"),
-          false,
-        );
+        c.foreach = template(f.foreach, [...t.path, "foreach"], t, "foreach");
       } else {
         // Numbers, booleans, lists and mappings in the list are items as they are.
         c.foreach = f.foreach.map((item, i) =>
           typeof item === "string"
-            ? template(item, [...t.path, "foreach", i], t, PARAMS_ROOTS, false)
+            ? template(item, [...t.path, "foreach", i], t, "foreach")
             : { literal: item }
         ).filter((x): x is Template | { literal: unknown } => !!x);
       }
@@ -483,13 +422,18 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
           if (text.includes("${{")) {
             const tpl = parseTemplate(text);
             if (!tpl.whole) {
+              // GitHub reads it as text, and a text that is not empty is true.
+              const one = tpl.parts.map((p) => typeof p === "string" ? p : p.source.trim()).join(
+                "",
+              );
               issueAt(
                 t,
-                t.source.locate(path),
-                `\`if\` of task "${t.id}" must be one expression`,
-                "write `if: ${{ … }}` or the bare expression",
+                t.source.locateInString(path, shift),
+                `\`if\` of task "${t.id}" is always true: ${JSON.stringify(text)} is text ` +
+                  "with expressions in it, not one expression, and a non-empty text is true",
+                `write one expression: \`if: \${{ ${one} }}\` (or without \${{ }})`,
               );
-            } else expr = (tpl.parts.find((p) => typeof p !== "string") as { expr: Expr }).expr;
+            } else expr = (tpl.parts[0] as { expr: Expr }).expr;
           } else expr = parseExpression(text);
         } catch (e) {
           if (!(e instanceof ExpressionSyntaxError)) throw e;
@@ -501,18 +445,16 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
           );
         }
         if (expr) {
-          checkExpr(
-            expr,
-            path,
-            t,
-            roots.filter((r) => r !== "item" && r !== "index"),
-            true,
-            t.source,
-            shift,
-          );
+          checkExpr(expr, path, t, "if", t.source, shift);
+          const fixed = constantCondition(expr);
+          if (fixed) {
+            const at = t.source.locateInString(path, fixed.start + shift);
+            const message = fixed.message.replace(/^The condition/, `\`if\` of task "${t.id}"`);
+            issueAt(t, at, message, fixed.hint, "warning");
+          }
           // Called, not merely mentioned (in a string, say): only then may it run after a failure.
           const always = calledFunctions(expr).some((fn) =>
-            ["failure", "always", "cancelled"].includes(fn.name)
+            ["failure", "always", "cancelled"].includes(fn.name.toLowerCase())
           );
           const bare = text.replace(/^\$\{\{\s*/, "").replace(/\s*\}\}$/, "");
           c.condition = { expr, text: JSON.stringify(bare), always };
@@ -520,7 +462,7 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
       }
     }
     for (const [k, v] of Object.entries(f.outputs ?? {})) {
-      const tpl = template(v, [...t.path, "outputs", k], t, ["result", "params", "run"], false);
+      const tpl = template(v, [...t.path, "outputs", k], t, "outputs");
       if (tpl) c.outputs.push([k, tpl]);
     }
     if (f["working-directory"] !== undefined) c.workdir = f["working-directory"];
@@ -565,7 +507,7 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
     }
     if (f.description !== undefined) c.options.description = f.description;
     if (typeof f.cache === "object" && f.cache.key !== undefined) {
-      c.cacheKey = template(f.cache.key, [...t.path, "cache", "key"], t, roots, false);
+      c.cacheKey = template(f.cache.key, [...t.path, "cache", "key"], t, "task");
     }
     compiled.push(c);
     byId.set(t.id, c);

@@ -1,25 +1,39 @@
 /**
  * Static analysis of parsed expressions: which values they read, which functions they call,
- * and the mistakes that can be found before running them.
+ * and the mistakes that can be found before running them. Names are compared as GitHub
+ * compares them, without regard to case.
  *
  * @module
  */
 
-import { children, type Expr } from "./ast.ts";
+import {
+  ContextAccess,
+  type Expr,
+  FunctionCall,
+  IndexAccess,
+  Literal,
+  type Node,
+  spanOf,
+  Star,
+  walk,
+} from "./ast.ts";
 import { didYouMean } from "../../../core/suggest.ts";
-import { arityText, BUILTIN_FUNCTIONS, BUILTINS, STATUS_FUNCTIONS } from "./functions.ts";
+import { GITHUB_FUNCTIONS, KNOWN_FUNCTIONS, STATUS_FUNCTIONS } from "./functions.ts";
+import { data } from "@actions/expressions";
 
 /**
- * A value an expression reads: a root name and the static path below it. For
+ * A value an expression reads: a root name and the static path below it, as written. For
  * `tasks.extract.result.rows[0]` the root is `tasks` and the path
- * `["extract", "result", "rows", 0]`. A computed key that is not a string or number literal
- * ends the path (`a[i].b` gives `a` with path `[]`, and `i`).
+ * `["extract", "result", "rows", 0]`. A computed key that is not a literal, or a `*` filter,
+ * ends the path (`a[i].b` gives `a` with path `[]`, and `i`; `a.*.b` gives `a`, filtered).
  */
 export interface Reference {
   /** The name the expression starts with. */
   root: string;
   /** The static keys read below the root, in order. */
   path: (string | number)[];
+  /** Whether a `*` filter follows the path. */
+  filtered: boolean;
   /** Offset of the root name. */
   start: number;
   /** Offset just past the last key of the path. */
@@ -42,13 +56,19 @@ export interface ExpressionIssue {
 export interface KnownNames {
   /** The root names the context will hold, e.g. `["params", "tasks"]`. */
   roots: readonly string[];
-  /** Functions the context will pass besides the built-in ones, e.g. `STATUS_FUNCTIONS`. */
+  /**
+   * Functions the context will pass besides GitHub's and Orchestra's own, e.g.
+   * `STATUS_FUNCTIONS` in `if:`.
+   */
   functions: readonly string[];
 }
 
-function walk(expr: Expr, visit: (e: Expr) => boolean | void): void {
-  if (visit(expr) === false) return;
-  for (const child of children(expr)) walk(child, visit);
+function keyOf(node: Node): string | number | undefined {
+  if (!(node instanceof Literal)) return undefined;
+  const v = node.literal;
+  if (v.kind === data.Kind.String) return (v as data.StringData).value;
+  if (v.kind === data.Kind.Number) return (v as data.NumberData).value;
+  return undefined;
 }
 
 /**
@@ -65,43 +85,59 @@ function walk(expr: Expr, visit: (e: Expr) => boolean | void): void {
  */
 export function references(expr: Expr): Reference[] {
   const out: Reference[] = [];
-  walk(expr, (e) => {
-    if (e.kind === "name") {
-      out.push({ root: e.name, path: [], start: e.start, end: e.end });
+  walk(expr.tree, (n) => {
+    if (n instanceof ContextAccess) {
+      const at = expr.tokenStarts.get(n.name)!;
+      out.push({
+        root: n.name.lexeme,
+        path: [],
+        filtered: false,
+        start: at,
+        end: at + n.name.lexeme.length,
+      });
       return;
     }
-    if (e.kind !== "member") return;
-    const chain: (Expr & { kind: "member" })[] = [];
-    let base: Expr = e;
-    while (base.kind === "member") {
+    if (!(n instanceof IndexAccess)) return;
+    const chain: IndexAccess[] = [];
+    let base: Node = n;
+    while (base instanceof IndexAccess) {
       chain.unshift(base);
-      base = base.object;
+      base = base.expr;
     }
-    if (base.kind === "name") {
-      const ref: Reference = { root: base.name, path: [], start: base.start, end: base.end };
+    if (base instanceof ContextAccess) {
+      const at = expr.tokenStarts.get(base.name)!;
+      const ref: Reference = {
+        root: base.name.lexeme,
+        path: [],
+        filtered: false,
+        start: at,
+        end: at + base.name.lexeme.length,
+      };
       for (const step of chain) {
-        const key = step.key;
-        if (
-          key.kind !== "literal" ||
-          !(typeof key.value === "string" || typeof key.value === "number")
-        ) {
+        if (step.index instanceof Star) {
+          ref.filtered = true;
           break;
         }
-        ref.path.push(key.value);
-        ref.end = step.end;
+        const key = keyOf(step.index);
+        if (key === undefined) break;
+        ref.path.push(key);
+        ref.end = spanOf(expr, step).end;
       }
       out.push(ref);
     } else {
-      out.push(...references(base));
+      out.push(...references({ ...expr, tree: base }));
     }
-    for (const step of chain) out.push(...references(step.key));
+    for (const step of chain) {
+      if (!(step.index instanceof Star)) out.push(...references({ ...expr, tree: step.index }));
+    }
     return false;
   });
-  return out;
+  return out.sort((a, b) => a.start - b.start);
 }
 
 /**
- * Every function call in `expr`, in source order, with the offsets of the function's name.
+ * Every function call in `expr`, in source order, with its name as written and the offsets of
+ * the name.
  *
  * @example
  * ```ts
@@ -114,76 +150,68 @@ export function references(expr: Expr): Reference[] {
  */
 export function calledFunctions(expr: Expr): { name: string; start: number; end: number }[] {
   const out: { name: string; start: number; end: number }[] = [];
-  walk(expr, (e) => {
-    if (e.kind === "call") out.push({ name: e.name, start: e.start, end: e.nameEnd });
+  walk(expr.tree, (n) => {
+    if (!(n instanceof FunctionCall)) return;
+    const at = expr.tokenStarts.get(n.functionName)!;
+    out.push({ name: n.functionName.lexeme, start: at, end: at + n.functionName.lexeme.length });
   });
-  return out;
+  return out.sort((a, b) => a.start - b.start);
 }
 
 const STATUS: readonly string[] = STATUS_FUNCTIONS;
 
 /**
  * The mistakes in `expr` that can be found before running it, in source order: names that are
- * not among `known.roots`, functions that are neither built in nor among `known.functions`
- * (both with "did you mean"), built-in functions called with the wrong number of arguments,
- * and status functions called with arguments.
+ * not among `known.roots` and status functions where `known.functions` does not offer them
+ * (both with "did you mean"). GitHub's parser already refuses unknown functions and wrong
+ * numbers of arguments.
  *
  * @example
  * ```ts
  * import { parseExpression } from "./parser.ts";
  * import { checkExpression } from "./analyze.ts";
- * const issues = checkExpression(parseExpression("parms.x && contain(a)"), {
+ * const issues = checkExpression(parseExpression("parms.x && success()"), {
  *   roots: ["params", "a"],
  *   functions: [],
  * });
  * console.assert(issues[0].message === 'Unknown name "parms" (did you mean "params"?)');
- * console.assert(issues[1].message === 'Unknown function "contain" (did you mean "contains"?)');
+ * console.assert(issues[1].message === 'Unknown function "success"');
  * ```
  */
 export function checkExpression(expr: Expr, known: KnownNames): ExpressionIssue[] {
   const issues: ExpressionIssue[] = [];
-  const functions = [...new Set([...BUILTIN_FUNCTIONS, ...known.functions])];
+  const roots = new Set(known.roots.map((r) => r.toLowerCase()));
+  const functions = new Set(known.functions.map((f) => f.toLowerCase()));
+  const callable = KNOWN_FUNCTIONS.filter((f) => !STATUS.includes(f) || functions.has(f));
   for (const ref of references(expr)) {
-    if (known.roots.includes(ref.root)) continue;
+    if (roots.has(ref.root.toLowerCase())) continue;
     let hint = known.roots.length
       ? `expressions can use ${known.roots.map((r) => `"${r}"`).join(", ")}`
       : undefined;
-    if (functions.includes(ref.root)) hint = `call the function as ${ref.root}()`;
+    if (callable.some((f) => f.toLowerCase() === ref.root.toLowerCase())) {
+      hint = `call the function as ${ref.root}()`;
+    }
     issues.push({
-      message: `Unknown name "${ref.root}"${didYouMean(ref.root, known.roots)}`,
+      message: `Unknown name "${ref.root}"${didYouMean(ref.root, [...known.roots])}`,
       start: ref.start,
       end: ref.start + ref.root.length,
       ...(hint === undefined ? {} : { hint }),
     });
   }
-  walk(expr, (e) => {
-    if (e.kind !== "call") return;
-    const builtin = Object.hasOwn(BUILTINS, e.name) ? BUILTINS[e.name] : undefined;
-    const n = e.args.length;
-    if (builtin) {
-      if (n < builtin.min || n > builtin.max) {
-        issues.push({
-          message: `${e.name}() takes ${arityText(builtin.min, builtin.max)}, got ${n}`,
-          start: e.start,
-          end: e.end,
-          hint: `call it as ${builtin.signature}`,
-        });
-      }
-    } else if (!known.functions.includes(e.name)) {
-      issues.push({
-        message: `Unknown function "${e.name}"${didYouMean(e.name, functions)}`,
-        start: e.start,
-        end: e.nameEnd,
-        hint: `available functions: ${functions.join(", ")}`,
-      });
-    } else if (STATUS.includes(e.name) && n > 0) {
-      issues.push({
-        message: `${e.name}() takes no arguments, got ${n}`,
-        start: e.start,
-        end: e.end,
-        hint: `call it as ${e.name}()`,
-      });
-    }
-  });
+  for (const call of calledFunctions(expr)) {
+    const lower = call.name.toLowerCase();
+    if (!STATUS.includes(lower) || functions.has(lower)) continue;
+    issues.push({
+      message: `Unknown function "${call.name}"${didYouMean(call.name, callable)}`,
+      start: call.start,
+      end: call.end,
+      hint: `available functions: ${callable.join(", ")}`,
+    });
+  }
   return issues.sort((a, b) => a.start - b.start);
+}
+
+/** Whether `name` is one of GitHub's own functions (in any case). */
+export function isGitHubFunction(name: string): boolean {
+  return GITHUB_FUNCTIONS.some((f) => f.toLowerCase() === name.toLowerCase());
 }

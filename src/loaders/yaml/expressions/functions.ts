@@ -1,255 +1,38 @@
 /**
- * The built-in functions of the expression language. They are pure: they read their
- * arguments, never mutate them, and return new values.
- *
- * A `null` argument (a missing value) counts as empty where a container or a text is expected:
- * `contains`, `startsWith` and `endsWith` of `null` are `false`; `length(null)` is `0`;
- * `join`, `lower`, `upper` and `trim` of `null` give `""`; `keys`/`values` of `null` give `[]`;
- * `sum(null)` is `0`; `min`/`max` of nothing are `null`.
+ * The functions of the expression language. GitHub's functions — `contains`, `startsWith`,
+ * `endsWith`, `format`, `join`, `toJSON`, `fromJSON`, `case` — are `@actions/expressions`'
+ * own, with their coercions and case-insensitivity. Orchestra adds a few that GitHub does not
+ * have (GitHub rejects an unknown function, so they change nothing a GitHub expression means):
  *
  * | Function | Result |
  * | --- | --- |
- * | `contains(haystack, needle)` | a string contains a string (case-sensitive), or an array contains a value (deep equality) |
- * | `startsWith(text, prefix)`, `endsWith(text, suffix)` | case-sensitive test |
- * | `join(array, separator = ",")` | items as text (see interpolation) joined; a string is returned as is |
- * | `toJSON(value, indent = 0)` | compact JSON, or indented by 1–10 spaces |
- * | `fromJSON(text)` | the parsed value |
- * | `length(value)` | characters (code points) of a string, items of an array, keys of an object |
- * | `format(template, ...values)` | `{0}`, `{1}`… replaced by the values as text; `{{` and `}}` are literal braces |
- * | `lower(text)`, `upper(text)`, `trim(text)` | the changed string |
- * | `keys(object)`, `values(object)` | arrays of the object's keys or values |
+ * | `length(value)` | characters (code points) of a string, items of an array, keys of an object; `null` is 0 |
+ * | `lower(text)`, `upper(text)`, `trim(text)` | the changed text (numbers and booleans as text, `null` as `""`) |
+ * | `keys(object)`, `values(object)` | arrays of the object's keys or values; `null` gives `[]` |
  * | `min(...)`, `max(...)` | the least or greatest of several numbers or of one array of numbers |
  * | `sum(numbers)` | the total of an array of numbers |
  * | `round(number, digits = 0)` | rounded half away from zero to 0–15 decimals |
  *
+ * Names are case-insensitive (`toJson`, `TOJSON`), as on GitHub.
+ *
  * @module
  */
 
-import {
-  deepEqual,
-  entriesOf,
-  isPlainObject,
-  itemsOf,
-  toJsonText,
-  toText,
-  typeName,
-  ValueError,
-} from "./values.ts";
+import { data, wellKnownFunctions } from "@actions/expressions";
+import type { FunctionDefinition, FunctionInfo } from "@actions/expressions/funcs/info";
+import { type Data, toData, toJsonText, ValueError } from "./values.ts";
 
-/** One built-in function. */
-export interface Builtin {
-  /** How it is called, for messages: `contains(haystack, needle)`. */
-  signature: string;
-  /** The fewest arguments it takes. */
-  min: number;
-  /** The most arguments it takes (`Infinity` for any number). */
-  max: number;
-  /** Computes the result from evaluated arguments; throws `ValueError` on bad arguments. */
-  call: (args: unknown[]) => unknown;
-}
-
-const ORDINALS = ["first", "second", "third"];
-
-function bad(fn: string, index: number, wanted: string, got: unknown, hint?: string): ValueError {
-  const which = ORDINALS[index] ?? `argument ${index + 1} as its`;
-  return new ValueError(
-    `${fn}() needs ${wanted} as its ${which} argument, got ${typeName(got)}`,
-    hint,
-  );
-}
-
-function show(value: unknown): string {
-  return typeof value === "number" ? String(value) : typeName(value);
-}
-
-function text(fn: string, index: number, value: unknown): string {
-  if (typeof value !== "string") throw bad(fn, index, "a string", value);
-  return value;
-}
-
-function numbersOf(fn: string, args: unknown[]): number[] {
-  const list = args.length === 1 && (Array.isArray(args[0]) || args[0] === null)
-    ? itemsOf((args[0] ?? []) as unknown[])
-    : args;
-  return list.map((v) => {
-    if (typeof v !== "number") {
-      throw new ValueError(`${fn}() works on numbers, got ${typeName(v)}`);
-    }
-    return v;
-  });
-}
-
-function finite(fn: string, value: number): number {
-  if (!Number.isFinite(value)) throw new ValueError(`${fn}() gave ${value}, which is no number`);
-  return value;
-}
-
-function affix(fn: string, args: unknown[], test: (s: string, a: string) => boolean): boolean {
-  const [subject, part] = args;
-  const a = text(fn, 1, part);
-  if (subject === null) return false;
-  return test(text(fn, 0, subject), a);
-}
-
-function format(args: unknown[]): string {
-  const template = text("format", 0, args[0]);
-  const values = args.slice(1);
-  const placeholder = /\{(\d+)\}/y;
-  let out = "";
-  let i = 0;
-  while (i < template.length) {
-    const c = template[i];
-    if ((c === "{" || c === "}") && template[i + 1] === c) {
-      out += c;
-      i += 2;
-    } else if (c === "{") {
-      placeholder.lastIndex = i;
-      const m = placeholder.exec(template);
-      if (m === null) {
-        throw new ValueError(
-          `format() found an invalid "{" at position ${i} of its template`,
-          "placeholders are {0}, {1}…; write {{ for a literal {",
-        );
-      }
-      const n = Number(m[1]);
-      if (n >= values.length) {
-        throw new ValueError(
-          `format() has no value for {${m[1]}}: it was given ${values.length}`,
-          `pass at least ${n + 1} values after the template`,
-        );
-      }
-      out += toText(values[n]);
-      i += m[0].length;
-    } else if (c === "}") {
-      throw new ValueError(
-        `format() found an unmatched "}" at position ${i} of its template`,
-        "write }} for a literal }",
-      );
-    } else {
-      out += c;
-      i++;
-    }
-  }
-  return out;
-}
-
-function round(args: unknown[]): number {
-  const [x, digits = 0] = args;
-  if (typeof x !== "number") throw bad("round", 0, "a number", x);
-  if (typeof digits !== "number" || !Number.isInteger(digits) || digits < 0 || digits > 15) {
-    throw new ValueError(
-      `round() needs a whole number of digits from 0 to 15, got ${show(digits)}`,
-    );
-  }
-  if (Number.isInteger(x)) return x || 0;
-  const abs = Math.abs(x);
-  // Shifting through the decimal exponent avoids binary artefacts: round(1.005, 2) is 1.01.
-  let r = Number(`${Math.round(Number(`${abs}e${digits}`))}e-${digits}`);
-  if (!Number.isFinite(r)) r = Math.round(abs * 10 ** digits) / 10 ** digits;
-  return finite("round", (x < 0 ? -r : r) || 0);
-}
-
-function builtin(
-  signature: string,
-  min: number,
-  max: number,
-  call: (args: unknown[]) => unknown,
-): Builtin {
-  return { signature, min, max, call };
-}
-
-const TABLE: Record<string, Builtin> = {
-  contains: builtin("contains(haystack, needle)", 2, 2, ([haystack, needle]) => {
-    if (haystack === null) return false;
-    if (typeof haystack === "string") return haystack.includes(text("contains", 1, needle));
-    if (Array.isArray(haystack)) {
-      return itemsOf(haystack).some((item) => deepEqual(item, needle));
-    }
-    throw bad("contains", 0, "a string or an array", haystack, "use keys() to test an object");
-  }),
-  startsWith: builtin("startsWith(text, prefix)", 2, 2, (args) => {
-    return affix("startsWith", args, (s, a) => s.startsWith(a));
-  }),
-  endsWith: builtin("endsWith(text, suffix)", 2, 2, (args) => {
-    return affix("endsWith", args, (s, a) => s.endsWith(a));
-  }),
-  join: builtin("join(array, separator)", 1, 2, ([list, separator = ","]) => {
-    const sep = text("join", 1, separator);
-    if (list === null) return "";
-    if (typeof list === "string") return list;
-    if (!Array.isArray(list)) throw bad("join", 0, "an array", list);
-    return itemsOf(list).map((v) => toText(v)).join(sep);
-  }),
-  toJSON: builtin("toJSON(value, indent)", 1, 2, ([value, indent = 0]) => {
-    if (typeof indent !== "number" || !Number.isInteger(indent) || indent < 0 || indent > 10) {
-      throw new ValueError(`toJSON() needs an indent from 0 to 10, got ${show(indent)}`);
-    }
-    return toJsonText(value, indent);
-  }),
-  fromJSON: builtin("fromJSON(text)", 1, 1, ([value]) => {
-    const source = text("fromJSON", 0, value);
-    try {
-      return JSON.parse(source);
-    } catch (e) {
-      throw new ValueError(
-        `fromJSON() could not parse its argument: ${(e as Error).message}`,
-        "pass JSON text, e.g. fromJSON('{\"a\": 1}')",
-      );
-    }
-  }),
-  length: builtin("length(value)", 1, 1, ([value]) => {
-    if (value === null) return 0;
-    if (typeof value === "string") return Array.from(value).length;
-    if (Array.isArray(value)) return value.length;
-    if (isPlainObject(value)) return entriesOf(value).length;
-    throw bad("length", 0, "a string, an array or an object", value);
-  }),
-  format: builtin("format(template, ...values)", 1, Infinity, format),
-  lower: builtin("lower(text)", 1, 1, ([v]) => v === null ? "" : text("lower", 0, v).toLowerCase()),
-  upper: builtin("upper(text)", 1, 1, ([v]) => v === null ? "" : text("upper", 0, v).toUpperCase()),
-  trim: builtin("trim(text)", 1, 1, ([v]) => v === null ? "" : text("trim", 0, v).trim()),
-  keys: builtin("keys(object)", 1, 1, ([v]) => {
-    if (v === null) return [];
-    if (!isPlainObject(v)) throw bad("keys", 0, "an object", v);
-    return entriesOf(v).map(([k]) => k);
-  }),
-  values: builtin("values(object)", 1, 1, ([v]) => {
-    if (v === null) return [];
-    if (!isPlainObject(v)) throw bad("values", 0, "an object", v);
-    return entriesOf(v).map(([, x]) => x);
-  }),
-  min: builtin("min(numbers...)", 1, Infinity, (args) => {
-    const xs = numbersOf("min", args);
-    return xs.length === 0 ? null : xs.reduce((a, b) => (b < a ? b : a));
-  }),
-  max: builtin("max(numbers...)", 1, Infinity, (args) => {
-    const xs = numbersOf("max", args);
-    return xs.length === 0 ? null : xs.reduce((a, b) => (b > a ? b : a));
-  }),
-  sum: builtin("sum(numbers)", 1, 1, ([list]) => {
-    if (list !== null && !Array.isArray(list)) throw bad("sum", 0, "an array", list);
-    return finite("sum", numbersOf("sum", [list ?? []]).reduce((a, b) => a + b, 0));
-  }),
-  round: builtin("round(number, digits)", 1, 2, round),
-};
-
-/**
- * The built-in functions by name. A null-prototype object: look names up with `Object.hasOwn`.
- */
-export const BUILTINS: Readonly<Record<string, Builtin>> = Object.freeze(
-  Object.assign(Object.create(null), TABLE),
-);
-
-/**
- * The names of the built-in functions. Names are case-sensitive.
- *
- * @example
- * ```ts
- * import { BUILTIN_FUNCTIONS } from "./functions.ts";
- * console.assert(BUILTIN_FUNCTIONS.includes("contains") && BUILTIN_FUNCTIONS.includes("toJSON"));
- * ```
- */
-export const BUILTIN_FUNCTIONS: readonly string[] = Object.freeze(Object.keys(TABLE));
+/** GitHub's functions, as GitHub writes their names. */
+export const GITHUB_FUNCTIONS: readonly string[] = Object.freeze([
+  "contains",
+  "startsWith",
+  "endsWith",
+  "format",
+  "join",
+  "toJSON",
+  "fromJSON",
+  "case",
+]);
 
 /**
  * The status functions of a task's `if:` condition. They are not built in: the loader passes
@@ -263,21 +46,222 @@ export const BUILTIN_FUNCTIONS: readonly string[] = Object.freeze(Object.keys(TA
  */
 export const STATUS_FUNCTIONS = ["success", "failure", "always", "cancelled"] as const;
 
+const SIGNATURES: Record<string, string> = {
+  contains: "contains(search, item)",
+  startswith: "startsWith(text, prefix)",
+  endswith: "endsWith(text, suffix)",
+  format: "format(template, value0, value1, …)",
+  join: "join(array, separator)",
+  tojson: "toJSON(value)",
+  fromjson: "fromJSON(text)",
+  case: "case(condition1, value1, condition2, value2, …, default)",
+  length: "length(value)",
+  lower: "lower(text)",
+  upper: "upper(text)",
+  trim: "trim(text)",
+  keys: "keys(object)",
+  values: "values(object)",
+  min: "min(numbers...)",
+  max: "max(numbers...)",
+  sum: "sum(numbers)",
+  round: "round(number, digits)",
+  success: "success()",
+  failure: "failure()",
+  always: "always()",
+  cancelled: "cancelled()",
+};
+
+const ANY = Number.MAX_SAFE_INTEGER;
+
+function kindName(d: Data): string {
+  switch (d.kind) {
+    case data.Kind.Null:
+      return "null";
+    case data.Kind.Boolean:
+      return "boolean";
+    case data.Kind.Number:
+      return "number";
+    case data.Kind.String:
+      return "string";
+    case data.Kind.Array:
+      return "array";
+  }
+  return "object";
+}
+
+function text(fn: string, d: Data): string {
+  if (!d.primitive) throw new ValueError(`${fn}() needs text, got ${kindName(d)}`);
+  return d.coerceString();
+}
+
+function numbers(fn: string, args: Data[]): number[] {
+  const list =
+    args.length === 1 && (args[0].kind === data.Kind.Array || args[0].kind === data.Kind.Null)
+      ? args[0].kind === data.Kind.Null ? [] : (args[0] as data.Array).values()
+      : args;
+  return list.map((d) => {
+    if (d.kind !== data.Kind.Number) {
+      throw new ValueError(`${fn}() works on numbers, got ${kindName(d)}`);
+    }
+    return (d as data.NumberData).value;
+  });
+}
+
+function finite(fn: string, value: number): Data {
+  if (!Number.isFinite(value)) throw new ValueError(`${fn}() gave ${value}, which is no number`);
+  return new data.NumberData(value);
+}
+
+function round([x, digits]: Data[]): Data {
+  if (x.kind !== data.Kind.Number) {
+    throw new ValueError(`round() needs a number, got ${kindName(x)}`);
+  }
+  const n = (x as data.NumberData).value;
+  const d = digits === undefined
+    ? 0
+    : digits.kind === data.Kind.Number
+    ? (digits as data.NumberData).value
+    : NaN;
+  if (!Number.isInteger(d) || d < 0 || d > 15) {
+    throw new ValueError("round() needs a whole number of digits from 0 to 15");
+  }
+  if (Number.isInteger(n)) return new data.NumberData(n || 0);
+  const abs = Math.abs(n);
+  // Shifting through the decimal exponent avoids binary artefacts: round(1.005, 2) is 1.01.
+  let r = Number(`${Math.round(Number(`${abs}e${d}`))}e-${d}`);
+  if (!Number.isFinite(r)) r = Math.round(abs * 10 ** d) / 10 ** d;
+  return finite("round", (n < 0 ? -r : r) || 0);
+}
+
+function dictionary(fn: string, d: Data): data.Dictionary | undefined {
+  if (d.kind === data.Kind.Null) return undefined;
+  if (d.kind !== data.Kind.Dictionary) {
+    throw new ValueError(`${fn}() needs an object, got ${kindName(d)}`);
+  }
+  return d as data.Dictionary;
+}
+
+function define(
+  name: string,
+  minArgs: number,
+  maxArgs: number,
+  call: (args: Data[]) => Data,
+): FunctionDefinition {
+  return { name, minArgs, maxArgs, call: (...args: Data[]) => call(args) };
+}
+
+/** Orchestra's functions (see the module's table), by lower-case name. */
+const EXTENSIONS: ReadonlyMap<string, FunctionDefinition> = new Map([
+  define("length", 1, 1, ([v]) => {
+    switch (v.kind) {
+      case data.Kind.Null:
+        return new data.NumberData(0);
+      case data.Kind.String:
+        return new data.NumberData(Array.from((v as data.StringData).value).length);
+      case data.Kind.Array:
+        return new data.NumberData((v as data.Array).values().length);
+      case data.Kind.Dictionary:
+        return new data.NumberData((v as data.Dictionary).pairs().length);
+    }
+    throw new ValueError(`length() needs a string, an array or an object, got ${kindName(v)}`);
+  }),
+  define("lower", 1, 1, ([v]) => new data.StringData(text("lower", v).toLowerCase())),
+  define("upper", 1, 1, ([v]) => new data.StringData(text("upper", v).toUpperCase())),
+  define("trim", 1, 1, ([v]) => new data.StringData(text("trim", v).trim())),
+  define("keys", 1, 1, ([v]) => {
+    const d = dictionary("keys", v);
+    return new data.Array(...(d?.pairs() ?? []).map((p) => new data.StringData(p.key)));
+  }),
+  define("values", 1, 1, ([v]) => new data.Array(...(dictionary("values", v)?.values() ?? []))),
+  define("min", 1, ANY, (args) => {
+    const xs = numbers("min", args);
+    return xs.length ? new data.NumberData(xs.reduce((a, b) => (b < a ? b : a))) : new data.Null();
+  }),
+  define("max", 1, ANY, (args) => {
+    const xs = numbers("max", args);
+    return xs.length ? new data.NumberData(xs.reduce((a, b) => (b > a ? b : a))) : new data.Null();
+  }),
+  define("sum", 1, 1, ([v]) => {
+    if (v.kind !== data.Kind.Array && v.kind !== data.Kind.Null) {
+      throw new ValueError(`sum() needs an array, got ${kindName(v)}`);
+    }
+    return finite("sum", numbers("sum", [v]).reduce((a, b) => a + b, 0));
+  }),
+  define("round", 1, 2, round),
+].map((f) => [f.name, f]));
+
 /**
- * How many arguments a function takes, in words: `1 argument`, `1 or 2 arguments`,
- * `at least 1 argument`, `no arguments`.
+ * GitHub's `fromJSON` and `toJSON`, over values that keep every key: the library's own
+ * dictionaries drop a key that is also the name of an `Object.prototype` member (`constructor`,
+ * `toString`, `__proto__`…), which GitHub's runner keeps.
+ */
+const REPLACEMENTS: ReadonlyMap<string, FunctionDefinition> = new Map([
+  define("fromjson", 1, 1, ([v]) => {
+    const source = v.coerceString();
+    if (source.trim() === "") {
+      throw new ValueError(
+        "fromJSON() needs JSON text, got an empty text",
+        "pass JSON, e.g. fromJSON('[1, 2]')",
+      );
+    }
+    try {
+      return toData(JSON.parse(source));
+    } catch (e) {
+      throw new ValueError(
+        `fromJSON() could not parse its argument: ${(e as Error).message}`,
+        "pass JSON text, e.g. fromJSON('{\"a\": 1}')",
+      );
+    }
+  }),
+  define("tojson", 1, 1, ([v]) => new data.StringData(toJsonText(v))),
+].map((f) => [f.name, f]));
+
+/**
+ * Every function an expression may call, as written in messages: GitHub's, Orchestra's and the
+ * status functions (which only `if:` may call).
  *
  * @example
  * ```ts
- * import { arityText } from "./functions.ts";
- * console.assert(arityText(1, 2) === "1 or 2 arguments" && arityText(0, 0) === "no arguments");
+ * import { KNOWN_FUNCTIONS } from "./functions.ts";
+ * console.assert(KNOWN_FUNCTIONS.includes("toJSON") && KNOWN_FUNCTIONS.includes("length"));
  * ```
  */
-export function arityText(min: number, max: number): string {
-  const unit = (n: number) => (n === 1 ? "argument" : "arguments");
-  if (max === 0) return "no arguments";
-  if (min === max) return `${min} ${unit(min)}`;
-  if (max === Infinity) return `at least ${min} ${unit(min)}`;
-  if (max === min + 1) return `${min} or ${max} arguments`;
-  return `${min} to ${max} arguments`;
+export const KNOWN_FUNCTIONS: readonly string[] = Object.freeze([
+  ...GITHUB_FUNCTIONS,
+  ...EXTENSIONS.keys(),
+  ...STATUS_FUNCTIONS,
+]);
+
+/** The arity of a known function (any case), or `undefined`. */
+export function functionInfo(name: string): FunctionInfo | undefined {
+  const lower = name.toLowerCase();
+  const github = (wellKnownFunctions as Record<string, FunctionInfo>)[lower];
+  if (github && Object.hasOwn(wellKnownFunctions, lower)) return github;
+  const ours = EXTENSIONS.get(lower);
+  if (ours) return ours;
+  if ((STATUS_FUNCTIONS as readonly string[]).includes(lower)) {
+    return { name: lower, minArgs: 0, maxArgs: 0 };
+  }
+  return undefined;
+}
+
+/**
+ * How a function is called, for messages: `join(array, separator)`.
+ *
+ * @example
+ * ```ts
+ * import { signatureOf } from "./functions.ts";
+ * console.assert(signatureOf("JOIN") === "join(array, separator)");
+ * ```
+ */
+export function signatureOf(name: string): string {
+  return SIGNATURES[name.toLowerCase()] ?? `${name}(…)`;
+}
+
+/**
+ * The implementations evaluation uses besides the library's own, by lower-case name:
+ * Orchestra's functions and the replaced `fromJSON`/`toJSON`.
+ */
+export function implementations(): Map<string, FunctionDefinition> {
+  return new Map([...EXTENSIONS, ...REPLACEMENTS]);
 }

@@ -1,404 +1,332 @@
 /**
- * Parses the text inside `${{ … }}` into an {@linkcode Expr}.
+ * Parses the text inside `${{ … }}` with GitHub's own lexer and parser (`@actions/expressions`),
+ * and turns what they reject into an {@linkcode ExpressionSyntaxError} that says where (an
+ * offset in the caller's text) and how to fix it, including for the syntax other languages
+ * have and GitHub's expressions do not (arithmetic, list literals, double quotes).
  *
- * Precedence, loosest first: `||`, `&&`, `==` `!=`, `<` `<=` `>` `>=`, `+` `-`, `*` `/` `%`,
- * unary `!` `-`, then member access `a.b`, `a[i]` and calls `f(x)`. Binary operators are
- * left-associative.
+ * Two things are fixed on the way, both where the library departs from GitHub's runner: a
+ * string with several doubled quotes (`'it''s Bob''s'`) keeps all of them as quotes (the library
+ * only turns the first `''` into `'`), and a `format()` whose template is a literal is checked
+ * as GitHub now checks it when a workflow is read (`format('{0')`, `format('{1}', x)`).
  *
  * @module
  */
 
-import type { BinaryOperator, Expr, ObjectEntry } from "./ast.ts";
+import { ExpressionError as LibraryError, Lexer, Parser } from "@actions/expressions";
+import { ErrorType, MAX_EXPRESSION_LENGTH, MAX_PARSER_DEPTH } from "@actions/expressions/errors";
+import { type Token, TokenType } from "@actions/expressions/lexer";
+import { type Expr, FunctionCall, Literal, type Node, walk } from "./ast.ts";
 import { ExpressionSyntaxError } from "./errors.ts";
-import { type Token, tokenize } from "./lexer.ts";
+import { didYouMean } from "../../../core/suggest.ts";
+import { functionInfo, KNOWN_FUNCTIONS, signatureOf } from "./functions.ts";
+import { formatPlaceholders } from "./format.ts";
+
+export { MAX_EXPRESSION_LENGTH };
 
 /**
- * The longest expression accepted, in characters: longer logic belongs in a task.
- *
- * @example
- * ```ts
- * import { MAX_EXPRESSION_LENGTH, parseExpression } from "./parser.ts";
- * let failed = false;
- * try {
- *   parseExpression("1".repeat(MAX_EXPRESSION_LENGTH + 1));
- * } catch {
- *   failed = true;
- * }
- * console.assert(failed);
- * ```
+ * How deeply an expression may nest (GitHub's limit): deeper input is an
+ * {@linkcode ExpressionSyntaxError}, never a stack overflow.
  */
-export const MAX_EXPRESSION_LENGTH = 4096;
+export const MAX_NESTING: number = MAX_PARSER_DEPTH;
 
-/**
- * How deeply an expression may nest (brackets, unary operators, chained operators and
- * members): deeper input is an {@linkcode ExpressionSyntaxError}, never a stack overflow.
- *
- * @example
- * ```ts
- * import { MAX_NESTING, parseExpression } from "./parser.ts";
- * parseExpression("(".repeat(MAX_NESTING) + "1" + ")".repeat(MAX_NESTING));
- * ```
- */
-export const MAX_NESTING = 128;
+/** Options of {@linkcode parseExpression}. */
+export interface ParseOptions {
+  /**
+   * Functions to accept besides GitHub's, ours ({@linkcode KNOWN_FUNCTIONS}) and the status
+   * functions; they take any number of arguments.
+   *
+   * @default {[]}
+   */
+  functions?: readonly string[];
+  /**
+   * The context names to accept. Without it, any name is accepted and left for
+   * `checkExpression()` (which says "did you mean") or evaluation to judge.
+   */
+  contexts?: readonly string[];
+}
 
-const LEVELS: readonly (readonly BinaryOperator[])[] = [
-  ["||"],
-  ["&&"],
-  ["==", "!="],
-  ["<", "<=", ">", ">="],
-  ["+", "-"],
-  ["*", "/", "%"],
-];
-
-// Names that look like operators from other languages.
 const WORD_HINTS: Record<string, string> = {
   and: 'use "&&" for "and"',
   or: 'use "||" for "or"',
   not: 'use "!" for "not"',
   is: 'use "==" to compare values',
-  in: "use contains(array, value)",
+  in: "use contains(list, value)",
 };
 
-const CLOSERS: Record<string, string> = { "(": ")", "[": "]", "{": "}" };
+const ARITHMETIC = "GitHub's expressions have no arithmetic: compute the value in the task " +
+  "(e.g. `run: echo $((A + B))` with `env: { A: ${{ … }}, B: ${{ … }} }`)";
 
-function describe(t: Token, source: string, offset: number): string {
-  switch (t.kind) {
-    case "eof":
-      return "the end of the expression";
-    case "punct":
-      return `"${t.value}"`;
-    case "name":
-      return `name "${t.value}"`;
-    default: {
-      const text = source.slice(t.start - offset, t.end - offset);
-      return `${t.kind} ${text.length > 24 ? text.slice(0, 21) + "..." : text}`;
-    }
+// Hints for text the lexer rejects, by its first character.
+const SYMBOL_HINTS: [RegExp, string][] = [
+  [/^"/, "write strings in single quotes: 'text' (and '' for a quote inside)"],
+  [/^'/, "close the string with ' (write '' for a quote inside the string)"],
+  [/^[-+](\s|$|[^\d.])/, ARITHMETIC],
+  [/^[-+]$/, ARITHMETIC],
+  [/^[/%]/, ARITHMETIC],
+  [/^=/, 'use "==" to compare values'],
+  [/^&/, 'use "&&" for "and"'],
+  [/^\|/, 'use "||" for "or"'],
+  [/^\{/, "there are no object literals: write fromJSON('{\"key\": 1}')"],
+  [/^\$/, 'write names without "$" (e.g. params.name), and do not nest "${{ }}"'],
+  [/^\?/, 'there is no "?:" operator: write case(condition, a, b) or "condition && a || b"'],
+  [/^[;#`]/, "an expression is a single value, without statements or comments"],
+  [/^[\d.]/, "write numbers as 42, -1.5, 2e3, 0xff, 0o17 or 0b101"],
+];
+
+function syntaxError(reason: string, start: number, length: number, hint?: string) {
+  return new ExpressionSyntaxError(
+    reason,
+    start,
+    length,
+    hint === undefined ? undefined : { hint },
+  );
+}
+
+// The lexer's own error: "Unexpected symbol: 'X'. Located at position N within expression: …".
+function lexerError(e: unknown, offset: number): ExpressionSyntaxError {
+  const m = /^Unexpected symbol: '([\s\S]*?)'\. Located at position (\d+) within expression: /
+    .exec((e as Error)?.message ?? "");
+  if (!m) {
+    return syntaxError(`Invalid expression: ${(e as Error)?.message ?? String(e)}`, offset, 0);
+  }
+  const [, symbol, at] = m;
+  const start = Number(at) - 1;
+  const hint = SYMBOL_HINTS.find(([re]) => re.test(symbol))?.[1];
+  const reason = symbol.startsWith("'") ? "Unterminated string" : `Unexpected ${show(symbol)}`;
+  return syntaxError(reason, offset + start, symbol.length, hint);
+}
+
+function show(text: string): string {
+  return JSON.stringify(text.length > 24 ? text.slice(0, 21) + "..." : text);
+}
+
+// Offsets of the tokens: between tokens there is only the whitespace the lexer skips.
+function locate(source: string, tokens: Token[], offset: number): Map<Token, number> {
+  const starts = new Map<Token, number>();
+  let at = 0;
+  for (const t of tokens) {
+    while (at < source.length && " \t\r\n".includes(source[at])) at++;
+    if (t.type === TokenType.EOF) at = source.length;
+    starts.set(t, offset + at);
+    at += t.lexeme.length;
+  }
+  return starts;
+}
+
+// A string's value is its text with every doubled quote made one (the library makes only the
+// first one so).
+function fixStrings(tokens: Token[]): void {
+  for (const t of tokens) {
+    if (t.type === TokenType.STRING) t.value = t.lexeme.slice(1, -1).replaceAll("''", "'");
   }
 }
 
-class Parser {
-  #tokens: Token[];
-  #i = 0;
-  #nesting = 0;
-  #source: string;
-  #offset: number;
-  // Depth of each node built: bounds the tree itself, not only the parser's recursion.
-  #depth = new WeakMap<Expr, number>();
+function describe(t: Token): string {
+  if (t.type === TokenType.EOF) return "the end of the expression";
+  if (t.type === TokenType.STRING) return `string ${show(t.lexeme)}`;
+  if (t.type === TokenType.NUMBER) return `number ${t.lexeme}`;
+  if (t.type === TokenType.IDENTIFIER) return `name "${t.lexeme}"`;
+  return `"${t.lexeme}"`;
+}
 
-  constructor(source: string, offset: number) {
-    this.#source = source;
-    this.#offset = offset;
-    this.#tokens = tokenize(source, offset);
+// How many arguments the call whose name is at `tokens[i]` has.
+function argCount(tokens: Token[], i: number): number {
+  let depth = 0;
+  let n = 0;
+  for (let j = i + 1; j < tokens.length; j++) {
+    const type = tokens[j].type;
+    if (type === TokenType.LEFT_PAREN || type === TokenType.LEFT_BRACKET) depth++;
+    else if (type === TokenType.RIGHT_PAREN || type === TokenType.RIGHT_BRACKET) {
+      if (--depth === 0) return n;
+    } else if (depth === 1 && n === 0) n = 1;
+    if (type === TokenType.COMMA && depth === 1) n++;
   }
+  return n;
+}
 
-  parse(): Expr {
-    if (this.#peek().kind === "eof") {
-      throw new ExpressionSyntaxError("Empty expression", this.#offset, this.#source.length, {
-        hint: "write a value between ${{ and }}, e.g. ${{ params.name }}",
-      });
-    }
-    const expr = this.#binary(0);
-    const t = this.#peek();
-    if (t.kind !== "eof") throw this.#unexpected(t, "after a complete expression");
-    return expr;
+function arity(min: number, max: number): string {
+  const unit = (n: number) => (n === 1 ? "argument" : "arguments");
+  if (max === 0) return "no arguments";
+  if (min === max) return `${min} ${unit(min)}`;
+  if (max >= 255) return `at least ${min} ${unit(min)}`;
+  if (max === min + 1) return `${min} or ${max} arguments`;
+  return `${min} to ${max} arguments`;
+}
+
+function unexpectedHint(t: Token, before: Token | undefined): string | undefined {
+  if (t.type === TokenType.STAR) return ARITHMETIC;
+  if (t.type === TokenType.NUMBER && /^[-+]/.test(t.lexeme) && before) return ARITHMETIC;
+  if (t.type === TokenType.LEFT_BRACKET) {
+    return "there are no list literals: write fromJSON('[1, 2]')";
   }
-
-  #peek(): Token {
-    return this.#tokens[this.#i];
+  if (t.type === TokenType.IDENTIFIER && Object.hasOwn(WORD_HINTS, t.lexeme)) {
+    return WORD_HINTS[t.lexeme];
   }
-
-  #advance(): Token {
-    const t = this.#tokens[this.#i];
-    if (t.kind !== "eof") this.#i++;
-    return t;
+  if (t.type === TokenType.DOT) return "a property name starts with a letter or _";
+  if (t.type !== TokenType.EOF && before) {
+    return 'join values with an operator such as "&&", "||", "==" or "<"';
   }
+  return undefined;
+}
 
-  #isPunct(value: string): boolean {
-    const t = this.#peek();
-    return t.kind === "punct" && t.value === value;
+// The last "(" or "[" that is not closed, if the expression ends with one open.
+function unclosed(tokens: Token[]): Token | undefined {
+  const open: Token[] = [];
+  for (const t of tokens) {
+    if (t.type === TokenType.LEFT_PAREN || t.type === TokenType.LEFT_BRACKET) open.push(t);
+    else if (t.type === TokenType.RIGHT_PAREN || t.type === TokenType.RIGHT_BRACKET) open.pop();
   }
+  return open.at(-1);
+}
 
-  #unexpected(t: Token, where: string): ExpressionSyntaxError {
-    let hint: string | undefined;
-    if (t.kind === "name") {
-      hint = WORD_HINTS[t.value as string] ??
-        'join values with an operator such as "&&", "||", "==" or "+"';
-    } else if (t.kind === "string" || t.kind === "number") {
-      hint = 'join values with an operator such as "&&", "||", "==" or "+"';
-    }
-    return new ExpressionSyntaxError(
-      `Unexpected ${
-        t.kind === "eof" ? "end of the expression" : describe(t, this.#source, this.#offset)
-      } ${where}`,
-      t.start,
-      t.end - t.start,
-      hint === undefined ? undefined : { hint },
-    );
+// The library's parse error, located and explained.
+function parserError(
+  e: LibraryError,
+  tokens: Token[],
+  starts: Map<Token, number>,
+  extra: string[],
+) {
+  const { typ, tok } = e as unknown as { typ: ErrorType; tok: Token };
+  const i = tokens.indexOf(tok);
+  const at = starts.get(tok) ?? 0;
+  const len = tok.lexeme.length;
+  const name = tok.lexeme;
+  const atEnd = typ === ErrorType.ErrorUnexpectedEndOfExpression ||
+    (typ === ErrorType.ErrorUnexpectedSymbol && tok.type === TokenType.EOF);
+  const open = atEnd ? unclosed(tokens) : undefined;
+  if (open) {
+    const closer = open.type === TokenType.LEFT_PAREN ? ")" : "]";
+    return syntaxError(`Unclosed "${open.lexeme}"`, starts.get(open)!, 1, `add "${closer}"`);
   }
-
-  #enter(t: Token): void {
-    if (++this.#nesting > MAX_NESTING) throw this.#tooDeep(t.start, t.end);
-  }
-
-  #tooDeep(start: number, end: number): ExpressionSyntaxError {
-    return new ExpressionSyntaxError(
-      `Expression is nested more than ${MAX_NESTING} levels deep`,
-      start,
-      end - start,
-      { hint: "split it up, or compute the value in a task" },
-    );
-  }
-
-  #node<T extends Expr>(node: T, ...parts: Expr[]): T {
-    let depth = 0;
-    for (const p of parts) depth = Math.max(depth, this.#depth.get(p) ?? 0);
-    if (depth + 1 > MAX_NESTING) throw this.#tooDeep(node.start, node.end);
-    this.#depth.set(node, depth + 1);
-    return node;
-  }
-
-  #binary(level: number): Expr {
-    if (level === LEVELS.length) return this.#unary();
-    let left = this.#binary(level + 1);
-    for (;;) {
-      const t = this.#peek();
-      const op = t.value as BinaryOperator;
-      if (t.kind !== "punct" || !LEVELS[level].includes(op)) return left;
-      this.#advance();
-      const right = this.#binary(level + 1);
-      left = this.#node(
-        {
-          kind: "binary",
-          operator: op,
-          left,
-          right,
-          start: left.start,
-          end: right.end,
-        },
-        left,
-        right,
+  switch (typ) {
+    case ErrorType.ErrorUnexpectedEndOfExpression:
+      return syntaxError(`Unexpected end of the expression after ${describe(tok)}`, at + len, 0);
+    case ErrorType.ErrorExceededMaxDepth:
+      return syntaxError(
+        `Expression is nested more than ${MAX_NESTING} levels deep`,
+        at,
+        len,
+        "split it up, or compute the value in a task",
+      );
+    case ErrorType.ErrorTooFewParameters:
+    case ErrorType.ErrorTooManyParameters:
+    case ErrorType.ErrorEvenParameters: {
+      const info = functionInfo(name)!;
+      const got = argCount(tokens, i);
+      const wanted = typ === ErrorType.ErrorEvenParameters
+        ? "an odd number of arguments (condition, value pairs and a default)"
+        : arity(info.minArgs, info.maxArgs);
+      return syntaxError(
+        `${name}() takes ${wanted}, got ${got}`,
+        at,
+        len,
+        `call it as ${signatureOf(name)}`,
       );
     }
+    case ErrorType.ErrorUnrecognizedFunction: {
+      const names = [...KNOWN_FUNCTIONS, ...extra];
+      return syntaxError(
+        `Unknown function "${name}"${didYouMean(name, names)}`,
+        at,
+        len,
+        `available functions: ${names.join(", ")}`,
+      );
+    }
+    case ErrorType.ErrorUnrecognizedContext:
+    case ErrorType.ErrorUnrecognizedNamedValue:
+      return syntaxError(`Unknown name "${name}"`, at, len);
   }
+  const reason = tok.type === TokenType.EOF
+    ? "Unexpected end of the expression"
+    : `Unexpected ${describe(tok)}`;
+  return syntaxError(reason, at, len, unexpectedHint(tok, tokens[i - 1]));
+}
 
-  #unary(): Expr {
-    const t = this.#peek();
-    if (t.kind === "punct" && (t.value === "!" || t.value === "-")) {
-      this.#advance();
-      this.#enter(t);
-      const operand = this.#unary();
-      this.#nesting--;
-      return this.#node({
-        kind: "unary",
-        operator: t.value,
-        operand,
-        start: t.start,
-        end: operand.end,
-      }, operand);
+// GitHub checks a literal template of format() when it reads the workflow.
+function checkFormats(tree: Node, starts: Map<Token, number>): void {
+  walk(tree, (n) => {
+    if (!(n instanceof FunctionCall) || n.functionName.lexeme.toLowerCase() !== "format") return;
+    const first = n.args[0];
+    if (!(first instanceof Literal) || first.token.type !== TokenType.STRING) return;
+    const template = String(first.token.value);
+    const at = starts.get(first.token)!;
+    const found = formatPlaceholders(template);
+    if (typeof found === "string") {
+      throw syntaxError(
+        `Invalid format string ${show(template)}: ${found}`,
+        at,
+        first.token.lexeme.length,
+        "placeholders are {0}, {1}…; write {{ and }} for literal braces",
+      );
     }
-    return this.#postfix();
-  }
-
-  #postfix(): Expr {
-    let expr = this.#primary();
-    for (;;) {
-      const t = this.#peek();
-      if (t.kind !== "punct") return expr;
-      if (t.value === ".") {
-        this.#advance();
-        const name = this.#peek();
-        if (name.kind !== "name") {
-          throw this.#unexpected(name, 'after "." (expected a property name)');
-        }
-        this.#advance();
-        const key: Expr = { kind: "literal", value: name.value, start: name.start, end: name.end };
-        expr = this.#node({
-          kind: "member",
-          object: expr,
-          key,
-          computed: false,
-          start: expr.start,
-          end: name.end,
-        }, expr);
-      } else if (t.value === "[") {
-        this.#advance();
-        this.#enter(t);
-        const key = this.#binary(0);
-        const close = this.#close(t, "in the index");
-        this.#nesting--;
-        expr = this.#node(
-          {
-            kind: "member",
-            object: expr,
-            key,
-            computed: true,
-            start: expr.start,
-            end: close.end,
-          },
-          expr,
-          key,
-        );
-      } else if (t.value === "(") {
-        throw new ExpressionSyntaxError("Only functions can be called", t.start, 1, {
-          hint: "call a function by its name, e.g. contains(params.tags, 'x')",
-        });
-      } else {
-        return expr;
-      }
+    const given = n.args.length - 1;
+    if (found.max >= given) {
+      throw syntaxError(
+        `Format string references {${found.max}} but only ${given} argument(s) provided`,
+        at,
+        first.token.lexeme.length,
+        `pass at least ${found.max + 1} values after the template`,
+      );
     }
-  }
-
-  // Expects the closer of `open`; at the end of the text the error points at `open`.
-  #close(open: Token, where: string): Token {
-    const closer = CLOSERS[open.value as string];
-    const t = this.#peek();
-    if (t.kind === "punct" && t.value === closer) return this.#advance();
-    if (t.kind === "eof") {
-      throw new ExpressionSyntaxError(`Unclosed "${open.value}"`, open.start, 1, {
-        hint: `add "${closer}"`,
-      });
-    }
-    throw this.#unexpected(t, `${where} (expected "${closer}")`);
-  }
-
-  // Items separated by commas (a trailing comma is allowed) up to the closer of `open`.
-  #list<T>(open: Token, where: string, item: () => T): { items: T[]; close: Token } {
-    const closer = CLOSERS[open.value as string];
-    const items: T[] = [];
-    this.#enter(open);
-    for (;;) {
-      if (this.#isPunct(closer)) break;
-      items.push(item());
-      if (!this.#isPunct(",")) break;
-      this.#advance();
-    }
-    const t = this.#peek();
-    if (!(t.kind === "punct" && t.value === closer) && t.kind !== "eof") {
-      throw this.#unexpected(t, `${where} (expected "," or "${closer}")`);
-    }
-    const close = this.#close(open, where);
-    this.#nesting--;
-    return { items, close };
-  }
-
-  #primary(): Expr {
-    const index = this.#i;
-    const t = this.#advance();
-    switch (t.kind) {
-      case "number":
-      case "string":
-        return this.#node({ kind: "literal", value: t.value, start: t.start, end: t.end });
-      case "name":
-        return this.#named(t);
-      case "punct":
-        if (t.value === "(") {
-          this.#enter(t);
-          const inner = this.#binary(0);
-          this.#close(t, "in parentheses");
-          this.#nesting--;
-          return inner;
-        }
-        if (t.value === "[") {
-          const { items, close } = this.#list(t, "in the array", () => this.#binary(0));
-          return this.#node({ kind: "array", items, start: t.start, end: close.end }, ...items);
-        }
-        if (t.value === "{") return this.#object(t);
-    }
-    const before = this.#tokens[index - 1];
-    const after = before ? ` after ${describe(before, this.#source, this.#offset)}` : "";
-    throw new ExpressionSyntaxError(
-      `Expected a value${after}, found ${describe(t, this.#source, this.#offset)}`,
-      t.start,
-      t.end - t.start,
-    );
-  }
-
-  #named(t: Token): Expr {
-    const name = t.value as string;
-    if (name === "null" || name === "true" || name === "false") {
-      const value = name === "null" ? null : name === "true";
-      return this.#node({ kind: "literal", value, start: t.start, end: t.end });
-    }
-    const open = this.#peek();
-    if (!(open.kind === "punct" && open.value === "(")) {
-      return this.#node({ kind: "name", name, start: t.start, end: t.end });
-    }
-    this.#advance();
-    const { items, close } = this.#list(open, `in the arguments of ${name}()`, () => {
-      return this.#binary(0);
-    });
-    return this.#node({
-      kind: "call",
-      name,
-      nameEnd: t.end,
-      args: items,
-      start: t.start,
-      end: close.end,
-    }, ...items);
-  }
-
-  #object(open: Token): Expr {
-    const seen = new Set<string>();
-    const { items, close } = this.#list(open, "in the object", (): ObjectEntry => {
-      const k = this.#advance();
-      if (k.kind !== "name" && k.kind !== "string") {
-        throw new ExpressionSyntaxError(
-          `Expected a key in the object, found ${describe(k, this.#source, this.#offset)}`,
-          k.start,
-          k.end - k.start,
-          { hint: "keys are names or quoted strings, e.g. {name: 1, 'a key': 2}" },
-        );
-      }
-      const key = k.value as string;
-      if (seen.has(key)) {
-        throw new ExpressionSyntaxError(
-          `Duplicate key "${key}" in the object`,
-          k.start,
-          k.end - k.start,
-          {
-            hint: "write each key once",
-          },
-        );
-      }
-      seen.add(key);
-      const colon = this.#peek();
-      if (!(colon.kind === "punct" && colon.value === ":")) {
-        throw this.#unexpected(colon, `after the key "${key}" (expected ":")`);
-      }
-      this.#advance();
-      return { key, value: this.#binary(0), start: k.start, end: k.end };
-    });
-    return this.#node(
-      { kind: "object", entries: items, start: open.start, end: close.end },
-      ...items.map((e) => e.value),
-    );
-  }
+  });
 }
 
 /**
- * Parses the text inside `${{ … }}`. Every node's `start`/`end`, and the `offset` of any
- * {@linkcode ExpressionSyntaxError}, are shifted by `offset`: pass the position of `source`
- * in a larger text to get positions in that text.
+ * Parses the text inside `${{ … }}`. Offsets of the result and of any error are offsets in the
+ * caller's text, where `source` starts at `offset`.
  *
- * @throws {ExpressionSyntaxError} when `source` is not a well-formed expression, is longer than
- *   {@linkcode MAX_EXPRESSION_LENGTH} or nests deeper than {@linkcode MAX_NESTING}.
+ * @throws {ExpressionSyntaxError} when `source` is empty, not a well-formed expression, longer
+ *   than {@linkcode MAX_EXPRESSION_LENGTH} or nested deeper than {@linkcode MAX_NESTING}.
  *
  * @example
  * ```ts
  * import { parseExpression } from "./parser.ts";
- * const expr = parseExpression("params.factor * 2", 4);
- * console.assert(expr.kind === "binary" && expr.operator === "*");
- * console.assert(expr.start === 4 && expr.end === 21);
+ * const expr = parseExpression("github.event_name == 'push'", 4);
+ * console.assert(expr.offset === 4 && expr.tokens.length === 6);
  * ```
  */
-export function parseExpression(source: string, offset = 0): Expr {
+export function parseExpression(source: string, offset = 0, options: ParseOptions = {}): Expr {
   if (source.length > MAX_EXPRESSION_LENGTH) {
-    throw new ExpressionSyntaxError(
+    throw syntaxError(
       `Expression is ${source.length} characters long, more than the limit of ${MAX_EXPRESSION_LENGTH}`,
       offset,
       source.length,
-      { hint: "compute the value in a task and refer to its result" },
+      "compute the value in a task and refer to its result",
     );
   }
-  return new Parser(source, offset).parse();
+  if (source.trim() === "") {
+    throw syntaxError(
+      "An expression was expected",
+      offset,
+      source.length,
+      "write a value between ${{ and }}, e.g. ${{ params.name }}",
+    );
+  }
+  let tokens: Token[];
+  try {
+    tokens = new Lexer(source).lex().tokens;
+  } catch (e) {
+    throw lexerError(e, offset);
+  }
+  fixStrings(tokens);
+  const tokenStarts = locate(source, tokens, offset);
+  // Names are judged later (with "did you mean"), unless the caller says which exist.
+  const contexts = options.contexts ??
+    tokens.filter((t, i) =>
+      t.type === TokenType.IDENTIFIER && tokens[i - 1]?.type !== TokenType.DOT
+    ).map((t) => t.lexeme);
+  const extra = [...options.functions ?? []];
+  const functions = extra.map((name) => ({ name, minArgs: 0, maxArgs: Number.MAX_SAFE_INTEGER }));
+  let tree: Node | undefined;
+  try {
+    tree = new Parser(tokens, [...contexts], [
+      ...KNOWN_FUNCTIONS.map(functionInfo).filter((f) => f !== undefined),
+      ...functions,
+    ]).parse();
+  } catch (e) {
+    if (e instanceof LibraryError) throw parserError(e, tokens, tokenStarts, extra);
+    throw e;
+  }
+  checkFormats(tree!, tokenStarts);
+  return { source, offset, tree: tree!, tokens, tokenStarts };
 }

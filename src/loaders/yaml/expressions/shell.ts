@@ -8,7 +8,8 @@ import { toText, ValueError } from "./values.ts";
 
 /**
  * Quotes a value as one POSIX `sh` word: its text (see `toText`: strings as they are, `null`
- * as `''`, arrays and objects as JSON) between single quotes, each `'` written as `'\''`.
+ * as `''`, arrays as `Array` and objects as `Object`, as on GitHub; use `toJSON()` for their
+ * content) between single quotes, each `'` written as `'\''`.
  * Nothing inside single quotes is special to the shell, so the value can neither end the
  * quoting nor inject syntax — as long as the result stands where a word is expected. It is
  * not safe inside a double-quoted string (`"…${{ x }}…"`), a here-document or a comment of
@@ -21,7 +22,7 @@ import { toText, ValueError } from "./values.ts";
  * ```ts
  * import { shellQuote } from "./shell.ts";
  * console.assert(shellQuote("it's; rm -rf /") === "'it'\\''s; rm -rf /'");
- * console.assert(shellQuote(null) === "''" && shellQuote([1, "a"]) === `'[1,"a"]'`);
+ * console.assert(shellQuote(null) === "''" && shellQuote([1, "a"]) === "'Array'");
  * ```
  */
 export function shellQuote(value: unknown): string {

@@ -1,5 +1,8 @@
 /**
- * Templates: text with `${{ … }}` expressions in it, as in GitHub Actions.
+ * Templates: text with `${{ … }}` expressions in it, read as GitHub reads them. An expression
+ * ends at the first `}}` that is not inside a single-quoted string; a value that is exactly one
+ * `${{ … }}` (nothing around it, not even spaces) gives the expression's value with its type;
+ * any other text gives text, each value turned into text as `format()` does.
  *
  * @module
  */
@@ -7,8 +10,7 @@
 import type { Expr } from "./ast.ts";
 import { ExpressionError, ExpressionSyntaxError } from "./errors.ts";
 import { type EvalContext, evaluate } from "./evaluate.ts";
-import { Lexer } from "./lexer.ts";
-import { parseExpression } from "./parser.ts";
+import { parseExpression, type ParseOptions } from "./parser.ts";
 import { toText, ValueError } from "./values.ts";
 
 /** One `${{ … }}` of a template. */
@@ -19,10 +21,7 @@ export interface TemplatePart {
   start: number;
   /** Offset just past `}}`. */
   end: number;
-  /**
-   * The text between `${{` and `}}`, as written: `parseExpression(source, start + 3)`
-   * gives `expr` again.
-   */
+  /** The text between `${{` and `}}`, as written. */
   source: string;
 }
 
@@ -36,8 +35,8 @@ export interface Template {
    */
   parts: (string | TemplatePart)[];
   /**
-   * Whether the text, without surrounding whitespace, is exactly one `${{ … }}`: then
-   * rendering it gives the expression's value with its type (unless a `quote` is given).
+   * Whether the text is exactly one `${{ … }}`: then rendering it gives the expression's value
+   * with its type (unless a `quote` is given).
    */
   whole: boolean;
 }
@@ -49,101 +48,74 @@ export interface RenderOptions {
    * between expressions is kept as it is. When given, the result is always a string, even for
    * a whole template. What it throws becomes an `ExpressionError` located at the `${{ … }}`.
    *
-   * @default {toText} strings as they are, `null` as `""`, numbers and booleans via `String`,
-   *   arrays and objects as compact JSON
+   * @default {toText} GitHub's text of a value: strings as they are, `null` as `""`, arrays as
+   *   `Array` and objects as `Object`
    */
   quote?: (value: unknown) => string;
 }
 
 const OPEN = "${{";
 
-// Offset just past the "}}" that closes the `${{` at `start`. Expressions are lexed on the
-// way, so "}}" inside a string ('}}') or closing nested object literals does not end them.
+// Offset just past the "}}" that ends the expression opened at `start`: the first one outside
+// a single-quoted string ('' inside a string toggles twice, so it stays inside).
 function findClose(text: string, start: number): number {
-  const lexer = new Lexer(text, 0, start + OPEN.length);
-  const unclosed = () =>
-    new ExpressionSyntaxError('Unclosed "${{"', start, OPEN.length, {
-      hint: 'end the expression with "}}"',
-    });
-  let braces = 0;
-  for (;;) {
-    let t;
-    try {
-      t = lexer.next();
-    } catch (e) {
-      // Text after a forgotten "}}" is not an expression; say what is really wrong.
-      if (e instanceof ExpressionSyntaxError && !text.includes("}}", start)) throw unclosed();
-      throw e;
-    }
-    if (t.kind === "eof") throw unclosed();
-    if (t.kind !== "punct") continue;
-    if (t.value === "{") braces++;
-    else if (t.value === "}" && braces > 0) braces--;
-    else if (t.value === "}") {
-      if (text[t.end] === "}") return t.end + 1;
-      if (!text.includes("}}", t.end)) throw unclosed();
-      throw new ExpressionSyntaxError('Unexpected "}"', t.start, 1, {
-        hint: 'end the expression with "}}"',
-      });
+  let inString = false;
+  for (let i = start + OPEN.length; i < text.length; i++) {
+    if (text[i] === "'") inString = !inString;
+    else if (!inString && text[i] === "}" && text[i - 1] === "}" && i - 1 >= start + OPEN.length) {
+      return i + 1;
     }
   }
+  throw new ExpressionSyntaxError('Unclosed "${{"', start, OPEN.length, {
+    hint: 'end the expression with "}}"',
+  });
 }
 
 /**
  * Parses a text with `${{ … }}` expressions. A `$` or `${` not followed by `{` is literal text.
  *
- * @throws {ExpressionSyntaxError} for an unclosed `${{` (at its offset) or an invalid
- *   expression; offsets are in `text`.
+ * @throws {ExpressionSyntaxError} for an unclosed `${{` (at its offset), an empty `${{ }}` or an
+ *   invalid expression; offsets are in `text`.
  *
  * @example
  * ```ts
  * import { parseTemplate } from "./template.ts";
  * const t = parseTemplate("Hello ${{ params.name }}!");
  * console.assert(t.parts.length === 3 && !t.whole);
- * console.assert(parseTemplate(" ${{ params.n }} ").whole);
+ * console.assert(parseTemplate("${{ params.n }}").whole && !parseTemplate(" ${{ params.n }}").whole);
  * console.assert(parseTemplate("cost: ${ 5").parts[0] === "cost: ${ 5");
  * ```
  */
-export function parseTemplate(text: string): Template {
+export function parseTemplate(text: string, options?: ParseOptions): Template {
   const parts: (string | TemplatePart)[] = [];
   let last = 0;
-  let expressions = 0;
-  let blank = true;
   for (let i = text.indexOf(OPEN); i !== -1; i = text.indexOf(OPEN, last)) {
     const end = findClose(text, i);
-    if (i > last) {
-      const literal = text.slice(last, i);
-      parts.push(literal);
-      blank &&= literal.trim() === "";
-    }
+    if (i > last) parts.push(text.slice(last, i));
     const source = text.slice(i + OPEN.length, end - 2);
-    parts.push({ expr: parseExpression(source, i + OPEN.length), start: i, end, source });
-    expressions++;
+    parts.push({ expr: parseExpression(source, i + OPEN.length, options), start: i, end, source });
     last = end;
   }
-  if (last < text.length || parts.length === 0) {
-    const literal = text.slice(last);
-    parts.push(literal);
-    blank &&= literal.trim() === "";
-  }
-  return { text, parts, whole: expressions === 1 && blank };
+  if (last < text.length || parts.length === 0) parts.push(text.slice(last));
+  return { text, parts, whole: parts.length === 1 && typeof parts[0] !== "string" };
 }
 
 /**
  * Renders a parsed template. A whole template (see {@linkcode Template.whole}) gives its
- * expression's value itself, of any type; otherwise the result is a string in which each value
- * is turned into text by `options.quote` or, by default, `toText`: strings as they are, `null`
- * as `""`, numbers and booleans via `String`, arrays and objects as compact JSON.
+ * expression's value itself, of any JSON type; otherwise the result is a string in which each
+ * value is turned into text by `options.quote` or, by default, as GitHub does (`toText`).
  *
- * @throws {ExpressionError} when an expression fails or a value cannot be turned into text.
+ * @throws {ExpressionError} when an expression fails, a value cannot be turned into text, or a
+ *   whole template gives `NaN` or an infinity (which no JSON value can hold).
  *
  * @example
  * ```ts
  * import { parseTemplate, renderTemplate } from "./template.ts";
  * import { shellQuote } from "./shell.ts";
- * const ctx = { values: { params: { n: 2, name: "it's" } } };
+ * const ctx = { values: { params: { n: 2, name: "it's", tags: ["a"] } } };
  * console.assert(renderTemplate(parseTemplate("${{ params.n }}"), ctx) === 2);
  * console.assert(renderTemplate(parseTemplate("n=${{ params.n }}"), ctx) === "n=2");
+ * console.assert(renderTemplate(parseTemplate("${{ params.tags }}!"), ctx) === "Array!");
  * const cmd = renderTemplate(parseTemplate("echo ${{ params.name }}"), ctx, { quote: shellQuote });
  * console.assert(cmd === "echo 'it'\\''s'");
  * ```
@@ -151,8 +123,17 @@ export function parseTemplate(text: string): Template {
 export function renderTemplate(t: Template, ctx: EvalContext, options?: RenderOptions): unknown {
   const quote = options?.quote;
   if (t.whole && quote === undefined) {
-    const part = t.parts.find((p) => typeof p !== "string") as TemplatePart;
-    return evaluate(part.expr, ctx);
+    const part = t.parts[0] as TemplatePart;
+    const value = evaluate(part.expr, ctx);
+    if (typeof value === "number" && !Number.isFinite(value)) {
+      throw new ExpressionError(
+        `The value of ${OPEN}${part.source}}} is ${value}, which is not a JSON value`,
+        part.start,
+        part.end - part.start,
+        { hint: "write its text instead: ${{ format('{0}', …) }}" },
+      );
+    }
+    return value;
   }
   let out = "";
   for (const part of t.parts) {

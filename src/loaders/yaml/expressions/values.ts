@@ -1,14 +1,21 @@
 /**
- * The values expressions work on: JSON values. Reading them never runs code: members are read
- * from own data properties of plain objects and arrays only, so getters, prototypes and class
- * instances stay out of reach.
+ * The values expressions work on. Flows hold plain JSON values; `@actions/expressions`, which
+ * evaluates expressions, holds its own data objects. This module converts between the two:
+ * lazily (a task's large result is not copied to read one field of it), case-insensitively (as
+ * on GitHub, `params.Region` reads `region`) and safely (only own data properties of plain
+ * objects and arrays are read: getters, prototypes and class instances stay out of reach).
  *
  * @module
  */
 
+import { data } from "@actions/expressions";
+
+/** A value of `@actions/expressions`. */
+export type Data = data.ExpressionData;
+
 /**
- * How deeply a value may nest for `==`, `toJSON()` and interpolation: deeper (or circular) data
- * is an error, never a stack overflow.
+ * How deeply a value may nest for `toJSON()` and for copying a computed value out of an
+ * expression: deeper (or circular) data is an error, never a stack overflow.
  */
 export const MAX_VALUE_DEPTH = 512;
 
@@ -61,13 +68,13 @@ export function typeName(value: unknown): string {
 }
 
 /**
- * Truthiness as in GitHub Actions and JavaScript: `false`, `0`, `-0`, `NaN`, `""` and `null`
- * are false; everything else, including `[]` and `{}`, is true.
+ * Truthiness as on GitHub: `false`, `0`, `-0`, `NaN`, `""` and `null` are false; everything
+ * else, including `[]`, `{}` and the text `"false"`, is true.
  *
  * @example
  * ```ts
  * import { isTruthy } from "./values.ts";
- * console.assert(isTruthy("no") && isTruthy([]) && !isTruthy(0) && !isTruthy(""));
+ * console.assert(isTruthy("false") && isTruthy([]) && !isTruthy(0) && !isTruthy(""));
  * ```
  */
 export function isTruthy(value: unknown): boolean {
@@ -76,56 +83,184 @@ export function isTruthy(value: unknown): boolean {
 }
 
 /**
- * The value of an own data property, or `null` when there is none (accessors are never run).
+ * The value of an own data property, or `undefined` when there is none (accessors never run).
  */
-export function ownValue(target: object, key: string): unknown {
+function ownValue(target: object, key: string): unknown {
   const desc = Object.getOwnPropertyDescriptor(target, key);
-  if (desc === undefined || !("value" in desc) || desc.value === undefined) return null;
-  return desc.value;
+  return desc !== undefined && "value" in desc ? desc.value : undefined;
+}
+
+/** Whether `value` is already a value of `@actions/expressions`. */
+function isData(value: unknown): value is Data {
+  return value instanceof data.Null || value instanceof data.BooleanData ||
+    value instanceof data.NumberData || value instanceof data.StringData ||
+    value instanceof data.Array || value instanceof data.Dictionary;
+}
+
+const NULL = new data.Null();
+
+/**
+ * A JSON array seen as an array of `@actions/expressions`. Items are converted on first use
+ * and kept, so reading the same item twice gives the same object (`a == a` holds for arrays
+ * and objects, which compare by identity on GitHub).
+ */
+class JsonArray extends data.Array {
+  readonly source: readonly unknown[];
+  #items?: Data[];
+
+  constructor(source: readonly unknown[]) {
+    super();
+    this.source = source;
+  }
+
+  override get(index: number): Data {
+    return this.values()[index];
+  }
+
+  override values(): Data[] {
+    if (this.#items) return this.#items;
+    const items: Data[] = [];
+    // Indexes are read as own data properties: no getter or overridden iterator runs.
+    for (let i = 0; i < this.source.length; i++) items.push(toData(ownValue(this.source, `${i}`)));
+    return this.#items = items;
+  }
+
+  override add(): void {
+    throw new TypeError("A JSON array of an expression cannot change");
+  }
 }
 
 /**
- * `target[key]` by the language's rules: arrays take integer indexes, plain objects take string
- * keys (a number is used as its string); anything else, including a missing key, gives `null`.
+ * A plain object seen as a dictionary of `@actions/expressions`: keys are matched without
+ * regard to case, the first of several keys that differ only in case wins (as GitHub's own
+ * dictionaries keep the first), and values are converted on first use.
+ *
+ * A key the object does not list (a `Proxy` that looks values up on demand, such as the
+ * `secrets` of a task) is asked for as written.
+ */
+class JsonObject extends data.Dictionary {
+  readonly source: object;
+  #index?: Map<string, string>;
+  #values = new Map<string, Data>();
+
+  constructor(source: object) {
+    super();
+    this.source = source;
+  }
+
+  #keys(): Map<string, string> {
+    if (this.#index) return this.#index;
+    const index = new Map<string, string>();
+    for (const key of Object.keys(this.source)) {
+      if (ownValue(this.source, key) === undefined) continue;
+      const lower = key.toLowerCase();
+      if (!index.has(lower)) index.set(lower, key);
+    }
+    return this.#index = index;
+  }
+
+  #value(key: string): Data {
+    let value = this.#values.get(key);
+    if (value === undefined) {
+      value = toData(ownValue(this.source, key));
+      this.#values.set(key, value);
+    }
+    return value;
+  }
+
+  override get(key: string): Data | undefined {
+    const found = this.#keys().get(key.toLowerCase());
+    if (found !== undefined) return this.#value(found);
+    // Not listed: asked for as written, once.
+    const known = this.#values.get(key);
+    if (known !== undefined) return known;
+    const value = ownValue(this.source, key);
+    if (value === undefined) return undefined;
+    const d = toData(value);
+    this.#values.set(key, d);
+    return d;
+  }
+
+  override values(): Data[] {
+    return this.pairs().map((p) => p.value);
+  }
+
+  override pairs(): { key: string; value: Data }[] {
+    return [...this.#keys().values()].map((key) => ({ key, value: this.#value(key) }));
+  }
+
+  override add(): void {
+    throw new TypeError("A JSON object of an expression cannot change");
+  }
+}
+
+/**
+ * A value of a flow as a value of `@actions/expressions`. Arrays and plain objects are wrapped,
+ * not copied: their members are converted when they are read.
+ *
+ * @throws {ValueError} when the value is not JSON (a function, a `Date`, a `bigint`…).
  *
  * @example
  * ```ts
- * import { getMember } from "./values.ts";
- * console.assert(getMember({ a: [5] }, "a") !== null && getMember([5], 0) === 5);
- * console.assert(getMember({}, "constructor") === null && getMember([5], "length") === null);
+ * import { toData } from "./values.ts";
+ * const d = toData({ Name: "x" });
+ * console.assert(d.kind === 2 && d.coerceString() === "Object");
  * ```
  */
-export function getMember(target: unknown, key: unknown): unknown {
-  if (Array.isArray(target)) {
-    if (typeof key !== "number" || !Number.isInteger(key) || key < 0 || key >= target.length) {
-      return null;
-    }
-    return ownValue(target, String(key));
+export function toData(value: unknown): Data {
+  if (value === null || value === undefined) return NULL;
+  switch (typeof value) {
+    case "boolean":
+      return new data.BooleanData(value);
+    case "number":
+      return new data.NumberData(value);
+    case "string":
+      return new data.StringData(value);
   }
-  if (!isPlainObject(target)) return null;
-  if (typeof key === "string") return ownValue(target, key);
-  if (typeof key === "number") return ownValue(target, String(key));
-  return null;
+  if (Array.isArray(value)) return new JsonArray(value);
+  if (isPlainObject(value)) return new JsonObject(value);
+  if (isData(value)) return value;
+  throw new ValueError(
+    `A ${typeName(value)} is not a JSON value`,
+    "expressions work on JSON values only: null, booleans, numbers, strings, arrays and objects",
+  );
 }
 
 /**
- * A copy of an array's items read as own data properties (holes and accessors give `null`),
- * so no getter or overridden iterator of a foreign array ever runs.
+ * A value of `@actions/expressions` as a plain JSON value. A wrapped flow value that was not
+ * changed is given back as it came (not copied); computed arrays and objects are copied.
+ *
+ * @throws {ValueError} for data nested deeper than {@linkcode MAX_VALUE_DEPTH}.
+ *
+ * @example
+ * ```ts
+ * import { fromData, toData } from "./values.ts";
+ * const rows = [{ a: 1 }];
+ * console.assert(fromData(toData(rows)) === rows);
+ * ```
  */
-export function itemsOf(array: readonly unknown[]): unknown[] {
-  const out = new Array<unknown>(array.length);
-  for (let i = 0; i < array.length; i++) out[i] = ownValue(array, String(i));
-  return out;
-}
-
-/** The own enumerable data entries of a plain object whose value is not `undefined`. */
-export function entriesOf(target: Record<string, unknown>): [string, unknown][] {
-  const out: [string, unknown][] = [];
-  for (const key of Object.keys(target)) {
-    const desc = Object.getOwnPropertyDescriptor(target, key);
-    if (desc !== undefined && "value" in desc && desc.value !== undefined) {
-      out.push([key, desc.value]);
-    }
+export function fromData(value: Data, depth = 0): unknown {
+  if (value instanceof JsonArray || value instanceof JsonObject) return value.source;
+  if (depth > MAX_VALUE_DEPTH) throw tooDeep();
+  switch (value.kind) {
+    case data.Kind.Null:
+      return null;
+    case data.Kind.Boolean:
+    case data.Kind.Number:
+    case data.Kind.String:
+      return (value as data.BooleanData | data.NumberData | data.StringData).value;
+    case data.Kind.Array:
+      return (value as data.Array).values().map((v) => fromData(v, depth + 1));
+  }
+  const out: Record<string, unknown> = {};
+  for (const { key, value: v } of (value as data.Dictionary).pairs()) {
+    // defineProperty keeps a key such as "__proto__" an ordinary own property.
+    Object.defineProperty(out, key, {
+      value: fromData(v, depth + 1),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return out;
 }
@@ -137,121 +272,68 @@ function tooDeep(): ValueError {
 }
 
 /**
- * Deep equality of JSON values, without type coercion: `1 == '1'` is false, key order does not
- * matter, `NaN` equals nothing. Values that are not JSON are equal only to themselves.
- *
- * @example
- * ```ts
- * import { deepEqual } from "./values.ts";
- * console.assert(deepEqual({ a: [1, 2] }, { a: [1, 2] }) && !deepEqual(1, "1"));
- * ```
- */
-export function deepEqual(a: unknown, b: unknown, depth = 0): boolean {
-  if (a === undefined) a = null;
-  if (b === undefined) b = null;
-  if (a === b) return true;
-  if (depth > MAX_VALUE_DEPTH) throw tooDeep();
-  if (Array.isArray(a) && Array.isArray(b)) {
-    if (a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) {
-      if (!deepEqual(getMember(a, i), getMember(b, i), depth + 1)) return false;
-    }
-    return true;
-  }
-  if (isPlainObject(a) && isPlainObject(b)) {
-    const ea = entriesOf(a);
-    const eb = entriesOf(b);
-    if (ea.length !== eb.length) return false;
-    for (const [key, value] of ea) {
-      const desc = Object.getOwnPropertyDescriptor(b, key);
-      if (desc === undefined || !("value" in desc) || desc.value === undefined) return false;
-      if (!deepEqual(value, desc.value, depth + 1)) return false;
-    }
-    return true;
-  }
-  return false;
-}
-
-/**
- * JSON text of a value, like `JSON.stringify` but without calling any `toJSON` method: only
- * JSON values are accepted; `undefined` members of objects are left out as JSON does.
- *
- * @throws {ValueError} for values that are not JSON, non-finite numbers, circular or too deep
- *   data.
- *
- * @example
- * ```ts
- * import { toJsonText } from "./values.ts";
- * console.assert(toJsonText({ a: [1, "x"] }) === '{"a":[1,"x"]}');
- * console.assert(toJsonText([1], 2) === "[\n  1\n]");
- * ```
- */
-export function toJsonText(value: unknown, indent = 0): string {
-  return write(value, indent > 0 ? " ".repeat(indent) : "", "", 0);
-}
-
-function write(value: unknown, indent: string, current: string, depth: number): string {
-  if (value === null || value === undefined) return "null";
-  switch (typeof value) {
-    case "string":
-      return JSON.stringify(value);
-    case "boolean":
-      return value ? "true" : "false";
-    case "number":
-      if (!Number.isFinite(value)) {
-        throw new ValueError(`The number ${value} has no JSON form`);
-      }
-      return JSON.stringify(value);
-  }
-  if (depth >= MAX_VALUE_DEPTH) throw tooDeep();
-  const inner = current + indent;
-  const open = indent ? "\n" + inner : "";
-  const sep = indent ? ",\n" + inner : ",";
-  const close = indent ? "\n" + current : "";
-  if (Array.isArray(value)) {
-    if (value.length === 0) return "[]";
-    const items: string[] = [];
-    for (let i = 0; i < value.length; i++) {
-      items.push(write(getMember(value, i), indent, inner, depth + 1));
-    }
-    return `[${open}${items.join(sep)}${close}]`;
-  }
-  if (isPlainObject(value)) {
-    const entries = entriesOf(value);
-    if (entries.length === 0) return "{}";
-    const colon = indent ? ": " : ":";
-    const items = entries.map(([k, v]) =>
-      JSON.stringify(k) + colon + write(v, indent, inner, depth + 1)
-    );
-    return `{${open}${items.join(sep)}${close}}`;
-  }
-  throw new ValueError(
-    `A ${typeName(value)} is not a JSON value`,
-    "expressions work on JSON values only: null, booleans, numbers, strings, arrays and objects",
-  );
-}
-
-/**
- * The text of a value when it is interpolated into a string: strings as they are, `null` as
- * `""`, numbers and booleans via `String`, arrays and objects as compact JSON.
+ * The text of a value, as GitHub turns values into text (in `format()`, `join()`, and where a
+ * `${{ }}` is part of a longer text): strings as they are, `null` as `""`, booleans as `true`
+ * and `false`, numbers rounded to 15 decimals in their shortest form (`-0` is `0`, and `NaN`,
+ * `Infinity` are written so), arrays as `Array` and objects as `Object` (use `toJSON()` for
+ * their content).
  *
  * @throws {ValueError} for values that are not JSON.
  *
  * @example
  * ```ts
  * import { toText } from "./values.ts";
- * console.assert(toText("a") === "a" && toText(null) === "" && toText(1.5) === "1.5");
- * console.assert(toText({ a: [1] }) === '{"a":[1]}');
+ * console.assert(toText("a") === "a" && toText(null) === "" && toText(0.1 + 0.2) === "0.3");
+ * console.assert(toText([1]) === "Array" && toText({ a: 1 }) === "Object");
  * ```
  */
 export function toText(value: unknown): string {
-  if (value === null || value === undefined) return "";
-  switch (typeof value) {
-    case "string":
-      return value;
-    case "number":
-    case "boolean":
-      return String(value);
+  return toData(value).coerceString();
+}
+
+/**
+ * JSON text of a value in the layout of GitHub's `toJSON()`: two spaces of indent, `[]` and
+ * `{}` when empty, keys in their order (the first of keys that differ only in case), non-finite
+ * numbers as `null`.
+ *
+ * @throws {ValueError} for values that are not JSON, and for circular or too deep data.
+ *
+ * @example
+ * ```ts
+ * import { toData, toJsonText } from "./values.ts";
+ * console.assert(toJsonText(toData({ a: [1] })) === '{\n  "a": [\n    1\n  ]\n}');
+ * console.assert(toJsonText(toData([])) === "[]");
+ * ```
+ */
+export function toJsonText(value: Data): string {
+  return write(value, "", 0);
+}
+
+function write(value: Data, indent: string, depth: number): string {
+  switch (value.kind) {
+    case data.Kind.Null:
+      return "null";
+    case data.Kind.Boolean:
+      return (value as data.BooleanData).value ? "true" : "false";
+    case data.Kind.Number: {
+      const n = (value as data.NumberData).value;
+      return Number.isFinite(n) ? JSON.stringify(n) : "null";
+    }
+    case data.Kind.String:
+      return JSON.stringify((value as data.StringData).value);
   }
-  return toJsonText(value);
+  if (depth >= MAX_VALUE_DEPTH) throw tooDeep();
+  const inner = indent + "  ";
+  if (value.kind === data.Kind.Array) {
+    const items = (value as data.Array).values();
+    if (items.length === 0) return "[]";
+    const parts = items.map((v) => inner + write(v, inner, depth + 1));
+    return `[\n${parts.join(",\n")}\n${indent}]`;
+  }
+  const pairs = (value as data.Dictionary).pairs();
+  if (pairs.length === 0) return "{}";
+  const parts = pairs.map((p) =>
+    `${inner}${JSON.stringify(p.key)}: ${write(p.value, inner, depth + 1)}`
+  );
+  return `{\n${parts.join(",\n")}\n${indent}}`;
 }

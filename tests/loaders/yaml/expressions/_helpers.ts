@@ -1,8 +1,10 @@
 // Shared helpers of the expression tests (private: not a test file).
+import { data, Evaluator, Lexer, Parser } from "@actions/expressions";
+import { kindStr } from "@actions/expressions/data/expressiondata";
+import { truthy } from "@actions/expressions/result";
 import {
   type EvalContext,
   evaluate,
-  type Expr,
   ExpressionError,
   ExpressionSyntaxError,
   parseExpression,
@@ -14,7 +16,8 @@ export function run(
   values: Record<string, unknown> = {},
   functions?: EvalContext["functions"],
 ): unknown {
-  return evaluate(parseExpression(source), functions ? { values, functions } : { values });
+  const expr = parseExpression(source, 0, { functions: Object.keys(functions ?? {}) });
+  return evaluate(expr, functions ? { values, functions } : { values });
 }
 
 /** The ExpressionSyntaxError that `f` throws (fails if it throws nothing or something else). */
@@ -39,28 +42,56 @@ export function evalError(f: () => unknown): ExpressionError {
   throw new Error("Expected an ExpressionError, but nothing was thrown");
 }
 
-/** A compact, fully parenthesised rendering of a tree, to assert its shape. */
-export function show(e: Expr): string {
-  switch (e.kind) {
-    case "literal":
-      return JSON.stringify(e.value);
-    case "name":
-      return e.name;
-    case "array":
-      return `[${e.items.map(show).join(" ")}]`;
-    case "object":
-      return `{${e.entries.map((x) => `${x.key}: ${show(x.value)}`).join(", ")}}`;
-    case "member":
-      return e.computed
-        ? `${show(e.object)}[${show(e.key)}]`
-        : `${show(e.object)}.${e.key.kind === "literal" ? e.key.value : "?"}`;
-    case "call":
-      return `${e.name}(${e.args.map(show).join(", ")})`;
-    case "unary":
-      return `(${e.operator}${show(e.operand)})`;
-    case "binary":
-      return `(${show(e.left)} ${e.operator} ${show(e.right)})`;
+/** What GitHub's evaluator says about an expression: a value (as JSON, with its kind) or an error. */
+export type GitHubResult =
+  | {
+    kind: "Null" | "Boolean" | "Number" | "String" | "Array" | "Object";
+    value: unknown;
+    text: string;
+    truthy: boolean;
   }
+  | { error: "syntax" | "evaluation"; message: string };
+
+/**
+ * `expr` evaluated by `@actions/expressions` itself, over contexts given as JSON, exactly as its
+ * own cross-implementation tests do: the oracle of the differential tests.
+ */
+export function github(expr: string, contexts: Record<string, unknown>): GitHubResult {
+  const dict = JSON.parse(JSON.stringify(contexts), data.reviver) as data.Dictionary;
+  let tree;
+  try {
+    const tokens = new Lexer(expr).lex().tokens;
+    tree = new Parser(tokens, dict.pairs().map((p) => p.key), []).parse();
+  } catch (e) {
+    return { error: "syntax", message: (e as Error).message };
+  }
+  if (tree === undefined) return { error: "syntax", message: "empty" };
+  try {
+    const r = new Evaluator(tree, dict).evaluate();
+    return {
+      kind: kindStr(r.kind) as "Null",
+      value: JSON.parse(JSON.stringify(r, data.replacer) ?? "null"),
+      text: r.coerceString(),
+      truthy: truthy(r),
+    };
+  } catch (e) {
+    return { error: "evaluation", message: (e as Error).message };
+  }
+}
+
+/** The kind GitHub gives a plain value. */
+export function kindOf(v: unknown): string {
+  if (v === null || v === undefined) return "Null";
+  if (Array.isArray(v)) return "Array";
+  switch (typeof v) {
+    case "boolean":
+      return "Boolean";
+    case "number":
+      return "Number";
+    case "string":
+      return "String";
+  }
+  return "Object";
 }
 
 /** Deep-freezes a value so that any mutation throws in strict mode. */
