@@ -6,12 +6,14 @@
  */
 
 import { getLogger, type Logger, type LogLevel } from "@logtape/logtape";
-import { FlowValidationError } from "../../core/errors.ts";
+import { errorMessage, FlowValidationError } from "../../core/errors.ts";
 import type { RunEvent } from "../../core/events.ts";
+import { taskContextStorage } from "../../core/protocol.ts";
 import { FlowRun } from "../../engine/run.ts";
+import { captureConsole } from "../../executors/console_capture.ts";
 import { WorkerPool } from "../../executors/worker_pool.ts";
 import { newRunId } from "../../engine/calls.ts";
-import type { RestoredTask } from "../../engine/types.ts";
+import type { RestoredTask, TaskContext } from "../../engine/types.ts";
 import { SqliteStore } from "../../store/sqlite_store.ts";
 import { StoreCache } from "../../engine/cache.ts";
 import type { RunRecord } from "../../engine/types.ts";
@@ -20,11 +22,19 @@ import { AuditLog, auditLogPath, currentUser } from "../../permissions/audit.ts"
 import { AuthorizationClient } from "../../permissions/authorization.ts";
 import { Authorizer } from "../../permissions/authorizer.ts";
 import { parseDotenv } from "../../permissions/secrets.ts";
-import { decryptValue, SECRET_KEY_VARIABLE } from "../../permissions/encrypted.ts";
+import { SecretValues } from "../../permissions/secret_values.ts";
+import { decryptValue, Sealer, SECRET_KEY_VARIABLE } from "../../permissions/encrypted.ts";
 import { type Parsed, UsageError } from "../args.ts";
 import type { Io } from "../io.ts";
 import { type LogFormat, setupLogging } from "../logging.ts";
 import { graphJson, renderIssues, renderPlan } from "../render.ts";
+import {
+  maskEvent,
+  maskRecord,
+  SecretCache,
+  SecretJournal,
+  unsealRestored,
+} from "../secret_journal.ts";
 import { createView, type RunView } from "../view/view.ts";
 import { FLOW_OPTIONS, hashFile, prepare, type Prepared } from "./common.ts";
 import { SETTINGS_OPTIONS } from "./config.ts";
@@ -144,9 +154,39 @@ export interface Continuation {
   resetTasks: string[];
 }
 
+/** The secrets of a run: where values come from, and what has been handed out. */
+interface RunSecrets {
+  /** Every value handed out so far (and restored from sealed results): what is masked. */
+  values: SecretValues;
+  /** Seals results that hold a secret, when `ORCHESTRA_SECRET_KEY` is set. */
+  sealer: Sealer | undefined;
+  /** The key's text ("" when unset). */
+  key: string;
+  /** The secrets file's values. */
+  file: Record<string, string>;
+}
+
+async function runSecrets(prepared: Prepared, io: Io): Promise<RunSecrets | string> {
+  const { secretsFile } = prepared.settings;
+  let file: Record<string, string> = {};
+  if (secretsFile) {
+    try {
+      file = parseDotenv(await Deno.readTextFile(secretsFile), secretsFile);
+    } catch (e) {
+      return `cannot read the secrets file: ${errorMessage(e)}`;
+    }
+  }
+  const key = io.env(SECRET_KEY_VARIABLE) ?? "";
+  return { values: new SecretValues(), sealer: key ? new Sealer(key) : undefined, key, file };
+}
+
 /**
  * Runs a prepared flow with the view, logging, the worker pool, permissions, secrets and the
  * state store; returns the exit code. Shared by `run`, `resume` and `retry`.
+ *
+ * Secrets never reach the state dir or the output in clear: everything written to the store
+ * (the journal, the cache) and to stdout and stderr is masked with every value the run was
+ * handed, and a result that holds one is stored masked (sealed too, with a key).
  */
 export async function executePrepared(
   prepared: Prepared,
@@ -156,6 +196,12 @@ export async function executePrepared(
 ): Promise<number> {
   const v = parsed.values;
   const { def, params, graph, settings, policy, baseDir } = prepared;
+  const secrets = await runSecrets(prepared, io);
+  if (typeof secrets === "string") {
+    io.stderr(`error: ${secrets}\n`);
+    return 2;
+  }
+  const shown = secrets.values;
   const concurrency = settings.concurrency;
   const format = settings.logFormat as LogFormat;
   const level = (v.verbose ? "debug" : settings.logLevel) as LogLevel;
@@ -173,7 +219,10 @@ export async function executePrepared(
   await setupLogging({
     level,
     format,
-    write: view ? (line) => view.log(line.replace(/\n$/, "")) : io.stderr,
+    // The last guard: a log line that holds a value handed out is masked on its way out.
+    write: view
+      ? (line) => view.log(shown.mask(line).replace(/\n$/, ""))
+      : (line) => io.stderr(shown.mask(line)),
   });
   const logger = getLogger(["orchestra", "run"]);
 
@@ -192,39 +241,52 @@ export async function executePrepared(
   // One pool for the run, sized by --workers; tasks that choose no executor get --executor.
   const pool = new WorkerPool({ size: settings.workers });
   const ceiling = (def.options as { permissions?: PermissionSet }).permissions;
-  // Secrets: the secrets file first, then the environment.
-  let fileSecrets: Record<string, string> = {};
-  if (settings.secretsFile) {
-    try {
-      fileSecrets = parseDotenv(
-        await Deno.readTextFile(settings.secretsFile),
-        settings.secretsFile,
-      );
-    } catch (e) {
-      await pool.close();
-      io.stderr(`error: cannot read the secrets file: ${(e as Error).message}\n`);
-      return 2;
-    }
-  }
-  // At each launch of a task that requests permissions: ceiling, policy, the external
-  // service where configured, and a line in the audit log.
+  // Every run is recorded: <state dir>/state.db, one transaction per scheduler tick.
+  const store = await SqliteStore.open(settings.stateDir, { durability: settings.durability });
+  // At each launch: the protected paths, the ceiling, the policy, the external service where
+  // configured (its decisions cached in the store, for every process), and the audit log.
+  const audit = new AuditLog(auditLogPath(settings.stateDir));
   const authorizer = new Authorizer({
     flow: graph.name,
     baseDir,
     ...(ceiling ? { ceiling } : {}),
     ...(policy ? { policy } : {}),
-    ...(policy?.authorization ? { client: new AuthorizationClient(policy.authorization) } : {}),
-    audit: new AuditLog(auditLogPath(settings.stateDir)),
+    ...(policy?.authorization
+      ? { client: new AuthorizationClient(policy.authorization, { store }) }
+      : {}),
+    protectedPaths: prepared.protectedPaths,
+    audit,
     user: currentUser(io.env),
   });
-  // Every run is recorded: <state dir>/state.db, one transaction per scheduler tick.
-  const store = await SqliteStore.open(settings.stateDir, { durability: settings.durability });
+  const warnAudit = (e: unknown) =>
+    logger.warn("Cannot write the audit log: {error}", { error: errorMessage(e) });
   const runId = continuation?.runId ??
     (typeof v["run-id"] === "string" && v["run-id"] !== "" ? v["run-id"] : newRunId());
   const flowHash = await hashFile(prepared.file);
+  let restore = continuation?.restore;
   if (continuation) {
+    // A result stored masked is restored from its sealed form, or its task runs again.
+    const unsealed = await unsealRestored(
+      store,
+      runId,
+      continuation.restore,
+      shown,
+      secrets.sealer,
+    );
+    restore = unsealed.restore;
+    for (const id of unsealed.rerun) {
+      logger.info(
+        "{taskId} runs again: its result held a secret and was stored masked{why}",
+        {
+          taskId: id,
+          why: secrets.sealer
+            ? " (it was sealed with another key)"
+            : `; set ${SECRET_KEY_VARIABLE} to store such results encrypted, so they are restored`,
+        },
+      );
+    }
     await store.reopenRun(runId, {
-      resetTasks: continuation.resetTasks,
+      resetTasks: [...continuation.resetTasks, ...unsealed.rerun],
       pid: Deno.pid,
       host: Deno.hostname(),
       flowHash,
@@ -248,26 +310,52 @@ export async function executePrepared(
       controller.abort(new Error("cancelled with orchestra cancel"));
     }
   }, 500);
+  // An inline task's console output goes to its own log, never to stdout (which is --json's).
+  const consoleLogger = getLogger(["orchestra", "console"]);
+  const releaseConsole = captureConsole({
+    current: () => (taskContextStorage().getStore() as TaskContext | undefined)?.log,
+    fallback: (lvl, message) =>
+      consoleLogger[lvl === "warning" ? "warn" : lvl]("{line}", { line: message }),
+  });
   try {
     const run = new FlowRun(def, params, {
       runId,
-      journal: store,
+      journal: new SecretJournal(store, shown, secrets.sealer),
       // Results are cached in the store: across runs and processes.
-      cache: new StoreCache(store),
-      ...(continuation ? { restore: continuation.restore } : {}),
+      cache: new SecretCache(new StoreCache(store), shown, secrets.sealer),
+      ...(restore ? { restore } : {}),
       signal: controller.signal,
       workerPool: pool,
       defaultExecutor: settings.executor,
-      authorize: (t) => authorizer.authorize({ id: t.taskId, request: t.request, runId: t.runId }),
-      secrets: (name) => fileSecrets[name] ?? io.env(name),
-      decrypt: (value) => decryptValue(value, io.env(SECRET_KEY_VARIABLE) ?? ""),
+      authorize: (t) =>
+        authorizer.authorize({
+          id: t.taskId,
+          request: t.request,
+          runId: t.runId,
+          ...(t.plugin ? { plugin: t.plugin } : {}),
+        }),
+      secrets: (name, taskId) => {
+        const value = secrets.file[name] ?? io.env(name);
+        if (value !== undefined) {
+          shown.add(value);
+          authorizer.secretRead({ id: taskId, runId }, name).catch(warnAudit);
+        }
+        return value;
+      },
+      decrypt: async (value) => {
+        const plain = await decryptValue(value, secrets.key);
+        shown.add(plain);
+        return plain;
+      },
       ...(concurrency !== undefined ? { concurrency } : {}),
       onEvent: (e) => {
-        if (view) view.onEvent(e);
-        else {
-          const runLogger = logger.with({ runId: e.runId });
-          logEvent(runLogger, e);
+        // A task that requests nothing is not asked about: its launch is recorded all the same.
+        if (e.type === "task.started" && e.attempt === 1 && !authorizer.launched(runId, e.taskId)) {
+          authorizer.authorize({ id: e.taskId, runId }).catch(warnAudit);
         }
+        const event = maskEvent(shown, e);
+        if (view) view.onEvent(event);
+        else logEvent(logger.with({ runId: event.runId }), event);
       },
     });
     record = await run.start();
@@ -279,11 +367,16 @@ export async function executePrepared(
     }
     throw e;
   } finally {
+    releaseConsole();
     clearInterval(poll);
     stopListening();
     await pool.close();
+    await audit.flush();
     await store.close();
   }
+  // Values restored from sealed results are not the engine's to mask: the record is masked
+  // here, with every value the run was handed.
+  record = maskRecord(shown, record);
   view?.finish(record);
   if (v.json) io.stdout(JSON.stringify(runDocument(record), null, 2) + "\n");
   if (record.status === "succeeded") return 0;
