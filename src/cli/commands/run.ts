@@ -6,38 +6,29 @@
  */
 
 import { getLogger, type Logger, type LogLevel } from "@logtape/logtape";
-import { errorMessage, FlowValidationError } from "../../core/errors.ts";
+import { FlowValidationError } from "../../core/errors.ts";
 import type { RunEvent } from "../../core/events.ts";
 import { taskContextStorage } from "../../core/protocol.ts";
 import { FlowRun } from "../../engine/run.ts";
 import { captureConsole } from "../../executors/console_capture.ts";
 import { WorkerPool } from "../../executors/worker_pool.ts";
 import { newRunId } from "../../engine/calls.ts";
-import type { RestoredTask, TaskContext } from "../../engine/types.ts";
+import type { TaskContext } from "../../engine/types.ts";
 import { SqliteStore } from "../../store/sqlite_store.ts";
 import { StoreCache } from "../../engine/cache.ts";
 import type { RunRecord } from "../../engine/types.ts";
-import type { PermissionSet } from "../../core/permissions.ts";
-import { AuditLog, auditLogPath, currentUser } from "../../permissions/audit.ts";
-import { AuthorizationClient } from "../../permissions/authorization.ts";
-import { Authorizer } from "../../permissions/authorizer.ts";
-import { parseDotenv } from "../../permissions/secrets.ts";
-import { SecretValues } from "../../permissions/secret_values.ts";
-import { decryptValue, Sealer, SECRET_KEY_VARIABLE } from "../../permissions/encrypted.ts";
+import type { SecretValues } from "../../permissions/secret_values.ts";
 import { type Parsed, UsageError } from "../args.ts";
 import type { Io } from "../io.ts";
 import { type LogFormat, setupLogging } from "../logging.ts";
 import { graphJson, renderIssues, renderPlan } from "../render.ts";
-import {
-  maskEvent,
-  maskRecord,
-  SecretCache,
-  SecretJournal,
-  unsealRestored,
-} from "../secret_journal.ts";
+import { maskEvent, maskRecord, SecretCache, SecretJournal } from "../secret_journal.ts";
 import { createView, type RunView } from "../view/view.ts";
-import { FLOW_OPTIONS, hashFile, prepare, type Prepared } from "./common.ts";
+import { FLOW_OPTIONS, prepare, type Prepared } from "./common.ts";
 import { SETTINGS_OPTIONS } from "./config.ts";
+import { type Continuation, recordRun, runSecrets, taskAccess } from "./run_setup.ts";
+
+export type { Continuation } from "./run_setup.ts";
 
 /** Options of `run`. */
 export const RUN_OPTIONS = {
@@ -144,40 +135,44 @@ export async function runCommand(parsed: Parsed, io: Io): Promise<number> {
   return await executePrepared(prepared, parsed, io);
 }
 
-/** How a run continues an earlier one (`resume`, `retry`). */
-export interface Continuation {
-  /** The run's id. */
-  runId: string;
-  /** Calls that completed: restored, not run again. */
-  restore: ReadonlyMap<string, RestoredTask>;
-  /** Calls to run again. */
-  resetTasks: string[];
-}
-
-/** The secrets of a run: where values come from, and what has been handed out. */
-interface RunSecrets {
-  /** Every value handed out so far (and restored from sealed results): what is masked. */
-  values: SecretValues;
-  /** Seals results that hold a secret, when `ORCHESTRA_SECRET_KEY` is set. */
-  sealer: Sealer | undefined;
-  /** The key's text ("" when unset). */
-  key: string;
-  /** The secrets file's values. */
-  file: Record<string, string>;
-}
-
-async function runSecrets(prepared: Prepared, io: Io): Promise<RunSecrets | string> {
-  const { secretsFile } = prepared.settings;
-  let file: Record<string, string> = {};
-  if (secretsFile) {
-    try {
-      file = parseDotenv(await Deno.readTextFile(secretsFile), secretsFile);
-    } catch (e) {
-      return `cannot read the secrets file: ${errorMessage(e)}`;
-    }
+/** The view on stderr (unless logs are JSON) and LogTape, masking what it writes. */
+async function outputs(
+  parsed: Parsed,
+  prepared: Prepared,
+  io: Io,
+  shown: SecretValues,
+): Promise<{ view: RunView | undefined; logger: Logger }> {
+  const v = parsed.values;
+  const { settings } = prepared;
+  const format = settings.logFormat as LogFormat;
+  let view: RunView | undefined;
+  if (format === "text") {
+    view = createView({
+      mode: v.quiet ? "quiet" : io.terminal.isTerminal ? "live" : "plain",
+      write: io.stderr,
+      columns: io.terminal.columns,
+      rows: io.terminal.rows,
+      color: io.terminal.isTerminal && io.env("NO_COLOR") === undefined,
+    });
   }
-  const key = io.env(SECRET_KEY_VARIABLE) ?? "";
-  return { values: new SecretValues(), sealer: key ? new Sealer(key) : undefined, key, file };
+  await setupLogging({
+    level: (v.verbose ? "debug" : settings.logLevel) as LogLevel,
+    format,
+    // The last guard: a log line that holds a value handed out is masked on its way out.
+    write: view
+      ? (line) => view.log(shown.mask(line).replace(/\n$/, ""))
+      : (line) => io.stderr(shown.mask(line)),
+  });
+  return { view, logger: getLogger(["orchestra", "run"]) };
+}
+
+/** An inline task's console output goes to its own log, never to stdout (--json's). */
+function captureTaskConsole(): () => void {
+  const logger = getLogger(["orchestra", "console"]);
+  return captureConsole({
+    current: () => (taskContextStorage().getStore() as TaskContext | undefined)?.log,
+    fallback: (level, line) => logger[level === "warning" ? "warn" : level]("{line}", { line }),
+  });
 }
 
 /**
@@ -195,37 +190,14 @@ export async function executePrepared(
   continuation?: Continuation,
 ): Promise<number> {
   const v = parsed.values;
-  const { def, params, graph, settings, policy, baseDir } = prepared;
+  const { def, params, settings } = prepared;
   const secrets = await runSecrets(prepared, io);
   if (typeof secrets === "string") {
     io.stderr(`error: ${secrets}\n`);
     return 2;
   }
   const shown = secrets.values;
-  const concurrency = settings.concurrency;
-  const format = settings.logFormat as LogFormat;
-  const level = (v.verbose ? "debug" : settings.logLevel) as LogLevel;
-
-  let view: RunView | undefined;
-  if (format === "text") {
-    view = createView({
-      mode: v.quiet ? "quiet" : io.terminal.isTerminal ? "live" : "plain",
-      write: io.stderr,
-      columns: io.terminal.columns,
-      rows: io.terminal.rows,
-      color: io.terminal.isTerminal && io.env("NO_COLOR") === undefined,
-    });
-  }
-  await setupLogging({
-    level,
-    format,
-    // The last guard: a log line that holds a value handed out is masked on its way out.
-    write: view
-      ? (line) => view.log(shown.mask(line).replace(/\n$/, ""))
-      : (line) => io.stderr(shown.mask(line)),
-  });
-  const logger = getLogger(["orchestra", "run"]);
-
+  const { view, logger } = await outputs(parsed, prepared, io, shown);
   const controller = new AbortController();
   let interrupts = 0;
   const stopListening = io.onInterrupt(() => {
@@ -240,83 +212,19 @@ export async function executePrepared(
   let record: RunRecord;
   // One pool for the run, sized by --workers; tasks that choose no executor get --executor.
   const pool = new WorkerPool({ size: settings.workers });
-  const ceiling = (def.options as { permissions?: PermissionSet }).permissions;
   // Every run is recorded: <state dir>/state.db, one transaction per scheduler tick.
   const store = await SqliteStore.open(settings.stateDir, { durability: settings.durability });
-  // At each launch: the protected paths, the ceiling, the policy, the external service where
-  // configured (its decisions cached in the store, for every process), and the audit log.
-  const audit = new AuditLog(auditLogPath(settings.stateDir));
-  const authorizer = new Authorizer({
-    flow: graph.name,
-    baseDir,
-    ...(ceiling ? { ceiling } : {}),
-    ...(policy ? { policy } : {}),
-    ...(policy?.authorization
-      ? { client: new AuthorizationClient(policy.authorization, { store }) }
-      : {}),
-    protectedPaths: prepared.protectedPaths,
-    audit,
-    user: currentUser(io.env),
-  });
-  const warnAudit = (e: unknown) =>
-    logger.warn("Cannot write the audit log: {error}", { error: errorMessage(e) });
   const runId = continuation?.runId ??
     (typeof v["run-id"] === "string" && v["run-id"] !== "" ? v["run-id"] : newRunId());
-  const flowHash = await hashFile(prepared.file);
-  let restore = continuation?.restore;
-  if (continuation) {
-    // A result stored masked is restored from its sealed form, or its task runs again.
-    const unsealed = await unsealRestored(
-      store,
-      runId,
-      continuation.restore,
-      shown,
-      secrets.sealer,
-    );
-    restore = unsealed.restore;
-    for (const id of unsealed.rerun) {
-      logger.info(
-        "{taskId} runs again: its result held a secret and was stored masked{why}",
-        {
-          taskId: id,
-          why: secrets.sealer
-            ? " (it was sealed with another key)"
-            : `; set ${SECRET_KEY_VARIABLE} to store such results encrypted, so they are restored`,
-        },
-      );
-    }
-    await store.reopenRun(runId, {
-      resetTasks: [...continuation.resetTasks, ...unsealed.rerun],
-      pid: Deno.pid,
-      host: Deno.hostname(),
-      flowHash,
-    });
-  } else {
-    await store.createRun({
-      runId,
-      flow: graph.name,
-      status: "running",
-      params,
-      startedAt: new Date().toISOString(),
-      flowFile: prepared.file,
-      flowHash,
-      pid: Deno.pid,
-      host: Deno.hostname(),
-    });
-  }
+  const access = taskAccess(prepared, runId, { store, secrets, io, logger });
+  const restore = await recordRun(prepared, runId, { store, secrets, logger, continuation });
   // `orchestra cancel` from another process: noticed within half a second.
   const poll = setInterval(async () => {
     if (!controller.signal.aborted && await store.isCancelRequested(runId).catch(() => false)) {
       controller.abort(new Error("cancelled with orchestra cancel"));
     }
   }, 500);
-  // An inline task's console output goes to its own log, never to stdout (which is --json's).
-  const consoleLogger = getLogger(["orchestra", "console"]);
-  const releaseConsole = captureConsole({
-    current: () => (taskContextStorage().getStore() as TaskContext | undefined)?.log,
-    fallback: (lvl, message) =>
-      consoleLogger[lvl === "warning" ? "warn" : lvl]("{line}", { line: message }),
-  });
+  const releaseConsole = captureTaskConsole();
   try {
     const run = new FlowRun(def, params, {
       runId,
@@ -327,32 +235,11 @@ export async function executePrepared(
       signal: controller.signal,
       workerPool: pool,
       defaultExecutor: settings.executor,
-      authorize: (t) =>
-        authorizer.authorize({
-          id: t.taskId,
-          request: t.request,
-          runId: t.runId,
-          ...(t.plugin ? { plugin: t.plugin } : {}),
-        }),
-      secrets: (name, taskId) => {
-        const value = secrets.file[name] ?? io.env(name);
-        if (value !== undefined) {
-          shown.add(value);
-          authorizer.secretRead({ id: taskId, runId }, name).catch(warnAudit);
-        }
-        return value;
-      },
-      decrypt: async (value) => {
-        const plain = await decryptValue(value, secrets.key);
-        shown.add(plain);
-        return plain;
-      },
-      ...(concurrency !== undefined ? { concurrency } : {}),
+      ...access.options,
+      ...(settings.concurrency !== undefined ? { concurrency: settings.concurrency } : {}),
       onEvent: (e) => {
         // A task that requests nothing is not asked about: its launch is recorded all the same.
-        if (e.type === "task.started" && e.attempt === 1 && !authorizer.launched(runId, e.taskId)) {
-          authorizer.authorize({ id: e.taskId, runId }).catch(warnAudit);
-        }
+        if (e.type === "task.started" && e.attempt === 1) access.launched(e.taskId);
         const event = maskEvent(shown, e);
         if (view) view.onEvent(event);
         else logEvent(logger.with({ runId: event.runId }), event);
@@ -371,7 +258,7 @@ export async function executePrepared(
     clearInterval(poll);
     stopListening();
     await pool.close();
-    await audit.flush();
+    await access.flush();
     await store.close();
   }
   // Values restored from sealed results are not the engine's to mask: the record is masked
