@@ -28,7 +28,7 @@ const revenue = task("revenue", (csv: string, rates: Rates) => {
 export default flow(
   {
     name: "plugins",
-    params: { out: { type: "string", default: "../.orchestra/reports/revenue.json" } },
+    params: { out: { type: "string", default: "../reports/revenue.json" } },
   },
   (_f, params) => {
     const sales = usePlugin(fs, { op: "read", path: "data/sales.csv" }, { id: "sales" });

@@ -157,6 +157,11 @@ export function usePlugin<P>(
     ...(frame ? { location: frame.location } : {}),
     workerName: def.workerName,
     ...(inline ? {} : { moduleUrl: def.moduleUrl }),
+    plugin: {
+      name: def.name,
+      version: def.version,
+      source: BUILTIN_PLUGINS.get(def.name) === def ? "built-in" : def.moduleUrl ?? "(inline)",
+    },
   };
   return scope.call(task, [params, inputs ?? {}, env], id ? { id } : {}) as TaskRef<unknown>;
 }

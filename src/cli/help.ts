@@ -28,7 +28,7 @@ Commands:
   cancel RUN      Stop a run that another process is running
   resume RUN      Run again what did not succeed; succeeded tasks are restored
   retry RUN --from TASK  Run a task and everything after it again
-  cache clear     Remove every cached task result
+  cache clear     Remove cached task results and authorization decisions
   store           Migrate a PostgreSQL store (migrate), copy a SQLite history into it (copy)
   plugins         List plugins, show one's manual (info), scaffold one (new), re-pin (update)
   schema          Print the JSON Schema of YAML flow files (for editors)
@@ -157,6 +157,7 @@ Options:
       --params-file FILE    Params from a JSON or YAML file
       --flow NAME           Which flow, when FILE exports several
       --json                Print { valid, flow, issues } as JSON on stdout
+      --state-dir DIR       The state dir, which no grant may cover (default ./.orchestra)
   -h, --help                Show this help
 `,
   describe: `Usage: orchestra describe FILE [options]
@@ -169,6 +170,7 @@ Options:
       --params-file FILE    Params from a JSON or YAML file
       --flow NAME           Which flow, when FILE exports several
       --json                Print the flow graph as JSON
+      --state-dir DIR       The state dir, which no grant may cover (default ./.orchestra)
   -h, --help                Show this help
 `,
   graph: `Usage: orchestra graph FILE [options]
@@ -180,6 +182,7 @@ Options:
   -p, --param NAME=VALUE    Params to plan with (repeatable)
       --params-file FILE    Params from a JSON or YAML file
       --flow NAME           Which flow, when FILE exports several
+      --state-dir DIR       The state dir, which no grant may cover (default ./.orchestra)
   -h, --help                Show this help
 
 Example:

@@ -38,6 +38,8 @@ export interface TaskDefinition {
    * (a YAML plugin task renders its `with:` here, in the process that holds the run's values).
    */
   readonly prepare?: (args: unknown[], ctx: never) => unknown[] | Promise<unknown[]>;
+  /** The plugin the task runs, if it runs one: what the policy and authorization judge. */
+  readonly plugin?: { readonly name: string; readonly version: string; readonly source: string };
 }
 
 /** What every copy of the library knows about a flow. */

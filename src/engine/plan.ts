@@ -147,6 +147,7 @@ class Planner implements FlowScope {
       this.issues.push({ message: e.message, taskId: id });
     }
     const node: TaskNode = { id, name: config.name, kind, needs, config };
+    if (task.plugin) node.plugin = { ...task.plugin };
     const loc = callerLocation() ?? task.location;
     if (loc) node.location = loc;
     if (this.issues.length && this.issues[this.issues.length - 1].taskId === id) {

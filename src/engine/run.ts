@@ -325,7 +325,7 @@ export class FlowRun implements FlowScope {
   #workerPool: { run(call: WorkerCall): Promise<unknown> } | undefined;
   readonly #observed: boolean;
   readonly #authorize: RunOptions["authorize"];
-  readonly #secrets: (name: string) => string | undefined;
+  readonly #secrets: (name: string, taskId: string) => string | undefined;
   readonly #revealed = new Set<string>();
   readonly #contextual: boolean;
   readonly #decrypt: ((value: string) => Promise<string>) | undefined;
@@ -879,6 +879,7 @@ export class FlowRun implements FlowScope {
             taskId: node.id,
             name: node.config.name,
             request: request!,
+            ...(node.task.plugin ? { plugin: node.task.plugin } : {}),
           })
           : undefined;
       })
@@ -1454,7 +1455,7 @@ export class FlowRun implements FlowScope {
           `["${name}"] to the task's options`,
       );
     }
-    const value = this.#secrets(name);
+    const value = this.#secrets(name, n.id);
     if (value === undefined) {
       throw new OrchestraError(
         `Secret "${name}" of task "${n.id}" is not set: set it in the environment or in the ` +

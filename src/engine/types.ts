@@ -135,8 +135,8 @@ export interface RunOptions {
   journal?: Journal;
   /** Decrypts `enc:v1:` values in a task's arguments when it starts. @default none */
   decrypt?: (value: string) => Promise<string>;
-  /** Looks secrets up by name. @default environment variables */
-  secrets?: (name: string) => string | undefined;
+  /** Looks secrets up by name, for the task with id `taskId`. @default environment variables */
+  secrets?: (name: string, taskId: string) => string | undefined;
   /** Results of calls that completed before (resume): they are restored, not run again. */
   restore?: ReadonlyMap<string, RestoredTask>;
   /**
@@ -148,6 +148,8 @@ export interface RunOptions {
     taskId: string;
     name: string;
     request: PermissionSet;
+    /** The plugin the task runs, if any. */
+    plugin?: { name: string; version: string };
   }) => PermissionSet | Promise<PermissionSet>;
 }
 

@@ -3,6 +3,12 @@
  * `<state dir>/audit.log`. Each line is written with a single `write` to a file opened for
  * appending, so several processes sharing a state directory interleave whole lines.
  *
+ * Recorded: each task's grant when it is launched (also a task that requests nothing, so every
+ * task that ran has a line), each refusal found while a flow is validated (`phase:
+ * "validation"`, without a run id), and each secret a task read (`secret`: the name, never the
+ * value). The file is readable by its owner only (`0600`), in a directory only its owner can
+ * enter (`0700`).
+ *
  * @module
  */
 
@@ -19,6 +25,9 @@ export function auditLogPath(stateDir: string): string {
   return join(stateDir, AUDIT_FILE);
 }
 
+/** Which check had the last word; `secret` for a record of a secret a task read. */
+export type AuditSource = GrantSource | "secret";
+
 /** One decision, as one line of the audit log. */
 export interface AuditRecord {
   /** When, as an ISO 8601 timestamp. */
@@ -31,8 +40,17 @@ export interface AuditRecord {
   task: string;
   /** The plugin the task runs, if any. */
   plugin?: string;
+  /** The plugin's version, if the task runs one. */
+  pluginVersion?: string;
   /** The run, if the decision was made for one (not during plain validation). */
   runId?: string;
+  /**
+   * When the decision was made: while the flow was validated (nothing ran), or when the task
+   * was launched. Absent in records written before it was recorded.
+   */
+  phase?: "validation" | "launch";
+  /** For a record of a secret the task read: its name (never its value). */
+  secret?: string;
   /** What the task requested (normalised). */
   requested: PermissionSet;
   /** What it was granted. */
@@ -42,7 +60,7 @@ export interface AuditRecord {
   /** Why. */
   reason?: string;
   /** The check that decided. */
-  source: GrantSource;
+  source: AuditSource;
   /** Each refused value, when any was. */
   denied?: Denial[];
 }
@@ -57,8 +75,12 @@ export interface AuditContext {
   task: string;
   /** The plugin, if any. */
   plugin?: string;
+  /** The plugin's version, if any. */
+  pluginVersion?: string;
   /** The run, if any. */
   runId?: string;
+  /** When the decision was made. */
+  phase?: "validation" | "launch";
   /** What the task requested. */
   requested: PermissionSet;
   /** When. @default now */
@@ -87,7 +109,9 @@ export function auditRecord(context: AuditContext, result: GrantResult): AuditRe
     flow: context.flow,
     task: context.task,
     ...(context.plugin ? { plugin: context.plugin } : {}),
+    ...(context.pluginVersion ? { pluginVersion: context.pluginVersion } : {}),
     ...(context.runId ? { runId: context.runId } : {}),
+    ...(context.phase ? { phase: context.phase } : {}),
     requested: context.requested,
     granted: result.grant,
     decision: result.decision,
@@ -109,7 +133,8 @@ const encoder = new TextEncoder();
 
 /**
  * An append-only audit log file. Appends from one instance keep their order; the directory
- * and file are created on the first append (the file readable by its owner only).
+ * and file are created on the first append (the directory `0700`, the file `0600`, and an
+ * existing file with a looser mode is narrowed to `0600`).
  *
  * @example
  * ```ts
@@ -129,6 +154,7 @@ export class AuditLog {
   readonly path: string;
   #tail: Promise<void> = Promise.resolve();
   #dirReady = false;
+  #modeChecked = false;
 
   /** A log at `path` (e.g. {@linkcode auditLogPath}`(stateDir)`). */
   constructor(path: string) {
@@ -143,13 +169,24 @@ export class AuditLog {
     return next;
   }
 
+  /** Resolves once every append made so far has been written (or has failed). */
+  flush(): Promise<void> {
+    return this.#tail;
+  }
+
   async #write(line: Uint8Array): Promise<void> {
     if (!this.#dirReady) {
-      await Deno.mkdir(dirname(this.path), { recursive: true });
+      await Deno.mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
       this.#dirReady = true;
     }
     const file = await Deno.open(this.path, { append: true, create: true, mode: 0o600 });
     try {
+      if (!this.#modeChecked && Deno.build.os !== "windows") {
+        // A log made by an older version, or by hand, may be readable by others.
+        const { mode } = await file.stat();
+        if (mode !== null && (mode & 0o077) !== 0) await Deno.chmod(this.path, 0o600);
+        this.#modeChecked = true;
+      }
       // One write for the whole line; a short write (rare on local files) continues.
       let rest = line;
       while (rest.length) rest = rest.subarray(await file.write(rest));

@@ -1,11 +1,14 @@
 /**
  * The external authorization service: Orchestra POSTs each task's permissions and the
- * service answers whether they are allowed. Decisions are cached for a TTL; a service that
- * does not answer, answers an HTTP error or answers something malformed gets the configured
- * `onError` decision, which by default denies (fails closed).
+ * service answers whether they are allowed. Decisions are cached for a TTL, keyed by the
+ * question (service, flow, task, plugin and its version, permissions, user; not the run), in
+ * memory and, when a state store is given, in the store's cache under `authz:` and a hash of
+ * the question, so that other processes sharing the store reuse them too. A service that does
+ * not answer, answers an HTTP error or answers something malformed gets the configured
+ * `onError` decision, which by default denies (fails closed); such decisions are not cached.
  *
- * The request body is `{ flow, task, plugin, permissions, user, runId }` (absent values are
- * `null`); the answer must be `{ "allow": boolean, "reason"?: string }`.
+ * The request body is `{ flow, task, plugin, pluginVersion, permissions, user, runId }`
+ * (absent values are `null`); the answer must be `{ "allow": boolean, "reason"?: string }`.
  *
  * @module
  */
@@ -120,6 +123,8 @@ export interface AuthorizationRequest {
   task: string;
   /** The plugin the task runs, if any. */
   plugin?: string;
+  /** The version of that plugin, when known. */
+  pluginVersion?: string;
   /** The permissions asked for (normally the grant left after ceiling and policy). */
   permissions: PermissionSet;
   /** Who runs the flow. */
@@ -138,14 +143,30 @@ export interface AuthorizationDecision extends ExternalDecision {
   source: "service" | "cache" | "onError";
 }
 
+/** Where decisions are shared between processes: the part of a `Store` the client uses. */
+export interface DecisionStore {
+  /** The value cached under `key` if it has not expired at `now` (ms since the epoch). */
+  cacheGet(key: string, now: number): Promise<{ value: unknown } | undefined>;
+  /** Caches `value` under `key` until `expiresAt` (ms since the epoch). */
+  cacheSet(key: string, value: unknown, expiresAt: number): Promise<void>;
+}
+
+/** The prefix of the keys decisions are stored under in a {@linkcode DecisionStore}. */
+export const DECISION_KEY_PREFIX = "authz:";
+
 /** Options of {@linkcode AuthorizationClient}. */
 export interface AuthorizationClientOptions {
   /** The `fetch` used to call the service. @default globalThis.fetch */
   fetch?: typeof fetch;
   /** The clock for cache expiry. @default Date */
   clock?: { now(): number };
-  /** How many decisions the cache keeps; the oldest go first. @default 10000 */
+  /** How many decisions the in-memory cache keeps; the oldest go first. @default 10000 */
   maxEntries?: number;
+  /**
+   * A state store whose cache keeps decisions for their TTL, shared by every process that
+   * uses it; a store that fails is passed over (the service is asked). @default none
+   */
+  store?: DecisionStore;
 }
 
 /** Canonical form of a permission set: names in Deno's order, values sorted. */
@@ -185,6 +206,7 @@ export class AuthorizationClient {
   readonly #maxEntries: number;
   readonly #cache = new Map<string, { decision: AuthorizationDecision; expires: number }>();
   readonly #inFlight = new Map<string, Promise<AuthorizationDecision>>();
+  readonly #store: DecisionStore | undefined;
 
   /** Creates a client; throws a `TypeError` naming every problem of an invalid config. */
   constructor(config: AuthorizationConfig, options: AuthorizationClientOptions = {}) {
@@ -200,9 +222,10 @@ export class AuthorizationClient {
     this.#timeoutMs = parseDuration(config.timeout ?? "5s");
     this.#ttlMs = parseDuration(config.cacheTtl ?? "1m");
     this.#maxEntries = options.maxEntries ?? 10_000;
+    this.#store = options.store;
   }
 
-  /** Forgets every cached decision. */
+  /** Forgets every decision cached in memory (those in the store stay until their TTL). */
   clear(): void {
     this.#cache.clear();
   }
@@ -217,9 +240,11 @@ export class AuthorizationClient {
   ): Promise<AuthorizationDecision> {
     const permissions = canonical(request.permissions);
     const key = JSON.stringify([
+      this.config.url,
       request.flow,
       request.task,
       request.plugin ?? null,
+      request.pluginVersion ?? null,
       permissions,
       request.user ?? null,
     ]);
@@ -230,7 +255,8 @@ export class AuthorizationClient {
     if (hit) this.#cache.delete(key);
     let call = this.#inFlight.get(key);
     if (!call) {
-      call = this.#ask({ ...request, permissions }, key).finally(() => this.#inFlight.delete(key));
+      call = this.#decide({ ...request, permissions }, key)
+        .finally(() => this.#inFlight.delete(key));
       this.#inFlight.set(key, call);
     }
     const signal = options.signal;
@@ -243,12 +269,42 @@ export class AuthorizationClient {
     });
   }
 
+  /** The store's decision if it has a fresh one, else the service's. */
+  async #decide(request: AuthorizationRequest, key: string): Promise<AuthorizationDecision> {
+    if (this.#store === undefined || this.#ttlMs <= 0) return await this.#ask(request, key);
+    const storeKey = DECISION_KEY_PREFIX + await sha256Hex(key);
+    let stored: unknown;
+    try {
+      stored = (await this.#store.cacheGet(storeKey, this.#clock.now()))?.value;
+    } catch {
+      // A store that fails costs a call to the service, never a wrong decision.
+    }
+    const o = stored as { allow?: unknown; reason?: unknown; expires?: unknown } | undefined;
+    if (o && typeof o.allow === "boolean" && typeof o.expires === "number") {
+      const decision: AuthorizationDecision = {
+        allow: o.allow,
+        ...(typeof o.reason === "string" ? { reason: o.reason } : {}),
+        source: "service",
+      };
+      this.#remember(key, decision, o.expires);
+      return { ...decision, source: "cache" };
+    }
+    const decision = await this.#ask(request, key);
+    if (decision.source === "service") {
+      const expires = this.#clock.now() + this.#ttlMs;
+      const value = { allow: decision.allow, reason: decision.reason, expires };
+      await this.#store.cacheSet(storeKey, value, expires).catch(() => {});
+    }
+    return decision;
+  }
+
   async #ask(request: AuthorizationRequest, key: string): Promise<AuthorizationDecision> {
     const { url } = this.config;
     const body = JSON.stringify({
       flow: request.flow,
       task: request.task,
       plugin: request.plugin ?? null,
+      pluginVersion: request.pluginVersion ?? null,
       permissions: request.permissions,
       user: request.user ?? null,
       runId: request.runId ?? null,
@@ -302,8 +358,8 @@ export class AuthorizationClient {
     }
   }
 
-  #remember(key: string, decision: AuthorizationDecision): void {
-    this.#cache.set(key, { decision, expires: this.#clock.now() + this.#ttlMs });
+  #remember(key: string, decision: AuthorizationDecision, expires?: number): void {
+    this.#cache.set(key, { decision, expires: expires ?? this.#clock.now() + this.#ttlMs });
     while (this.#cache.size > this.#maxEntries) {
       this.#cache.delete(this.#cache.keys().next().value!);
     }
@@ -315,6 +371,11 @@ export class AuthorizationClient {
       ? { allow: true, reason: `${what}; allowed because onError is "allow"`, source: "onError" }
       : { allow: false, reason: `${what}; failing closed (onError: deny)`, source: "onError" };
   }
+}
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 function parseAnswer(text: string): AuthorizationDecision {

@@ -15,8 +15,8 @@ import { intersectValue, valueCovers } from "./values.ts";
 
 export { normalizePermissions } from "./values.ts";
 
-/** Which check refused a value. */
-export type DeniedBy = "ceiling" | "policy" | "authorization";
+/** Which check refused a value: `protected` for a path no task may touch (see `protected.ts`). */
+export type DeniedBy = "ceiling" | "policy" | "authorization" | "protected";
 
 /** One requested value that was not granted, and why. */
 export interface Denial {

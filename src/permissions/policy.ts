@@ -7,7 +7,8 @@
  *
  * - A rule applies to a task when its `flow`, `task` and `plugin` patterns all match (a rule
  *   without one matches every value; a task without a plugin matches only `*`). In these
- *   patterns `*` matches any run of characters.
+ *   patterns `*` matches any run of characters. A plugin pattern with an `@` is matched
+ *   against the plugin's `name@version` (`http@1.*`), one without against its name.
  * - Each requested value is decided on its own. A **deny** rule that applies and has a
  *   pattern for the permission that *overlaps* the value (could match anything the value
  *   grants) denies it: deny wins over any allow rule.
@@ -96,6 +97,8 @@ export interface PolicyContext {
   task: string;
   /** The plugin the task runs, if any. */
   plugin?: string;
+  /** The version of that plugin, when known. */
+  pluginVersion?: string;
   /** What the task requests, normalised. */
   request: PermissionSet;
 }
@@ -231,7 +234,11 @@ export function patternOverlaps(
 function selects(rule: PolicyRule, ctx: PolicyContext): boolean {
   const any = (patterns: readonly string[], text: string) =>
     patterns.some((p) => matchesGlob(p, text));
-  return any(rule.flow, ctx.flow) && any(rule.task, ctx.task) && any(rule.plugin, ctx.plugin ?? "");
+  const plugin = (p: string) =>
+    p.includes("@")
+      ? ctx.plugin !== undefined && matchesGlob(p, `${ctx.plugin}@${ctx.pluginVersion ?? ""}`)
+      : matchesGlob(p, ctx.plugin ?? "");
+  return any(rule.flow, ctx.flow) && any(rule.task, ctx.task) && rule.plugin.some(plugin);
 }
 
 function ruleMatches(

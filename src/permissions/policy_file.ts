@@ -8,7 +8,7 @@
  * deny:
  *   - permissions: { run: true, ffi: true }
  *     reason: no subprocesses or native code on this host
- *   - plugin: "community/*"
+ *   - plugin: "community/*"          # the plugin's name; "http@1.*" matches name@version
  *     permissions: { env: ["AWS_*"] }
  * allow:
  *   - flow: "etl-*"                 # a pattern or a list; leave out for every flow

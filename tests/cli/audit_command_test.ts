@@ -79,10 +79,20 @@ Deno.test("audit prints the log of the configured state directory as a table", a
     assert.equal(io.err, "");
     const shown = (iso: string) => iso.replace("T", " ").replace(/\.\d+Z$/, "Z");
     assert.deepEqual(rows(io.out), [
-      ["TIME", "DECISION", "SOURCE", "USER", "FLOW", "TASK", "GRANTED", "REASON"],
-      [shown(records[0].time), "allow", "policy", "ana", "etl", "extract", "net=api.example.com"],
+      ["TIME", "PHASE", "DECISION", "SOURCE", "USER", "FLOW", "TASK", "GRANTED", "REASON"],
+      [
+        shown(records[0].time),
+        "launch",
+        "allow",
+        "policy",
+        "ana",
+        "etl",
+        "extract",
+        "net=api.example.com",
+      ],
       [
         shown(records[1].time),
+        "launch",
         "deny",
         "ceiling",
         "ana",
@@ -93,6 +103,7 @@ Deno.test("audit prints the log of the configured state directory as a table", a
       ],
       [
         shown(records[2].time),
+        "launch",
         "allow",
         "authorization",
         "bob",

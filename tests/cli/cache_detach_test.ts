@@ -27,7 +27,7 @@ Deno.test("a cached result survives the process: the second run is cached, clear
 
     const cleared = await cli(["cache", "clear", "--state-dir", dir]);
     assert.equal(cleared.code, 0, cleared.err);
-    assert.equal(cleared.out, "Cleared 1 cached result\n");
+    assert.equal(cleared.out, "Cleared 1 cache entry (task results and authorization decisions)\n");
 
     const third = await cli([...args, "--state-dir", dir]);
     assert.equal(third.code, 0, third.err);
@@ -40,7 +40,7 @@ Deno.test("a cached result survives the process: the second run is cached, clear
     const none = await cli(["cache", "clear", "--json", "--state-dir", dir]);
     assert.deepEqual(JSON.parse(none.out), { cleared: 1 });
     const empty = await cli(["cache", "clear", "--state-dir", dir]);
-    assert.equal(empty.out, "Cleared 0 cached results\n");
+    assert.equal(empty.out, "Cleared 0 cache entries (task results and authorization decisions)\n");
   });
 });
 

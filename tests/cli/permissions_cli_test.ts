@@ -5,8 +5,9 @@ import assert from "node:assert/strict";
 import { main } from "../../src/cli/main.ts";
 import { fakeIo, ROOT } from "./_io.ts";
 
-// A state dir of this file's own: never one shared with other test runs.
-const STATE_DIR = Deno.makeTempDirSync({ prefix: "orchestra_test_state_" });
+// A state dir of these tests' own: a directory every user may write to (/tmp) is refused.
+const STATE = await Deno.makeTempDir({ prefix: "orchestra_state_" });
+globalThis.addEventListener("unload", () => Deno.removeSync(STATE, { recursive: true }));
 
 const FLOW = `${ROOT}/tests/fixtures/perm/flow.ts`;
 
@@ -131,7 +132,7 @@ Deno.test("an unreachable authorization service fails closed", async () => {
 Deno.test('sandbox: "strict" runs every task that requests a permission in a worker', async () => {
   const io = fakeIo();
   assert.equal(
-    await main(["run", FLOW, "--flow", "strict", "--json", "-q", "--state-dir", STATE_DIR], io),
+    await main(["run", FLOW, "--flow", "strict", "--json", "-q", "--state-dir", STATE], io),
     0,
     io.err,
   );

@@ -5,6 +5,7 @@ import {
   type AuthorizationConfig,
   checkAuthorizationConfig,
 } from "../../src/permissions/authorization.ts";
+import { MemoryStore } from "../../src/store/memory_store.ts";
 
 /** What the test server saw and how it answers. */
 interface Service {
@@ -54,12 +55,13 @@ const REQUEST = {
   flow: "etl",
   task: "load",
   plugin: "sql",
+  pluginVersion: "2.1.0",
   permissions: { net: ["db.internal:5432"], env: ["PGPASSWORD"] },
   user: "ana",
   runId: "run-1",
 };
 
-Deno.test("authorize() POSTs the request and returns the service's allow", async () => {
+Deno.test("authorize() POSTs the request, with the plugin's name and version, and returns the service's allow", async () => {
   await withService(async (service) => {
     const d = await client(service).authorize(REQUEST);
     assert.deepEqual(d, { allow: true, source: "service" });
@@ -67,6 +69,7 @@ Deno.test("authorize() POSTs the request and returns the service's allow", async
       flow: "etl",
       task: "load",
       plugin: "sql",
+      pluginVersion: "2.1.0",
       permissions: { net: ["db.internal:5432"], env: ["PGPASSWORD"] },
       user: "ana",
       runId: "run-1",
@@ -81,6 +84,7 @@ Deno.test("authorize() sends null for what is unknown", async () => {
       flow: "f",
       task: "t",
       plugin: null,
+      pluginVersion: null,
       permissions: {},
       user: null,
       runId: null,
@@ -256,3 +260,58 @@ Deno.test("checkAuthorizationConfig() reports every problem", () => {
   ]);
   assert.throws(() => new AuthorizationClient({ url: "x" }), TypeError);
 });
+
+Deno.test("authorize() keeps decisions in the state store for their TTL, for every client that shares it", async () => {
+  await withService(async (service) => {
+    let now = 1_000_000;
+    const store = new MemoryStore();
+    const options = { clock: { now: () => now }, store };
+    const first = client(service, { cacheTtl: "30s" }, options);
+    await Promise.all([1, 2, 3, 4].map(() => first.authorize(REQUEST)));
+    assert.equal(service.bodies.length, 1, "four identical questions at once: one call");
+    // Another client (another process) with the same store asks nobody.
+    const second = client(service, { cacheTtl: "30s" }, options);
+    const d = await second.authorize({ ...REQUEST, runId: "run-2" });
+    assert.deepEqual(d, { allow: true, source: "cache" });
+    assert.equal(service.bodies.length, 1);
+    // The key is a hash of the question: no flow, task or permission in clear.
+    const stored = await store.cacheGet(
+      `authz:${await sha256(JSON.stringify([
+        service.url,
+        "etl",
+        "load",
+        "sql",
+        "2.1.0",
+        { net: ["db.internal:5432"], env: ["PGPASSWORD"] },
+        "ana",
+      ]))}`,
+      now,
+    );
+    assert.deepEqual(stored?.value, { allow: true, expires: now + 30_000 });
+    // Past the TTL a third client asks again.
+    now += 30_000;
+    const third = client(service, { cacheTtl: "30s" }, options);
+    assert.equal((await third.authorize(REQUEST)).source, "service");
+    assert.equal(service.bodies.length, 2);
+  });
+});
+
+Deno.test("authorize() asks the service when the store fails, and does not store onError decisions", async () => {
+  await withService(async (service) => {
+    const broken = {
+      cacheGet: () => Promise.reject(new Error("disk full")),
+      cacheSet: () => Promise.reject(new Error("disk full")),
+    };
+    const d = await client(service, {}, { store: broken }).authorize(REQUEST);
+    assert.deepEqual(d, { allow: true, source: "service" });
+    const store = new MemoryStore();
+    service.answer = () => new Response(null, { status: 500 });
+    await client(service, {}, { store }).authorize(REQUEST);
+    assert.equal(await store.cacheClear(), 0, "a failure's decision is not shared");
+  });
+});
+
+async function sha256(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}

@@ -184,3 +184,19 @@ Deno.test("pattern matching for env, run and sys", () => {
   assert.ok(patternCovers("sys", "os*", "osRelease"));
   assert.ok(!patternCovers("sys", "hostname", "osRelease"));
 });
+
+Deno.test("evaluatePolicy() matches a plugin pattern with @ against the plugin's name@version", () => {
+  const p = policy([rule("deny", { plugin: ["http@1.*"], permissions: { net: true } })]);
+  const ask = (plugin?: string, pluginVersion?: string) =>
+    evaluatePolicy(p, {
+      flow: "f",
+      task: "t",
+      ...(plugin ? { plugin } : {}),
+      ...(pluginVersion ? { pluginVersion } : {}),
+      request: { net: ["example.com"] },
+    }).denied.length;
+  assert.equal(ask("http", "1.4.0"), 1);
+  assert.equal(ask("http", "2.0.0"), 0);
+  assert.equal(ask("http"), 0, "an unknown version matches no versioned pattern");
+  assert.equal(ask(), 0, "nor does a task without a plugin");
+});

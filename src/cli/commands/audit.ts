@@ -30,8 +30,9 @@ export const AUDIT_OPTIONS = {
 export const AUDIT_HELP = `Usage: orchestra audit [options]
 
 Show the permission decisions recorded in the audit log (<state dir>/audit.log): for
-every task, who ran it, what it requested, what it was granted, and why it was allowed
-or denied. Oldest first.
+every task launched, who ran it, what it requested, what it was granted, and why it was
+allowed or denied; every refusal found while a flow was validated (PHASE validation);
+and every secret a task read (by name, never its value). Oldest first.
 
 Options:
       --flow NAME           Only this flow (* matches any run of characters)
@@ -84,16 +85,28 @@ function shownReason(r: AuditRecord): string {
 }
 
 function table(records: readonly AuditRecord[]): string {
-  const rows = [["TIME", "DECISION", "SOURCE", "USER", "FLOW", "TASK", "GRANTED", "REASON"]];
+  const rows = [[
+    "TIME",
+    "PHASE",
+    "DECISION",
+    "SOURCE",
+    "USER",
+    "FLOW",
+    "TASK",
+    "GRANTED",
+    "REASON",
+  ]];
   for (const r of records) {
     rows.push([
       shownTime(r.time),
+      // Records from before the phase was recorded were all written at launch.
+      r.phase ?? "launch",
       r.decision,
       r.source,
       r.user,
       r.flow,
       r.plugin ? `${r.task} (${r.plugin})` : r.task,
-      formatPermissions(r.granted),
+      r.secret ? `secret ${r.secret}` : formatPermissions(r.granted),
       shownReason(r),
     ]);
   }

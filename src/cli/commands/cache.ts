@@ -1,5 +1,6 @@
 /**
- * `orchestra cache clear`: empty the persistent result cache in the state store.
+ * `orchestra cache clear`: empty the persistent cache in the state store: cached task results
+ * and the authorization service's cached decisions, which share it.
  *
  * @module
  */
@@ -19,16 +20,17 @@ export const CACHE_OPTIONS = {
 /** Help of `cache`. */
 export const CACHE_HELP = `Usage: orchestra cache clear [options]
 
-Remove every cached task result from the state store (SQLite in the state dir, or the
-PostgreSQL store of --store). Tasks declared with
-"cache: { ttl, key }" keep their results there across runs and processes; after a clear
-they run again.
+Remove every entry of the state store's cache (SQLite in the state dir, or the PostgreSQL
+store of --store): cached task results and the decisions of the authorization service.
+Tasks declared with "cache: { ttl, key }" keep their results there across runs and
+processes, and decisions are kept for the policy's cacheTtl; after a clear the tasks run
+again and the service is asked again.
 
 Options:
       --state-dir DIR       The state dir (default ./.orchestra)
       --store URL           A PostgreSQL store instead (postgres://user@host:port/db)
       --config FILE         Use this configuration file instead of searching for one
-      --json                Print { cleared: N } as JSON
+      --json                Print { cleared: N } as JSON (N counts both kinds)
   -h, --help                Show this help
 
 Example:
@@ -56,7 +58,9 @@ export async function cacheCommand(parsed: Parsed, io: Io): Promise<number> {
   io.stdout(
     parsed.values.json
       ? JSON.stringify({ cleared }, null, 2) + "\n"
-      : `Cleared ${cleared} cached result${cleared === 1 ? "" : "s"}\n`,
+      : `Cleared ${cleared} cache ${
+        cleared === 1 ? "entry" : "entries"
+      } (task results and authorization decisions)\n`,
   );
   return 0;
 }

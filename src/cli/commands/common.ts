@@ -22,15 +22,20 @@ import { isYamlFile, loadYamlFlow } from "../../loaders/yaml_loader.ts";
 import { keyValues, type Parsed, UsageError } from "../args.ts";
 import type { Io } from "../io.ts";
 import type { Settings } from "../../config/settings.ts";
+import { AuditLog, auditLogPath, currentUser } from "../../permissions/audit.ts";
 import { Authorizer } from "../../permissions/authorizer.ts";
 import type { Policy } from "../../permissions/policy.ts";
 import { PolicyError, resolvePolicy } from "../../permissions/policy_file.ts";
+import { hostPaths, type ProtectedPath } from "../../permissions/protected.ts";
+import { secureStateDir, StateDirError } from "../../permissions/state_dir.ts";
 import { renderIssues, renderProblems } from "../render.ts";
 import { commandSettings } from "./config.ts";
 
 /** Options every flow command accepts. */
 export const FLOW_OPTIONS = {
   config: { type: "string" },
+  // The state dir decides which paths no task may be granted, so validation needs it too.
+  "state-dir": { type: "string" },
   "policy-file": { type: "string" },
   "secrets-file": { type: "string" },
   param: { type: "string", short: "p", multiple: true },
@@ -55,6 +60,8 @@ export interface Prepared {
   baseDir: string;
   /** The flow file, absolute. */
   file: string;
+  /** The paths no task may be granted (the state dir, lock files, the secrets file, …). */
+  protectedPaths: ProtectedPath[];
 }
 
 /** The SHA-256 of a file, hex: how a changed flow file is detected on resume. */
@@ -179,12 +186,31 @@ export async function prepare(
 
   const absolute = resolvePath(io, file);
   const baseDir = absolute.slice(0, absolute.lastIndexOf("/")) || "/";
+  // The state dir is the orchestrator's: 0700, its files 0600, never a directory all share.
+  try {
+    await secureStateDir(settings.stateDir);
+  } catch (e) {
+    if (!(e instanceof StateDirError)) throw e;
+    io.stderr(`error: ${e.message}\n`);
+    return 2;
+  }
+  const protectedPaths = await hostPaths({
+    stateDir: settings.stateDir,
+    flowDir: baseDir,
+    ...(settings.secretsFile ? { secretsFile: settings.secretsFile } : {}),
+    ...(policy?.file ? { policyFile: policy.file } : {}),
+    // Under `deno run` the orchestrator reads the deno.json found from its working directory;
+    // a compiled binary reads none.
+    ...(runsFromSource() ? { denoCwd: Deno.cwd() } : {}),
+  });
   const authorizer = new Authorizer({
     flow: graph.name,
     baseDir,
     ...(graph.permissions ? { ceiling: graph.permissions } : {}),
     ...(policy ? { policy } : {}),
-    user: "",
+    protectedPaths,
+    audit: new AuditLog(auditLogPath(settings.stateDir)),
+    user: currentUser(io.env),
   });
   graph.issues.push(...authorizer.ceilingIssues);
   for (const node of graph.nodes) {
@@ -192,6 +218,7 @@ export async function prepare(
     const { grant, issues } = authorizer.check({
       id: node.id,
       request: node.config.permissions,
+      ...(node.plugin ? { plugin: { name: node.plugin.name, version: node.plugin.version } } : {}),
       ...(node.location ? { location: node.location } : {}),
     });
     // The ceiling check of the graph says the same thing less exactly: keep the model's.
@@ -201,10 +228,21 @@ export async function prepare(
     graph.issues.push(...issues);
     node.config = { ...node.config, permissions: grant };
   }
+  // Refusals are audited whether or not the command goes on to run anything.
+  try {
+    await authorizer.flushAudit();
+  } catch (e) {
+    io.stderr(`warning: cannot write the audit log: ${errorMessage(e)}\n`);
+  }
   if (graph.issues.length && !options.allowInvalid) {
     // Warnings are said, and the command goes on; errors stop it.
     io.stderr(renderIssues(graph.name, graph.issues));
     if (graph.issues.some(isError)) return 2;
   }
-  return { def, params, graph, settings, policy, baseDir, file: absolute };
+  return { def, params, graph, settings, policy, baseDir, file: absolute, protectedPaths };
+}
+
+/** Whether this process is `deno run` of the sources (not a compiled binary). */
+function runsFromSource(): boolean {
+  return /^deno(\.exe)?$/i.test(Deno.execPath().split(/[\\/]/).pop() ?? "");
 }

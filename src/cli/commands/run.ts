@@ -8,26 +8,27 @@
 import { getLogger, type Logger, type LogLevel } from "@logtape/logtape";
 import { FlowValidationError } from "../../core/errors.ts";
 import type { RunEvent } from "../../core/events.ts";
+import { taskContextStorage } from "../../core/protocol.ts";
 import { FlowRun } from "../../engine/run.ts";
+import { captureConsole } from "../../executors/console_capture.ts";
 import { WorkerPool } from "../../executors/worker_pool.ts";
 import { newRunId } from "../../engine/calls.ts";
-import type { RestoredTask } from "../../engine/types.ts";
+import type { TaskContext } from "../../engine/types.ts";
 import { StoreCache } from "../../engine/cache.ts";
 import type { RunRecord } from "../../engine/types.ts";
-import type { PermissionSet } from "../../core/permissions.ts";
-import { AuditLog, auditLogPath, currentUser } from "../../permissions/audit.ts";
-import { AuthorizationClient } from "../../permissions/authorization.ts";
-import { Authorizer } from "../../permissions/authorizer.ts";
-import { parseDotenv } from "../../permissions/secrets.ts";
-import { decryptValue, SECRET_KEY_VARIABLE } from "../../permissions/encrypted.ts";
+import type { SecretValues } from "../../permissions/secret_values.ts";
 import { type Parsed, UsageError } from "../args.ts";
 import type { Io } from "../io.ts";
 import { type LogFormat, setupLogging } from "../logging.ts";
 import { graphJson, renderIssues, renderPlan } from "../render.ts";
+import { maskEvent, maskRecord, SecretCache, SecretJournal } from "../secret_journal.ts";
 import { createView, type RunView } from "../view/view.ts";
-import { FLOW_OPTIONS, hashFile, prepare, type Prepared } from "./common.ts";
+import { FLOW_OPTIONS, prepare, type Prepared } from "./common.ts";
 import { SETTINGS_OPTIONS } from "./config.ts";
 import { commandStore } from "../open_store.ts";
+import { type Continuation, recordRun, runSecrets, taskAccess } from "./run_setup.ts";
+
+export type { Continuation } from "./run_setup.ts";
 
 /** Options of `run`. */
 export const RUN_OPTIONS = {
@@ -139,32 +140,16 @@ export async function runCommand(parsed: Parsed, io: Io): Promise<number> {
   return await executePrepared(prepared, parsed, io);
 }
 
-/** How a run continues an earlier one (`resume`, `retry`). */
-export interface Continuation {
-  /** The run's id. */
-  runId: string;
-  /** Calls that completed: restored, not run again. */
-  restore: ReadonlyMap<string, RestoredTask>;
-  /** Calls to run again. */
-  resetTasks: string[];
-}
-
-/**
- * Runs a prepared flow with the view, logging, the worker pool, permissions, secrets and the
- * state store; returns the exit code. Shared by `run`, `resume` and `retry`.
- */
-export async function executePrepared(
-  prepared: Prepared,
+/** The view on stderr (unless logs are JSON) and LogTape, masking what it writes. */
+async function outputs(
   parsed: Parsed,
+  prepared: Prepared,
   io: Io,
-  continuation?: Continuation,
-): Promise<number> {
+  shown: SecretValues,
+): Promise<{ view: RunView | undefined; logger: Logger }> {
   const v = parsed.values;
-  const { def, params, graph, settings, policy, baseDir } = prepared;
-  const concurrency = settings.concurrency;
+  const { settings } = prepared;
   const format = settings.logFormat as LogFormat;
-  const level = (v.verbose ? "debug" : settings.logLevel) as LogLevel;
-
   let view: RunView | undefined;
   if (format === "text") {
     view = createView({
@@ -176,12 +161,48 @@ export async function executePrepared(
     });
   }
   await setupLogging({
-    level,
+    level: (v.verbose ? "debug" : settings.logLevel) as LogLevel,
     format,
-    write: view ? (line) => view.log(line.replace(/\n$/, "")) : io.stderr,
+    // The last guard: a log line that holds a value handed out is masked on its way out.
+    write: view
+      ? (line) => view.log(shown.mask(line).replace(/\n$/, ""))
+      : (line) => io.stderr(shown.mask(line)),
   });
-  const logger = getLogger(["orchestra", "run"]);
+  return { view, logger: getLogger(["orchestra", "run"]) };
+}
 
+/** An inline task's console output goes to its own log, never to stdout (--json's). */
+function captureTaskConsole(): () => void {
+  const logger = getLogger(["orchestra", "console"]);
+  return captureConsole({
+    current: () => (taskContextStorage().getStore() as TaskContext | undefined)?.log,
+    fallback: (level, line) => logger[level === "warning" ? "warn" : level]("{line}", { line }),
+  });
+}
+
+/**
+ * Runs a prepared flow with the view, logging, the worker pool, permissions, secrets and the
+ * state store; returns the exit code. Shared by `run`, `resume` and `retry`.
+ *
+ * Secrets never reach the state dir or the output in clear: everything written to the store
+ * (the journal, the cache) and to stdout and stderr is masked with every value the run was
+ * handed, and a result that holds one is stored masked (sealed too, with a key).
+ */
+export async function executePrepared(
+  prepared: Prepared,
+  parsed: Parsed,
+  io: Io,
+  continuation?: Continuation,
+): Promise<number> {
+  const v = parsed.values;
+  const { def, params, settings } = prepared;
+  const secrets = await runSecrets(prepared, io);
+  if (typeof secrets === "string") {
+    io.stderr(`error: ${secrets}\n`);
+    return 2;
+  }
+  const shown = secrets.values;
+  const { view, logger } = await outputs(parsed, prepared, io, shown);
   const controller = new AbortController();
   let interrupts = 0;
   const stopListening = io.onInterrupt(() => {
@@ -196,32 +217,6 @@ export async function executePrepared(
   let record: RunRecord;
   // One pool for the run, sized by --workers; tasks that choose no executor get --executor.
   const pool = new WorkerPool({ size: settings.workers });
-  const ceiling = (def.options as { permissions?: PermissionSet }).permissions;
-  // Secrets: the secrets file first, then the environment.
-  let fileSecrets: Record<string, string> = {};
-  if (settings.secretsFile) {
-    try {
-      fileSecrets = parseDotenv(
-        await Deno.readTextFile(settings.secretsFile),
-        settings.secretsFile,
-      );
-    } catch (e) {
-      await pool.close();
-      io.stderr(`error: cannot read the secrets file: ${(e as Error).message}\n`);
-      return 2;
-    }
-  }
-  // At each launch of a task that requests permissions: ceiling, policy, the external
-  // service where configured, and a line in the audit log.
-  const authorizer = new Authorizer({
-    flow: graph.name,
-    baseDir,
-    ...(ceiling ? { ceiling } : {}),
-    ...(policy ? { policy } : {}),
-    ...(policy?.authorization ? { client: new AuthorizationClient(policy.authorization) } : {}),
-    audit: new AuditLog(auditLogPath(settings.stateDir)),
-    user: currentUser(io.env),
-  });
   // Every run is recorded (<state dir>/state.db, or the --store), one transaction per tick.
   const store = await commandStore(settings, io);
   if (typeof store === "number") {
@@ -231,53 +226,33 @@ export async function executePrepared(
   }
   const runId = continuation?.runId ??
     (typeof v["run-id"] === "string" && v["run-id"] !== "" ? v["run-id"] : newRunId());
-  const flowHash = await hashFile(prepared.file);
-  if (continuation) {
-    await store.reopenRun(runId, {
-      resetTasks: continuation.resetTasks,
-      pid: Deno.pid,
-      host: Deno.hostname(),
-      flowHash,
-    });
-  } else {
-    await store.createRun({
-      runId,
-      flow: graph.name,
-      status: "running",
-      params,
-      startedAt: new Date().toISOString(),
-      flowFile: prepared.file,
-      flowHash,
-      pid: Deno.pid,
-      host: Deno.hostname(),
-    });
-  }
+  const access = taskAccess(prepared, runId, { store, secrets, io, logger });
+  const restore = await recordRun(prepared, runId, { store, secrets, logger, continuation });
   // `orchestra cancel` from another process: noticed within half a second.
   const poll = setInterval(async () => {
     if (!controller.signal.aborted && await store.isCancelRequested(runId).catch(() => false)) {
       controller.abort(new Error("cancelled with orchestra cancel"));
     }
   }, 500);
+  const releaseConsole = captureTaskConsole();
   try {
     const run = new FlowRun(def, params, {
       runId,
-      journal: store,
+      journal: new SecretJournal(store, shown, secrets.sealer),
       // Results are cached in the store: across runs and processes.
-      cache: new StoreCache(store),
-      ...(continuation ? { restore: continuation.restore } : {}),
+      cache: new SecretCache(new StoreCache(store), shown, secrets.sealer),
+      ...(restore ? { restore } : {}),
       signal: controller.signal,
       workerPool: pool,
       defaultExecutor: settings.executor,
-      authorize: (t) => authorizer.authorize({ id: t.taskId, request: t.request, runId: t.runId }),
-      secrets: (name) => fileSecrets[name] ?? io.env(name),
-      decrypt: (value) => decryptValue(value, io.env(SECRET_KEY_VARIABLE) ?? ""),
-      ...(concurrency !== undefined ? { concurrency } : {}),
+      ...access.options,
+      ...(settings.concurrency !== undefined ? { concurrency: settings.concurrency } : {}),
       onEvent: (e) => {
-        if (view) view.onEvent(e);
-        else {
-          const runLogger = logger.with({ runId: e.runId });
-          logEvent(runLogger, e);
-        }
+        // A task that requests nothing is not asked about: its launch is recorded all the same.
+        if (e.type === "task.started" && e.attempt === 1) access.launched(e.taskId);
+        const event = maskEvent(shown, e);
+        if (view) view.onEvent(event);
+        else logEvent(logger.with({ runId: event.runId }), event);
       },
     });
     record = await run.start();
@@ -289,11 +264,16 @@ export async function executePrepared(
     }
     throw e;
   } finally {
+    releaseConsole();
     clearInterval(poll);
     stopListening();
     await pool.close();
+    await access.flush();
     await store.close();
   }
+  // Values restored from sealed results are not the engine's to mask: the record is masked
+  // here, with every value the run was handed.
+  record = maskRecord(shown, record);
   view?.finish(record);
   if (v.json) io.stdout(JSON.stringify(runDocument(record), null, 2) + "\n");
   if (record.status === "succeeded") return 0;

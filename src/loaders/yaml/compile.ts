@@ -845,6 +845,14 @@ function buildFlow(
       fn: ((input: Input, ctx: TaskContext) => execute(c, input, ctx)) as never,
       location: c.spec.source.locate(c.spec.path),
     };
+    if (c.uses) {
+      const m = c.uses.manifest;
+      (def as { plugin?: unknown }).plugin = {
+        name: m.name,
+        version: m.version,
+        source: c.uses.source,
+      };
+    }
     if (!c.uses || options.executor !== "worker") return def;
     // The plugin's module, imported by a worker started with the task's grant.
     return {
