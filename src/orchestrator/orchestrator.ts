@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { RunStatus, TaskStatus } from "../core/events.ts";
+import type { TaskStatus } from "../core/events.ts";
 import { errorMessage } from "../core/errors.ts";
 import { type FlowDefinition, isFlowDefinition } from "../core/protocol.ts";
 import { newRunId } from "../engine/calls.ts";
@@ -14,7 +14,13 @@ import { prepareParams } from "../engine/execute.ts";
 import { FlowRun } from "../engine/run.ts";
 import type { RestoredTask, RunRecord } from "../engine/types.ts";
 import { SqliteStore } from "../store/sqlite_store.ts";
-import { type RunFilter, RunNotFoundError, type RunRow, type Store } from "../store/store.ts";
+import {
+  type RunFilter,
+  RunNotFoundError,
+  type RunRow,
+  type RunRowStatus,
+  type Store,
+} from "../store/store.ts";
 
 /** Options of an {@linkcode Orchestrator}. */
 export interface OrchestratorOptions {
@@ -50,8 +56,11 @@ export interface RunStatusReport {
   runId: string;
   /** The flow's name. */
   flow: string;
-  /** Where the run stands (`running` also while it waits for a free slot). */
-  status: RunStatus;
+  /**
+   * Where the run stands (`running` also while it waits for a free slot; `interrupted` when
+   * its row says running but its owner is gone).
+   */
+  status: RunRowStatus;
   /** What went wrong, when it failed or was cancelled. */
   error?: string;
   /** The flow's result, once it succeeded. */
@@ -80,12 +89,6 @@ interface LocalRun {
 
 /** How often runs executing here look for a cancel requested by another process. */
 const CANCEL_POLL_MS = 500;
-
-/**
- * Runs executing in this process, across every orchestrator: a run row with this process's
- * pid is a live run (not a crash to pick up) exactly when it is in here.
- */
-const executingHere = new Set<string>();
 
 /**
  * Runs flows in the background, records them in a store and resumes those a crash
@@ -150,9 +153,9 @@ export class Orchestrator {
   }
 
   /**
-   * Opens the store and resumes the runs a crash left `running` whose flow it knows: their
-   * succeeded tasks are restored, the rest run again. Runs of other flows, and runs whose
-   * process is still alive (or on another host), are left alone.
+   * Opens the store and resumes the runs a crash interrupted (their owner is gone) whose flow
+   * it knows: their succeeded tasks are restored, the rest run again. Runs of other flows,
+   * and runs another live process owns, are left alone.
    */
   async start(): Promise<void> {
     if (this.#state !== "new") throw new Error("The orchestrator was already started");
@@ -161,10 +164,13 @@ export class Orchestrator {
     const poll = setInterval(() => this.#pollCancels(), CANCEL_POLL_MS);
     Deno.unrefTimer(poll);
     this.#poll = poll;
-    for (const row of await this.#store.listRuns({ status: "running" })) {
+    for (const row of await this.#store.listRuns({ status: "interrupted" })) {
       const def = this.#flows.get(row.flow);
-      if (def === undefined || this.#runs.has(row.runId) || isAlive(row)) continue;
-      await this.#resume(row, def);
+      if (def === undefined || this.#runs.has(row.runId)) continue;
+      // Another orchestrator may be picking it up at this moment: one of them gets it.
+      const { lease } = await this.#store.claimRun(row.runId);
+      if (lease === undefined) continue;
+      if (!(await this.#resume(row, def))) await lease.release();
     }
     this.#state = "started";
   }
@@ -188,6 +194,7 @@ export class Orchestrator {
     const values = prepareParams(flow, params);
     this.#flows.set(flow.options.name, flow);
     const runId = newRunId();
+    await this.store.claimRun(runId);
     await this.store.createRun({
       runId,
       flow: flow.options.name,
@@ -275,12 +282,13 @@ export class Orchestrator {
     this.#state = "stopped";
   }
 
-  async #resume(row: RunRow, def: FlowDefinition): Promise<void> {
+  /** Continues an interrupted run this orchestrator has claimed; false if it may not. */
+  async #resume(row: RunRow, def: FlowDefinition): Promise<boolean> {
     let params: Record<string, unknown>;
     try {
       params = prepareParams(def, row.params);
     } catch {
-      return; // the flow changed so its params no longer fit: not ours to decide
+      return false; // the flow changed so its params no longer fit: not ours to decide
     }
     const tasks = await this.store.getTasks(row.runId);
     const restore = new Map<string, RestoredTask>();
@@ -297,6 +305,7 @@ export class Orchestrator {
       host: Deno.hostname(),
     });
     if (reopened) this.#launch(row.runId, def, params, restore);
+    return reopened;
   }
 
   #launch(
@@ -318,7 +327,6 @@ export class Orchestrator {
       finished: false,
     };
     this.#runs.set(runId, run);
-    executingHere.add(runId);
     this.#queue.push(run);
     this.#next();
   }
@@ -370,7 +378,6 @@ export class Orchestrator {
       };
     }
     run.finished = true;
-    executingHere.delete(run.runId);
     run.resolve(record);
   }
 
@@ -384,22 +391,5 @@ export class Orchestrator {
         run.controller.abort(new Error("cancelled with orchestra cancel"));
       }
     }
-  }
-}
-
-/**
- * Whether the process recorded as running a run is still there. A run on another host, or
- * without a pid, is presumed alive: it cannot be probed from here. One with this process's pid
- * is alive when an orchestrator here executes it (a stopped or abandoned one's run is not).
- */
-function isAlive(row: RunRow): boolean {
-  if (row.pid === undefined || row.host !== Deno.hostname()) return true;
-  if (row.pid === Deno.pid) return executingHere.has(row.runId);
-  try {
-    Deno.kill(row.pid, "SIGCONT"); // a probe: it throws NotFound when the process is gone
-    return true;
-  } catch (e) {
-    // Without the permission to probe (or for another user's process), presume it alive.
-    return !(e instanceof Deno.errors.NotFound);
   }
 }
