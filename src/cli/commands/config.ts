@@ -15,6 +15,7 @@ import {
   type SettingSource,
 } from "../../config/config.ts";
 import { parseText, SETTING_SPECS, type SettingKey } from "../../config/settings.ts";
+import { formatBytes } from "../../executors/process.ts";
 import { type Parsed, UsageError } from "../args.ts";
 import type { Io } from "../io.ts";
 import { renderProblems, renderTable } from "../render.ts";
@@ -35,6 +36,7 @@ export const SETTINGS_OPTIONS = {
   workers: { type: "string" },
   executor: { type: "string" },
   durability: { type: "string" },
+  "max-output": { type: "string" },
 } as const;
 
 /** Options of `config`. */
@@ -67,6 +69,10 @@ Settings:
   workers      --workers N           ORCHESTRA_WORKERS      the number of cores
   executor     --executor NAME       ORCHESTRA_EXECUTOR     inline (or worker, process)
   durability   --durability LEVEL    ORCHESTRA_DURABILITY   full (or normal)
+  maxOutput    --max-output SIZE     ORCHESTRA_MAX_OUTPUT   16MiB (a run: step's stdout)
+
+A run: step that prints more than maxOutput on stdout (its result) fails, naming the limit;
+its output is never cut short silently.
 
 Durability: full fsyncs each journal batch, so a power cut or OS crash loses nothing
 recorded; normal is faster, but a power cut or OS crash may lose the last batches (a
@@ -144,6 +150,7 @@ function shownValue(io: Io, key: SettingKey, value: unknown): string {
   if (key === "stateDir" || key === "policyFile" || key === "secretsFile") {
     return shownPath(io, value as string, true);
   }
+  if (key === "maxOutput") return formatBytes(value as number).replace(" ", "");
   return String(value);
 }
 

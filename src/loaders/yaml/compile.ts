@@ -859,6 +859,7 @@ function buildFlow(
         env,
         signal: ctx.signal,
         onLine: logOutputLines(ctx.log),
+        owner: { runId: ctx.runId, taskId: ctx.taskId },
       });
       return parseOutput(out);
     }
