@@ -35,7 +35,7 @@ import {
 import { SCHEMA_OPTIONS, schemaCommand } from "./commands/schema.ts";
 import { SECRET_OPTIONS, secretCommand } from "./commands/secret.ts";
 import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
-import { type Io, processIo } from "./io.ts";
+import { type Io, OutputClosedError, processIo } from "./io.ts";
 
 /** The version printed by `--version`. */
 export const VERSION: string = denoJson.version;
@@ -63,6 +63,13 @@ const COMMANDS: Record<string, Command> = {
   cache: { options: CACHE_OPTIONS, run: cacheCommand },
   plugins: { options: PLUGINS_OPTIONS, run: pluginsCommand },
 };
+
+/** Whether the command line asks for debug logs (`--log-level debug`). */
+function debugLevel(args: string[]): boolean {
+  return args.some((a, i) =>
+    a === "--log-level=debug" || (a === "--log-level" && args[i + 1] === "debug")
+  );
+}
 
 /**
  * Runs the CLI with `args` (without the program name) and returns the exit code.
@@ -118,7 +125,13 @@ export async function main(args: string[], io: Io = processIo()): Promise<number
       io.stderr(`error: ${e.message}\nRun "orchestra ${e.command} --help" for usage.\n`);
       return 2;
     }
-    io.stderr(`error: ${errorMessage(e)}\n${e instanceof Error && e.stack ? e.stack + "\n" : ""}`);
+    // `orchestra logs RUN | head`: the reader has all it wanted.
+    if (e instanceof OutputClosedError) return 0;
+    // A stack trace is for whoever debugs Orchestra, not for its users.
+    const debug = io.env("ORCHESTRA_DEBUG") === "1" || debugLevel(rest);
+    io.stderr(
+      `error: ${errorMessage(e)}\n${debug && e instanceof Error && e.stack ? e.stack + "\n" : ""}`,
+    );
     return 1;
   }
 }

@@ -66,7 +66,12 @@ function resolvePath(io: Io, path: string): string {
   return path.startsWith("/") ? path : `${io.cwd.replace(/\/+$/, "")}/${path}`;
 }
 
-async function readParamsFile(command: string, io: Io, path: string) {
+/** The params of a `--params-file` (JSON or YAML): an object, or a usage error. */
+export async function readParamsFile(
+  command: string,
+  io: Io,
+  path: string,
+): Promise<Record<string, unknown>> {
   let text: string;
   try {
     text = await Deno.readTextFile(resolvePath(io, path));

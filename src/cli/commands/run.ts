@@ -6,28 +6,39 @@
  */
 
 import { getLogger, type Logger, type LogLevel } from "@logtape/logtape";
-import { FlowValidationError } from "../../core/errors.ts";
+import { errorMessage, FlowValidationError } from "../../core/errors.ts";
 import type { RunEvent } from "../../core/events.ts";
 import { FlowRun } from "../../engine/run.ts";
 import { WorkerPool } from "../../executors/worker_pool.ts";
+import { configureProcesses } from "../../executors/process.ts";
+import { processGroups } from "../../executors/process_registry.ts";
 import { newRunId } from "../../engine/calls.ts";
 import type { RestoredTask } from "../../engine/types.ts";
-import { SqliteStore } from "../../store/sqlite_store.ts";
 import { StoreCache } from "../../engine/cache.ts";
 import type { RunRecord } from "../../engine/types.ts";
 import type { PermissionSet } from "../../core/permissions.ts";
+import { recordProcesses, stopLeftoverProcesses, stoppingJournal } from "../../host/processes.ts";
 import { AuditLog, auditLogPath, currentUser } from "../../permissions/audit.ts";
 import { AuthorizationClient } from "../../permissions/authorization.ts";
 import { Authorizer } from "../../permissions/authorizer.ts";
-import { parseDotenv } from "../../permissions/secrets.ts";
 import { decryptValue, SECRET_KEY_VARIABLE } from "../../permissions/encrypted.ts";
+import { describeOwner, type RunLease } from "../../store/ownership.ts";
+import type { Store, TaskRow } from "../../store/store.ts";
 import { type Parsed, UsageError } from "../args.ts";
 import type { Io } from "../io.ts";
 import { type LogFormat, setupLogging } from "../logging.ts";
 import { graphJson, renderIssues, renderPlan } from "../render.ts";
 import { createView, type RunView } from "../view/view.ts";
 import { FLOW_OPTIONS, hashFile, prepare, type Prepared } from "./common.ts";
-import { SETTINGS_OPTIONS } from "./config.ts";
+import { commandSettings, SETTINGS_OPTIONS } from "./config.ts";
+import {
+  handleStopSignals,
+  ioWithLogFile,
+  readSecretsFile,
+  recordRunFailure,
+  restoredRows,
+} from "./run_support.ts";
+import { openStateStore, runLogPath } from "./state.ts";
 
 /** Options of `run`. */
 export const RUN_OPTIONS = {
@@ -58,8 +69,21 @@ function detachedArgs(parsed: Parsed, runId: string): string[] {
   return args;
 }
 
-/** Starts the run in a new background process; prints its id and returns at once. */
-function detach(parsed: Parsed, io: Io): number {
+/**
+ * Starts the run in a new background process; prints its id and returns at once. Everything
+ * `run` checks before the first task is checked here first (the flow, params, settings, the
+ * secrets file, the state store), so a run id printed is a run that starts; the background
+ * process writes what it would print to the run's log (`orchestra logs RUN` shows it).
+ */
+async function detach(prepared: Prepared, parsed: Parsed, io: Io): Promise<number> {
+  const secrets = await readSecretsFile(prepared.settings);
+  if ("error" in secrets) {
+    io.stderr(`error: ${secrets.error}\n`);
+    return 2;
+  }
+  const store = await openStateStore(prepared.settings, io);
+  if (typeof store === "number") return store;
+  await store.close();
   const runId = newRunId();
   const main = new URL("../../../main.ts", import.meta.url);
   // Under `deno run` the executable is Deno and needs the entry point; a compiled binary is
@@ -81,6 +105,46 @@ function detach(parsed: Parsed, io: Io): number {
   child.unref();
   io.stdout(parsed.values.json ? JSON.stringify({ runId }, null, 2) + "\n" : `${runId}\n`);
   return 0;
+}
+
+/**
+ * `run --run-id ID` is the background process of `run --detach`: what it prints goes to the
+ * run's log, and a run that fails before it is recorded is recorded as failed.
+ */
+async function runDetached(parsed: Parsed, io: Io, runId: string): Promise<number> {
+  const settings = await commandSettings(parsed, io);
+  if (typeof settings === "number") return settings;
+  const log = await ioWithLogFile(io, runLogPath(settings.stateDir, runId));
+  let code: number;
+  try {
+    code = await runInForeground(parsed, log);
+  } catch (e) {
+    log.stderr(`error: ${errorMessage(e)}\n`);
+    code = 1;
+  }
+  if (code !== 0) {
+    const store = await openStateStore(settings, log);
+    if (typeof store === "number") return store;
+    try {
+      if (!(await store.getRun(runId))) {
+        const file = parsed.positionals[0] ?? "flow";
+        const flow = file.split(/[\\/]/).pop()!.replace(/\.[^.]*$/, "");
+        await store.createRun({
+          runId,
+          flow,
+          status: "failed",
+          params: {},
+          startedAt: new Date().toISOString(),
+          finishedAt: new Date().toISOString(),
+          error: `the detached run could not start (exit ${code}); "orchestra logs ${runId}" ` +
+            `shows why`,
+        });
+      }
+    } finally {
+      await store.close();
+    }
+  }
+  return code;
 }
 
 /** The `--json` document: the run record with its fields in the documented order. */
@@ -119,9 +183,18 @@ function logEvent(logger: Logger, e: RunEvent): void {
 }
 
 /** Runs `orchestra run`. */
-export async function runCommand(parsed: Parsed, io: Io): Promise<number> {
+export function runCommand(parsed: Parsed, io: Io): Promise<number> {
   const v = parsed.values;
   if (v.quiet && v.verbose) throw new UsageError("run", "--quiet and --verbose exclude each other");
+  const runId = v["run-id"];
+  if (typeof runId === "string" && runId !== "" && !v.detach) {
+    return runDetached(parsed, io, runId);
+  }
+  return runInForeground(parsed, io);
+}
+
+async function runInForeground(parsed: Parsed, io: Io): Promise<number> {
+  const v = parsed.values;
   // Settings (defaults < orchestra.yaml < ORCHESTRA_* < flags) come with the flow.
   const prepared = await prepare("run", parsed, io);
   if (typeof prepared === "number") return prepared;
@@ -130,36 +203,28 @@ export async function runCommand(parsed: Parsed, io: Io): Promise<number> {
     io.stdout(v.json ? JSON.stringify(graphJson(graph), null, 2) + "\n" : renderPlan(graph));
     return 0;
   }
-  if (v.detach) return detach(parsed, io);
+  if (v.detach) return await detach(prepared, parsed, io);
   return await executePrepared(prepared, parsed, io);
 }
 
 /** How a run continues an earlier one (`resume`, `retry`). */
 export interface Continuation {
-  /** The run's id. */
+  /** The state store, open, holding the lease of `runId`; closed when the run ends. */
+  store: Store;
+  /** The run's id: the run resumed, or the new run of a retry. */
   runId: string;
   /** Calls that completed: restored, not run again. */
   restore: ReadonlyMap<string, RestoredTask>;
-  /** Calls to run again. */
+  /** Calls to run again (of a resumed run). */
   resetTasks: string[];
+  /** A retry: the run it retries, and the rows of the tasks it keeps from it. */
+  retryOf?: { runId: string; kept: readonly TaskRow[] };
 }
 
-/**
- * Runs a prepared flow with the view, logging, the worker pool, permissions, secrets and the
- * state store; returns the exit code. Shared by `run`, `resume` and `retry`.
- */
-export async function executePrepared(
-  prepared: Prepared,
-  parsed: Parsed,
-  io: Io,
-  continuation?: Continuation,
-): Promise<number> {
+function createOutput(prepared: Prepared, parsed: Parsed, io: Io) {
   const v = parsed.values;
-  const { def, params, graph, settings, policy, baseDir } = prepared;
-  const concurrency = settings.concurrency;
+  const { settings } = prepared;
   const format = settings.logFormat as LogFormat;
-  const level = (v.verbose ? "debug" : settings.logLevel) as LogLevel;
-
   let view: RunView | undefined;
   if (format === "text") {
     view = createView({
@@ -170,42 +235,125 @@ export async function executePrepared(
       color: io.terminal.isTerminal && io.env("NO_COLOR") === undefined,
     });
   }
+  const level = (v.verbose ? "debug" : settings.logLevel) as LogLevel;
+  return { view, level, format };
+}
+
+/** Claims a new run id in the store: nobody else can hold a fresh id. */
+async function claimNew(store: Store, runId: string, io: Io): Promise<RunLease | undefined> {
+  const claim = await store.claimRun(runId);
+  if (claim.lease) return claim.lease;
+  io.stderr(`error: run ${runId} is already run by ${describeOwner(claim.heldBy)}\n`);
+  return undefined;
+}
+
+/** Records the run as starting: a new row, the resumed row reopened, or a retry's new row. */
+async function recordStart(
+  store: Store,
+  prepared: Prepared,
+  runId: string,
+  continuation: Continuation | undefined,
+): Promise<void> {
+  const flowHash = await hashFile(prepared.file);
+  const owner = { pid: Deno.pid, host: Deno.hostname() };
+  if (continuation && !continuation.retryOf) {
+    // The previous owner died; what it left running stops before anything runs again.
+    await stopLeftoverProcesses(store, runId);
+    await store.reopenRun(runId, { resetTasks: continuation.resetTasks, ...owner, flowHash });
+    return;
+  }
+  await store.createRun({
+    runId,
+    flow: prepared.graph.name,
+    status: "running",
+    params: prepared.params,
+    startedAt: new Date().toISOString(),
+    flowFile: prepared.file,
+    flowHash,
+    ...owner,
+    ...(continuation?.retryOf ? { retryOf: continuation.retryOf.runId } : {}),
+  });
+  if (continuation?.retryOf?.kept.length) {
+    await store.append([
+      {
+        type: "run.started",
+        runId,
+        time: Date.now(),
+        flow: prepared.graph.name,
+        params: prepared.params,
+      },
+      ...restoredRows(runId, continuation.retryOf.kept),
+    ]);
+  }
+}
+
+/**
+ * Runs a prepared flow with the view, logging, the worker pool, permissions, secrets and the
+ * state store; returns the exit code. Shared by `run`, `resume` and `retry`. The run is owned
+ * (its lease held) from before it is recorded until it ended; it ends, and this returns, only
+ * once every process its tasks started is gone.
+ */
+export async function executePrepared(
+  prepared: Prepared,
+  parsed: Parsed,
+  io: Io,
+  continuation?: Continuation,
+): Promise<number> {
+  const { settings } = prepared;
+  // Secrets: the secrets file first, then the environment.
+  const secrets = await readSecretsFile(settings);
+  if ("error" in secrets) {
+    await continuation?.store.close();
+    io.stderr(`error: ${secrets.error}\n`);
+    return 2;
+  }
+  // Every run is recorded: <state dir>/state.db, one transaction per scheduler tick.
+  const store = continuation?.store ?? await openStateStore(settings, io);
+  if (typeof store === "number") return store;
+  const v = parsed.values;
+  const runId = continuation?.runId ??
+    (typeof v["run-id"] === "string" && v["run-id"] !== "" ? v["run-id"] : newRunId());
+  try {
+    if (!continuation && !(await claimNew(store, runId, io))) return 2;
+    configureProcesses({ maxOutput: settings.maxOutput });
+    return await executeOwned(
+      prepared,
+      parsed,
+      io,
+      { store, runId, secrets: secrets.secrets },
+      continuation,
+    );
+  } finally {
+    await processGroups.stopAll({ runId });
+    await store.close();
+  }
+}
+
+async function executeOwned(
+  prepared: Prepared,
+  parsed: Parsed,
+  io: Io,
+  run: { store: Store; runId: string; secrets: Record<string, string> },
+  continuation: Continuation | undefined,
+): Promise<number> {
+  const v = parsed.values;
+  const { def, params, graph, settings, policy, baseDir } = prepared;
+  const { store, runId } = run;
+  const { view, level, format } = createOutput(prepared, parsed, io);
   await setupLogging({
     level,
     format,
     write: view ? (line) => view.log(line.replace(/\n$/, "")) : io.stderr,
   });
   const logger = getLogger(["orchestra", "run"]);
-
   const controller = new AbortController();
-  let interrupts = 0;
-  const stopListening = io.onInterrupt(() => {
-    interrupts++;
-    if (interrupts > 1) io.exit(130);
-    const note =
-      "Cancelling: stopping new work and aborting running tasks (Ctrl-C again to exit now)";
+  const signals = handleStopSignals(io, controller, (note) => {
     if (view) view.log(note);
     else logger.warn(note);
-    controller.abort(new Error("interrupted with Ctrl-C"));
   });
-  let record: RunRecord;
   // One pool for the run, sized by --workers; tasks that choose no executor get --executor.
   const pool = new WorkerPool({ size: settings.workers });
   const ceiling = (def.options as { permissions?: PermissionSet }).permissions;
-  // Secrets: the secrets file first, then the environment.
-  let fileSecrets: Record<string, string> = {};
-  if (settings.secretsFile) {
-    try {
-      fileSecrets = parseDotenv(
-        await Deno.readTextFile(settings.secretsFile),
-        settings.secretsFile,
-      );
-    } catch (e) {
-      await pool.close();
-      io.stderr(`error: cannot read the secrets file: ${(e as Error).message}\n`);
-      return 2;
-    }
-  }
   // At each launch of a task that requests permissions: ceiling, policy, the external
   // service where configured, and a line in the audit log.
   const authorizer = new Authorizer({
@@ -217,41 +365,21 @@ export async function executePrepared(
     audit: new AuditLog(auditLogPath(settings.stateDir)),
     user: currentUser(io.env),
   });
-  // Every run is recorded: <state dir>/state.db, one transaction per scheduler tick.
-  const store = await SqliteStore.open(settings.stateDir, { durability: settings.durability });
-  const runId = continuation?.runId ??
-    (typeof v["run-id"] === "string" && v["run-id"] !== "" ? v["run-id"] : newRunId());
-  const flowHash = await hashFile(prepared.file);
-  if (continuation) {
-    await store.reopenRun(runId, {
-      resetTasks: continuation.resetTasks,
-      pid: Deno.pid,
-      host: Deno.hostname(),
-      flowHash,
-    });
-  } else {
-    await store.createRun({
-      runId,
-      flow: graph.name,
-      status: "running",
-      params,
-      startedAt: new Date().toISOString(),
-      flowFile: prepared.file,
-      flowHash,
-      pid: Deno.pid,
-      host: Deno.hostname(),
-    });
-  }
-  // `orchestra cancel` from another process: noticed within half a second.
-  const poll = setInterval(async () => {
-    if (!controller.signal.aborted && await store.isCancelRequested(runId).catch(() => false)) {
-      controller.abort(new Error("cancelled with orchestra cancel"));
-    }
-  }, 500);
+  let poll: ReturnType<typeof setInterval> | undefined;
+  const stopRecording = recordProcesses(store, runId);
+  let record: RunRecord;
   try {
-    const run = new FlowRun(def, params, {
+    await recordStart(store, prepared, runId, continuation);
+    // `orchestra cancel` from another process: noticed within half a second.
+    poll = setInterval(async () => {
+      if (!controller.signal.aborted && await store.isCancelRequested(runId).catch(() => false)) {
+        controller.abort(new Error("cancelled with orchestra cancel"));
+      }
+    }, 500);
+    const flowRun = new FlowRun(def, params, {
       runId,
-      journal: store,
+      // Before the run's end is recorded, every process its tasks started is stopped.
+      journal: stoppingJournal(store, runId),
       // Results are cached in the store: across runs and processes.
       cache: new StoreCache(store),
       ...(continuation ? { restore: continuation.restore } : {}),
@@ -259,20 +387,20 @@ export async function executePrepared(
       workerPool: pool,
       defaultExecutor: settings.executor,
       authorize: (t) => authorizer.authorize({ id: t.taskId, request: t.request, runId: t.runId }),
-      secrets: (name) => fileSecrets[name] ?? io.env(name),
+      secrets: (name) => run.secrets[name] ?? io.env(name),
       decrypt: (value) => decryptValue(value, io.env(SECRET_KEY_VARIABLE) ?? ""),
-      ...(concurrency !== undefined ? { concurrency } : {}),
+      ...(settings.concurrency !== undefined ? { concurrency: settings.concurrency } : {}),
       onEvent: (e) => {
         if (view) view.onEvent(e);
-        else {
-          const runLogger = logger.with({ runId: e.runId });
-          logEvent(runLogger, e);
-        }
+        else logEvent(logger.with({ runId: e.runId }), e);
       },
     });
-    record = await run.start();
+    record = await flowRun.start();
   } catch (e) {
     view?.close();
+    // Failed before its first task: recorded as failed with its error, never left running.
+    const error = e instanceof FlowValidationError ? e.message : errorMessage(e);
+    await recordRunFailure(store, runId, graph.name, error).catch(() => {});
     if (e instanceof FlowValidationError) {
       io.stderr(renderIssues(e.flow, e.issues));
       return 2;
@@ -280,13 +408,13 @@ export async function executePrepared(
     throw e;
   } finally {
     clearInterval(poll);
-    stopListening();
+    signals.stop();
+    stopRecording();
     await pool.close();
-    await store.close();
   }
   view?.finish(record);
   if (v.json) io.stdout(JSON.stringify(runDocument(record), null, 2) + "\n");
   if (record.status === "succeeded") return 0;
-  if (record.status === "cancelled" && interrupts > 0) return 130;
+  if (record.status === "cancelled" && signals.code !== undefined) return signals.code;
   return 1;
 }
