@@ -120,6 +120,9 @@ export function formatBytes(n: number): string {
 /** The variables passed through from the host when a command's environment is built. */
 export const BASE_ENV_NAMES: readonly string[] = ["PATH", "HOME", "LANG", "TZ", "TMPDIR"];
 
+/** What `sh` runs first: wait for the go-ahead, then become the command (stdin: nothing). */
+const GATE = 'read -r go || exit 125; exec sh -c "$1" </dev/null';
+
 // Only the end of stderr is used (in the error of a failed command): keep that much.
 const STDERR_TAIL = 64 * 1024;
 // A line longer than this is logged in pieces rather than held whole.
@@ -194,14 +197,16 @@ export async function runShell(command: string, options: ShellOptions): Promise<
   signal?.throwIfAborted();
   const groups = options.groups ?? processGroups;
   const graceMs = options.graceMs ?? settings.graceMs;
-  // setsid puts sh in its own process group, so a timeout can stop what it started too.
+  // setsid puts sh in its own process group, so a timeout can stop what it started too. The
+  // shell waits for a line on stdin before it becomes the command: the group is watched and
+  // recorded first, so a crash at any moment leaves no group that nobody knows of.
   const useSetsid = Deno.build.os === "linux";
   const child = new Deno.Command(useSetsid ? "setsid" : "sh", {
-    args: useSetsid ? ["sh", "-c", command] : ["-c", command],
+    args: [...(useSetsid ? ["sh"] : []), "-c", GATE, "sh", command],
     cwd: options.cwd,
     env: options.env,
     clearEnv: true,
-    stdin: "null",
+    stdin: "piped",
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -209,6 +214,12 @@ export async function runShell(command: string, options: ShellOptions): Promise<
     graceMs,
     ...(options.owner ? { owner: options.owner } : {}),
   });
+  const gate = child.stdin.getWriter();
+  void group.known.then(async () => {
+    // Aborted meanwhile: end of file instead of the line, and the command never starts.
+    if (!signal?.aborted) await gate.write(new TextEncoder().encode("go\n"));
+    await gate.close();
+  }).catch(() => {});
   let overflowed = false;
   const stop = () => void groups.stop(group);
   signal?.addEventListener("abort", stop, { once: true });

@@ -20,6 +20,12 @@ export interface RunningGroup {
   readonly owner: { readonly runId: string; readonly taskId: string } | undefined;
   /** ISO time it started. */
   readonly startedAt: string;
+  /**
+   * Resolves once the group is watched by the supervisor and recorded by every listener (in
+   * the store): only then may its command start, so that a crash at any moment leaves no
+   * group that nobody knows of. Never rejects.
+   */
+  readonly known: Promise<void>;
 }
 
 /** Told when a group starts and ends (the CLI records them in the store). */
@@ -32,7 +38,6 @@ export interface GroupListener {
 
 interface Entry {
   group: RunningGroup;
-  recorded: Promise<unknown>;
   stopping: Promise<void> | undefined;
   graceMs: number;
 }
@@ -85,17 +90,22 @@ export class ProcessGroups {
     pgid: number,
     options: { owner?: RunningGroup["owner"]; graceMs: number },
   ): RunningGroup {
-    const group: RunningGroup = {
+    const base = {
       pgid,
       identity: processIdentity(pgid),
       owner: options.owner,
       startedAt: new Date().toISOString(),
     };
-    this.#supervisor?.watch(pgid);
-    const recorded = Promise.allSettled(
-      [...this.#listeners].map((l) => Promise.resolve().then(() => l.started?.(group))),
-    );
-    this.#live.set(pgid, { group, recorded, stopping: undefined, graceMs: options.graceMs });
+    const watched = this.#supervisor?.watch(pgid);
+    const listeners = [...this.#listeners];
+    const group: RunningGroup = {
+      ...base,
+      known: Promise.allSettled([
+        watched,
+        ...listeners.map((l) => Promise.resolve().then(() => l.started?.(base as RunningGroup))),
+      ]).then(() => {}),
+    };
+    this.#live.set(pgid, { group, stopping: undefined, graceMs: options.graceMs });
     return group;
   }
 
@@ -125,8 +135,8 @@ export class ProcessGroups {
     const entry = this.#live.get(group.pgid);
     if (entry === undefined || entry.group !== group) return;
     this.#live.delete(group.pgid);
-    this.#supervisor?.unwatch(group.pgid);
-    await entry.recorded;
+    void this.#supervisor?.unwatch(group.pgid);
+    await group.known;
     await Promise.allSettled(
       [...this.#listeners].map((l) => Promise.resolve().then(() => l.ended?.(group))),
     );

@@ -69,19 +69,23 @@ export class Supervisor {
     return !this.#broken;
   }
 
-  /** Stops `pgid` too if this process dies. */
-  watch(pgid: number): void {
-    this.#send(`+${pgid}\n`);
+  /**
+   * Stops `pgid` too if this process dies; resolves once the supervisor has been told (the
+   * line is in its pipe), never rejects.
+   */
+  watch(pgid: number): Promise<void> {
+    return this.#send(`+${pgid}\n`);
   }
 
   /** `pgid` ended: forget it. */
-  unwatch(pgid: number): void {
-    this.#send(`-${pgid}\n`);
+  unwatch(pgid: number): Promise<void> {
+    return this.#send(`-${pgid}\n`);
   }
 
-  #send(line: string): void {
+  #send(line: string): Promise<void> {
     const writer = this.#start();
-    writer?.write(this.#encoder.encode(line)).catch(() => {
+    if (writer === undefined) return Promise.resolve();
+    return writer.write(this.#encoder.encode(line)).catch(() => {
       this.#broken = true; // it died: the groups are stopped by this process alone
     });
   }
