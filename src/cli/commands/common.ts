@@ -165,6 +165,17 @@ export async function prepare(
     else if (!(e instanceof FlowValidationError)) throw e;
     // The flow's own problems are reported by the plan below.
   }
+  if ((def.options as { params?: unknown }).params === undefined) {
+    // Without a schema the library passes params through; from the command line a param the
+    // flow does not declare is a typo or a wrong flow.
+    for (const name of Object.keys(input)) {
+      paramIssues.push({
+        message: `Unknown param "${name}": flow "${def.options.name}" declares no params`,
+        hint: "declare it in the flow's params (params: { " + name + ': { type: "string" } }), ' +
+          "or leave it out",
+      });
+    }
+  }
   if (yamlGraph && command !== "run") {
     // A YAML flow's graph does not depend on params: inspecting it needs no values for them.
     paramIssues = paramIssues.filter((i) => !i.message.startsWith("Missing required param"));
