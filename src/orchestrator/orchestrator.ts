@@ -13,6 +13,7 @@ import { newRunId } from "../engine/calls.ts";
 import { prepareParams } from "../engine/execute.ts";
 import { FlowRun } from "../engine/run.ts";
 import type { RestoredTask, RunRecord } from "../engine/types.ts";
+import { repairGroupRows } from "../host/group_rows.ts";
 import { SqliteStore } from "../store/sqlite_store.ts";
 import {
   type RunFilter,
@@ -351,6 +352,7 @@ export class Orchestrator {
         signal: run.controller.signal,
         ...(run.restore ? { restore: run.restore } : {}),
       }).start();
+      if (run.restore) await repairGroupRows(this.store, record).catch(() => {});
     } catch (e) {
       // The engine resolves failed runs with their record; reaching here is a bug or a store
       // that broke down: record the failure so the run does not stay `running` forever.

@@ -17,6 +17,7 @@ import type { RestoredTask } from "../../engine/types.ts";
 import { StoreCache } from "../../engine/cache.ts";
 import type { RunRecord } from "../../engine/types.ts";
 import type { PermissionSet } from "../../core/permissions.ts";
+import { repairGroupRows } from "../../host/group_rows.ts";
 import { recordProcesses, stopLeftoverProcesses, stoppingJournal } from "../../host/processes.ts";
 import { AuditLog, auditLogPath, currentUser } from "../../permissions/audit.ts";
 import { AuthorizationClient } from "../../permissions/authorization.ts";
@@ -396,6 +397,7 @@ async function executeOwned(
       },
     });
     record = await flowRun.start();
+    if (continuation) await repairGroupRows(store, record).catch(() => {});
   } catch (e) {
     view?.close();
     // Failed before its first task: recorded as failed with its error, never left running.

@@ -257,6 +257,7 @@ export async function logsCommand(parsed: Parsed, io: Io): Promise<number> {
       );
     };
     let after = 0;
+    let ended = false;
     for (;;) {
       const events = await store.events(found.runId, {
         afterSeq: after,
@@ -267,15 +268,22 @@ export async function logsCommand(parsed: Parsed, io: Io): Promise<number> {
         after = Math.max(after, seq);
         if (event.type === "task.log") {
           print(event.time, event.level, event.taskId, event.message, event.props);
-        } else if (event.type === "run.finished" && event.error) {
-          print(event.time, "error", "run", `run ${event.status}: ${event.error}`);
+        } else if (event.type === "run.finished") {
+          ended = true;
+          if (event.error) print(event.time, "error", "run", `run ${event.status}: ${event.error}`);
         }
       }
       const now = await store.getRun(found.runId);
       if (!parsed.values.follow || !now || now.status !== "running") {
         if (!taskId) {
+          const at = now?.finishedAt ?? found.startedAt;
           for (const line of await runLog(parsed, io, found.runId)) {
-            print(now?.finishedAt ?? found.startedAt, "info", "process", line);
+            print(at, line.startsWith("error:") ? "error" : "info", "process", line);
+          }
+          // A run recorded as failed without a journal (its process could not start it).
+          if (!ended && now?.error && now.status !== "running") {
+            print(at, "error", "run", `run ${now.status}: ${now.error}`);
+            ended = true;
           }
         }
         if (!parsed.values.follow || events.length === 0) return 0;
