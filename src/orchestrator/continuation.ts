@@ -6,7 +6,7 @@
  */
 
 import type { RestoredTask } from "../engine/types.ts";
-import type { TaskRow } from "../store/store.ts";
+import type { AppendEvent, TaskRow } from "../store/store.ts";
 
 /** What a continued run restores and what it runs again. */
 export interface ContinuationPlan {
@@ -90,4 +90,37 @@ export function downstream(tasks: readonly TaskRow[], from: string): Set<string>
     }
   }
   return out;
+}
+
+/**
+ * The journal events that give a new run (a retry) the rows of the tasks it keeps from the
+ * run it retries: their result, attempts and cache key, as they were.
+ */
+export function restoredRows(runId: string, kept: readonly TaskRow[]): AppendEvent[] {
+  const events: AppendEvent[] = [];
+  for (const t of kept) {
+    const time = Date.parse(t.finishedAt ?? t.startedAt ?? "") || Date.now();
+    const base = { runId, time, taskId: t.taskId, name: t.name };
+    events.push({
+      ...base,
+      type: "task.created",
+      needs: t.needs,
+      kind: t.kind,
+      ...(t.group !== undefined ? { group: t.group } : {}),
+    });
+    if (t.status === "cached") {
+      events.push({ ...base, type: "task.cached", key: t.cacheKey ?? "", result: t.result });
+    } else {
+      const started = Date.parse(t.startedAt ?? "") || time;
+      events.push({ ...base, time: started, type: "task.started", attempt: t.attempts });
+      events.push({
+        ...base,
+        type: "task.succeeded",
+        attempt: t.attempts,
+        durationMs: Math.max(0, time - started),
+        result: t.result,
+      });
+    }
+  }
+  return events;
 }

@@ -14,6 +14,8 @@ import { prepareParams } from "../engine/execute.ts";
 import { FlowRun } from "../engine/run.ts";
 import type { RestoredTask, RunRecord } from "../engine/types.ts";
 import { repairGroupRows } from "../host/group_rows.ts";
+import { recordProcesses, stopLeftoverProcesses, stoppingJournal } from "../host/processes.ts";
+import { restoredRows, resumePlan, retryPlan } from "./continuation.ts";
 import { SqliteStore } from "../store/sqlite_store.ts";
 import {
   type RunFilter,
@@ -33,6 +35,17 @@ export interface OrchestratorOptions {
   concurrency?: number;
   /** Flows this orchestrator knows by name: interrupted runs of these are resumed on start. */
   flows?: readonly FlowDefinition[];
+}
+
+/** Options of {@linkcode Orchestrator.retry}. */
+export interface RetryOptions {
+  /**
+   * The task to run again, with everything downstream of it (a map item: the item, its group
+   * and what depends on the group). @default what did not succeed
+   */
+  from?: string;
+  /** Params that replace the original run's, by name. @default the original's */
+  params?: Record<string, unknown>;
 }
 
 /** Options of {@linkcode Orchestrator.stop}. */
@@ -74,6 +87,8 @@ export interface RunStatusReport {
   current: string[];
   /** Every task recorded so far. */
   tasks: RunTaskSummary[];
+  /** The run this one retries, if it is a retry. */
+  retryOf?: string;
 }
 
 /** A run this orchestrator executes (or has queued, or has finished). */
@@ -209,6 +224,62 @@ export class Orchestrator {
     return runId;
   }
 
+  /**
+   * Runs a recorded run again as a new run linked to it (`retryOf`): the original and its
+   * failure stay as they were. The tasks before `from` keep their results; `from` and what is
+   * downstream of it run again, with `params` over the original's. Resolves with the new run's
+   * id once it is recorded (it runs in the background, like an invoke). The flow must be known
+   * here (in `flows`, or invoked before).
+   */
+  async retry(runId: string, options: RetryOptions = {}): Promise<string> {
+    if (this.#state !== "started") {
+      throw new Error(`Cannot retry run "${runId}": the orchestrator is not started`);
+    }
+    const row = await this.store.getRun(runId);
+    if (row === undefined) throw new RunNotFoundError(runId);
+    const def = this.#flows.get(row.flow);
+    if (def === undefined) {
+      throw new Error(
+        `Cannot retry run "${runId}": its flow "${row.flow}" is not known here; pass it in the ` +
+          `flows option or invoke it first`,
+      );
+    }
+    if (row.status === "running") {
+      throw new Error(`Cannot retry run "${runId}": it is still running; cancel it first`);
+    }
+    const tasks = await this.store.getTasks(runId);
+    const { from } = options;
+    if (from !== undefined && !tasks.some((t) => t.taskId === from)) {
+      throw new RangeError(
+        `Cannot retry run "${runId}" from "${from}": it has no such task (it has ${
+          tasks.map((t) => `"${t.taskId}"`).join(", ")
+        })`,
+      );
+    }
+    const plan = from === undefined ? resumePlan(tasks) : retryPlan(tasks, from);
+    const values = prepareParams(def, { ...row.params, ...options.params });
+    const retryId = newRunId();
+    await this.store.claimRun(retryId);
+    await this.store.createRun({
+      runId: retryId,
+      flow: row.flow,
+      status: "running",
+      params: values,
+      startedAt: new Date().toISOString(),
+      pid: Deno.pid,
+      host: Deno.hostname(),
+      retryOf: runId,
+    });
+    if (plan.kept.length) {
+      await this.store.append([
+        { type: "run.started", runId: retryId, time: Date.now(), flow: row.flow, params: values },
+        ...restoredRows(retryId, plan.kept),
+      ]);
+    }
+    this.#launch(retryId, def, values, plan.restore);
+    return retryId;
+  }
+
   /** Where a run stands (any run in the store), or `undefined` for an unknown id. */
   async status(runId: string): Promise<RunStatusReport | undefined> {
     const row = await this.store.getRun(runId);
@@ -222,8 +293,11 @@ export class Orchestrator {
       ...(row.result !== undefined ? { result: row.result } : {}),
       startedAt: row.startedAt,
       ...(row.finishedAt !== undefined ? { finishedAt: row.finishedAt } : {}),
-      current: tasks.filter((t) => t.status === "running").map((t) => t.taskId),
+      current: row.status === "running"
+        ? tasks.filter((t) => t.status === "running").map((t) => t.taskId)
+        : [],
       tasks: tasks.map((t) => ({ id: t.taskId, status: t.status, attempts: t.attempts })),
+      ...(row.retryOf !== undefined ? { retryOf: row.retryOf } : {}),
     };
   }
 
@@ -291,15 +365,9 @@ export class Orchestrator {
     } catch {
       return false; // the flow changed so its params no longer fit: not ours to decide
     }
-    const tasks = await this.store.getTasks(row.runId);
-    const restore = new Map<string, RestoredTask>();
-    const reset: string[] = [];
-    for (const t of tasks) {
-      if (t.status !== "succeeded" && t.status !== "cached") reset.push(t.taskId);
-      else if (t.kind !== "map") {
-        restore.set(t.taskId, { name: t.name, value: t.result ?? null, attempts: t.attempts });
-      }
-    }
+    const { restore, reset } = resumePlan(await this.store.getTasks(row.runId));
+    // What its dead owner left running stops before anything runs again.
+    await stopLeftoverProcesses(this.store, row.runId);
     const reopened = await this.store.reopenRun(row.runId, {
       resetTasks: reset,
       pid: Deno.pid,
@@ -345,10 +413,12 @@ export class Orchestrator {
 
   async #execute(run: LocalRun): Promise<void> {
     let record: RunRecord;
+    // The process groups of its tasks are recorded, and stopped before its end is recorded.
+    const stopRecording = recordProcesses(this.store, run.runId);
     try {
       record = await new FlowRun(run.def, run.params, {
         runId: run.runId,
-        journal: this.store,
+        journal: stoppingJournal(this.store, run.runId),
         signal: run.controller.signal,
         ...(run.restore ? { restore: run.restore } : {}),
       }).start();
@@ -379,6 +449,7 @@ export class Orchestrator {
         tasks: [],
       };
     }
+    stopRecording();
     run.finished = true;
     run.resolve(record);
   }

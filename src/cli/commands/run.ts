@@ -37,8 +37,8 @@ import {
   ioWithLogFile,
   readSecretsFile,
   recordRunFailure,
-  restoredRows,
 } from "./run_support.ts";
+import { restoredRows } from "../../orchestrator/continuation.ts";
 import { openStateStore, runLogPath } from "./state.ts";
 
 /** Options of `run`. */

@@ -10,7 +10,7 @@ import type { Settings } from "../../config/settings.ts";
 import { errorMessage } from "../../core/errors.ts";
 import { processGroups } from "../../executors/process_registry.ts";
 import { parseDotenv } from "../../permissions/secrets.ts";
-import type { AppendEvent, Store, TaskRow } from "../../store/store.ts";
+import type { Store } from "../../store/store.ts";
 import { type Io, SIGNAL_EXIT_CODES, type StopSignal } from "../io.ts";
 
 /** What the stop-signal handler of a run knows. */
@@ -88,39 +88,6 @@ export async function recordRunFailure(
     status: "failed",
     error,
   }]);
-}
-
-/**
- * The journal events that give a new run (a retry) the rows of the tasks it keeps from the
- * run it retries: their result, attempts and cache key, as they were.
- */
-export function restoredRows(runId: string, kept: readonly TaskRow[]): AppendEvent[] {
-  const events: AppendEvent[] = [];
-  for (const t of kept) {
-    const time = Date.parse(t.finishedAt ?? t.startedAt ?? "") || Date.now();
-    const base = { runId, time, taskId: t.taskId, name: t.name };
-    events.push({
-      ...base,
-      type: "task.created",
-      needs: t.needs,
-      kind: t.kind,
-      ...(t.group !== undefined ? { group: t.group } : {}),
-    });
-    if (t.status === "cached") {
-      events.push({ ...base, type: "task.cached", key: t.cacheKey ?? "", result: t.result });
-    } else {
-      const started = Date.parse(t.startedAt ?? "") || time;
-      events.push({ ...base, time: started, type: "task.started", attempt: t.attempts });
-      events.push({
-        ...base,
-        type: "task.succeeded",
-        attempt: t.attempts,
-        durationMs: Math.max(0, time - started),
-        result: t.result,
-      });
-    }
-  }
-  return events;
 }
 
 /**
