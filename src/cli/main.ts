@@ -1,6 +1,7 @@
 /**
  * The CLI's composition root: parses the command line, dispatches to a command and returns
- * the exit code (0 success, 1 run failed, 2 bad input, 130 cancelled with Ctrl-C).
+ * the exit code (0 success, 1 run failed, 2 bad input, 130/143/129 cancelled by SIGINT, SIGTERM
+ * or SIGHUP).
  *
  * @module
  */

@@ -38,7 +38,7 @@ export interface OrchestratorOptions {
 }
 
 /** Options of {@linkcode Orchestrator.retry}. */
-export interface RetryOptions {
+export interface RunRetryOptions {
   /**
    * The task to run again, with everything downstream of it (a map item: the item, its group
    * and what depends on the group). @default what did not succeed
@@ -231,7 +231,7 @@ export class Orchestrator {
    * id once it is recorded (it runs in the background, like an invoke). The flow must be known
    * here (in `flows`, or invoked before).
    */
-  async retry(runId: string, options: RetryOptions = {}): Promise<string> {
+  async retry(runId: string, options: RunRetryOptions = {}): Promise<string> {
     if (this.#state !== "started") {
       throw new Error(`Cannot retry run "${runId}": the orchestrator is not started`);
     }
