@@ -33,6 +33,7 @@ import {
 } from "./_journal.ts";
 import { SqliteConnection, storeError } from "./_sqlite_connection.ts";
 import { SqliteJournal } from "./_sqlite_journal.ts";
+import { deleteProcess, insertProcess, selectProcesses } from "./_sqlite_processes.ts";
 import { FileRunOwnership } from "./file_ownership.ts";
 import { type RunClaim, RunOwnedError, type RunOwner } from "./ownership.ts";
 import { MIGRATIONS } from "./sqlite_migrations.ts";
@@ -422,38 +423,17 @@ export class SqliteStore implements Store {
 
   /** Records a process group of a run. */
   recordProcess(p: ProcessRecord): Promise<void> {
-    return this.#conn.write(() => {
-      this.#conn.stmt(
-        `INSERT INTO processes (run_id, host, pgid, task_id, identity, started_at)
-         VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (run_id, host, pgid) DO UPDATE SET task_id = excluded.task_id,
-           identity = excluded.identity, started_at = excluded.started_at`,
-      ).run(p.runId, p.host, p.pgid, p.taskId, p.identity, p.startedAt);
-    });
+    return this.#conn.write(() => insertProcess(this.#conn, p));
   }
 
   /** Forgets a process group that ended. */
   forgetProcess(p: Pick<ProcessRecord, "runId" | "host" | "pgid">): Promise<void> {
-    return this.#conn.write(() => {
-      this.#conn.stmt("DELETE FROM processes WHERE run_id = ? AND host = ? AND pgid = ?")
-        .run(p.runId, p.host, p.pgid);
-    });
+    return this.#conn.write(() => deleteProcess(this.#conn, p));
   }
 
   /** The run's recorded process groups. */
   processes(runId: string): Promise<ProcessRecord[]> {
-    return this.#conn.read(() =>
-      (this.#conn.stmt(
-        "SELECT * FROM processes WHERE run_id = ? ORDER BY started_at, host, pgid",
-      ).all(runId) as Row[]).map((r) => ({
-        runId: r.run_id as string,
-        taskId: r.task_id as string,
-        host: r.host as string,
-        pgid: Number(r.pgid),
-        identity: r.identity as string,
-        startedAt: r.started_at as string,
-      }))
-    );
+    return this.#conn.read(() => selectProcesses(this.#conn, runId));
   }
 
   /** A fresh cache entry. */

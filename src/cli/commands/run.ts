@@ -240,6 +240,24 @@ function createOutput(prepared: Prepared, parsed: Parsed, io: Io) {
   return { view, level, format };
 }
 
+/**
+ * What each launch of a task that requests permissions goes through: ceiling, policy, the
+ * external service where configured, and a line in the audit log.
+ */
+function launchAuthorizer(prepared: Prepared, io: Io): Authorizer {
+  const { def, graph, settings, policy, baseDir } = prepared;
+  const ceiling = (def.options as { permissions?: PermissionSet }).permissions;
+  return new Authorizer({
+    flow: graph.name,
+    baseDir,
+    ...(ceiling ? { ceiling } : {}),
+    ...(policy ? { policy } : {}),
+    ...(policy?.authorization ? { client: new AuthorizationClient(policy.authorization) } : {}),
+    audit: new AuditLog(auditLogPath(settings.stateDir)),
+    user: currentUser(io.env),
+  });
+}
+
 /** Claims a new run id in the store: nobody else can hold a fresh id. */
 async function claimNew(store: Store, runId: string, io: Io): Promise<RunLease | undefined> {
   const claim = await store.claimRun(runId);
@@ -338,7 +356,7 @@ async function executeOwned(
   continuation: Continuation | undefined,
 ): Promise<number> {
   const v = parsed.values;
-  const { def, params, graph, settings, policy, baseDir } = prepared;
+  const { def, params, graph, settings } = prepared;
   const { store, runId } = run;
   const { view, level, format } = createOutput(prepared, parsed, io);
   await setupLogging({
@@ -354,18 +372,7 @@ async function executeOwned(
   });
   // One pool for the run, sized by --workers; tasks that choose no executor get --executor.
   const pool = new WorkerPool({ size: settings.workers });
-  const ceiling = (def.options as { permissions?: PermissionSet }).permissions;
-  // At each launch of a task that requests permissions: ceiling, policy, the external
-  // service where configured, and a line in the audit log.
-  const authorizer = new Authorizer({
-    flow: graph.name,
-    baseDir,
-    ...(ceiling ? { ceiling } : {}),
-    ...(policy ? { policy } : {}),
-    ...(policy?.authorization ? { client: new AuthorizationClient(policy.authorization) } : {}),
-    audit: new AuditLog(auditLogPath(settings.stateDir)),
-    user: currentUser(io.env),
-  });
+  const authorizer = launchAuthorizer(prepared, io);
   let poll: ReturnType<typeof setInterval> | undefined;
   const stopRecording = recordProcesses(store, runId);
   let record: RunRecord;
