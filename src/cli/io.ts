@@ -96,8 +96,16 @@ export function processIo(): Io {
     cwd: Deno.env.get("INIT_CWD") || Deno.cwd(),
     env: (name) => Deno.env.get(name),
     onSignal(handler) {
-      const listeners = STOP_SIGNALS.map((signal) => [signal, () => handler(signal)] as const);
-      for (const [signal, listener] of listeners) Deno.addSignalListener(signal, listener);
+      const listeners: [StopSignal, () => void][] = [];
+      for (const signal of STOP_SIGNALS) {
+        const listener = () => handler(signal);
+        try {
+          Deno.addSignalListener(signal, listener);
+          listeners.push([signal, listener]);
+        } catch {
+          // not a signal of this OS (Windows has only SIGINT and SIGBREAK)
+        }
+      }
       return () => {
         for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
       };
