@@ -118,24 +118,30 @@ export { MemoryStore } from "./src/store/memory_store.ts";
 export type { MemoryStoreOptions } from "./src/store/memory_store.ts";
 export { SqliteStore } from "./src/store/sqlite_store.ts";
 export type { Durability, SqlitePragmas, SqliteStoreOptions } from "./src/store/sqlite_store.ts";
-export { RunNotFoundError, StoreVersionError } from "./src/store/store.ts";
+export { RunNotFoundError, StoreError, StoreVersionError } from "./src/store/store.ts";
 export type {
   AppendEvent,
   CacheEntry,
   EventQuery,
+  NewRun,
+  ProcessRecord,
   ReopenOptions,
   RunFilter,
   RunRow,
+  RunRowStatus,
   Store,
   StoredEvent,
   TaskRow,
 } from "./src/store/store.ts";
+export { RunOwnedError } from "./src/store/ownership.ts";
+export type { RunClaim, RunLease, RunOwner, RunOwnership } from "./src/store/ownership.ts";
 export { StoreCache } from "./src/engine/cache.ts";
 export type { CacheHit, ResultCache } from "./src/engine/cache.ts";
 export { Orchestrator } from "./src/orchestrator/orchestrator.ts";
 export type {
   OrchestratorOptions,
   OrchestratorStopOptions,
+  RunRetryOptions,
   RunStatusReport,
   RunTaskSummary,
 } from "./src/orchestrator/orchestrator.ts";

@@ -25,9 +25,9 @@ Commands:
   runs            List recorded runs (runs prune --older-than 30d removes old ones)
   status RUN      A run's tasks, what is running now, timings
   logs RUN [TASK] What a run's tasks logged (--follow to keep reading)
-  cancel RUN      Stop a run that another process is running
+  cancel RUN      Stop a run (an interrupted one is marked cancelled)
   resume RUN      Run again what did not succeed; succeeded tasks are restored
-  retry RUN --from TASK  Run a task and everything after it again
+  retry RUN [--from TASK]  Run it again as a new run linked to it
   cache clear     Remove cached task results and authorization decisions
   store           Migrate a PostgreSQL store (migrate), copy a SQLite history into it (copy)
   plugins         List plugins, show one's manual (info), scaffold one (new), re-pin (update)
@@ -41,7 +41,8 @@ Options:
   -h, --help      Show help (also after any command)
   -V, --version   Show the version
 
-Exit codes: 0 success, 1 the run failed, 2 bad input, 130 cancelled with Ctrl-C.
+Exit codes: 0 success, 1 the run failed, 2 bad input, 130/143/129 cancelled by SIGINT
+(Ctrl-C), SIGTERM or SIGHUP.
 During development: deno task orchestra <command> …
 `;
 
@@ -50,7 +51,8 @@ const RUN_ID_HELP = (cmd: string, what: string, extra = "") =>
 
 ${what}
 Runs are recorded in <state dir>/state.db, or in the PostgreSQL store of --store (see
-"orchestra config"); RUN may be a prefix of the run id.
+"orchestra config"); RUN may be a prefix of the run id (a prefix that matches several runs
+is refused, listing them).
 
 Options:
 ${extra}      --state-dir DIR       The state dir (default ./.orchestra)
@@ -64,30 +66,30 @@ export const COMMAND_HELP: Record<string, string> = {
   runs: RUN_ID_HELP(
     "runs [--flow F] [--status S] [--limit N] [--json]\n       orchestra runs prune --older-than 30d",
     "List recorded runs, newest first, or remove finished runs older than a duration.",
-    "      --flow NAME           Only runs of this flow\n      --status STATUS       running, succeeded, failed or cancelled\n  -n, --limit N             How many (default 20)\n",
+    "      --flow NAME           Only runs of this flow\n      --status STATUS       running, interrupted, succeeded, failed or cancelled\n  -n, --limit N             How many (default 20)\n",
   ),
   status: RUN_ID_HELP(
     "status RUN [--json]",
-    "Show a run: its status, the tasks running now, a table of every task.",
+    "Show a run: its status, who runs it, the tasks running now, a table of every task, the\nrun it retries and its retries. A run whose process died is interrupted.",
   ),
   logs: RUN_ID_HELP(
-    "logs RUN [TASK] [--follow]",
-    "Print what a run's tasks logged, or one task's.",
+    "logs RUN [TASK] [--follow] [--json]",
+    "Print what a run's tasks logged, or one task's; --json prints one object per line\n(time, level, task, message, props). A detached run's own output shows as [process].",
     "  -f, --follow              Keep printing until the run ends\n",
   ),
   cancel: RUN_ID_HELP(
     "cancel RUN",
-    "Ask the process running RUN to stop; it notices within a second and records the run as cancelled.",
+    "Ask the process running RUN to stop; it notices within a second and records the run as\ncancelled. An interrupted run (its process died) is marked cancelled at once.",
   ),
   resume: RUN_ID_HELP(
     "resume RUN [--force]",
-    "Run RUN again: tasks that succeeded keep their results and do not run; the rest run.\nA flow file changed since the run began is refused unless --force.",
+    "Run RUN again: tasks that succeeded keep their results and do not run; the rest run.\nOne process runs a run at a time: a resume of a run another process runs exits 2 naming\nit. What a dead owner left running is stopped first. A flow file changed since the run\nbegan is refused unless --force.",
     "      --force               Resume even though the flow file changed\n",
   ),
   retry: RUN_ID_HELP(
-    "retry RUN --from TASK",
-    "Run TASK and everything downstream of it again, keeping the other results.",
-    "      --from TASK           The task to start again from\n      --force               Even though the flow file changed\n",
+    "retry RUN [--from TASK] [--param NAME=VALUE]",
+    "Run RUN again as a new run linked to it (RUN and its failure stay as they were): TASK\nand everything downstream of it run again (a map item: the item, its group and what\nneeds the group), the other results are kept; without --from, what did not succeed.",
+    "      --from TASK           The task to start again from\n  -p, --param NAME=VALUE    Override a param of RUN (repeatable; also --params-file)\n      --force               Even though the flow file changed\n",
   ),
   audit: AUDIT_HELP,
   cache: CACHE_HELP,
@@ -130,6 +132,8 @@ Options:
       --durability LEVEL    full (default: fsync each journal batch) or normal (a power cut
                             or OS crash may lose the last batches; a killed process loses
                             nothing)
+      --max-output SIZE     The most a run: step may print on stdout (default 16MiB);
+                            more fails the step
       --config FILE         Use this configuration file instead of searching for one
   -h, --help                Show this help
 
@@ -138,8 +142,9 @@ Settings (concurrency, log level and format, …) also come from orchestra.yaml 
 ORCHESTRA_* environment variables; flags win. See "orchestra config".
 
 The live view and logs go to stderr; stdout carries only --json output.
-Ctrl-C once stops new work, aborts running tasks and records the run as cancelled
-(exit 130); a second Ctrl-C exits at once.
+Ctrl-C (or SIGTERM, SIGHUP) once stops new work, aborts running tasks, stops their
+processes (SIGTERM, then SIGKILL after 5 s), runs the hooks and records the run as
+cancelled (exit 130, 143, 129); a second one exits at once, killing the processes.
 
 Examples:
   orchestra run examples/etl.ts

@@ -1,6 +1,7 @@
 /**
  * The CLI's composition root: parses the command line, dispatches to a command and returns
- * the exit code (0 success, 1 run failed, 2 bad input, 130 cancelled with Ctrl-C).
+ * the exit code (0 success, 1 run failed, 2 bad input, 130/143/129 cancelled by SIGINT, SIGTERM
+ * or SIGHUP).
  *
  * @module
  */
@@ -36,7 +37,7 @@ import { SCHEMA_OPTIONS, schemaCommand } from "./commands/schema.ts";
 import { SECRET_OPTIONS, secretCommand } from "./commands/secret.ts";
 import { STORE_OPTIONS, storeCommand } from "./commands/store.ts";
 import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
-import { type Io, processIo } from "./io.ts";
+import { type Io, OutputClosedError, processIo } from "./io.ts";
 
 /** The version printed by `--version`. */
 export const VERSION: string = denoJson.version;
@@ -65,6 +66,13 @@ const COMMANDS: Record<string, Command> = {
   store: { options: STORE_OPTIONS, run: storeCommand },
   plugins: { options: PLUGINS_OPTIONS, run: pluginsCommand },
 };
+
+/** Whether the command line asks for debug logs (`--log-level debug`). */
+function debugLevel(args: string[]): boolean {
+  return args.some((a, i) =>
+    a === "--log-level=debug" || (a === "--log-level" && args[i + 1] === "debug")
+  );
+}
 
 /**
  * Runs the CLI with `args` (without the program name) and returns the exit code.
@@ -120,7 +128,13 @@ export async function main(args: string[], io: Io = processIo()): Promise<number
       io.stderr(`error: ${e.message}\nRun "orchestra ${e.command} --help" for usage.\n`);
       return 2;
     }
-    io.stderr(`error: ${errorMessage(e)}\n${e instanceof Error && e.stack ? e.stack + "\n" : ""}`);
+    // `orchestra logs RUN | head`: the reader has all it wanted.
+    if (e instanceof OutputClosedError) return 0;
+    // A stack trace is for whoever debugs Orchestra, not for its users.
+    const debug = io.env("ORCHESTRA_DEBUG") === "1" || debugLevel(rest);
+    io.stderr(
+      `error: ${errorMessage(e)}\n${debug && e instanceof Error && e.stack ? e.stack + "\n" : ""}`,
+    );
     return 1;
   }
 }

@@ -172,6 +172,16 @@ export function checkParamsSchema(schema: unknown): ValidationIssue[] {
           JSON.stringify(spec.default)
         } is not of type ${spec.type}`,
       });
+    } else if (
+      spec.default !== undefined && Array.isArray(spec.enum) &&
+      !spec.enum.some((e) => e === spec.default)
+    ) {
+      // The default would be used without the check every passed value gets.
+      issues.push({
+        message: `Param "${name}": default ${JSON.stringify(spec.default)} is not one of its ` +
+          `enum values ${spec.enum.map((e) => JSON.stringify(e)).join(", ")}`,
+        hint: "make the default one of the enum values, or add it to the enum",
+      });
     }
   }
   return issues;

@@ -56,6 +56,11 @@ export interface ResolvedTask {
   issues: ValidationIssue[];
   /** Only the problems in the task's own options (graph validation checks the rest). */
   optionIssues: ValidationIssue[];
+  /**
+   * The problems of where the task would run (a worker task a worker cannot load, an inline
+   * task under `sandbox: "strict"`): graph validation cannot see them, so planning reports them.
+   */
+  placementIssues: ValidationIssue[];
 }
 
 /** Resolves and caches each task's settings for one flow. */
@@ -87,6 +92,7 @@ export class TaskConfigs {
     }));
     if (task.location) { for (const i of optionIssues) i.location = task.location; }
     const issues = [...optionIssues];
+    const placementIssues: ValidationIssue[] = [];
     if (!(AVAILABLE_EXECUTORS as readonly string[]).includes(config.executor)) {
       issues.push({
         message: `Task "${config.name}" asks for executor "${config.executor}", which this ` +
@@ -96,7 +102,7 @@ export class TaskConfigs {
     }
     if (this.#strict && requestsAny(config.permissions)) {
       if (task.options.executor === "inline" || this.#defaults?.executor === "inline") {
-        issues.push({
+        placementIssues.push({
           message: `Task "${config.name}" requests permissions but runs inline, and the flow ` +
             `demands sandbox: "strict"`,
           hint: 'remove executor: "inline" so it runs in a worker with exactly its grant',
@@ -104,13 +110,14 @@ export class TaskConfigs {
       } else if (task.options.executor === undefined) config.executor = "worker";
     }
     if (config.executor === "worker" && !task.moduleUrl) {
-      issues.push({
+      placementIssues.push({
         message: `Task "${config.name}" cannot run in a worker: it is not defined at the top ` +
           `level of a module, so a worker cannot load it`,
         hint: "define it with task(…) at the top level of a module (exported or not), or use " +
           'executor: "inline"',
       });
     }
+    issues.push(...placementIssues);
     for (const ex of exceedsCeiling(config.permissions, this.#ceiling)) {
       issues.push({
         message: `Task "${config.name}" requests ${ex.name} ${
@@ -120,7 +127,7 @@ export class TaskConfigs {
       });
     }
     if (task.location) { for (const i of issues) i.location ??= task.location; }
-    r = { config, issues, optionIssues };
+    r = { config, issues, optionIssues, placementIssues };
     this.#cache.set(task, r);
     return r;
   }

@@ -123,7 +123,10 @@ class Planner implements FlowScope {
     args: readonly unknown[],
     explicitId?: string,
   ): TaskNode {
-    const { config, optionIssues: issues } = this.#configs.get(task);
+    // What run refuses before the first task, validation reports: the task's options and
+    // where it can run (graph validation checks executors and the ceiling itself).
+    const { config, optionIssues, placementIssues } = this.#configs.get(task);
+    const issues = [...optionIssues, ...placementIssues];
     let id: string;
     try {
       id = explicitId === undefined ? this.#ids.next(config.name) : this.#ids.claim(explicitId);

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import type { RunEvent } from "../core/events.ts";
 import {
   type AppendEvent,
+  type NewRun,
   RunNotFoundError,
   type RunRow,
   type Store,
@@ -150,13 +151,15 @@ function nameOf(taskId: string): string {
   return taskId.replace(/\[\d+\]$|#\d+$/, "");
 }
 
-function newRun(
+/** Creates a run; a running one is claimed first, as its owner would. */
+async function newRun(
   store: Store,
   runId: string,
   t: number,
-  more: Partial<Omit<RunRow, "updatedAt">> = {},
+  more: Partial<NewRun> = {},
 ): Promise<void> {
-  return store.createRun({
+  if ((more.status ?? "running") === "running") await store.claimRun(runId);
+  await store.createRun({
     runId,
     flow: "etl",
     status: "running",
@@ -201,9 +204,12 @@ function byId(tasks: TaskRow[]): Record<string, TaskRow> {
   return Object.fromEntries(tasks.map((t) => [t.taskId, t]));
 }
 
-function withoutUpdatedAt(row: RunRow | undefined): Omit<RunRow, "updatedAt"> | undefined {
+/** The row without what changes on its own: updatedAt, and the owner (checked apart). */
+function withoutUpdatedAt(
+  row: RunRow | undefined,
+): Omit<RunRow, "updatedAt" | "owner"> | undefined {
   if (!row) return row;
-  const { updatedAt: _, ...rest } = row;
+  const { updatedAt: _, owner: _o, ...rest } = row;
   return rest;
 }
 
@@ -712,6 +718,7 @@ export function storeCases(
     for (const b of lifecycle("r")) await store.append(b);
     assert.equal(await store.requestCancel("r"), false, "a finished run cannot be cancelled");
     assert.equal(await store.reopenRun("ghost"), false);
+    assert.ok((await store.claimRun("r")).lease, "a finished run is free to claim");
     assert.equal(
       await store.reopenRun("r", { resetTasks: ["b", "m", "m[0]", "nope"], pid: 2, host: "new" }),
       true,
@@ -807,6 +814,103 @@ export function storeCases(
     assert.equal(await store.cacheClear(), 3);
     assert.equal(await store.cacheGet("k", 0), undefined);
     assert.equal(await store.cacheClear(), 0);
+  });
+
+  test("claimRun() gives one lease per run until it is released; runOwner() names its holder", async (store) => {
+    const first = await store.claimRun("r", { pid: 4242, host: "build-1", since: iso(0) });
+    assert.ok(first.lease, "a new run is free");
+    assert.deepEqual(first.lease.owner, { pid: 4242, host: "build-1", since: iso(0) });
+    assert.deepEqual(await store.runOwner("r"), { pid: 4242, host: "build-1", since: iso(0) });
+    const second = await store.claimRun("r");
+    assert.equal(second.lease, undefined, "held: no second lease");
+    assert.deepEqual(second.heldBy, { pid: 4242, host: "build-1", since: iso(0) });
+    assert.ok((await store.claimRun("other")).lease, "leases are per run");
+    await first.lease.release();
+    await first.lease.release(); // twice is harmless
+    assert.equal(await store.runOwner("r"), undefined);
+    const again = await store.claimRun("r");
+    assert.ok(again.lease, "released: free to claim");
+    assert.equal(again.lease.owner.pid, Deno.pid, "the owner defaults to this process");
+  });
+
+  test("a running run nobody holds reads as interrupted, in getRun() and listRuns()", async (store) => {
+    await newRun(store, "held", 0);
+    await store.createRun({
+      runId: "orphan",
+      flow: "etl",
+      status: "running",
+      params: {},
+      startedAt: iso(1),
+    });
+    await newRun(store, "done", 2, { status: "failed", finishedAt: iso(3), error: "x" });
+    const held = await store.getRun("held");
+    assert.equal(held?.status, "running");
+    assert.equal(held?.owner?.pid, Deno.pid, "a running run names its owner");
+    const orphan = await store.getRun("orphan");
+    assert.equal(orphan?.status, "interrupted");
+    assert.equal(orphan?.owner, undefined);
+    assert.equal((await store.getRun("done"))?.owner, undefined, "a finished run has no owner");
+    const ids = async (filter: Parameters<Store["listRuns"]>[0]) =>
+      (await store.listRuns(filter)).map((r) => `${r.runId}:${r.status}`);
+    assert.deepEqual(await ids({}), ["done:failed", "orphan:interrupted", "held:running"]);
+    assert.deepEqual(await ids({ status: "running" }), ["held:running"]);
+    assert.deepEqual(await ids({ status: "interrupted" }), ["orphan:interrupted"]);
+    assert.deepEqual(await ids({ status: "interrupted", limit: 0 }), []);
+    // Claiming it (a resume) makes it running again; its run.finished ends the claim.
+    assert.ok((await store.claimRun("orphan")).lease);
+    assert.equal((await store.getRun("orphan"))?.status, "running");
+    await store.append([ev.runFinished("orphan", 4, "cancelled", { error: "stopped" })]);
+    assert.equal(await store.runOwner("orphan"), undefined, "run.finished releases the claim");
+    assert.equal((await store.getRun("orphan"))?.status, "cancelled");
+  });
+
+  test("append() of run.started claims the run for the store; run.finished releases it", async (store) => {
+    await store.append([ev.runStarted("r", 1)]);
+    assert.equal((await store.runOwner("r"))?.pid, Deno.pid);
+    assert.equal((await store.getRun("r"))?.status, "running");
+    await store.append([ev.runStarted("r", 2)]); // the same owner again: fine
+    await store.append([ev.runFinished("r", 3, "succeeded", { result: 1 })]);
+    assert.equal(await store.runOwner("r"), undefined);
+  });
+
+  test("createRun() records retryOf; listRuns() filters by id prefix and by retryOf", async (store) => {
+    await newRun(store, "01aa", 0, { status: "failed", finishedAt: iso(1) });
+    await newRun(store, "01ab", 2, { status: "succeeded", finishedAt: iso(3), retryOf: "01aa" });
+    await newRun(store, "02cc", 4, { status: "succeeded", finishedAt: iso(5), retryOf: "01aa" });
+    assert.equal((await store.getRun("01ab"))?.retryOf, "01aa");
+    assert.equal((await store.getRun("01aa"))?.retryOf, undefined);
+    const ids = async (filter: Parameters<Store["listRuns"]>[0]) =>
+      (await store.listRuns(filter)).map((r) => r.runId);
+    assert.deepEqual(await ids({ idPrefix: "01a" }), ["01ab", "01aa"]);
+    assert.deepEqual(await ids({ idPrefix: "01aa" }), ["01aa"]);
+    assert.deepEqual(await ids({ idPrefix: "9" }), []);
+    assert.deepEqual(await ids({ idPrefix: "%" }), [], "no pattern characters");
+    assert.deepEqual(await ids({ retryOf: "01aa" }), ["02cc", "01ab"]);
+    assert.deepEqual(await ids({ retryOf: "01aa", idPrefix: "01" }), ["01ab"]);
+  });
+
+  test("recordProcess() keeps a run's process groups until forgotten or the run is pruned", async (store) => {
+    await newRun(store, "r", 0);
+    const p = (pgid: number, t: number, host = "h1") => ({
+      runId: "r",
+      taskId: `t${pgid}`,
+      host,
+      pgid,
+      identity: `boot:${pgid}`,
+      startedAt: iso(t),
+    });
+    assert.deepEqual(await store.processes("r"), []);
+    await store.recordProcess(p(200, 2));
+    await store.recordProcess(p(100, 1));
+    await store.recordProcess(p(100, 3, "h2"));
+    assert.deepEqual(await store.processes("r"), [p(100, 1), p(200, 2), p(100, 3, "h2")]);
+    await store.forgetProcess({ runId: "r", host: "h1", pgid: 100 });
+    await store.forgetProcess({ runId: "r", host: "h1", pgid: 999 }); // unknown: nothing
+    assert.deepEqual(await store.processes("r"), [p(200, 2), p(100, 3, "h2")]);
+    assert.deepEqual(await store.processes("nope"), []);
+    await store.append([ev.runFinished("r", 4, "failed", { error: "x" })]);
+    assert.equal(await store.pruneRuns(iso(10)), 1);
+    assert.deepEqual(await store.processes("r"), []);
   });
 
   test(

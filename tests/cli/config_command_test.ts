@@ -46,6 +46,7 @@ Deno.test("config prints the defaults when there is no config file", async () =>
       ["workers", String(navigator.hardwareConcurrency), "default"],
       ["executor", "inline", "default"],
       ["durability", "full", "default"],
+      ["maxOutput", "16MiB", "default"],
       ["store", "none (SQLite in the state dir)", "default"],
     ]);
     // The columns line up.
@@ -59,7 +60,18 @@ Deno.test("config shows the source of every value: file:line, variable or flag",
     { "orchestra.yaml": "# Orchestra\nstateDir: state\nconcurrency: 4\npluginDirs: [p]\n" },
     async (root) => {
       const { code, io } = await config(
-        ["--workers", "3", "--plugin-dir", "x", "--plugin-dir", "/y", "--durability", "normal"],
+        [
+          "--workers",
+          "3",
+          "--plugin-dir",
+          "x",
+          "--plugin-dir",
+          "/y",
+          "--durability",
+          "normal",
+          "--max-output",
+          "64MiB",
+        ],
         root,
         { ORCHESTRA_LOG_LEVEL: "debug", ORCHESTRA_EXECUTOR: "worker" },
       );
@@ -76,6 +88,7 @@ Deno.test("config shows the source of every value: file:line, variable or flag",
         ["workers", "3", "--workers"],
         ["executor", "worker", "ORCHESTRA_EXECUTOR"],
         ["durability", "normal", "--durability"],
+        ["maxOutput", "64MiB", "--max-output"],
         ["store", "none (SQLite in the state dir)", "default"],
       ]);
     },
@@ -127,6 +140,7 @@ Deno.test("config --json prints file, settings and sources", async () => {
       workers: navigator.hardwareConcurrency,
       executor: "inline",
       durability: "full",
+      maxOutput: 16 * 1024 * 1024,
       store: null,
     });
     assert.deepEqual(doc.sources.logLevel, { source: "file", detail: `${root}/orchestra.yaml:1` });

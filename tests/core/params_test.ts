@@ -230,3 +230,15 @@ Deno.test("checkParamsSchema() reports every bad spec with did-you-mean on types
   ]);
   assert.equal(issues[0].hint, "use one of string, integer, number, boolean, array, object");
 });
+
+Deno.test("checkParamsSchema() reports a default that is not one of the enum values", () => {
+  const issues = checkParamsSchema({
+    mode: { type: "string", enum: ["fast", "slow"], default: "medium" },
+    ok: { type: "string", enum: ["a", "b"], default: "b" },
+  });
+  assert.equal(issues.length, 1);
+  assert.match(
+    issues[0].message,
+    /Param "mode": default "medium" is not one of its enum values "fast", "slow"/,
+  );
+});

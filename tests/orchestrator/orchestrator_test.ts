@@ -253,10 +253,12 @@ Deno.test("start() resumes a run a crash interrupted: succeeded tasks do not run
     { ...base, type: "task.started", time: t, attempt: 1 },
     { ...base, type: "task.succeeded", time: t + 1, attempt: 1, durationMs: 1, result: 20 },
   ]);
-  // Left alone: a flow the orchestrator does not know, and a process that is still alive.
+  // Left alone: a flow the orchestrator does not know, and a run another process owns.
   await store.createRun(row("unknown-flow", "elsewhere", deadPid));
   await store.createRun(row("alive", "resumable", 1));
   await store.close();
+  const owner = await SqliteStore.open(stateDir);
+  assert.ok((await owner.claimRun("alive")).lease);
 
   const orchestrator = new Orchestrator({ stateDir, flows: [resumable] });
   await orchestrator.start();
@@ -272,9 +274,11 @@ Deno.test("start() resumes a run a crash interrupted: succeeded tasks do not run
     ["first", "succeeded"],
     ["second", "succeeded"],
   ]);
-  assert.equal((await orchestrator.status("unknown-flow"))?.status, "running");
+  // Nobody owns it and nobody here knows its flow: it shows as interrupted.
+  assert.equal((await orchestrator.status("unknown-flow"))?.status, "interrupted");
   assert.equal((await orchestrator.status("alive"))?.status, "running");
   await assert.rejects(orchestrator.wait("alive"), { name: "RunNotFoundError" });
   await orchestrator.stop();
+  await owner.close();
   await Deno.remove(stateDir, { recursive: true });
 });

@@ -74,7 +74,12 @@ function resolvePath(io: Io, path: string): string {
   return path.startsWith("/") ? path : `${io.cwd.replace(/\/+$/, "")}/${path}`;
 }
 
-async function readParamsFile(command: string, io: Io, path: string) {
+/** The params of a `--params-file` (JSON or YAML): an object, or a usage error. */
+export async function readParamsFile(
+  command: string,
+  io: Io,
+  path: string,
+): Promise<Record<string, unknown>> {
   let text: string;
   try {
     text = await Deno.readTextFile(resolvePath(io, path));
@@ -167,6 +172,17 @@ export async function prepare(
     if (e instanceof ParamsValidationError) paramIssues = [...e.issues];
     else if (!(e instanceof FlowValidationError)) throw e;
     // The flow's own problems are reported by the plan below.
+  }
+  if ((def.options as { params?: unknown }).params === undefined) {
+    // Without a schema the library passes params through; from the command line a param the
+    // flow does not declare is a typo or a wrong flow.
+    for (const name of Object.keys(input)) {
+      paramIssues.push({
+        message: `Unknown param "${name}": flow "${def.options.name}" declares no params`,
+        hint: "declare it in the flow's params (params: { " + name + ': { type: "string" } }), ' +
+          "or leave it out",
+      });
+    }
   }
   if (yamlGraph && command !== "run") {
     // A YAML flow's graph does not depend on params: inspecting it needs no values for them.

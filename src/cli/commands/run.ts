@@ -6,17 +6,22 @@
  */
 
 import { getLogger, type Logger, type LogLevel } from "@logtape/logtape";
-import { FlowValidationError } from "../../core/errors.ts";
+import { errorMessage, FlowValidationError } from "../../core/errors.ts";
 import type { RunEvent } from "../../core/events.ts";
 import { taskContextStorage } from "../../core/protocol.ts";
 import { FlowRun } from "../../engine/run.ts";
 import { captureConsole } from "../../executors/console_capture.ts";
 import { WorkerPool } from "../../executors/worker_pool.ts";
+import { configureProcesses } from "../../executors/process.ts";
+import { processGroups } from "../../executors/process_registry.ts";
 import { newRunId } from "../../engine/calls.ts";
-import type { TaskContext } from "../../engine/types.ts";
 import { StoreCache } from "../../engine/cache.ts";
-import type { RunRecord } from "../../engine/types.ts";
+import type { RunRecord, TaskContext } from "../../engine/types.ts";
+import { repairGroupRows } from "../../host/group_rows.ts";
+import { recordProcesses, stoppingJournal } from "../../host/processes.ts";
 import type { SecretValues } from "../../permissions/secret_values.ts";
+import { describeOwner, type RunLease } from "../../store/ownership.ts";
+import type { Store } from "../../store/store.ts";
 import { type Parsed, UsageError } from "../args.ts";
 import type { Io } from "../io.ts";
 import { type LogFormat, setupLogging } from "../logging.ts";
@@ -24,9 +29,21 @@ import { graphJson, renderIssues, renderPlan } from "../render.ts";
 import { maskEvent, maskRecord, SecretCache, SecretJournal } from "../secret_journal.ts";
 import { createView, type RunView } from "../view/view.ts";
 import { FLOW_OPTIONS, prepare, type Prepared } from "./common.ts";
-import { SETTINGS_OPTIONS } from "./config.ts";
-import { commandStore } from "../open_store.ts";
-import { type Continuation, recordRun, runSecrets, taskAccess } from "./run_setup.ts";
+import { commandSettings, SETTINGS_OPTIONS } from "./config.ts";
+import {
+  handleStopSignals,
+  ioWithLogFile,
+  readSecretsFile,
+  recordRunFailure,
+} from "./run_support.ts";
+import {
+  type Continuation,
+  recordRun,
+  type RunSecrets,
+  runSecrets,
+  taskAccess,
+} from "./run_setup.ts";
+import { openStateStore, runLogPath } from "./state.ts";
 
 export type { Continuation } from "./run_setup.ts";
 
@@ -61,8 +78,21 @@ function detachedArgs(parsed: Parsed, runId: string): string[] {
   return args;
 }
 
-/** Starts the run in a new background process; prints its id and returns at once. */
-function detach(parsed: Parsed, io: Io): number {
+/**
+ * Starts the run in a new background process; prints its id and returns at once. Everything
+ * `run` checks before the first task is checked here first (the flow, params, settings, the
+ * secrets file, the state store), so a run id printed is a run that starts; the background
+ * process writes what it would print to the run's log (`orchestra logs RUN` shows it).
+ */
+async function detach(prepared: Prepared, parsed: Parsed, io: Io): Promise<number> {
+  const secrets = await readSecretsFile(prepared.settings);
+  if ("error" in secrets) {
+    io.stderr(`error: ${secrets.error}\n`);
+    return 2;
+  }
+  const store = await openStateStore(prepared.settings, io);
+  if (typeof store === "number") return store;
+  await store.close();
   const runId = newRunId();
   const main = new URL("../../../main.ts", import.meta.url);
   // Under `deno run` the executable is Deno and needs the entry point; a compiled binary is
@@ -87,6 +117,46 @@ function detach(parsed: Parsed, io: Io): number {
   child.unref();
   io.stdout(parsed.values.json ? JSON.stringify({ runId }, null, 2) + "\n" : `${runId}\n`);
   return 0;
+}
+
+/**
+ * `run --run-id ID` is the background process of `run --detach`: what it prints goes to the
+ * run's log, and a run that fails before it is recorded is recorded as failed.
+ */
+async function runDetached(parsed: Parsed, io: Io, runId: string): Promise<number> {
+  const settings = await commandSettings(parsed, io);
+  if (typeof settings === "number") return settings;
+  const log = await ioWithLogFile(io, runLogPath(settings.stateDir, runId));
+  let code: number;
+  try {
+    code = await runInForeground(parsed, log);
+  } catch (e) {
+    log.stderr(`error: ${errorMessage(e)}\n`);
+    code = 1;
+  }
+  if (code !== 0) {
+    const store = await openStateStore(settings, log);
+    if (typeof store === "number") return store;
+    try {
+      if (!(await store.getRun(runId))) {
+        const file = parsed.positionals[0] ?? "flow";
+        const flow = file.split(/[\\/]/).pop()!.replace(/\.[^.]*$/, "");
+        await store.createRun({
+          runId,
+          flow,
+          status: "failed",
+          params: {},
+          startedAt: new Date().toISOString(),
+          finishedAt: new Date().toISOString(),
+          error: `the detached run could not start (exit ${code}); "orchestra logs ${runId}" ` +
+            `shows why`,
+        });
+      }
+    } finally {
+      await store.close();
+    }
+  }
+  return code;
 }
 
 /** The `--json` document: the run record with its fields in the documented order. */
@@ -125,9 +195,18 @@ function logEvent(logger: Logger, e: RunEvent): void {
 }
 
 /** Runs `orchestra run`. */
-export async function runCommand(parsed: Parsed, io: Io): Promise<number> {
+export function runCommand(parsed: Parsed, io: Io): Promise<number> {
   const v = parsed.values;
   if (v.quiet && v.verbose) throw new UsageError("run", "--quiet and --verbose exclude each other");
+  const runId = v["run-id"];
+  if (typeof runId === "string" && runId !== "" && !v.detach) {
+    return runDetached(parsed, io, runId);
+  }
+  return runInForeground(parsed, io);
+}
+
+async function runInForeground(parsed: Parsed, io: Io): Promise<number> {
+  const v = parsed.values;
   // Settings (defaults < orchestra.yaml < ORCHESTRA_* < flags) come with the flow.
   const prepared = await prepare("run", parsed, io);
   if (typeof prepared === "number") return prepared;
@@ -136,14 +215,14 @@ export async function runCommand(parsed: Parsed, io: Io): Promise<number> {
     io.stdout(v.json ? JSON.stringify(graphJson(graph), null, 2) + "\n" : renderPlan(graph));
     return 0;
   }
-  if (v.detach) return detach(parsed, io);
+  if (v.detach) return await detach(prepared, parsed, io);
   return await executePrepared(prepared, parsed, io);
 }
 
 /** The view on stderr (unless logs are JSON) and LogTape, masking what it writes. */
 async function outputs(
-  parsed: Parsed,
   prepared: Prepared,
+  parsed: Parsed,
   io: Io,
   shown: SecretValues,
 ): Promise<{ view: RunView | undefined; logger: Logger }> {
@@ -180,9 +259,19 @@ function captureTaskConsole(): () => void {
   });
 }
 
+/** Claims a new run id in the store: nobody else can hold a fresh id. */
+async function claimNew(store: Store, runId: string, io: Io): Promise<RunLease | undefined> {
+  const claim = await store.claimRun(runId);
+  if (claim.lease) return claim.lease;
+  io.stderr(`error: run ${runId} is already run by ${describeOwner(claim.heldBy)}\n`);
+  return undefined;
+}
+
 /**
  * Runs a prepared flow with the view, logging, the worker pool, permissions, secrets and the
- * state store; returns the exit code. Shared by `run`, `resume` and `retry`.
+ * state store; returns the exit code. Shared by `run`, `resume` and `retry`. The run is owned
+ * (its lease held) from before it is recorded until it ended; it ends, and this returns, only
+ * once every process its tasks started is gone.
  *
  * Secrets never reach the state dir or the output in clear: everything written to the store
  * (the journal, the cache) and to stdout and stderr is masked with every value the run was
@@ -194,51 +283,67 @@ export async function executePrepared(
   io: Io,
   continuation?: Continuation,
 ): Promise<number> {
-  const v = parsed.values;
-  const { def, params, settings } = prepared;
+  const { settings } = prepared;
+  // Secrets: the secrets file first, then the environment.
   const secrets = await runSecrets(prepared, io);
   if (typeof secrets === "string") {
+    await continuation?.store.close();
     io.stderr(`error: ${secrets}\n`);
     return 2;
   }
-  const shown = secrets.values;
-  const { view, logger } = await outputs(parsed, prepared, io, shown);
-  const controller = new AbortController();
-  let interrupts = 0;
-  const stopListening = io.onInterrupt(() => {
-    interrupts++;
-    if (interrupts > 1) io.exit(130);
-    const note =
-      "Cancelling: stopping new work and aborting running tasks (Ctrl-C again to exit now)";
-    if (view) view.log(note);
-    else logger.warn(note);
-    controller.abort(new Error("interrupted with Ctrl-C"));
-  });
-  let record: RunRecord;
-  // One pool for the run, sized by --workers; tasks that choose no executor get --executor.
-  const pool = new WorkerPool({ size: settings.workers });
   // Every run is recorded (<state dir>/state.db, or the --store), one transaction per tick.
-  const store = await commandStore(settings, io);
-  if (typeof store === "number") {
-    view?.close();
-    await pool.close();
-    return store;
-  }
+  const store = continuation?.store ?? await openStateStore(settings, io);
+  if (typeof store === "number") return store;
+  const v = parsed.values;
   const runId = continuation?.runId ??
     (typeof v["run-id"] === "string" && v["run-id"] !== "" ? v["run-id"] : newRunId());
-  const access = taskAccess(prepared, runId, { store, secrets, io, logger });
-  const restore = await recordRun(prepared, runId, { store, secrets, logger, continuation });
-  // `orchestra cancel` from another process: noticed within half a second.
-  const poll = setInterval(async () => {
-    if (!controller.signal.aborted && await store.isCancelRequested(runId).catch(() => false)) {
-      controller.abort(new Error("cancelled with orchestra cancel"));
-    }
-  }, 500);
-  const releaseConsole = captureTaskConsole();
   try {
-    const run = new FlowRun(def, params, {
+    if (!continuation && !(await claimNew(store, runId, io))) return 2;
+    configureProcesses({ maxOutput: settings.maxOutput });
+    return await executeOwned(prepared, parsed, io, { store, runId, secrets }, continuation);
+  } finally {
+    await processGroups.stopAll({ runId });
+    await store.close();
+  }
+}
+
+async function executeOwned(
+  prepared: Prepared,
+  parsed: Parsed,
+  io: Io,
+  run: { store: Store; runId: string; secrets: RunSecrets },
+  continuation: Continuation | undefined,
+): Promise<number> {
+  const v = parsed.values;
+  const { def, params, graph, settings } = prepared;
+  const { store, runId, secrets } = run;
+  const shown = secrets.values;
+  const { view, logger } = await outputs(prepared, parsed, io, shown);
+  const controller = new AbortController();
+  const signals = handleStopSignals(io, controller, (note) => {
+    if (view) view.log(note);
+    else logger.warn(note);
+  });
+  // One pool for the run, sized by --workers; tasks that choose no executor get --executor.
+  const pool = new WorkerPool({ size: settings.workers });
+  const access = taskAccess(prepared, runId, { store, secrets, io, logger });
+  let poll: ReturnType<typeof setInterval> | undefined;
+  const stopRecording = recordProcesses(store, runId);
+  const releaseConsole = captureTaskConsole();
+  let record: RunRecord;
+  try {
+    const restore = await recordRun(prepared, runId, { store, secrets, logger, continuation });
+    // `orchestra cancel` from another process: noticed within half a second.
+    poll = setInterval(async () => {
+      if (!controller.signal.aborted && await store.isCancelRequested(runId).catch(() => false)) {
+        controller.abort(new Error("cancelled with orchestra cancel"));
+      }
+    }, 500);
+    const flowRun = new FlowRun(def, params, {
       runId,
-      journal: new SecretJournal(store, shown, secrets.sealer),
+      // Masked (and sealed) first; before the run's end is recorded, every process its tasks
+      // started is stopped.
+      journal: new SecretJournal(stoppingJournal(store, runId), shown, secrets.sealer),
       // Results are cached in the store: across runs and processes.
       cache: new SecretCache(new StoreCache(store), shown, secrets.sealer),
       ...(restore ? { restore } : {}),
@@ -255,9 +360,13 @@ export async function executePrepared(
         else logEvent(logger.with({ runId: event.runId }), event);
       },
     });
-    record = await run.start();
+    record = await flowRun.start();
+    if (continuation) await repairGroupRows(store, record).catch(() => {});
   } catch (e) {
     view?.close();
+    // Failed before its first task: recorded as failed with its error, never left running.
+    const error = shown.mask(e instanceof FlowValidationError ? e.message : errorMessage(e));
+    await recordRunFailure(store, runId, graph.name, error).catch(() => {});
     if (e instanceof FlowValidationError) {
       io.stderr(renderIssues(e.flow, e.issues));
       return 2;
@@ -266,10 +375,10 @@ export async function executePrepared(
   } finally {
     releaseConsole();
     clearInterval(poll);
-    stopListening();
+    signals.stop();
+    stopRecording();
     await pool.close();
     await access.flush();
-    await store.close();
   }
   // Values restored from sealed results are not the engine's to mask: the record is masked
   // here, with every value the run was handed.
@@ -277,6 +386,6 @@ export async function executePrepared(
   view?.finish(record);
   if (v.json) io.stdout(JSON.stringify(runDocument(record), null, 2) + "\n");
   if (record.status === "succeeded") return 0;
-  if (record.status === "cancelled" && interrupts > 0) return 130;
+  if (record.status === "cancelled" && signals.code !== undefined) return signals.code;
   return 1;
 }

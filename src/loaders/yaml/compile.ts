@@ -801,6 +801,7 @@ function buildFlow(
         env,
         signal: ctx.signal,
         onLine: logOutputLines(ctx.log),
+        owner: { runId: ctx.runId, taskId: ctx.taskId },
       });
       return parseOutput(out);
     }
