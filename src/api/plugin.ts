@@ -6,6 +6,7 @@
  * @module
  */
 
+import { fileURLToPath } from "node:url";
 import { FlowValidationError, OrchestraError, type ValidationIssue } from "../core/errors.ts";
 import type { TaskSettings } from "../core/model.ts";
 import {
@@ -89,7 +90,7 @@ export function usePlugin<P>(
   }
   const frame = callerFrame();
   const here = frame?.url.startsWith("file:")
-    ? decodeURIComponent(new URL(".", frame.url).pathname).replace(/\/$/, "")
+    ? fileURLToPath(new URL(".", frame.url)).replace(/\/$/, "")
     : Deno.cwd();
   const env: PluginEnv = { dir: options.dir ?? here };
   const { id, inputs, dir: _dir, ...settings } = options;

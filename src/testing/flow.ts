@@ -6,6 +6,8 @@
  * @module
  */
 
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { FlowValidationError, type ValidationIssue } from "../core/errors.ts";
 import type { RunEvent } from "../core/events.ts";
 import { didYouMean } from "../core/suggest.ts";
@@ -225,8 +227,8 @@ async function load(
     : await loadYamlFlowText(flow, path, { ...loadOptions, cwd: o.cwd });
   if (Object.keys(o.plugins).length > 0) {
     // The compiled flow does not say which plugin a task uses: the spec does.
-    const absolute = path.startsWith("/") ? path : `${o.cwd.replace(/\/+$/, "")}/${path}`;
-    const shown = displayPath(new URL(`file://${absolute}`).href);
+    const absolute = resolve(o.cwd, path);
+    const shown = displayPath(pathToFileURL(absolute).href);
     const spec = await loadFlowSpec(absolute, shown, isPath ? undefined : flow);
     const dir = absolute.slice(0, absolute.lastIndexOf("/")) || "/";
     for (const t of spec.tasks) {

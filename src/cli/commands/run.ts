@@ -5,6 +5,7 @@
  * @module
  */
 
+import { fileURLToPath } from "node:url";
 import { getLogger, type Logger, type LogLevel } from "@logtape/logtape";
 import { FlowValidationError } from "../../core/errors.ts";
 import type { RunEvent } from "../../core/events.ts";
@@ -67,7 +68,7 @@ function detach(parsed: Parsed, io: Io): number {
   const viaDeno = /^deno(\.exe)?$/i.test(Deno.execPath().split(/[\\/]/).pop() ?? "");
   const child = new Deno.Command(Deno.execPath(), {
     args: viaDeno
-      ? [...DENO_FLAGS, main.protocol === "file:" ? main.pathname : main.href].concat(
+      ? [...DENO_FLAGS, main.protocol === "file:" ? fileURLToPath(main) : main.href].concat(
         detachedArgs(parsed, runId),
       )
       : detachedArgs(parsed, runId),
