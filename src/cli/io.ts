@@ -4,6 +4,8 @@
  * @module
  */
 
+import { workerOptionsAvailable } from "./worker_options.ts";
+
 /** What the CLI reads from and writes to. */
 export interface Io {
   /** Writes to standard output. */
@@ -20,6 +22,11 @@ export interface Io {
   onInterrupt(handler: () => void): () => void;
   /** Ends the process at once (the second Ctrl-C). */
   exit(code: number): never;
+  /**
+   * Whether tasks can run in permission-scoped workers here (Deno's worker options); asked
+   * before a command that loads flows or plugins. @default always yes
+   */
+  workerOptions?(): Promise<boolean>;
 }
 
 const encoder = new TextEncoder();
@@ -51,5 +58,6 @@ export function processIo(): Io {
       return () => Deno.removeSignalListener("SIGINT", handler);
     },
     exit: (code) => Deno.exit(code),
+    workerOptions: () => workerOptionsAvailable(new URL("../../main.ts", import.meta.url).href),
   };
 }

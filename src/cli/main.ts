@@ -36,6 +36,7 @@ import { SCHEMA_OPTIONS, schemaCommand } from "./commands/schema.ts";
 import { SECRET_OPTIONS, secretCommand } from "./commands/secret.ts";
 import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
 import { type Io, processIo } from "./io.ts";
+import { WORKER_OPTIONS_MISSING } from "./worker_options.ts";
 
 /** The version printed by `--version`. */
 export const VERSION: string = denoJson.version;
@@ -43,13 +44,15 @@ export const VERSION: string = denoJson.version;
 type Command = {
   options: Parameters<typeof parseCommand>[2];
   run: (parsed: Parsed, io: Io) => Promise<number>;
+  /** Loads flows or plugins, which run in permission-scoped workers: needs worker options. */
+  workers?: boolean;
 };
 
 const COMMANDS: Record<string, Command> = {
-  run: { options: RUN_OPTIONS, run: runCommand },
-  validate: { options: INSPECT_OPTIONS, run: validateCommand },
-  describe: { options: INSPECT_OPTIONS, run: describeCommand },
-  graph: { options: GRAPH_OPTIONS, run: graphCommand },
+  run: { options: RUN_OPTIONS, run: runCommand, workers: true },
+  validate: { options: INSPECT_OPTIONS, run: validateCommand, workers: true },
+  describe: { options: INSPECT_OPTIONS, run: describeCommand, workers: true },
+  graph: { options: GRAPH_OPTIONS, run: graphCommand, workers: true },
   schema: { options: SCHEMA_OPTIONS, run: schemaCommand },
   config: { options: CONFIG_OPTIONS, run: configCommand },
   audit: { options: AUDIT_OPTIONS, run: auditCommand },
@@ -58,10 +61,10 @@ const COMMANDS: Record<string, Command> = {
   status: { options: RUN_ID_OPTIONS, run: statusCommand },
   logs: { options: RUN_ID_OPTIONS, run: logsCommand },
   cancel: { options: RUN_ID_OPTIONS, run: cancelCommand },
-  resume: { options: RESUME_OPTIONS, run: resumeCommand },
-  retry: { options: RESUME_OPTIONS, run: retryCommand },
+  resume: { options: RESUME_OPTIONS, run: resumeCommand, workers: true },
+  retry: { options: RESUME_OPTIONS, run: retryCommand, workers: true },
   cache: { options: CACHE_OPTIONS, run: cacheCommand },
-  plugins: { options: PLUGINS_OPTIONS, run: pluginsCommand },
+  plugins: { options: PLUGINS_OPTIONS, run: pluginsCommand, workers: true },
 };
 
 /**
@@ -111,6 +114,12 @@ export async function main(args: string[], io: Io = processIo()): Promise<number
     if (parsed.values.help) {
       io.stdout(COMMAND_HELP[first]);
       return 0;
+    }
+    // Before anything is loaded or recorded: without worker options Deno would end the
+    // process (exit 70) at the first worker, leaving a run "running".
+    if (command.workers && io.workerOptions && !await io.workerOptions()) {
+      io.stderr(`error: ${WORKER_OPTIONS_MISSING}`);
+      return 2;
     }
     return await command.run(parsed, io);
   } catch (e) {
