@@ -249,7 +249,12 @@ export async function executePrepared(
       controller.abort(new Error("cancelled with orchestra cancel"));
     }
   }, 500);
+  // Tasks run in the flow file's folder, workers too (they share this process's working
+  // directory), so a relative path means the same in permissions, task code, run: steps and
+  // plugin params. Every path the host itself needs is absolute by now.
+  const startDir = Deno.cwd();
   try {
+    Deno.chdir(baseDir);
     const run = new FlowRun(def, params, {
       runId,
       journal: store,
@@ -280,6 +285,7 @@ export async function executePrepared(
     }
     throw e;
   } finally {
+    Deno.chdir(startDir);
     clearInterval(poll);
     stopListening();
     await pool.close();
