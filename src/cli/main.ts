@@ -35,7 +35,7 @@ import {
 import { SCHEMA_OPTIONS, schemaCommand } from "./commands/schema.ts";
 import { SECRET_OPTIONS, secretCommand } from "./commands/secret.ts";
 import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
-import { type Io, processIo } from "./io.ts";
+import { escapingIo, type Io, processIo } from "./io.ts";
 import { WORKER_OPTIONS_MISSING } from "./worker_options.ts";
 
 /** The version printed by `--version`. */
@@ -76,7 +76,9 @@ const COMMANDS: Record<string, Command> = {
  * Deno.exit(await main(["validate", "examples/etl.ts"]));
  * ```
  */
-export async function main(args: string[], io: Io = processIo()): Promise<number> {
+export async function main(args: string[], terminal: Io = processIo()): Promise<number> {
+  // Flow names, task ids, errors and log lines are shown, never obeyed, wherever they print.
+  const io = escapingIo(terminal);
   const [first, ...rest] = args;
   if (first === undefined) {
     io.stderr(MAIN_HELP);

@@ -507,6 +507,6 @@ Deno.test("live view close() restores the cursor without a summary", async () =>
 Deno.test("createView() rejects bad options", () => {
   const write = () => {};
   assert.throws(() => createView({ mode: "fancy" as "live", write }), TypeError);
-  assert.throws(() => createView({ mode: "live", write, columns: 0 }), RangeError);
+  assert.throws(() => createView({ mode: "live", write, columns: -1 }), RangeError);
   assert.throws(() => createView({ mode: "live", write, refreshMs: NaN }), RangeError);
 });

@@ -26,6 +26,7 @@ import { type Parsed, UsageError } from "../args.ts";
 import type { Io } from "../io.ts";
 import { type LogFormat, setupLogging } from "../logging.ts";
 import { graphJson, renderIssues, renderPlan } from "../render.ts";
+import { useColor } from "../view/style.ts";
 import { createView, type RunView } from "../view/view.ts";
 import { FLOW_OPTIONS, hashFile, prepare, type Prepared } from "./common.ts";
 import { SETTINGS_OPTIONS } from "./config.ts";
@@ -165,10 +166,11 @@ export async function executePrepared(
   if (format === "text") {
     view = createView({
       mode: v.quiet ? "quiet" : io.terminal.isTerminal ? "live" : "plain",
-      write: io.stderr,
+      // The view draws with control sequences: it writes unescaped, and escapes what it shows.
+      write: (io.raw ?? io).stderr,
       columns: io.terminal.columns,
       rows: io.terminal.rows,
-      color: io.terminal.isTerminal && io.env("NO_COLOR") === undefined,
+      color: useColor(io.terminal.isTerminal, io.env),
     });
   }
   await setupLogging({
