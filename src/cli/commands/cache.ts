@@ -8,11 +8,11 @@ import { StoreCache } from "../../engine/cache.ts";
 import { SqliteStore } from "../../store/sqlite_store.ts";
 import { type Parsed, UsageError } from "../args.ts";
 import type { Io } from "../io.ts";
-import { commandSettings, SETTINGS_OPTIONS } from "./config.ts";
+import { commandSettings, STORE_OPTIONS } from "./config.ts";
 
 /** Options of `cache`. */
 export const CACHE_OPTIONS = {
-  ...SETTINGS_OPTIONS,
+  ...STORE_OPTIONS,
   json: { type: "boolean" },
 } as const;
 

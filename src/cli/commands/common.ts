@@ -13,6 +13,7 @@ import {
   type ValidationIssue,
 } from "../../core/errors.ts";
 import type { FlowGraph } from "../../core/model.ts";
+import type { ParamsSchema } from "../../core/params.ts";
 import type { FlowDefinition } from "../../core/protocol.ts";
 import { prepareParams } from "../../engine/execute.ts";
 import { planFlow } from "../../engine/plan.ts";
@@ -24,6 +25,7 @@ import type { Settings } from "../../config/settings.ts";
 import { Authorizer } from "../../permissions/authorizer.ts";
 import type { Policy } from "../../permissions/policy.ts";
 import { PolicyError, resolvePolicy } from "../../permissions/policy_file.ts";
+import { withPlaceholders } from "../placeholders.ts";
 import { renderIssues, renderProblems } from "../render.ts";
 import { commandSettings } from "./config.ts";
 
@@ -54,6 +56,8 @@ export interface Prepared {
   baseDir: string;
   /** The flow file, absolute. */
   file: string;
+  /** Required params planned with placeholder values (only when inspecting, never to run). */
+  placeholders: string[];
 }
 
 /** The SHA-256 of a file, hex: how a changed flow file is detected on resume. */
@@ -150,7 +154,11 @@ export async function prepare(
     io.stderr(renderIssues(yamlGraph.name, yamlGraph.issues));
     return 2;
   }
-  const input = options.params ?? { ...fileParams, ...cliParams };
+  const given = options.params ?? { ...fileParams, ...cliParams };
+  // Inspecting a flow needs no values for its required params: placeholders stand in.
+  const { params: input, filled: placeholders } = command === "run"
+    ? { params: given, filled: [] }
+    : withPlaceholders((def.options as { params?: ParamsSchema }).params, given);
   let params: Record<string, unknown> = input;
   let paramIssues: ValidationIssue[] = [];
   try {
@@ -159,10 +167,6 @@ export async function prepare(
     if (e instanceof ParamsValidationError) paramIssues = [...e.issues];
     else if (!(e instanceof FlowValidationError)) throw e;
     // The flow's own problems are reported by the plan below.
-  }
-  if (yamlGraph && command !== "run") {
-    // A YAML flow's graph does not depend on params: inspecting it needs no values for them.
-    paramIssues = paramIssues.filter((i) => !i.message.startsWith("Missing required param"));
   }
   if (paramIssues.length && !options.allowInvalid) {
     io.stderr(
@@ -204,5 +208,5 @@ export async function prepare(
     io.stderr(renderIssues(graph.name, graph.issues));
     return 2;
   }
-  return { def, params, graph, settings, policy, baseDir, file: absolute };
+  return { def, params, graph, settings, policy, baseDir, file: absolute, placeholders };
 }

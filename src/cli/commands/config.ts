@@ -37,6 +37,12 @@ export const SETTINGS_OPTIONS = {
   durability: { type: "string" },
 } as const;
 
+/** The flags of a command that only reads the state dir: `--config FILE`, `--state-dir DIR`. */
+export const STORE_OPTIONS = {
+  config: { type: "string" },
+  "state-dir": { type: "string" },
+} as const;
+
 /** Options of `config`. */
 export const CONFIG_OPTIONS = {
   ...SETTINGS_OPTIONS,

@@ -14,12 +14,12 @@ import { type Parsed, positiveInt, UsageError } from "../args.ts";
 import type { Io } from "../io.ts";
 import { renderTable } from "../render.ts";
 import { hashFile, prepare } from "./common.ts";
-import { commandSettings, SETTINGS_OPTIONS } from "./config.ts";
-import { executePrepared, RUN_OPTIONS } from "./run.ts";
+import { commandSettings, SETTINGS_OPTIONS, STORE_OPTIONS } from "./config.ts";
+import { executePrepared } from "./run.ts";
 
 /** Options of `runs`. */
 export const RUNS_OPTIONS = {
-  ...SETTINGS_OPTIONS,
+  ...STORE_OPTIONS,
   flow: { type: "string" },
   status: { type: "string" },
   limit: { type: "string", short: "n" },
@@ -27,17 +27,33 @@ export const RUNS_OPTIONS = {
   "older-than": { type: "string" },
 } as const;
 
-/** Options of `status`, `logs` and `cancel`. */
+/** Options of `status` and `cancel`. */
 export const RUN_ID_OPTIONS = {
-  ...SETTINGS_OPTIONS,
+  ...STORE_OPTIONS,
   json: { type: "boolean" },
+} as const;
+
+/** Options of `logs`. */
+export const LOGS_OPTIONS = {
+  ...RUN_ID_OPTIONS,
   follow: { type: "boolean", short: "f" },
 } as const;
 
-/** Options of `resume` and `retry`. */
+/**
+ * Options of `resume` and `retry`: how the run goes on (the settings, output and logging of
+ * `run`), not what runs: the flow and its params are the run's own.
+ */
 export const RESUME_OPTIONS = {
-  ...RUN_OPTIONS,
+  ...SETTINGS_OPTIONS,
+  json: { type: "boolean" },
+  quiet: { type: "boolean", short: "q" },
+  verbose: { type: "boolean", short: "v" },
   force: { type: "boolean" },
+} as const;
+
+/** Options of `retry`: those of `resume`, and the task to start again from. */
+export const RETRY_OPTIONS = {
+  ...RESUME_OPTIONS,
   from: { type: "string" },
 } as const;
 
