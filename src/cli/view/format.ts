@@ -79,12 +79,12 @@ export function firstLine(text: string): string {
  * ```
  */
 export function escapeControl(text: string): string {
-  // deno-lint-ignore no-control-regex
-  return text.replace(
-    /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
+  return text.replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
+
+// C0 but tab and newline, DEL and C1 (0x9b is CSI on its own).
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
 
 /**
  * Makes text one terminal line's worth of safe characters: tabs and newlines as spaces, other
