@@ -13,8 +13,8 @@ const PATH_PERMISSIONS: ReadonlySet<string> = new Set(["read", "write", "ffi"]);
 
 /**
  * Explains one of Deno's `Requires … access to "…"` messages for task `taskId`, which was
- * granted `grant` and runs with `cwd` as its working directory. Other messages come back as
- * they were.
+ * granted `grant` and runs with `cwd` as its working directory. Other permission errors get
+ * the same hint; messages of another kind come back as they were.
  *
  * @example
  * ```ts
@@ -25,8 +25,9 @@ const PATH_PERMISSIONS: ReadonlySet<string> = new Set(["read", "write", "ffi"]);
  *   { read: ["/srv/etl/data"] },
  *   "/srv/etl",
  * );
- * console.assert(text.includes('task "load" asked for read of /srv/secret.txt'));
- * console.assert(text.includes("granted read: /srv/etl/data"));
+ * console.assert(text.includes('task "load" was not granted it'));
+ * console.assert(text.includes("asked for read of /srv/secret.txt"));
+ * console.assert(text.includes("was granted read: /srv/etl/data"));
  * console.assert(text.includes("add it to the task's permissions"));
  * ```
  */
@@ -38,7 +39,14 @@ export function explainDenial(
 ): string {
   const m = /^Requires (\w+) access(?: to "?(.*?)"?)?, run again/.exec(message) ??
     /^Requires (\w+) access(?: to "?(.*?)"?)?$/.exec(message);
-  if (!m) return message;
+  if (!m) {
+    // Another denial (a worker asking for more than its task has, …): what was asked is in
+    // Deno's words already.
+    return /NotCapable|escalate|permission/i.test(message)
+      ? `${message} (task "${taskId}" was not granted it: add it to the task's permissions, ` +
+        `within the flow's ceiling)`
+      : message;
+  }
   const name = m[1] as PermissionName;
   const asked = m[2];
   const held = grant?.[name];
@@ -54,12 +62,13 @@ export function explainDenial(
     : "";
   const covered = isPath && Array.isArray(held) &&
     held.some((g) => within(resolve(cwd, asked), resolve(cwd, g)));
-  const fix = covered
-    ? "the grant holds that path, so Deno judged another one: a symbolic link on the way, or " +
-      "a working directory changed after the worker started; use the path as granted"
-    : "add it to the task's permissions, within the flow's ceiling";
-  return `${message} (task "${taskId}" asked for ${target}${relative}; it was granted ` +
-    `${granted}: ${fix})`;
+  if (covered) {
+    return `${message} (task "${taskId}" asked for ${target}${relative}, which its grant ` +
+      `(${granted}) holds, so Deno judged another path: a symbolic link on the way, or a ` +
+      `working directory changed after the worker started; use the path as granted)`;
+  }
+  return `${message} (task "${taskId}" was not granted it: it asked for ${target}${relative} ` +
+    `and was granted ${granted}; add it to the task's permissions, within the flow's ceiling)`;
 }
 
 function within(path: string, dir: string): boolean {
