@@ -5,6 +5,9 @@ import assert from "node:assert/strict";
 import { main } from "../../src/cli/main.ts";
 import { fakeIo, ROOT } from "./_io.ts";
 
+// A state dir of this file's own: /tmp is shared with other programs (and their schemas).
+const STATE = await Deno.makeTempDir();
+
 const FLOW = `${ROOT}/tests/fixtures/perm/flow.ts`;
 
 async function inDir<T>(files: Record<string, string>, fn: (dir: string) => Promise<T>) {
@@ -128,7 +131,7 @@ Deno.test("an unreachable authorization service fails closed", async () => {
 Deno.test('sandbox: "strict" runs every task that requests a permission in a worker', async () => {
   const io = fakeIo();
   assert.equal(
-    await main(["run", FLOW, "--flow", "strict", "--json", "-q", "--state-dir", "/tmp"], io),
+    await main(["run", FLOW, "--flow", "strict", "--json", "-q", "--state-dir", STATE], io),
     0,
     io.err,
   );
