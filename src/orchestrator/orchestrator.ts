@@ -13,6 +13,7 @@ import { newRunId } from "../engine/calls.ts";
 import { prepareParams } from "../engine/execute.ts";
 import { FlowRun } from "../engine/run.ts";
 import type { RestoredTask, RunRecord } from "../engine/types.ts";
+import { byStatus, type RunRecord as FlowRunRecord } from "../api/record.ts";
 import { SqliteStore } from "../store/sqlite_store.ts";
 import { type RunFilter, RunNotFoundError, type RunRow, type Store } from "../store/store.ts";
 
@@ -93,8 +94,8 @@ const executingHere = new Set<string>();
  *
  * @example
  * ```ts
- * import { flow, MemoryStore, task } from "../../mod.ts";
- * import { Orchestrator } from "./orchestrator.ts";
+ * import { flow, MemoryStore, task } from "@orchestra/orchestra";
+ * import { Orchestrator } from "@orchestra/orchestra";
  *
  * const double = task("double", (n: number) => n * 2);
  * const doubling = flow(
@@ -240,12 +241,13 @@ export class Orchestrator {
 
   /**
    * Resolves with the record of a run this orchestrator started (or resumed) once it
-   * finishes. Rejects with {@linkcode RunNotFoundError} for any other run.
+   * finishes (a union by status: `result` is there once `status === "succeeded"`). Rejects
+   * with {@linkcode RunNotFoundError} for any other run.
    */
-  wait(runId: string): Promise<RunRecord> {
+  wait(runId: string): Promise<FlowRunRecord> {
     const local = this.#runs.get(runId);
     if (local === undefined) return Promise.reject(new RunNotFoundError(runId));
-    return local.done;
+    return local.done.then(byStatus);
   }
 
   /**

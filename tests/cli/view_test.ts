@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { FakeClock, flow, task } from "../../mod.ts";
-import type { RunEvent, RunRecord, TaskRecord } from "../../mod.ts";
+import type { RunEvent, RunRecordData as RunRecord, TaskRecord } from "../../mod.ts";
 import { firstLine, formatClock, formatDuration } from "../../src/cli/view/format.ts";
 import { formatSummary } from "../../src/cli/view/summary.ts";
 import { displayWidth, truncate } from "../../src/cli/view/text.ts";

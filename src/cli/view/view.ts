@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { flow, task } from "../../../mod.ts";
+ * import { flow, task } from "@orchestra/orchestra";
  * import { createView } from "./view.ts";
  *
  * const square = task("square", (n: number) => n * n);
