@@ -27,6 +27,7 @@ export { context } from "./src/api/context.ts";
 // Plugins
 export { usePlugin } from "./src/api/plugin.ts";
 export type { UsePluginOptions } from "./src/api/plugin.ts";
+export type { BuiltinPlugins } from "./src/plugins/builtin.ts";
 export { definePlugin, isPluginDefinition, PLUGIN_BRAND } from "./src/plugins/contract.ts";
 export type {
   JsonSchema,
