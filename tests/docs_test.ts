@@ -1,5 +1,6 @@
 // The guides in docs/ run as written: fenced blocks marked `file=NAME` are written to a fresh
-// folder, then blocks marked `sh test` run there line by line: `orchestra …` through the CLI's
+// folder (TypeScript ones are also marked `ignore`, for `deno test --doc`, which would run them
+// without the files they import), then blocks marked `sh test` run there line by line: `orchestra …` through the CLI's
 // main(), `deno run …` and `deno test …` as processes (with this repository's import map for
 // `@orchestra/orchestra`). A line may end with `# exit N` when it is meant to fail; an argument
 // `RUN` stands for the id of the last run an earlier line printed.
@@ -83,7 +84,15 @@ async function runLine(line: string, cwd: string, where: string): Promise<void> 
   }
   if (program === "deno" && (args[0] === "run" || args[0] === "test")) {
     const out = await new Deno.Command(Deno.execPath(), {
-      args: [args[0], "--config", join(ROOT, "deno.json"), "--no-lock", ...args.slice(1)],
+      // Type-checked too: the guides' TypeScript must compile as written.
+      args: [
+        args[0],
+        "--check",
+        "--config",
+        join(ROOT, "deno.json"),
+        "--no-lock",
+        ...args.slice(1),
+      ],
       cwd,
       env,
       stdout: "piped",

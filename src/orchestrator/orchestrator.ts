@@ -241,13 +241,14 @@ export class Orchestrator {
 
   /**
    * Resolves with the record of a run this orchestrator started (or resumed) once it
-   * finishes (a union by status: `result` is there once `status === "succeeded"`). Rejects
-   * with {@linkcode RunNotFoundError} for any other run.
+   * finishes (a union by status: `result` is there once `status === "succeeded"`; `R` says
+   * what the flow's body returns, `wait<{ total: number }>(id)`). Rejects with
+   * {@linkcode RunNotFoundError} for any other run.
    */
-  wait(runId: string): Promise<FlowRunRecord> {
+  wait<R = unknown>(runId: string): Promise<FlowRunRecord<R>> {
     const local = this.#runs.get(runId);
     if (local === undefined) return Promise.reject(new RunNotFoundError(runId));
-    return local.done.then(byStatus);
+    return local.done.then((record) => byStatus(record as RunRecord<R>));
   }
 
   /**
