@@ -4,6 +4,8 @@
  * @module
  */
 
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
 import { escapeControl } from "./view/format.ts";
 import { workerOptionsAvailable } from "./worker_options.ts";
 
@@ -94,7 +96,27 @@ export function terminalSize(
   };
 }
 
-/** The real process: stdio, `INIT_CWD` (set by `deno task`) or the working directory, SIGINT. */
+/**
+ * The directory the user ran the command from. `deno task orchestra` runs `main.ts` in the
+ * folder of the `deno.json` that defines the task and says where it was typed in `INIT_CWD`; but
+ * `INIT_CWD` is inherited by every process below (npm sets it too), so it counts only while this
+ * process runs in its entry point's folder, as under `deno task`.
+ *
+ * @example
+ * ```ts
+ * import { commandDir } from "./io.ts";
+ * const main = "file:///repo/main.ts";
+ * console.assert(commandDir("/repo", "/repo/examples", main) === "/repo/examples");
+ * console.assert(commandDir("/work/project", "/repo", main) === "/work/project");
+ * console.assert(commandDir("/work/project", undefined, main) === "/work/project");
+ * ```
+ */
+export function commandDir(cwd: string, initCwd: string | undefined, mainModule: string): string {
+  if (!initCwd || !mainModule.startsWith("file:")) return cwd;
+  return dirname(fileURLToPath(mainModule)) === cwd ? initCwd : cwd;
+}
+
+/** The real process: stdio, the command's directory (see `commandDir`), SIGINT. */
 export function processIo(): Io {
   const isTerminal = Deno.stderr.isTerminal();
   let reported: { columns: number; rows: number } | undefined;
@@ -110,7 +132,7 @@ export function processIo(): Io {
     stdout: (t) => writeAll(Deno.stdout, t),
     stderr: (t) => writeAll(Deno.stderr, t),
     terminal: { isTerminal, columns, rows },
-    cwd: Deno.env.get("INIT_CWD") || Deno.cwd(),
+    cwd: commandDir(Deno.cwd(), Deno.env.get("INIT_CWD"), Deno.mainModule),
     env: (name) => Deno.env.get(name),
     onInterrupt(handler) {
       Deno.addSignalListener("SIGINT", handler);
