@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { flow, task } from "./mod.ts";
+ * import { flow, task } from "@orchestra/orchestra";
  *
  * const extract = task("extract", () => [1, 2, 3, 4]);
  * const square = task("square", (n: number) => n * n);
@@ -27,6 +27,7 @@ export { context } from "./src/api/context.ts";
 // Plugins
 export { usePlugin } from "./src/api/plugin.ts";
 export type { UsePluginOptions } from "./src/api/plugin.ts";
+export type { BuiltinPlugins } from "./src/plugins/builtin.ts";
 export { definePlugin, isPluginDefinition, PLUGIN_BRAND } from "./src/plugins/contract.ts";
 export type {
   JsonSchema,
@@ -35,16 +36,19 @@ export type {
   PluginDefinition,
   PluginEnv,
   PluginManifest,
+  PluginParams,
   PluginPermissions,
+  PluginResult,
   PluginSecrets,
   PluginSpec,
+  WithDefaults,
   ZodLike,
 } from "./src/plugins/contract.ts";
 export { PluginLoadError } from "./src/plugins/resolve.ts";
 export type { PluginSearch, PluginSourceKind, ResolvedPlugin } from "./src/plugins/resolve.ts";
 export { PluginInspector } from "./src/plugins/inspect.ts";
 export type { ParamsCheck } from "./src/plugins/inspect.ts";
-export type { Flow, FlowBody, Resolved } from "./src/api/flow.ts";
+export type { Flow, FlowBody, NoParams, Resolved } from "./src/api/flow.ts";
 export type { FlowHandle, MapOptions, TaskRef } from "./src/engine/run.ts";
 export type { WorkerCall, WorkerTaskInfo } from "./src/executors/worker_pool.ts";
 
@@ -57,12 +61,19 @@ export type {
   Middleware,
   RestoredTask,
   RunOptions,
-  RunRecord,
+  RunRecord as RunRecordData,
   TaskContext,
   TaskLogger,
   TaskLogLine,
   TaskRecord,
 } from "./src/engine/types.ts";
+export type {
+  CancelledRunRecord,
+  FailedRunRecord,
+  RunRecord,
+  RunRecordBase,
+  SucceededRunRecord,
+} from "./src/api/record.ts";
 export type {
   CacheOptions,
   CachePolicy,

@@ -5,8 +5,11 @@
  *     deno task orchestra run examples/etl.ts
  *
  * The rates source fails on its first attempt, as networks do; the task retries with backoff.
+ * The report lands in examples/reports/sales.json: tasks run in their flow file's folder, so a
+ * relative path in a flow is relative to it, wherever the command ran.
  */
 
+import { dirname } from "node:path";
 import { flow, task, type TaskContext } from "@orchestra/orchestra";
 
 const DATA = new URL("./data/", import.meta.url);
@@ -87,7 +90,7 @@ export const loadReport = task(
       total: Math.round(rows.reduce((s, r) => s + r.revenue, 0) * 100) / 100,
       regions: [...rows].sort((a, b) => b.revenue - a.revenue),
     };
-    await Deno.mkdir(out.replace(/\/[^/]*$/, ""), { recursive: true });
+    await Deno.mkdir(dirname(out), { recursive: true });
     await Deno.writeTextFile(out, JSON.stringify(report, null, 2) + "\n");
     ctx.log.info(`Report written to ${out}`);
     return report;
@@ -101,8 +104,8 @@ export default flow(
     params: {
       out: {
         type: "string",
-        default: ".orchestra/reports/sales.json",
-        description: "Where to write the report",
+        default: "reports/sales.json",
+        description: "Where to write the report (relative to this file's folder)",
       },
     },
   },

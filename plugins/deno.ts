@@ -15,6 +15,7 @@ import {
   definePlugin,
   type PluginContext,
   type PluginDefinition,
+  type WithDefaults,
 } from "../src/plugins/contract.ts";
 
 const permissionValue = z.union([z.boolean(), z.array(z.string())]);
@@ -39,7 +40,10 @@ export interface DenoParams {
   permissions: PermissionSet;
 }
 
-const params: z.ZodType<DenoParams> = z.strictObject({
+/** The params of the `deno` plugin as a task passes them (those with defaults optional). */
+export type DenoInput = WithDefaults<DenoParams, "export" | "args" | "permissions">;
+
+const params: z.ZodType<DenoParams, DenoInput> = z.strictObject({
   module: z.string().optional().describe(
     "The module to run: a path relative to the flow file's directory, or a URL " +
       "(`file:`, `https:`, `npm:`, `jsr:`)",
@@ -139,7 +143,11 @@ async function load(p: DenoParams, ctx: PluginContext): Promise<Record<string, u
 export type DenoContext = PluginContext;
 
 /** The `deno` plugin. */
-const deno: PluginDefinition<DenoParams> = definePlugin<DenoParams>({
+const deno: PluginDefinition<DenoParams, DenoInput, unknown> = definePlugin<
+  DenoParams,
+  DenoInput,
+  unknown
+>({
   name: "deno",
   version: "1.0.0",
   description: "Runs a TypeScript module or snippet with the permissions given to it.",

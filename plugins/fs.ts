@@ -8,7 +8,7 @@
 import { dirname, resolve } from "node:path";
 import { z } from "zod";
 import type { PermissionSet } from "../src/core/permissions.ts";
-import { definePlugin, type PluginDefinition } from "../src/plugins/contract.ts";
+import { definePlugin, type PluginDefinition, type WithDefaults } from "../src/plugins/contract.ts";
 
 /** One operation of the `fs` plugin. */
 export type FsOp = "read" | "write" | "copy" | "list" | "glob" | "exists" | "remove" | "mkdir";
@@ -41,7 +41,13 @@ export interface FsParams {
   dot: boolean;
 }
 
-const params: z.ZodType<FsParams> = z.strictObject({
+/** The params of the `fs` plugin as a task passes them (those with defaults optional). */
+export type FsInput = WithDefaults<
+  FsParams,
+  "format" | "append" | "parents" | "recursive" | "details" | "dot"
+>;
+
+const params: z.ZodType<FsParams, FsInput> = z.strictObject({
   op: z.enum(OPS).describe("What to do: read, write, copy, list, glob, exists, remove or mkdir"),
   path: z.string().optional().describe(
     "The file or directory, relative to the flow file's directory; for glob the directory " +
@@ -312,7 +318,7 @@ async function run(p: FsParams, dir: string): Promise<unknown> {
 }
 
 /** The `fs` plugin. */
-const fs: PluginDefinition<FsParams> = definePlugin<FsParams>({
+const fs: PluginDefinition<FsParams, FsInput, unknown> = definePlugin<FsParams, FsInput, unknown>({
   name: "fs",
   version: "1.0.0",
   description: "Reads, writes, copies, lists, globs and removes files inside the granted paths.",

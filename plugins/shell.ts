@@ -16,7 +16,7 @@ import {
   logOutputLines,
   parseOutput,
 } from "../src/executors/process.ts";
-import { definePlugin, type PluginDefinition } from "../src/plugins/contract.ts";
+import { definePlugin, type PluginDefinition, type WithDefaults } from "../src/plugins/contract.ts";
 
 // How much of a command's output is kept for its result (its first 200 lines are logged).
 const MAX_CAPTURE = 16 * 1024 * 1024;
@@ -38,7 +38,10 @@ export interface ShellParams {
   secretEnv: Record<string, string>;
 }
 
-const params: z.ZodType<ShellParams> = z.strictObject({
+/** The params of the `shell` plugin as a task passes them (those with defaults optional). */
+export type ShellInput = WithDefaults<ShellParams, "env" | "passEnv" | "secretEnv">;
+
+const params: z.ZodType<ShellParams, ShellInput> = z.strictObject({
   // Values of `${{ }}` in it are shell-quoted when a flow renders it, as in `run:`.
   command: z.string().min(1).meta({ "x-orchestra-quote": "shell" }).describe(
     "The command, run with `sh -c`; its stdout is the result",
@@ -162,7 +165,11 @@ async function runCommand(command: string, options: RunOptions): Promise<string>
 }
 
 /** The `shell` plugin. */
-const shell: PluginDefinition<ShellParams> = definePlugin<ShellParams>({
+const shell: PluginDefinition<ShellParams, ShellInput, unknown> = definePlugin<
+  ShellParams,
+  ShellInput,
+  unknown
+>({
   name: "shell",
   version: "1.0.0",
   description: "Runs a shell command (sh -c); its result is its output, parsed as JSON if it is.",

@@ -17,6 +17,8 @@ import type { FlowGraph, TaskConfig, TaskNode } from "../core/model.ts";
 import { paramSpec } from "../core/params.ts";
 import { formatPermissions, isUnsandboxed, type PermissionSet } from "../core/permissions.ts";
 import type { JsonSchema, PluginManifest } from "../plugins/contract.ts";
+import { escapeControl } from "./view/format.ts";
+import { displayWidth, padEnd } from "./view/text.ts";
 
 /**
  * Every problem, one per line, under `error: <subject> is invalid (N problems):`, warnings
@@ -41,10 +43,22 @@ export function renderIssues(flow: string, issues: readonly ValidationIssue[]): 
   return renderProblems(`flow "${flow}"`, issues);
 }
 
-/** Rows as aligned columns, two spaces apart, each line after `indent`; no final newline. */
+/**
+ * Rows as aligned columns, two spaces apart, each line after `indent`; no final newline.
+ * Cells are measured in terminal cells (an emoji or a CJK character takes two) and their
+ * control characters are shown escaped, so a task id cannot break the columns.
+ *
+ * @example
+ * ```ts
+ * import { renderTable } from "./render.ts";
+ * console.assert(renderTable([["ID", "STATUS"], ["日本", "ok"], ["a", "ok"]]) ===
+ *   "ID    STATUS\n日本  ok\na     ok");
+ * ```
+ */
 export function renderTable(rows: string[][], indent = ""): string {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  return rows.map((r) => indent + r.map((cell, c) => cell.padEnd(widths[c])).join("  ").trimEnd())
+  const cells = rows.map((r) => r.map((cell) => escapeControl(cell)));
+  const widths = cells[0].map((_, c) => Math.max(...cells.map((r) => displayWidth(r[c]))));
+  return cells.map((r) => indent + r.map((cell, c) => padEnd(cell, widths[c])).join("  ").trimEnd())
     .join("\n");
 }
 

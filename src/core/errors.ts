@@ -24,7 +24,7 @@ export function formatLocation(loc: SourceLocation): string {
  *
  * @example
  * ```ts
- * import { OrchestraError } from "./errors.ts";
+ * import { OrchestraError } from "@orchestra/orchestra";
  * const err = new OrchestraError("Something failed");
  * console.assert(err instanceof Error && err.name === "OrchestraError");
  * ```
@@ -72,7 +72,7 @@ export function formatIssue(issue: ValidationIssue): string {
  *
  * @example
  * ```ts
- * import { FlowValidationError } from "./errors.ts";
+ * import { FlowValidationError } from "@orchestra/orchestra";
  * const err = new FlowValidationError("etl", [{ message: 'Task "b" needs unknown task "x"' }]);
  * console.assert(err.issues.length === 1);
  * ```

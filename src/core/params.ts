@@ -195,7 +195,8 @@ export interface ValidateParamsOptions {
 
 /**
  * Validates params against a schema: fills defaults, converts command-line strings when asked,
- * and reports every problem at once. Without a schema, params pass through unchanged.
+ * and reports every problem at once. Without a schema the flow takes no params: any given is
+ * an unknown param.
  *
  * @example
  * ```ts
@@ -213,12 +214,13 @@ export function validateParams(
   input: Record<string, unknown>,
   options: ValidateParamsOptions = {},
 ): { values: Record<string, unknown>; issues: ValidationIssue[] } {
-  if (!schema) return { values: { ...input }, issues: [] };
+  // A flow that declares no params takes none: a param given to it is a mistake, as any
+  // unknown param is (below).
   const values: Record<string, unknown> = {};
   const issues: ValidationIssue[] = [];
-  const names = Object.keys(schema);
+  const names = Object.keys(schema ?? {});
   for (const name of Object.keys(input)) {
-    if (!Object.hasOwn(schema, name)) {
+    if (!schema || !Object.hasOwn(schema, name)) {
       issues.push({
         message: `Unknown param "${name}"${didYouMean(name, names)}`,
         hint: names.length ? `this flow takes: ${names.join(", ")}` : "this flow takes no params",
@@ -226,7 +228,7 @@ export function validateParams(
     }
   }
   for (const name of names) {
-    const spec = paramSpec(schema[name]);
+    const spec = paramSpec(schema![name]);
     let value = input[name];
     if (value === undefined) {
       if (spec.default !== undefined) values[name] = structuredClone(spec.default);

@@ -8,6 +8,7 @@
  */
 
 import { AsyncLocalStorage } from "node:async_hooks";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import type { SourceLocation } from "./errors.ts";
 import type { TaskStatus } from "./events.ts";
 import type { TaskOptions } from "./model.ts";
@@ -124,8 +125,8 @@ export interface CallerFrame {
   topLevel: boolean;
 }
 
-const FRAME =
-  /^\s*at (?:(\S.*?) \()?((?:file|https?|jsr|npm|data|blob):[^()\s]+):(\d+):(\d+)\)?\s*$/;
+// The URL may hold spaces: V8 prints some file URLs with their path decoded.
+const FRAME = /^\s*at (?:(\S.*?) \()?((?:file|https?|jsr|npm|data|blob):.+?):(\d+):(\d+)\)?\s*$/;
 const OWN_FILE =
   /\/src\/(core|engine|api|loaders|plugins|testing)\/[^/]+\.ts$|\/orchestra\/[^/]*\/?mod\.ts$/;
 
@@ -139,13 +140,25 @@ export function callerFrame(): CallerFrame | undefined {
     const m = FRAME.exec(stack[i]);
     if (!m || OWN_FILE.test(m[2])) continue;
     const topLevel = m[1] === undefined && i === stack.length - 1;
+    const url = frameUrl(m[2]);
     return {
-      location: { file: displayPath(m[2]), line: Number(m[3]), col: Number(m[4]) },
-      url: m[2],
+      location: { file: displayPath(url), line: Number(m[3]), col: Number(m[4]) },
+      url,
       topLevel,
     };
   }
   return undefined;
+}
+
+/**
+ * A stack frame's URL as Deno gives it to `import.meta.url`. V8 prints some frames of a module
+ * in `a #b/données` as `file:///a #b/données/x.ts` and others percent-encoded: both must name
+ * the same module, or a worker would not find the tasks registered under it.
+ */
+function frameUrl(raw: string): string {
+  // deno-lint-ignore no-control-regex
+  if (!raw.startsWith("file://") || !/[\s#?]|[^\x00-\x7f]/.test(raw)) return raw;
+  return pathToFileURL(raw.slice("file://".length)).href;
 }
 
 /** The file, line and column of the user's code that called into the library. */
@@ -191,7 +204,7 @@ export function registerTask(def: TaskDefinition): void {
 /** A file URL shown relative to the working directory when it lies below it. */
 export function displayPath(file: string): string {
   if (!file.startsWith("file://")) return file;
-  let path = decodeURIComponent(new URL(file).pathname);
+  let path = fileURLToPath(file);
   try {
     const cwd = Deno.cwd();
     if (path.startsWith(cwd + "/")) path = path.slice(cwd.length + 1);

@@ -187,8 +187,8 @@ class Planner implements FlowScope {
  *
  * @example
  * ```ts
- * import { flow, task } from "../../mod.ts";
- * import { planFlow } from "./plan.ts";
+ * import { flow, task } from "@orchestra/orchestra";
+ * import { planFlow } from "@orchestra/orchestra";
  * const one = task("one", () => 1);
  * const double = task("double", (n: number) => n * 2);
  * const graph = await planFlow(flow("demo", () => double(one())), {});

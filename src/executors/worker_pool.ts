@@ -11,6 +11,7 @@
 import type { LogLevel } from "../core/events.ts";
 import { PERMISSION_NAMES, type PermissionSet } from "../core/permissions.ts";
 import type { TaskDefinition } from "../core/protocol.ts";
+import { explainDenial } from "../permissions/denial.ts";
 import type { RunMessage, WorkerReply } from "./worker_entry.ts";
 
 /** What a task's context tells it inside a worker. */
@@ -90,11 +91,19 @@ function entryModule(moduleUrl: string): string {
   return `data:application/javascript;base64,${btoa(code)}`;
 }
 
+/** Where a worker's relative paths point: the process's working directory, its workers' too. */
+function workingDir(): string {
+  try {
+    return Deno.cwd();
+  } catch {
+    return "."; // not allowed to read it: relative paths stay as written
+  }
+}
+
 function toError(e: { name: string; message: string; stack?: string }, call: WorkerCall): Error {
   let message = e.message;
   if (e.name === "NotCapable" || /^Requires \w+ access/.test(e.message)) {
-    message = `${e.message} (task "${call.info.taskId}" was not granted it: add it to the ` +
-      `task's permissions, within the flow's ceiling)`;
+    message = explainDenial(e.message, call.info.taskId, call.grant, workingDir());
   }
   const err = new Error(message);
   err.name = e.name;

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { OrchestraError } from "../core/errors.ts";
 import { type FlowDefinition, isFlowDefinition } from "../core/protocol.ts";
 import { didYouMean } from "../core/suggest.ts";
@@ -64,8 +66,9 @@ export async function loadFlowModule(
   cwd: string,
   options: LoadFlowOptions = {},
 ): Promise<LoadedFlow> {
-  const absolute = path.startsWith("/") ? path : `${cwd.replace(/\/+$/, "")}/${path}`;
-  const url = new URL(`file://${absolute}`).href;
+  const absolute = resolve(cwd, path);
+  // Never by concatenation: a folder named "a #b" or "données" must load too.
+  const url = pathToFileURL(absolute).href;
   try {
     const info = await Deno.stat(absolute);
     if (!info.isFile) throw new FlowLoadError(path, `Cannot load "${path}": it is not a file`);

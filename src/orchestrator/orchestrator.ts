@@ -16,6 +16,7 @@ import type { RestoredTask, RunRecord } from "../engine/types.ts";
 import { repairGroupRows } from "../host/group_rows.ts";
 import { recordProcesses, stopLeftoverProcesses, stoppingJournal } from "../host/processes.ts";
 import { restoredRows, resumePlan, retryPlan } from "./continuation.ts";
+import { byStatus, type RunRecord as FlowRunRecord } from "../api/record.ts";
 import { SqliteStore } from "../store/sqlite_store.ts";
 import {
   type RunFilter,
@@ -112,8 +113,8 @@ const CANCEL_POLL_MS = 500;
  *
  * @example
  * ```ts
- * import { flow, MemoryStore, task } from "../../mod.ts";
- * import { Orchestrator } from "./orchestrator.ts";
+ * import { flow, MemoryStore, task } from "@orchestra/orchestra";
+ * import { Orchestrator } from "@orchestra/orchestra";
  *
  * const double = task("double", (n: number) => n * 2);
  * const doubling = flow(
@@ -322,12 +323,14 @@ export class Orchestrator {
 
   /**
    * Resolves with the record of a run this orchestrator started (or resumed) once it
-   * finishes. Rejects with {@linkcode RunNotFoundError} for any other run.
+   * finishes (a union by status: `result` is there once `status === "succeeded"`; `R` says
+   * what the flow's body returns, `wait<{ total: number }>(id)`). Rejects with
+   * {@linkcode RunNotFoundError} for any other run.
    */
-  wait(runId: string): Promise<RunRecord> {
+  wait<R = unknown>(runId: string): Promise<FlowRunRecord<R>> {
     const local = this.#runs.get(runId);
     if (local === undefined) return Promise.reject(new RunNotFoundError(runId));
-    return local.done;
+    return local.done.then((record) => byStatus(record as RunRecord<R>));
   }
 
   /**

@@ -239,7 +239,7 @@ export interface StoreCaseOptions {
  * @example
  * ```ts ignore
  * import { storeCases } from "./conformance.ts";
- * import { MemoryStore } from "./memory_store.ts";
+ * import { MemoryStore } from "@orchestra/orchestra";
  * storeCases("MemoryStore", (options) => Promise.resolve(new MemoryStore(options)));
  * ```
  */

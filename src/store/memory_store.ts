@@ -81,7 +81,7 @@ interface RunState {
  *
  * @example
  * ```ts
- * import { MemoryStore } from "./memory_store.ts";
+ * import { MemoryStore } from "@orchestra/orchestra";
  * const store = new MemoryStore();
  * await store.createRun({
  *   runId: "r1",

@@ -99,7 +99,7 @@ type Row = Record<string, unknown>;
  *
  * @example
  * ```ts
- * import { SqliteStore } from "./sqlite_store.ts";
+ * import { SqliteStore } from "@orchestra/orchestra";
  * const dir = await Deno.makeTempDir();
  * const store = await SqliteStore.open(dir, { durability: "normal" });
  * await store.append([{ type: "run.started", runId: "r1", time: 0, flow: "etl", params: {} }]);

@@ -245,7 +245,7 @@ export interface Store extends RunOwnership {
  *
  * @example
  * ```ts
- * import { RunNotFoundError } from "./store.ts";
+ * import { RunNotFoundError } from "@orchestra/orchestra";
  * const err = new RunNotFoundError("0190");
  * console.assert(err.name === "RunNotFoundError" && err.runId === "0190");
  * ```
@@ -270,7 +270,7 @@ export class RunNotFoundError extends OrchestraError {
  *
  * @example
  * ```ts
- * import { StoreVersionError } from "./store.ts";
+ * import { StoreVersionError } from "@orchestra/orchestra";
  * const err = new StoreVersionError(".orchestra/state.db", 3, 1);
  * console.assert(err.message.includes("version 3"));
  * ```

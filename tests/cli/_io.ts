@@ -1,10 +1,12 @@
 /** A fake {@linkcode Io} for calling `main(args, io)` in tests. */
 
+import { fileURLToPath } from "node:url";
 import type { Io, StopSignal } from "../../src/cli/io.ts";
 import { main } from "../../src/cli/main.ts";
 
 /** The repository root. */
-export const ROOT: string = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+// fileURLToPath, not .pathname: a clone in a folder named "a b" or "données" must test too.
+export const ROOT: string = fileURLToPath(new URL("../../", import.meta.url)).replace(/\/$/, "");
 
 /** Captured output and a way to press Ctrl-C. */
 export interface FakeIo extends Io {

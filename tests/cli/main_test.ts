@@ -194,7 +194,7 @@ Deno.test("describe shows tasks, dependencies, executors, retries and params", a
   const io = fakeIo();
   assert.equal(await main(["describe", "examples/etl.ts"], io), 0, io.err);
   assert.match(io.out, /Flow "etl" — Sales CSV/);
-  assert.match(io.out, /out\s+string\s+".orchestra\/reports\/sales.json"/);
+  assert.match(io.out, /out\s+string\s+"reports\/sales.json"/);
   assert.match(io.out, /summarize#4\s+extract_sales, fetch_rates\s+inline/);
   assert.match(io.out, /fetch_rates\s+-\s+inline\s+2× after 200ms ×2 ±10%/);
   assert.match(io.out, /inline tasks run in the orchestrator's own isolate/);

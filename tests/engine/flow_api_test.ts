@@ -9,6 +9,7 @@ import {
   OrchestraError,
   ParamsValidationError,
   type RunRecord,
+  type RunRecordData,
   task,
   type TaskContext,
   type TaskRecord,
@@ -262,7 +263,7 @@ Deno.test("hooks run in lifecycle order, the flow's before the run's", async () 
 });
 
 Deno.test("onFlowSuccess receives the finished record", async () => {
-  let got: RunRecord | undefined;
+  let got: RunRecordData | undefined; // what hooks receive: the record as plain data
   const one = task("one", () => 1);
   const record = await flow("ok", () => one()).run({}, {
     clock: new FakeClock(),
@@ -503,10 +504,11 @@ Deno.test("a task that calls a task fails with a clear error instead of joining 
   assert.deepEqual(record.tasks.map((t) => t.id), ["outer"]);
 });
 
-Deno.test("run option concurrency must be a whole number ≥ 1", () => {
+Deno.test("run option concurrency must be a whole number ≥ 1", async () => {
   const one = task("one", () => 1);
   const f = flow("c", () => one());
-  assert.throws(() => f.run({}, { concurrency: 0 }), /Invalid run option concurrency 0/);
+  // Like every other invalid input, a rejection, not a throw: run() always returns a promise.
+  await assert.rejects(f.run({}, { concurrency: 0 }), /Invalid run option concurrency 0/);
 });
 
 Deno.test("a cache that throws fails the task instead of hanging the run", async () => {

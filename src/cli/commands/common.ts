@@ -14,6 +14,7 @@ import {
   type ValidationIssue,
 } from "../../core/errors.ts";
 import type { FlowGraph } from "../../core/model.ts";
+import type { ParamsSchema } from "../../core/params.ts";
 import type { FlowDefinition } from "../../core/protocol.ts";
 import { prepareParams } from "../../engine/execute.ts";
 import { planFlow } from "../../engine/plan.ts";
@@ -28,6 +29,7 @@ import type { Policy } from "../../permissions/policy.ts";
 import { PolicyError, resolvePolicy } from "../../permissions/policy_file.ts";
 import { hostPaths, type ProtectedPath } from "../../permissions/protected.ts";
 import { secureStateDir, StateDirError } from "../../permissions/state_dir.ts";
+import { withPlaceholders } from "../placeholders.ts";
 import { renderIssues, renderProblems } from "../render.ts";
 import { commandSettings } from "./config.ts";
 
@@ -62,6 +64,8 @@ export interface Prepared {
   file: string;
   /** The paths no task may be granted (the state dir, lock files, the secrets file, …). */
   protectedPaths: ProtectedPath[];
+  /** Required params planned with placeholder values (only when inspecting, never to run). */
+  placeholders: string[];
 }
 
 /** The SHA-256 of a file, hex: how a changed flow file is detected on resume. */
@@ -163,7 +167,11 @@ export async function prepare(
     io.stderr(renderIssues(yamlGraph.name, yamlGraph.issues));
     return 2;
   }
-  const input = options.params ?? { ...fileParams, ...cliParams };
+  const given = options.params ?? { ...fileParams, ...cliParams };
+  // Inspecting a flow needs no values for its required params: placeholders stand in.
+  const { params: input, filled: placeholders } = command === "run"
+    ? { params: given, filled: [] }
+    : withPlaceholders((def.options as { params?: ParamsSchema }).params, given);
   let params: Record<string, unknown> = input;
   let paramIssues: ValidationIssue[] = [];
   try {
@@ -183,10 +191,6 @@ export async function prepare(
           "or leave it out",
       });
     }
-  }
-  if (yamlGraph && command !== "run") {
-    // A YAML flow's graph does not depend on params: inspecting it needs no values for them.
-    paramIssues = paramIssues.filter((i) => !i.message.startsWith("Missing required param"));
   }
   if (paramIssues.length && !options.allowInvalid) {
     io.stderr(
@@ -255,7 +259,17 @@ export async function prepare(
     io.stderr(renderIssues(graph.name, graph.issues));
     if (graph.issues.some(isError)) return 2;
   }
-  return { def, params, graph, settings, policy, baseDir, file: absolute, protectedPaths };
+  return {
+    def,
+    params,
+    graph,
+    settings,
+    policy,
+    baseDir,
+    file: absolute,
+    protectedPaths,
+    placeholders,
+  };
 }
 
 /** Whether this process is `deno run` of the sources (not a compiled binary). */

@@ -41,6 +41,13 @@ export const SETTINGS_OPTIONS = {
   store: { type: "string" },
 } as const;
 
+/** The flags of a command that only reads the state dir: `--config FILE`, `--state-dir DIR`. */
+export const STORE_OPTIONS = {
+  config: { type: "string" },
+  "state-dir": { type: "string" },
+  store: { type: "string" },
+} as const;
+
 /** Options of `config`. */
 export const CONFIG_OPTIONS = {
   ...SETTINGS_OPTIONS,

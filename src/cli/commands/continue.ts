@@ -17,14 +17,28 @@ import { newRunId } from "../../engine/calls.ts";
 import { keyValues, type Parsed, UsageError } from "../args.ts";
 import type { Io } from "../io.ts";
 import { hashFile, prepare, readParamsFile } from "./common.ts";
-import { executePrepared, RUN_OPTIONS } from "./run.ts";
+import { SETTINGS_OPTIONS } from "./config.ts";
+import { executePrepared } from "./run.ts";
 import { findRun, openStore } from "./state.ts";
 
 /** Options of `resume` and `retry`. */
 export const RESUME_OPTIONS = {
-  ...RUN_OPTIONS,
+  ...SETTINGS_OPTIONS,
+  json: { type: "boolean" },
+  quiet: { type: "boolean", short: "q" },
+  verbose: { type: "boolean", short: "v" },
   force: { type: "boolean" },
+} as const;
+
+/**
+ * Options of `retry`: those of `resume`, the task to start again from, and params that
+ * override the original run's for the new run.
+ */
+export const RETRY_OPTIONS = {
+  ...RESUME_OPTIONS,
   from: { type: "string" },
+  param: { type: "string", short: "p", multiple: true },
+  "params-file": { type: "string" },
 } as const;
 
 type Command = "resume" | "retry";

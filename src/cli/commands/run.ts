@@ -5,6 +5,7 @@
  * @module
  */
 
+import { fileURLToPath } from "node:url";
 import { getLogger, type Logger, type LogLevel } from "@logtape/logtape";
 import { errorMessage, FlowValidationError } from "../../core/errors.ts";
 import type { RunEvent } from "../../core/events.ts";
@@ -27,6 +28,7 @@ import type { Io } from "../io.ts";
 import { type LogFormat, setupLogging } from "../logging.ts";
 import { graphJson, renderIssues, renderPlan } from "../render.ts";
 import { maskEvent, maskRecord, SecretCache, SecretJournal } from "../secret_journal.ts";
+import { useColor } from "../view/style.ts";
 import { createView, type RunView } from "../view/view.ts";
 import { FLOW_OPTIONS, prepare, type Prepared } from "./common.ts";
 import { commandSettings, SETTINGS_OPTIONS } from "./config.ts";
@@ -100,7 +102,7 @@ async function detach(prepared: Prepared, parsed: Parsed, io: Io): Promise<numbe
   const viaDeno = /^deno(\.exe)?$/i.test(Deno.execPath().split(/[\\/]/).pop() ?? "");
   const child = new Deno.Command(Deno.execPath(), {
     args: viaDeno
-      ? [...DENO_FLAGS, main.protocol === "file:" ? main.pathname : main.href].concat(
+      ? [...DENO_FLAGS, main.protocol === "file:" ? fileURLToPath(main) : main.href].concat(
         detachedArgs(parsed, runId),
       )
       : detachedArgs(parsed, runId),
@@ -233,10 +235,11 @@ async function outputs(
   if (format === "text") {
     view = createView({
       mode: v.quiet ? "quiet" : io.terminal.isTerminal ? "live" : "plain",
-      write: io.stderr,
+      // The view draws with control sequences: it writes unescaped, and escapes what it shows.
+      write: (io.raw ?? io).stderr,
       columns: io.terminal.columns,
       rows: io.terminal.rows,
-      color: io.terminal.isTerminal && io.env("NO_COLOR") === undefined,
+      color: useColor(io.terminal.isTerminal, io.env),
     });
   }
   await setupLogging({
@@ -331,7 +334,12 @@ async function executeOwned(
   const stopRecording = recordProcesses(store, runId);
   const releaseConsole = captureTaskConsole();
   let record: RunRecord;
+  // Tasks run in the flow file's folder, workers too (they share this process's working
+  // directory), so a relative path means the same in permissions, task code, run: steps and
+  // plugin params. Every path the host itself needs is absolute by now.
+  const startDir = Deno.cwd();
   try {
+    Deno.chdir(prepared.baseDir);
     const restore = await recordRun(prepared, runId, { store, secrets, logger, continuation });
     // `orchestra cancel` from another process: noticed within half a second.
     poll = setInterval(async () => {
@@ -373,6 +381,7 @@ async function executeOwned(
     }
     throw e;
   } finally {
+    Deno.chdir(startDir);
     releaseConsole();
     clearInterval(poll);
     signals.stop();

@@ -14,14 +14,14 @@ import type { RunRow, RunRowStatus, Store, TaskRow } from "../../store/store.ts"
 import { type Parsed, positiveInt, UsageError } from "../args.ts";
 import type { Io } from "../io.ts";
 import { renderTable } from "../render.ts";
-import { commandSettings, SETTINGS_OPTIONS } from "./config.ts";
+import { commandSettings, STORE_OPTIONS } from "./config.ts";
 import { findRun, openStore, runLogPath } from "./state.ts";
 
-export { RESUME_OPTIONS, resumeCommand, retryCommand } from "./continue.ts";
+export { RESUME_OPTIONS, resumeCommand, RETRY_OPTIONS, retryCommand } from "./continue.ts";
 
 /** Options of `runs`. */
 export const RUNS_OPTIONS = {
-  ...SETTINGS_OPTIONS,
+  ...STORE_OPTIONS,
   flow: { type: "string" },
   status: { type: "string" },
   limit: { type: "string", short: "n" },
@@ -29,10 +29,15 @@ export const RUNS_OPTIONS = {
   "older-than": { type: "string" },
 } as const;
 
-/** Options of `status`, `logs` and `cancel`. */
+/** Options of `status` and `cancel`. */
 export const RUN_ID_OPTIONS = {
-  ...SETTINGS_OPTIONS,
+  ...STORE_OPTIONS,
   json: { type: "boolean" },
+} as const;
+
+/** Options of `logs`. */
+export const LOGS_OPTIONS = {
+  ...RUN_ID_OPTIONS,
   follow: { type: "boolean", short: "f" },
 } as const;
 

@@ -91,13 +91,13 @@ export class PlainView implements RunView {
       const params = Object.keys(event.params).length === 0
         ? ""
         : ` · params ${truncate(stripControl(safeJson(event.params)), 200)}`;
-      return `${p("bold", `run ${event.flow} started`)}${
+      return `${p("bold", `run ${stripControl(event.flow)} started`)}${
         p("dim", ` · run ${event.runId}`)
       }${params}`;
     }
     if (event.type === "run.finished") {
       const error = event.error === undefined ? "" : `: ${message(event.error)}`;
-      return p(COLORS[event.status], `run ${event.flow} ${event.status}`) + error;
+      return p(COLORS[event.status], `run ${stripControl(event.flow)} ${event.status}`) + error;
     }
     if (t === undefined || event.type === "task.created" || event.type === "task.log") return;
     const g = t.group;
@@ -107,7 +107,7 @@ export class PlainView implements RunView {
       this.#failuresShown.set(g, shown + 1);
       if (shown > MAP_FAILURES_SHOWN) return;
       if (shown === MAP_FAILURES_SHOWN) {
-        return p("dim", `… more items of ${g.id} failed; the summary lists them`);
+        return p("dim", `… more items of ${stripControl(g.id)} failed; the summary lists them`);
       }
     }
     const id = stripControl(event.taskId);
