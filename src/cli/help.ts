@@ -28,10 +28,11 @@ Commands:
   runs            List recorded runs (runs prune --older-than 30d removes old ones)
   status RUN      A run's tasks, what is running now, timings
   logs RUN [TASK] What a run's tasks logged (--follow to keep reading)
-  cancel RUN      Stop a run that another process is running
+  cancel RUN      Stop a run (an interrupted one is marked cancelled)
   resume RUN      Run again what did not succeed; succeeded tasks are restored
-  retry RUN --from TASK  Run a task and everything after it again
-  cache clear     Remove every cached task result
+  retry RUN [--from TASK]  Run it again as a new run linked to it
+  cache clear     Remove cached task results and authorization decisions
+  store           Migrate a PostgreSQL store (migrate), copy a SQLite history into it (copy)
   plugins         List plugins, show one's manual (info), scaffold one (new), re-pin (update)
   schema          Print the JSON Schema of YAML flow files (for editors)
   config          Show the effective settings and where each came from

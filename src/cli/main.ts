@@ -80,7 +80,8 @@ export async function main(args: string[], terminal: Io = processIo()): Promise<
     // `orchestra logs RUN | head`: the reader has all it wanted.
     if (e instanceof OutputClosedError) return 0;
     // A stack trace is for whoever debugs Orchestra, not for its users.
-    const debug = io.env("ORCHESTRA_DEBUG") === "1" || debugLevel(rest);
+    const debug = io.env("ORCHESTRA_DEBUG") === "1" || io.env("ORCHESTRA_LOG_LEVEL") === "debug" ||
+      debugLevel(rest);
     io.stderr(
       `error: ${errorMessage(e)}\n${debug && e instanceof Error && e.stack ? e.stack + "\n" : ""}`,
     );

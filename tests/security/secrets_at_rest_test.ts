@@ -131,8 +131,18 @@ Deno.test("secrets are stored masked or sealed, never in clear: state dir files 
     const enc = await encryptValue(PASSWORD, KEY);
     const cli = cliIn(dir, { ENV_TOKEN, ORCHESTRA_SECRET_KEY: KEY });
     const state = `${dir}/.orchestra`;
-    const common = ["--secrets-file", ".env", "--flow", "leaky"];
-    const run = await cli(["run", "flow.ts", ...common, "-p", `password=${enc}`, "--json"]);
+    // resume and retry take the flow from the run: only run names it.
+    const common = ["--secrets-file", ".env"];
+    const run = await cli([
+      "run",
+      "flow.ts",
+      ...common,
+      "--flow",
+      "leaky",
+      "-p",
+      `password=${enc}`,
+      "--json",
+    ]);
     assert.equal(run.code, 1, run.err);
     const db = holdWal(`${state}/state.db`);
     try {
@@ -188,8 +198,8 @@ Deno.test("without a key, a result that holds a secret is stored masked and its 
   await inProject(async (dir) => {
     const values = { FILE_TOKEN, ENV_TOKEN };
     const cli = cliIn(dir, { ENV_TOKEN });
-    const common = ["--secrets-file", ".env", "--flow", "keyless"];
-    const run = await cli(["run", "flow.ts", ...common, "--json"]);
+    const common = ["--secrets-file", ".env"];
+    const run = await cli(["run", "flow.ts", ...common, "--flow", "keyless", "--json"]);
     assert.equal(run.code, 1, run.err);
     const db = holdWal(`${dir}/.orchestra/state.db`);
     try {

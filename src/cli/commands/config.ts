@@ -45,6 +45,11 @@ export const SETTINGS_OPTIONS = {
 export const STORE_OPTIONS = {
   config: { type: "string" },
   "state-dir": { type: "string" },
+} as const;
+
+/** The flags of a command that reads or changes recorded runs: those, and `--store URL`. */
+export const RECORDS_OPTIONS = {
+  ...STORE_OPTIONS,
   store: { type: "string" },
 } as const;
 

@@ -14,14 +14,14 @@ import type { RunRow, RunRowStatus, Store, TaskRow } from "../../store/store.ts"
 import { type Parsed, positiveInt, UsageError } from "../args.ts";
 import type { Io } from "../io.ts";
 import { renderTable } from "../render.ts";
-import { commandSettings, STORE_OPTIONS } from "./config.ts";
+import { commandSettings, RECORDS_OPTIONS } from "./config.ts";
 import { findRun, openStore, runLogPath } from "./state.ts";
 
 export { RESUME_OPTIONS, resumeCommand, RETRY_OPTIONS, retryCommand } from "./continue.ts";
 
 /** Options of `runs`. */
 export const RUNS_OPTIONS = {
-  ...STORE_OPTIONS,
+  ...RECORDS_OPTIONS,
   flow: { type: "string" },
   status: { type: "string" },
   limit: { type: "string", short: "n" },
@@ -31,7 +31,7 @@ export const RUNS_OPTIONS = {
 
 /** Options of `status` and `cancel`. */
 export const RUN_ID_OPTIONS = {
-  ...STORE_OPTIONS,
+  ...RECORDS_OPTIONS,
   json: { type: "boolean" },
 } as const;
 

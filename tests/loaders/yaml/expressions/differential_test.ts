@@ -342,7 +342,12 @@ async function throughFlow(
 Deno.test("the whole pipeline: the value a task sees is what GitHub's evaluator gives", async () => {
   await fc.assert(
     fc.asyncProperty(expr, world, async (source, w) => {
-      const theirs = github(source, contextsOf(w));
+      // The flow declares its params in KEYS order, and a run's params object has the order of
+      // its declaration: GitHub is given the same object.
+      const declared = Object.fromEntries(
+        KEYS.filter((k) => k in w.params).map((k) => [k, w.params[k]]),
+      );
+      const theirs = github(source, contextsOf({ ...w, params: declared }));
       const flow = await throughFlow(source, w);
       if ("issues" in flow) {
         // Only what GitHub's parser refuses may stop a flow from being read.
