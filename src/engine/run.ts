@@ -43,7 +43,7 @@ import { CallIds, newRunId, requestsAny, scanArgs, substitute, TaskConfigs } fro
 import { type Clock, sleep, systemClock } from "./clock.ts";
 import { type WorkerCall, WorkerPool } from "../executors/worker_pool.ts";
 import { decryptDeep, holdsEncrypted } from "../permissions/encrypted.ts";
-import { secretMasker } from "../permissions/secrets.ts";
+import { maskValue, secretMasker } from "../permissions/secrets.ts";
 import { ReadyQueue } from "./ready_queue.ts";
 import { isRetryable, retryDelay } from "./retry.ts";
 import type {
@@ -1309,7 +1309,7 @@ export class FlowRun implements FlowScope {
     if (this.#ownPool) await this.#ownPool.close();
     if (error !== undefined) error = this.mask(error);
     let record = this.record(status, error);
-    if (this.#masker !== undefined) record = JSON.parse(this.mask(JSON.stringify(record)));
+    if (this.#masker !== undefined) record = maskValue(record, this.#masker);
     for (const h of this.#hooks) {
       const hook = status === "succeeded"
         ? h.onFlowSuccess
@@ -1488,7 +1488,7 @@ export class FlowRun implements FlowScope {
         const level = LEVELS[method];
         if (this.#masker !== undefined) {
           message = this.mask(message);
-          if (props) props = JSON.parse(this.mask(JSON.stringify(props)));
+          if (props) props = maskValue(props, this.#masker);
         }
         const line: TaskLogLine = { time: iso(time), level, message };
         if (props) line.props = props;
