@@ -7,6 +7,7 @@
  */
 
 import { errorMessage, OrchestraError } from "../core/errors.ts";
+import { FileReadError, readBoundedTextFile } from "../fs/read_bounded.ts";
 
 /** Somewhere secrets can be looked up by name. */
 export interface SecretProvider {
@@ -88,10 +89,12 @@ export function dotenvSecrets(path: string): SecretProvider {
   const load = async () => {
     let text: string;
     try {
-      text = await Deno.readTextFile(path);
+      text = await readBoundedTextFile(path, { what: "dotenv file" });
     } catch (e) {
       throw new SecretProviderError(
-        e instanceof Deno.errors.NotFound
+        e instanceof FileReadError
+          ? e.message
+          : e instanceof Deno.errors.NotFound
           ? `Dotenv file "${path}" does not exist; create it or remove it from the secret providers`
           : `Cannot read dotenv file "${path}": ${errorMessage(e)}`,
         { cause: e },

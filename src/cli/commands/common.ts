@@ -13,6 +13,7 @@ import {
   type ValidationIssue,
 } from "../../core/errors.ts";
 import type { FlowGraph } from "../../core/model.ts";
+import { FileReadError, readBoundedFile, readBoundedTextFile } from "../../fs/read_bounded.ts";
 import type { FlowDefinition } from "../../core/protocol.ts";
 import { prepareParams } from "../../engine/execute.ts";
 import { planFlow } from "../../engine/plan.ts";
@@ -56,9 +57,10 @@ export interface Prepared {
   file: string;
 }
 
-/** The SHA-256 of a file, hex: how a changed flow file is detected on resume. */
+/** The SHA-256 of a flow file, hex: how a changed flow file is detected on resume. */
 export async function hashFile(path: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
+  const bytes = await readBoundedFile(path, { what: "flow file" });
+  const digest = await crypto.subtle.digest("SHA-256", bytes);
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
@@ -69,8 +71,9 @@ function resolvePath(io: Io, path: string): string {
 async function readParamsFile(command: string, io: Io, path: string) {
   let text: string;
   try {
-    text = await Deno.readTextFile(resolvePath(io, path));
+    text = await readBoundedTextFile(resolvePath(io, path), { what: "params file", shown: path });
   } catch (e) {
+    if (e instanceof FileReadError) throw new UsageError(command, e.message);
     throw new UsageError(command, `cannot read --params-file "${path}": ${errorMessage(e)}`);
   }
   let value: unknown;

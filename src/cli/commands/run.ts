@@ -20,6 +20,7 @@ import { AuditLog, auditLogPath, currentUser } from "../../permissions/audit.ts"
 import { AuthorizationClient } from "../../permissions/authorization.ts";
 import { Authorizer } from "../../permissions/authorizer.ts";
 import { parseDotenv } from "../../permissions/secrets.ts";
+import { readBoundedTextFile } from "../../fs/read_bounded.ts";
 import { decryptValue, SECRET_KEY_VARIABLE } from "../../permissions/encrypted.ts";
 import { type Parsed, UsageError } from "../args.ts";
 import type { Io } from "../io.ts";
@@ -197,7 +198,7 @@ export async function executePrepared(
   if (settings.secretsFile) {
     try {
       fileSecrets = parseDotenv(
-        await Deno.readTextFile(settings.secretsFile),
+        await readBoundedTextFile(settings.secretsFile, { what: "secrets file" }),
         settings.secretsFile,
       );
     } catch (e) {
