@@ -472,6 +472,19 @@ Deno.test("known limitation: Deno follows a symlink inside a granted directory, 
   });
 });
 
+Deno.test("known limitation: Deno reads a hard link inside a granted directory, so a worker task reads the file outside it", async () => {
+  await withSandbox(async (s) => {
+    await Deno.link(`${s.outside}/secret.txt`, `${s.box}/hard.txt`);
+    const record = await runIn(s, () => readText(`${s.box}/hard.txt`));
+    assert.equal(record.status, "succeeded", record.error);
+    assert.equal(
+      record.result,
+      SECRET,
+      "only the fs plugin checks links (tests/security/links_test.ts)",
+    );
+  });
+});
+
 Deno.test("known limitation: Deno.chdir() in a worker task moves the whole process's working directory", async () => {
   await withSandbox(async (s) => {
     const cwd = Deno.cwd();
