@@ -39,7 +39,15 @@ import {
 } from "../core/protocol.ts";
 import { getLogger, type Logger } from "@logtape/logtape";
 import { type CacheHit, defaultCache, type ResultCache, stableJson } from "./cache.ts";
-import { CallIds, newRunId, requestsAny, scanArgs, substitute, TaskConfigs } from "./calls.ts";
+import {
+  CallIds,
+  newRunId,
+  requestsAny,
+  scanArgs,
+  substitute,
+  TaskConfigs,
+  workingDir,
+} from "./calls.ts";
 import { type Clock, sleep, systemClock } from "./clock.ts";
 import { type WorkerCall, WorkerPool } from "../executors/worker_pool.ts";
 import { decryptDeep, holdsEncrypted } from "../permissions/encrypted.ts";
@@ -385,7 +393,8 @@ export class FlowRun implements FlowScope {
     const defaults = options.defaultExecutor && options.defaultExecutor !== "inline"
       ? { executor: options.defaultExecutor, ...this.#opts.defaults }
       : this.#opts.defaults;
-    this.#configs = new TaskConfigs(defaults, this.#opts.permissions, this.#opts.sandbox);
+    const base = options.baseDir ?? workingDir();
+    this.#configs = new TaskConfigs(defaults, this.#opts.permissions, this.#opts.sandbox, base);
     this.#authorize = options.authorize;
     this.#secrets = options.secrets ?? ((name) => Deno.env.get(name));
     // Entering the context store costs about half a microsecond: only when it can be needed.

@@ -5,6 +5,10 @@ import assert from "node:assert/strict";
 import { main } from "../../src/cli/main.ts";
 import { fakeIo, ROOT } from "./_io.ts";
 
+// A state dir of this file's own: /tmp is shared with every other process on the machine.
+const STATE = Deno.makeTempDirSync({ prefix: "orchestra_state_" });
+globalThis.addEventListener("unload", () => Deno.removeSync(STATE, { recursive: true }));
+
 const FLOW = `${ROOT}/tests/fixtures/perm/flow.ts`;
 
 async function inDir<T>(files: Record<string, string>, fn: (dir: string) => Promise<T>) {
@@ -128,7 +132,7 @@ Deno.test("an unreachable authorization service fails closed", async () => {
 Deno.test('sandbox: "strict" runs every task that requests a permission in a worker', async () => {
   const io = fakeIo();
   assert.equal(
-    await main(["run", FLOW, "--flow", "strict", "--json", "-q", "--state-dir", "/tmp"], io),
+    await main(["run", FLOW, "--flow", "strict", "--json", "-q", "--state-dir", STATE], io),
     0,
     io.err,
   );

@@ -3,6 +3,10 @@ import assert from "node:assert/strict";
 import { main } from "../../src/cli/main.ts";
 import { fakeIo, ROOT } from "./_io.ts";
 
+// A state dir of this file's own: /tmp is shared with every other process on the machine.
+const STATE = Deno.makeTempDirSync({ prefix: "orchestra_state_" });
+globalThis.addEventListener("unload", () => Deno.removeSync(STATE, { recursive: true }));
+
 const FLOW = `${ROOT}/tests/fixtures/secrets_flow.ts`;
 const TOKEN = "tok-9f8e7d6c5b4a";
 
@@ -15,7 +19,7 @@ function ioWith(env: Record<string, string>, cwd = ROOT) {
 Deno.test("a declared secret reaches its task (inline, context() and worker) and is masked", async () => {
   const io = ioWith({ API_TOKEN: TOKEN });
   assert.equal(
-    await main(["run", FLOW, "--flow", "tokens", "--json", "--state-dir", "/tmp"], io),
+    await main(["run", FLOW, "--flow", "tokens", "--json", "--state-dir", STATE], io),
     0,
     io.err,
   );
@@ -33,7 +37,7 @@ Deno.test("a declared secret reaches its task (inline, context() and worker) and
 Deno.test("a secret the task did not declare is refused", async () => {
   const io = ioWith({ API_TOKEN: TOKEN });
   assert.equal(
-    await main(["run", FLOW, "--flow", "undeclared", "--json", "-q", "--state-dir", "/tmp"], io),
+    await main(["run", FLOW, "--flow", "undeclared", "--json", "-q", "--state-dir", STATE], io),
     1,
   );
   assert.match(JSON.parse(io.out).error, /reads secret "API_TOKEN" but does not declare it/);
@@ -42,7 +46,7 @@ Deno.test("a secret the task did not declare is refused", async () => {
 Deno.test("a secret in an error message is masked", async () => {
   const io = ioWith({ API_TOKEN: TOKEN });
   assert.equal(
-    await main(["run", FLOW, "--flow", "leaks", "--json", "--state-dir", "/tmp"], io),
+    await main(["run", FLOW, "--flow", "leaks", "--json", "--state-dir", STATE], io),
     1,
   );
   assert.ok(!io.out.includes(TOKEN) && !io.err.includes(TOKEN));
@@ -95,7 +99,7 @@ Deno.test("encrypted params stay encrypted in the record and are decrypted for t
       "--json",
       "-q",
       "--state-dir",
-      "/tmp",
+      STATE,
     ],
     io,
   );
@@ -117,7 +121,7 @@ Deno.test("encrypted params stay encrypted in the record and are decrypted for t
       "--json",
       "-q",
       "--state-dir",
-      "/tmp",
+      STATE,
     ], wrongKey),
     1,
   );

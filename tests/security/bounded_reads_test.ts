@@ -36,7 +36,7 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
  */
 async function run(dir: string, args: string[]): Promise<{ code: number; err: string }> {
   const io = fakeIo({ cwd: dir });
-  let timer: number | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const hang = new Promise<"hang">((resolve) => timer = setTimeout(() => resolve("hang"), HANG_MS));
   const code = await Promise.race([main([...args, "--state-dir", `${dir}/state`], io), hang]);
   clearTimeout(timer);

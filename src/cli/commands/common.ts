@@ -175,12 +175,13 @@ export async function prepare(
     );
     return 2;
   }
-  // A YAML flow's graph is static; a TypeScript flow's comes from planning its body.
-  const graph = yamlGraph ?? await planFlow(def, params);
-  graph.issues = [...paramIssues, ...graph.issues];
-
+  // Relative paths in permissions are relative to the flow file's directory.
   const absolute = resolvePath(io, file);
   const baseDir = absolute.slice(0, absolute.lastIndexOf("/")) || "/";
+  // A YAML flow's graph is static; a TypeScript flow's comes from planning its body.
+  const graph = yamlGraph ?? await planFlow(def, params, { baseDir });
+  graph.issues = [...paramIssues, ...graph.issues];
+
   const authorizer = new Authorizer({
     flow: graph.name,
     baseDir,

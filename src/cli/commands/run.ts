@@ -252,6 +252,7 @@ export async function executePrepared(
   try {
     const run = new FlowRun(def, params, {
       runId,
+      baseDir,
       journal: store,
       // Results are cached in the store: across runs and processes.
       cache: new StoreCache(store),

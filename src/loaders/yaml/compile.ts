@@ -683,7 +683,10 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
   }
   graph.issues = [
     ...issues,
-    ...validateFlowGraph(graph, { executors: ["inline", "process", "worker"] }).filter((i) =>
+    ...validateFlowGraph(graph, {
+      executors: ["inline", "process", "worker"],
+      baseDir: options.flowDir,
+    }).filter((i) =>
       !/needs unknown task|^Duplicate task id/.test(i.message)
     ),
   ];
