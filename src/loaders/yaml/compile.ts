@@ -33,7 +33,7 @@ import { BASE_ENV_NAMES, logOutputLines, parseOutput, runShell } from "../../exe
 import { BUILTIN_PLUGINS } from "../../plugins/builtin.ts";
 import { invokePlugin, type PluginEnv } from "../../plugins/contract.ts";
 import { builtinPlugin, PluginLoadError, type ResolvedPlugin } from "../../plugins/resolve.ts";
-import { checkPlugin } from "../../plugins/inspect_entry.ts";
+import { checkPlugin } from "../../plugins/inspect_check.ts";
 import { type PluginUse, staticProblems } from "./plugins.ts";
 import {
   BUILTIN_FUNCTIONS,
@@ -686,9 +686,7 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
     ...validateFlowGraph(graph, {
       executors: ["inline", "process", "worker"],
       baseDir: options.flowDir,
-    }).filter((i) =>
-      !/needs unknown task|^Duplicate task id/.test(i.message)
-    ),
+    }).filter((i) => !/needs unknown task|^Duplicate task id/.test(i.message)),
   ];
   void findCycles;
 
