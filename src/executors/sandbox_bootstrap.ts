@@ -153,6 +153,8 @@ export interface SandboxScope {
   readonly context: unknown;
   /** Said after an uncaught error of this scope, e.g. how to avoid it. */
   readonly hint?: string;
+  /** Receives what this scope's code writes to `Deno.stdout` or `Deno.stderr`. */
+  output?(text: string, stream: "stdout" | "stderr"): void;
   /** Called once when this scope's code did what the sandbox refuses, or raised uncaught. */
   fail(error: Error): void;
 }
@@ -270,6 +272,50 @@ function installGuards(): void {
   // The runtime's own hooks (promise hooks, async context, raw resources) are not for tasks.
   const internal = (Deno as unknown as { internal: symbol }).internal;
   delete (Deno as unknown as Record<symbol, unknown>)[internal];
+}
+
+// ---- standard output: the task's log, never the orchestrator's own stdout ----
+
+const SafeTextDecoder = TextDecoder;
+const SafeWritableStream = WritableStream;
+const DecoderDecode = uncurryThis(TextDecoder.prototype.decode);
+
+function write(stream: "stdout" | "stderr", data: unknown): number {
+  if (!(data instanceof Uint8Array)) throw new TypeError("write() takes a Uint8Array");
+  const text = DecoderDecode(new SafeTextDecoder(), data) as string;
+  const state = current();
+  // Outside every task (a module's top level), output has nowhere to go.
+  if (state !== undefined && !state.ended) state.scope.output?.(text, stream);
+  return data.byteLength;
+}
+
+/**
+ * `Deno.stdout` and `Deno.stderr` of a worker are the orchestrator's own: a task writing to
+ * them would corrupt `--json` and print around masking. They go to the task's log instead.
+ */
+function installOutput(): void {
+  for (const stream of ["stdout", "stderr"] as const) {
+    const target = (Deno as unknown as Record<string, object>)[stream];
+    lock(target, "writeSync", (data: unknown) => write(stream, data));
+    lock(target, "write", (data: unknown) => SafePromise.resolve(write(stream, data)));
+    lock(target, "close", () => refuse(`Deno.${stream}.close()`, END));
+    const writable = new SafeWritableStream<Uint8Array>({
+      write: (chunk) => void write(stream, chunk),
+    });
+    lock(target, "writable", writable);
+  }
+  const proc = (globalThis as unknown as { process?: Record<string, unknown> }).process;
+  for (const stream of ["stdout", "stderr"] as const) {
+    const target = proc?.[stream] as Record<string, unknown> | undefined;
+    if (!target) continue;
+    lock(target, "write", (data: unknown, ...rest: unknown[]) => {
+      const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+      write(stream, bytes);
+      const done = rest[rest.length - 1];
+      if (typeof done === "function") realQueueMicrotask(() => (done as () => void)());
+      return true;
+    });
+  }
 }
 
 // ---- timers: attributed to their task, and cleared when it ends ----
@@ -496,3 +542,4 @@ installContext();
 installErrorHandlers();
 installTimers();
 installGuards();
+installOutput();

@@ -304,6 +304,10 @@ export function serveTasks(): void {
       who: `task "${m.info.taskId}"`,
       context: ctx,
       hint: "in work it started and did not await; await it, or catch its errors",
+      output: (text, stream) => {
+        const line = text.endsWith("\n") ? text.slice(0, -1) : text;
+        if (line !== "") log(call, stream === "stderr" ? "error" : "info", line);
+      },
       fail: (error: Error) =>
         finish(call, {
           type: "result",

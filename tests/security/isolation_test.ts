@@ -11,6 +11,7 @@ import * as contextHook from "../fixtures/security/isolation/context_hook.ts";
 import * as internals from "../fixtures/security/isolation/internals.ts";
 import * as leftover from "../fixtures/security/isolation/leftover_timer.ts";
 import * as messageSpy from "../fixtures/security/isolation/message_spy.ts";
+import * as output from "../fixtures/security/isolation/output.ts";
 import * as postForge from "../fixtures/security/isolation/post_forge.ts";
 import * as pollution from "../fixtures/security/isolation/proto_pollution.ts";
 import * as shared from "../fixtures/security/isolation/shared_global.ts";
@@ -157,6 +158,17 @@ Deno.test("escape attempt: a timer that throws after its task ended fails the ta
   const t = byId(record);
   assert.equal(t.late_thrower.status, "succeeded");
   assert.equal(t.bystander.status, "succeeded", t.bystander.error);
+});
+
+Deno.test("escape attempt: a worker task writes to the process's stdout and stderr around its log and masking", async () => {
+  const record = await run(() => output.shout());
+  assert.equal(record.status, "succeeded", record.error);
+  assert.deepEqual(record.tasks[0].logs!.map((l) => [l.level, l.message]), [
+    ["info", "stdout ***"],
+    ["error", "stderr ***"],
+    ["info", "node ***"],
+    ["info", "stream ***"],
+  ]);
 });
 
 Deno.test("tasks that declare different secrets never share a worker", async () => {
