@@ -163,7 +163,8 @@ interface ScopeState {
   scope: SandboxScope;
   ended: boolean;
   failed: boolean;
-  timers: Set<number>;
+  /** Made on the first timer: most tasks start none. */
+  timers: Set<number> | undefined;
 }
 
 const als = new AsyncLocalStorage<ScopeState>();
@@ -332,14 +333,14 @@ function scopedTimer(
       return ReflectApply(real, globalThis, [fn, ms, ...args]) as number;
     }
     const id: number = ReflectApply(real, globalThis, [() => {
-      if (!repeat) SetDelete(state.timers, id);
+      if (!repeat && state.timers !== undefined) SetDelete(state.timers, id);
       try {
         ReflectApply(fn as TimerFn, globalThis, args);
       } catch (e) {
         failScope(state, uncaught(state, e));
       }
     }, ms]) as unknown as number;
-    SetAdd(state.timers, id);
+    SetAdd(state.timers ??= new SafeSet(), id);
     return id;
   };
 }
@@ -477,7 +478,7 @@ export interface SandboxBridge {
 function stateOf(scope: SandboxScope): ScopeState {
   let state = MapGet(states, scope) as ScopeState | undefined;
   if (state === undefined) {
-    state = { scope, ended: false, failed: false, timers: new SafeSet() };
+    state = { scope, ended: false, failed: false, timers: undefined };
     MapSet(states, scope, state);
   }
   return state;
@@ -507,10 +508,12 @@ const bridge: SandboxBridge = ObjectFreeze({
     const state = MapGet(states, scope) as ScopeState | undefined;
     if (state === undefined) return;
     state.ended = true;
-    SetForEach(state.timers, (id: number) => {
-      realClearTimeout(id);
-      realClearInterval(id);
-    });
+    if (state.timers !== undefined) {
+      SetForEach(state.timers, (id: number) => {
+        realClearTimeout(id);
+        realClearInterval(id);
+      });
+    }
     MapDelete(states, scope);
   },
   setTopLevel(scope: SandboxScope | undefined): void {
