@@ -153,6 +153,8 @@ export interface SandboxScope {
   readonly context: unknown;
   /** Said after an uncaught error of this scope, e.g. how to avoid it. */
   readonly hint?: string;
+  /** A module's top level while it loads: an uncaught error there means it failed to load. */
+  readonly loading?: boolean;
   /** Receives what this scope's code writes to `Deno.stdout` or `Deno.stderr`. */
   output?(text: string, stream: "stdout" | "stderr"): void;
   /** Called once when this scope's code did what the sandbox refuses, or raised uncaught. */
@@ -380,6 +382,7 @@ function describe(e: unknown): string {
 function uncaught(state: ScopeState | undefined, e: unknown, rejection = false): Error {
   if (e instanceof SandboxError) return e;
   const who = state?.scope.who ?? "code in this worker";
+  if (state?.scope.loading) return new SandboxError(`${who} failed: ${describe(e)}`);
   const hint = state?.scope.hint;
   return new SandboxError(
     `${who} raised an uncaught ${rejection ? "rejection" : "error"}: ${describe(e)}` +

@@ -137,6 +137,7 @@ const moduleName = P.SafeString((globalThis as { name?: string }).name ?? "")
 const moduleScope: SandboxScope = {
   who: `the top-level code of ${moduleName || "the task's module"}`,
   context: undefined,
+  loading: true,
   fail(error: Error): void {
     if (broken !== undefined) return;
     broken = error.message;

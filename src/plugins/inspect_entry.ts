@@ -51,6 +51,7 @@ const moduleName = P.SafeString((globalThis as { name?: string }).name ?? "")
 bridge.setTopLevel({
   who: `the top-level code of plugin module ${moduleName || "being read"}`,
   context: undefined,
+  loading: true,
   fail: (error: Error) => inspectionFailed(error),
 });
 
