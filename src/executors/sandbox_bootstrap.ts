@@ -25,7 +25,6 @@
  * @module
  */
 
-import { AsyncLocalStorage } from "node:async_hooks";
 import {
   CONTEXT_KEY,
   REGISTRY_KEY,
@@ -33,68 +32,53 @@ import {
   taskRegistry,
   WORKER_CONTEXT,
 } from "../core/protocol.ts";
+import {
+  AbortControllerAbort,
+  AbortControllerSignal,
+  AddEventListener,
+  AlsRun,
+  EventIsTrusted,
+  EventStopImmediatePropagation,
+  MapDelete,
+  MapForEach,
+  MapGet,
+  MapSet,
+  ObjectDefineProperty,
+  ObjectFreeze,
+  ObjectHasOwn,
+  PortClose,
+  PortPostMessage,
+  PortSetOnMessage,
+  realClearInterval,
+  realClearTimeout,
+  realQueueMicrotask,
+  ReflectApply,
+  SafeAbortController,
+  SafeError,
+  SafeJSONStringify,
+  SafeMap,
+  SafePromise,
+  SafeString,
+  SafeStructuredClone,
+  SetForEach,
+} from "./_sandbox_primordials.ts";
+import { installGuards, installOutput, lock } from "./sandbox_guards.ts";
+import {
+  als,
+  current,
+  installErrorHandlers,
+  installTimers,
+  SandboxError,
+  type SandboxScope,
+  scopedSetTimeout,
+  type ScopeState,
+  setOnRetire,
+  setTopLevel,
+  stateOf,
+  states,
+} from "./sandbox_scopes.ts";
 
-// Loaded in the host by mistake, it would guard the host itself: refuse at once.
-if (!("WorkerGlobalScope" in globalThis)) {
-  throw new Error(
-    "sandbox_bootstrap.ts is the first module of a sandboxed worker; it must not be imported " +
-      "elsewhere (import its types only)",
-  );
-}
-
-// ---- what the bridge calls, captured before any user code can replace it ----
-
-const ReflectApply = Reflect.apply;
-const FunctionCall = Function.prototype.call;
-const FunctionBind = Function.prototype.bind;
-
-/** `fn` as a function of its `this` first: calling it looks nothing up on any prototype. */
-function uncurryThis<A extends unknown[], R>(
-  fn: (...args: A) => R,
-): (self: unknown, ...args: A) => R {
-  return ReflectApply(FunctionBind, FunctionCall, [fn]) as (self: unknown, ...args: A) => R;
-}
-
-const ObjectDefineProperty = Object.defineProperty;
-const ObjectFreeze = Object.freeze;
-const ObjectHasOwn = Object.hasOwn;
-const SafeMap = Map;
-const SafeSet = Set;
-const SafeError = Error;
-const SafeString = String;
-const SafePromise = Promise;
-const SafeAbortController = AbortController;
-const SafeStructuredClone = globalThis.structuredClone;
-const SafeJSONStringify = JSON.stringify;
-const MapGet = uncurryThis(Map.prototype.get);
-const MapSet = uncurryThis(Map.prototype.set);
-const MapDelete = uncurryThis(Map.prototype.delete);
-const MapForEach = uncurryThis(Map.prototype.forEach);
-const SetAdd = uncurryThis(Set.prototype.add);
-const SetDelete = uncurryThis(Set.prototype.delete);
-const SetForEach = uncurryThis(Set.prototype.forEach);
-const AlsRun = uncurryThis(AsyncLocalStorage.prototype.run);
-const AlsGetStore = uncurryThis(AsyncLocalStorage.prototype.getStore);
-const AbortControllerAbort = uncurryThis(AbortController.prototype.abort);
-const AbortControllerSignal = uncurryThis(
-  Object.getOwnPropertyDescriptor(AbortController.prototype, "signal")!.get!,
-);
-const PortPostMessage = uncurryThis(MessagePort.prototype.postMessage);
-const PortClose = uncurryThis(MessagePort.prototype.close);
-const PortSetOnMessage = uncurryThis(
-  Object.getOwnPropertyDescriptor(MessagePort.prototype, "onmessage")!.set!,
-);
-const EventStopImmediatePropagation = uncurryThis(Event.prototype.stopImmediatePropagation);
-const EventPreventDefault = uncurryThis(Event.prototype.preventDefault);
-const EventIsTrusted = uncurryThis(
-  Object.getOwnPropertyDescriptor(Event.prototype, "isTrusted")!.get!,
-);
-const AddEventListener = uncurryThis(EventTarget.prototype.addEventListener);
-const realSetTimeout = globalThis.setTimeout;
-const realClearTimeout = globalThis.clearTimeout;
-const realSetInterval = globalThis.setInterval;
-const realClearInterval = globalThis.clearInterval;
-const realQueueMicrotask = globalThis.queueMicrotask;
+export { SandboxError, type SandboxScope } from "./sandbox_scopes.ts";
 
 /**
  * What the entry's protocol module calls, as it was before user code ran: replacing a global
@@ -142,270 +126,6 @@ export const primordials: {
   setTimeout: (fn: () => void, ms?: number) => scopedSetTimeout(fn, ms),
   clearTimeout: (id: number) => realClearTimeout(id),
 });
-
-// ---- scopes: whose code is running ----
-
-/** Something user code runs on behalf of: a task call, or a module's top-level code. */
-export interface SandboxScope {
-  /** Who, for messages: `task "load"`. */
-  readonly who: string;
-  /** What `context()` returns while this scope's code runs. */
-  readonly context: unknown;
-  /** Said after an uncaught error of this scope, e.g. how to avoid it. */
-  readonly hint?: string;
-  /** A module's top level while it loads: an uncaught error there means it failed to load. */
-  readonly loading?: boolean;
-  /** Receives what this scope's code writes to `Deno.stdout` or `Deno.stderr`. */
-  output?(text: string, stream: "stdout" | "stderr"): void;
-  /** Called once when this scope's code did what the sandbox refuses, or raised uncaught. */
-  fail(error: Error): void;
-}
-
-interface ScopeState {
-  scope: SandboxScope;
-  ended: boolean;
-  failed: boolean;
-  /** Made on the first timer: most tasks start none. */
-  timers: Set<number> | undefined;
-}
-
-const als = new AsyncLocalStorage<ScopeState>();
-const states = new SafeMap<SandboxScope, ScopeState>();
-let topLevel: ScopeState | undefined;
-
-function current(): ScopeState | undefined {
-  return (AlsGetStore(als) as ScopeState | undefined) ?? topLevel;
-}
-
-/** A refused action or an uncaught error, already phrased for the user. */
-export class SandboxError extends Error {
-  /** Creates the error. */
-  constructor(message: string) {
-    super(message);
-    this.name = "SandboxError";
-  }
-}
-
-let onRetire: ((reason: string) => void) | undefined;
-
-function retire(reason: string): void {
-  onRetire?.(reason);
-}
-
-function failScope(state: ScopeState | undefined, error: Error): void {
-  if (state === undefined || state.ended) {
-    // Whose it was cannot be told, or its task is over: nobody else is blamed, but the worker
-    // is not trusted with another task.
-    retire(error.message);
-    return;
-  }
-  if (!state.failed) {
-    state.failed = true;
-    try {
-      state.scope.fail(error);
-    } catch {
-      // the scope's own handler failed: the worker is retired below all the same
-    }
-  }
-  retire(error.message);
-}
-
-// ---- guards of own-process controls ----
-
-function refuse(what: string, why: string): never {
-  const state = current();
-  const who = state?.scope.who ?? "code in this worker";
-  const error = new SandboxError(`${who} called ${what}; ${why}`);
-  failScope(state, error);
-  throw error;
-}
-
-const END = "tasks cannot end the orchestrator — throw an error to fail the task";
-const SIGNAL = "tasks cannot signal the orchestrator's own process or process group — " +
-  "throw an error to fail the task";
-const CHDIR = "a task cannot change the working directory, which every task of the " +
-  "orchestrator shares — use absolute paths, or the cwd option of a subprocess";
-
-function show(v: unknown): string {
-  return typeof v === "string" ? SafeJSONStringify(v) : SafeString(v);
-}
-
-function lock(target: object, name: PropertyKey, value: unknown): void {
-  ObjectDefineProperty(target, name, {
-    value,
-    writable: false,
-    enumerable: true,
-    configurable: false,
-  });
-}
-
-const realKill = Deno.kill;
-const ownPid = Deno.pid;
-
-function guardedKill(pid: unknown, signal: unknown = "SIGTERM"): void {
-  const n = Number(pid);
-  // 0 is the own process group, -1 every process, -N a group that may hold the orchestrator.
-  if (!(n > 0) || n === ownPid) refuse(`Deno.kill(${show(pid)}, ${show(signal)})`, SIGNAL);
-  ReflectApply(realKill, Deno, [pid, signal]);
-}
-
-function installGuards(): void {
-  lock(Deno, "kill", guardedKill);
-  lock(Deno, "exit", (code?: number) => refuse(`Deno.exit(${code ?? ""})`, END));
-  lock(Deno, "chdir", (dir: unknown) => refuse(`Deno.chdir(${show(dir)})`, CHDIR));
-  const closeGuard = () => refuse("close()", END);
-  lock(globalThis, "close", closeGuard);
-  // Accessing `process` creates Node's process object; it must be guarded before user code
-  // can import it (`node:process` is the same object, and does not go through Deno.kill).
-  const proc = (globalThis as unknown as { process?: Record<string, unknown> }).process;
-  if (proc) {
-    const realProcessKill = proc.kill as (pid: number, signal?: string | number) => boolean;
-    lock(proc, "kill", (pid: unknown, signal: unknown = "SIGTERM") => {
-      const n = Number(pid);
-      if (!(n > 0) || n === ownPid) {
-        refuse(`process.kill(${show(pid)}, ${show(signal)})`, SIGNAL);
-      }
-      return ReflectApply(realProcessKill, proc, [pid, signal]);
-    });
-    lock(proc, "exit", (code?: number) => refuse(`process.exit(${code ?? ""})`, END));
-    lock(proc, "reallyExit", (code?: number) => refuse(`process.reallyExit(${code ?? ""})`, END));
-    lock(proc, "abort", () => refuse("process.abort()", END));
-    lock(proc, "chdir", (dir: unknown) => refuse(`process.chdir(${show(dir)})`, CHDIR));
-  }
-  // The runtime's own hooks (promise hooks, async context, raw resources) are not for tasks.
-  const internal = (Deno as unknown as { internal: symbol }).internal;
-  delete (Deno as unknown as Record<symbol, unknown>)[internal];
-}
-
-// ---- standard output: the task's log, never the orchestrator's own stdout ----
-
-const SafeTextDecoder = TextDecoder;
-const SafeWritableStream = WritableStream;
-const DecoderDecode = uncurryThis(TextDecoder.prototype.decode);
-
-function write(stream: "stdout" | "stderr", data: unknown): number {
-  if (!(data instanceof Uint8Array)) throw new TypeError("write() takes a Uint8Array");
-  const text = DecoderDecode(new SafeTextDecoder(), data) as string;
-  const state = current();
-  // Outside every task (a module's top level), output has nowhere to go.
-  if (state !== undefined && !state.ended) state.scope.output?.(text, stream);
-  return data.byteLength;
-}
-
-/**
- * `Deno.stdout` and `Deno.stderr` of a worker are the orchestrator's own: a task writing to
- * them would corrupt `--json` and print around masking. They go to the task's log instead.
- */
-function installOutput(): void {
-  for (const stream of ["stdout", "stderr"] as const) {
-    const target = (Deno as unknown as Record<string, object>)[stream];
-    lock(target, "writeSync", (data: unknown) => write(stream, data));
-    lock(target, "write", (data: unknown) => SafePromise.resolve(write(stream, data)));
-    lock(target, "close", () => refuse(`Deno.${stream}.close()`, END));
-    const writable = new SafeWritableStream<Uint8Array>({
-      write: (chunk) => void write(stream, chunk),
-    });
-    lock(target, "writable", writable);
-  }
-  const proc = (globalThis as unknown as { process?: Record<string, unknown> }).process;
-  for (const stream of ["stdout", "stderr"] as const) {
-    const target = proc?.[stream] as Record<string, unknown> | undefined;
-    if (!target) continue;
-    lock(target, "write", (data: unknown, ...rest: unknown[]) => {
-      const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-      write(stream, bytes);
-      const done = rest[rest.length - 1];
-      if (typeof done === "function") realQueueMicrotask(() => (done as () => void)());
-      return true;
-    });
-  }
-}
-
-// ---- timers: attributed to their task, and cleared when it ends ----
-
-type TimerFn = (...args: unknown[]) => unknown;
-
-function scopedTimer(
-  real: typeof setTimeout,
-  repeat: boolean,
-): (fn: unknown, ms?: number, ...args: unknown[]) => number {
-  return (fn, ms, ...args) => {
-    const state = AlsGetStore(als) as ScopeState | undefined;
-    if (typeof fn !== "function" || state === undefined) {
-      return ReflectApply(real, globalThis, [fn, ms, ...args]) as number;
-    }
-    const id: number = ReflectApply(real, globalThis, [() => {
-      if (!repeat && state.timers !== undefined) SetDelete(state.timers, id);
-      try {
-        ReflectApply(fn as TimerFn, globalThis, args);
-      } catch (e) {
-        failScope(state, uncaught(state, e));
-      }
-    }, ms]) as unknown as number;
-    SetAdd(state.timers ??= new SafeSet(), id);
-    return id;
-  };
-}
-
-const scopedSetTimeout = scopedTimer(realSetTimeout, false);
-
-function installTimers(): void {
-  const g = globalThis as unknown as Record<string, unknown>;
-  g.setTimeout = scopedSetTimeout;
-  g.setInterval = scopedTimer(realSetInterval as typeof setTimeout, true);
-  g.queueMicrotask = (fn: unknown) => {
-    const state = AlsGetStore(als) as ScopeState | undefined;
-    if (typeof fn !== "function" || state === undefined) {
-      return ReflectApply(realQueueMicrotask, globalThis, [fn]);
-    }
-    ReflectApply(realQueueMicrotask, globalThis, [() => {
-      try {
-        ReflectApply(fn as TimerFn, globalThis, []);
-      } catch (e) {
-        failScope(state, uncaught(state, e));
-      }
-    }]);
-  };
-}
-
-// ---- uncaught errors ----
-
-function describe(e: unknown): string {
-  try {
-    if (e instanceof SafeError) return `${e.name}: ${e.message}`;
-    return SafeString(e);
-  } catch {
-    return "an error that cannot be shown";
-  }
-}
-
-function uncaught(state: ScopeState | undefined, e: unknown, rejection = false): Error {
-  if (e instanceof SandboxError) return e;
-  const who = state?.scope.who ?? "code in this worker";
-  if (state?.scope.loading) return new SandboxError(`${who} failed: ${describe(e)}`);
-  const hint = state?.scope.hint;
-  return new SandboxError(
-    `${who} raised an uncaught ${rejection ? "rejection" : "error"}: ${describe(e)}` +
-      (hint ? ` (${hint})` : ""),
-  );
-}
-
-function installErrorHandlers(): void {
-  AddEventListener(globalThis, "error", (event: Event) => {
-    EventPreventDefault(event);
-    EventStopImmediatePropagation(event);
-    // Outside every call, while modules still load, the error is the top level's (a module
-    // that fails to load); later, nobody's.
-    const state = current();
-    failScope(state, uncaught(state, (event as ErrorEvent).error));
-  });
-  AddEventListener(globalThis, "unhandledrejection", (event: Event) => {
-    EventPreventDefault(event);
-    EventStopImmediatePropagation(event);
-    const state = current();
-    failScope(state, uncaught(state, (event as PromiseRejectionEvent).reason, true));
-  });
-}
 
 // ---- the private port to the host ----
 
@@ -478,15 +198,6 @@ export interface SandboxBridge {
   close(): void;
 }
 
-function stateOf(scope: SandboxScope): ScopeState {
-  let state = MapGet(states, scope) as ScopeState | undefined;
-  if (state === undefined) {
-    state = { scope, ended: false, failed: false, timers: undefined };
-    MapSet(states, scope, state);
-  }
-  return state;
-}
-
 const bridge: SandboxBridge = ObjectFreeze({
   send(message: unknown): void {
     if (port !== undefined) {
@@ -502,7 +213,7 @@ const bridge: SandboxBridge = ObjectFreeze({
     receiver = handler;
   },
   onRetire(handler: (reason: string) => void): void {
-    onRetire = handler;
+    setOnRetire(handler);
   },
   run<A extends unknown[], R>(scope: SandboxScope, fn: (...args: A) => R, ...args: A): R {
     return AlsRun(als, stateOf(scope), fn, ...args) as R;
@@ -520,7 +231,7 @@ const bridge: SandboxBridge = ObjectFreeze({
     MapDelete(states, scope);
   },
   setTopLevel(scope: SandboxScope | undefined): void {
-    topLevel = scope === undefined ? undefined : stateOf(scope);
+    setTopLevel(scope === undefined ? undefined : stateOf(scope));
   },
   current(): SandboxScope | undefined {
     const state = current();

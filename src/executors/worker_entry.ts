@@ -146,12 +146,11 @@ const moduleScope: SandboxScope = {
 };
 bridge.setTopLevel(moduleScope);
 
-/** Starts answering the pool: call once, at the end of the worker's entry module. */
-export function serveTasks(): void {
-  bridge.setTopLevel(undefined);
-  if (broken !== undefined) return;
-  // The tasks as their modules defined them: a later change to the registry changes nothing.
-  const tasks = new P.SafeMap<string, TaskDefinition["fn"] | "ambiguous">();
+type TaskFn = TaskDefinition["fn"];
+
+/** The tasks as their modules defined them: a later change to the registry changes nothing. */
+function snapshotTasks(): Map<string, TaskFn | "ambiguous"> {
+  const tasks = new P.SafeMap<string, TaskFn | "ambiguous">();
   const registry = (globalThis as unknown as Record<symbol, unknown>)[REGISTRY_KEY];
   P.MapForEach(registry, (byName, url) => {
     P.MapForEach(byName, (def, name) => {
@@ -159,98 +158,112 @@ export function serveTasks(): void {
       P.MapSet(tasks, `${url}\n${name}`, fn);
     });
   });
+  return tasks;
+}
 
-  let head: Queued | undefined;
-  let tail: Queued | undefined;
-  const cancelled = new P.SafeMap<number, true>();
-  const calls = new P.SafeMap<SandboxScope, Call>();
-  let running: Call | undefined;
-  let busy = false;
-  let retiring = false;
+function failure(m: RunMessage, error: SerializedError): WorkerReply {
+  return { type: "result", id: m.id, nonce: m.nonce, ok: false, error };
+}
 
+/** Answers the pool: runs the calls it sends, one at a time, in order. */
+class TaskServer {
+  readonly #tasks = snapshotTasks();
+  readonly #cancelled = new P.SafeMap<number, true>();
+  readonly #calls = new P.SafeMap<SandboxScope, Call>();
+  #head: Queued | undefined;
+  #tail: Queued | undefined;
+  #running: Call | undefined;
+  #busy = false;
+  #retiring = false;
   // Replies are batched: one message per drained queue (or per 64 replies), not per task.
-  let outbox: WorkerReply[] = [];
-  let outboxLength = 0;
-  const flush = () => {
-    if (outboxLength === 0) return;
-    const replies = outbox;
-    const n = outboxLength;
-    outbox = [];
-    outboxLength = 0;
-    bridge.send(n === 1 ? replies[0] : { type: "batch", replies });
-  };
-  const post = (m: WorkerReply) => {
-    if (m.type === "result") {
-      // Fails here, not at flush, when a result cannot be cloned.
-      if (m.ok) P.structuredClone(m.value);
-      P.ObjectDefineProperty(outbox, outboxLength++, { value: m, enumerable: true });
-      if (outboxLength >= 64) flush();
-    } else {
-      flush();
-      bridge.send(m);
-    }
-  };
+  #outbox: WorkerReply[] = [];
+  #outboxLength = 0;
 
-  const log = (call: Call, level: LogLevel, message: string, props?: Record<string, unknown>) => {
+  start(): void {
+    this.#redirectConsole();
+    bridge.onRetire((reason) => this.#retire(reason));
+    bridge.receive((data) => this.#receive(data as HostMessage));
+    bridge.send({ type: "ready" });
+  }
+
+  #flush(): void {
+    if (this.#outboxLength === 0) return;
+    const replies = this.#outbox;
+    const n = this.#outboxLength;
+    this.#outbox = [];
+    this.#outboxLength = 0;
+    bridge.send(n === 1 ? replies[0] : { type: "batch", replies });
+  }
+
+  #post(m: WorkerReply): void {
+    if (m.type !== "result") {
+      this.#flush();
+      bridge.send(m);
+      return;
+    }
+    // Fails here, not at flush, when a result cannot be cloned.
+    if (m.ok) P.structuredClone(m.value);
+    P.ObjectDefineProperty(this.#outbox, this.#outboxLength++, { value: m, enumerable: true });
+    if (this.#outboxLength >= 64) this.#flush();
+  }
+
+  #log(call: Call, level: LogLevel, message: string, props?: Record<string, unknown>): void {
     if (call.done) return;
-    const m: WorkerReply = props === undefined
-      ? { type: "log", id: call.m.id, nonce: call.m.nonce, level, message }
-      : { type: "log", id: call.m.id, nonce: call.m.nonce, level, message, props };
-    post(m);
-  };
-  const finish = (call: Call, reply: WorkerReply) => {
+    const { id, nonce } = call.m;
+    this.#post(
+      props === undefined
+        ? { type: "log", id, nonce, level, message }
+        : { type: "log", id, nonce, level, message, props },
+    );
+  }
+
+  #finish(call: Call, reply: WorkerReply): void {
     if (call.done) return;
     try {
-      post(reply);
+      this.#post(reply);
     } catch (e) {
-      post({
-        type: "result",
-        id: call.m.id,
-        nonce: call.m.nonce,
-        ok: false,
-        error: {
-          name: "NotJsonError",
-          message: `Task "${call.m.info.taskId}": its result cannot leave the worker ` +
-            `(${serializeError(e).message}); task outputs must be JSON values`,
-        },
-      });
+      this.#post(failure(call.m, {
+        name: "NotJsonError",
+        message: `Task "${call.m.info.taskId}": its result cannot leave the worker ` +
+          `(${serializeError(e).message}); task outputs must be JSON values`,
+      }));
     }
     call.done = true;
-    if (running === call) running = undefined;
-    P.MapDelete(calls, call.scope);
+    if (this.#running === call) this.#running = undefined;
+    P.MapDelete(this.#calls, call.scope);
     bridge.end(call.scope);
-  };
+  }
 
-  // A task's console output goes to its own log; output outside every task is dropped.
-  const consoleLog = (level: LogLevel) => (...a: unknown[]) => {
-    const scope = bridge.current();
-    const call = scope && P.MapGet(calls, scope) as Call | undefined;
-    if (call) log(call, level, format(a));
-  };
-  console.log = console.info = consoleLog("info");
-  console.debug = consoleLog("debug");
-  console.warn = consoleLog("warning");
-  console.error = consoleLog("error");
+  /** A task's console output goes to its own log; output outside every task is dropped. */
+  #redirectConsole(): void {
+    const to = (level: LogLevel) => (...a: unknown[]) => {
+      const scope = bridge.current();
+      const call = scope && P.MapGet(this.#calls, scope) as Call | undefined;
+      if (call) this.#log(call, level, format(a));
+    };
+    console.log = console.info = to("info");
+    console.debug = to("debug");
+    console.warn = to("warning");
+    console.error = to("error");
+  }
 
-  bridge.onRetire((reason) => {
-    if (retiring) return;
-    retiring = true;
-    flush();
-    bridge.send({ type: "retire", running: running?.m.id ?? null, reason });
-  });
+  #retire(reason: string): void {
+    if (this.#retiring) return;
+    this.#retiring = true;
+    this.#flush();
+    bridge.send({ type: "retire", running: this.#running?.m.id ?? null, reason });
+  }
 
-  function contextFor(call: Call, m: RunMessage, signal: AbortSignal) {
+  #context(call: Call, signal: AbortSignal) {
+    const m = call.m;
     const secrets = m.secrets;
+    const log = (level: LogLevel) => (msg: string, props?: Record<string, unknown>) =>
+      this.#log(call, level, msg, props);
     return {
       ...m.info,
       name: m.name,
       signal,
-      log: {
-        debug: (msg: string, props?: Record<string, unknown>) => log(call, "debug", msg, props),
-        info: (msg: string, props?: Record<string, unknown>) => log(call, "info", msg, props),
-        warn: (msg: string, props?: Record<string, unknown>) => log(call, "warning", msg, props),
-        error: (msg: string, props?: Record<string, unknown>) => log(call, "error", msg, props),
-      },
+      log: { debug: log("debug"), info: log("info"), warn: log("warning"), error: log("error") },
       secret: (name: string) => {
         if (!P.ObjectHasOwn(secrets, name)) {
           throw new P.SafeError(
@@ -272,105 +285,88 @@ export function serveTasks(): void {
     };
   }
 
-  async function runOne(m: RunMessage): Promise<void> {
-    const fn = P.MapGet(tasks, `${m.moduleUrl}\n${m.name}`) as
-      | TaskDefinition["fn"]
+  #scope(call: Call, ctx: unknown): SandboxScope {
+    return {
+      who: `task "${call.m.info.taskId}"`,
+      context: ctx,
+      hint: "in work it started and did not await; await it, or catch its errors",
+      output: (text, stream) => {
+        const line = text.endsWith("\n") ? text.slice(0, -1) : text;
+        if (line !== "") this.#log(call, stream === "stderr" ? "error" : "info", line);
+      },
+      fail: (error: Error) => this.#finish(call, failure(call.m, serializeError(error))),
+    };
+  }
+
+  async #runOne(m: RunMessage): Promise<void> {
+    const fn = P.MapGet(this.#tasks, `${m.moduleUrl}\n${m.name}`) as
+      | TaskFn
       | "ambiguous"
       | undefined;
     if (fn === undefined || fn === "ambiguous") {
       const why = fn === "ambiguous"
         ? `two tasks named "${m.name}" are defined in ${m.moduleUrl}`
         : `no task named "${m.name}" is defined at the top level of ${m.moduleUrl}`;
-      post({
-        type: "result",
-        id: m.id,
-        nonce: m.nonce,
-        ok: false,
-        error: {
-          name: "TypeError",
-          message: `Cannot run task "${m.info.taskId}" in a worker: ${why}`,
-        },
-      });
+      const message = `Cannot run task "${m.info.taskId}" in a worker: ${why}`;
+      this.#post(failure(m, { name: "TypeError", message }));
       return;
     }
     const controller = new P.SafeAbortController();
-    const call: Call = {
-      m,
-      controller,
-      done: false,
-      scope: undefined as unknown as SandboxScope,
-    };
-    const ctx = contextFor(call, m, P.signalOf(controller));
-    call.scope = {
-      who: `task "${m.info.taskId}"`,
-      context: ctx,
-      hint: "in work it started and did not await; await it, or catch its errors",
-      output: (text, stream) => {
-        const line = text.endsWith("\n") ? text.slice(0, -1) : text;
-        if (line !== "") log(call, stream === "stderr" ? "error" : "info", line);
-      },
-      fail: (error: Error) =>
-        finish(call, {
-          type: "result",
-          id: m.id,
-          nonce: m.nonce,
-          ok: false,
-          error: serializeError(error),
-        }),
-    };
-    P.MapSet(calls, call.scope, call);
-    running = call;
+    const call = { m, controller, done: false } as Call;
+    const ctx = this.#context(call, P.signalOf(controller));
+    call.scope = this.#scope(call, ctx);
+    P.MapSet(this.#calls, call.scope, call);
+    this.#running = call;
     const args = m.args;
     P.ObjectDefineProperty(args, args.length, { value: ctx, enumerable: true, writable: true });
     try {
       const value = await bridge.run(call.scope, invoke, fn, args);
-      finish(call, { type: "result", id: m.id, nonce: m.nonce, ok: true, value });
+      this.#finish(call, { type: "result", id: m.id, nonce: m.nonce, ok: true, value });
     } catch (e) {
-      finish(call, {
-        type: "result",
-        id: m.id,
-        nonce: m.nonce,
-        ok: false,
-        error: serializeError(e),
-      });
+      this.#finish(call, failure(m, serializeError(e)));
     }
   }
 
-  async function pump(): Promise<void> {
-    if (busy) return;
-    busy = true;
-    while (head !== undefined && !retiring) {
-      const m = head.m;
-      head = head.next;
-      if (head === undefined) tail = undefined;
-      if (P.MapDelete(cancelled, m.id)) continue;
-      await runOne(m);
+  async #pump(): Promise<void> {
+    if (this.#busy) return;
+    this.#busy = true;
+    while (this.#head !== undefined && !this.#retiring) {
+      const m = this.#head.m;
+      this.#head = this.#head.next;
+      if (this.#head === undefined) this.#tail = undefined;
+      if (P.MapDelete(this.#cancelled, m.id)) continue;
+      await this.#runOne(m);
     }
-    busy = false;
-    flush();
+    this.#busy = false;
+    this.#flush();
   }
 
-  const enqueue = (m: RunMessage) => {
+  #enqueue(m: RunMessage): void {
     const q: Queued = { m, next: undefined };
-    if (tail === undefined) head = q;
-    else tail.next = q;
-    tail = q;
-  };
+    if (this.#tail === undefined) this.#head = q;
+    else this.#tail.next = q;
+    this.#tail = q;
+  }
 
-  bridge.receive((data) => {
-    const m = data as HostMessage;
+  #receive(m: HostMessage): void {
     if (m.type === "run") {
-      enqueue(m);
-      void pump();
+      this.#enqueue(m);
+      void this.#pump();
     } else if (m.type === "runs") {
-      for (let i = 0; i < m.runs.length; i++) enqueue(m.runs[i]);
-      void pump();
+      for (let i = 0; i < m.runs.length; i++) this.#enqueue(m.runs[i]);
+      void this.#pump();
     } else if (m.type === "abort") {
+      const running = this.#running;
       if (running?.m.id === m.id) P.abort(running.controller, new P.SafeError(m.reason));
-      else P.MapSet(cancelled, m.id, true);
+      else P.MapSet(this.#cancelled, m.id, true);
     }
-  });
-  bridge.send({ type: "ready" });
+  }
+}
+
+/** Starts answering the pool: call once, at the end of the worker's entry module. */
+export function serveTasks(): void {
+  bridge.setTopLevel(undefined);
+  if (broken === undefined) new TaskServer().start();
 }
 
 async function invoke(fn: TaskDefinition["fn"], args: unknown[]): Promise<unknown> {
