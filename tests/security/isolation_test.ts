@@ -75,6 +75,16 @@ Deno.test("escape attempt: a timer left by one task posts replies naming another
   assert.equal(record.result, "genuine");
 });
 
+// Held before the bootstrap too (the bridge never calls then() on a value): kept as a guard.
+Deno.test("an overridden Promise.prototype.then cannot forge another call's result", async () => {
+  const record = await run(async () => {
+    await postForge.thenForger();
+    return postForge.slowVictim();
+  });
+  assert.equal(record.status, "succeeded", record.error);
+  assert.equal(record.result, "genuine");
+});
+
 Deno.test("escape attempt: a setter on the worker context global captures another task's context and secret", async () => {
   const record = await run(async () => {
     await contextHook.victim();
@@ -150,7 +160,7 @@ Deno.test("escape attempt: an unhandled rejection in one task's async work fails
   assert.equal(t.bystander.status, "succeeded", t.bystander.error);
 });
 
-Deno.test("escape attempt: a timer that throws after its task ended fails the task running then", async () => {
+Deno.test("escape attempt: a timer that throws after its task ended fails whichever task runs then", async () => {
   const record = await run(async () => {
     await uncaught.lateThrower();
     return uncaught.bystander();
