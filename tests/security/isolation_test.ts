@@ -75,8 +75,7 @@ Deno.test("escape attempt: a timer left by one task posts replies naming another
   assert.equal(record.result, "genuine");
 });
 
-// Held before the bootstrap too (the bridge never calls then() on a value): kept as a guard.
-Deno.test("an overridden Promise.prototype.then cannot forge another call's result", async () => {
+Deno.test("escape attempt: an overridden Promise.prototype.then forges another call's result", async () => {
   const record = await run(async () => {
     await postForge.thenForger();
     return postForge.slowVictim();
