@@ -74,7 +74,7 @@ Deno.test("maskValue() always leaves valid JSON and never shows a value as a who
       const mask = secretMasker([secret]);
       const out = maskValue({ json, secret, list: [secret] }, mask);
       const text = JSON.stringify(out);
-      assert.deepEqual(JSON.parse(text), out);
+      assert.equal(JSON.stringify(JSON.parse(text)), text, "the copy is valid JSON");
       assert.equal(out.secret, "***");
       assert.deepEqual(out.list, ["***"]);
     }),

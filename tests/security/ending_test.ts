@@ -36,7 +36,8 @@ async function orchestra(cwd: string, args: string[]): Promise<Outcome> {
         ...(args[0] === "run" ? ["--state-dir", state] : []),
       ],
       cwd,
-      env: { NO_COLOR: "1" },
+      // INIT_CWD (set by `deno task`) would tell the CLI another working directory.
+      env: { NO_COLOR: "1", INIT_CWD: cwd },
       stdout: "piped",
       stderr: "piped",
       signal: AbortSignal.timeout(LIMIT_MS),
