@@ -61,6 +61,7 @@ const RUN_OPTION_NAMES = [
   "secrets",
   "restore",
   "authorize",
+  "baseDir",
 ] as const satisfies readonly (keyof RunOptions)[];
 // A new run option must be added above, or run() would refuse it.
 const _allRunOptions: Exclude<keyof RunOptions, typeof RUN_OPTION_NAMES[number]> extends never

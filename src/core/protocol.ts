@@ -166,7 +166,8 @@ export function callerLocation(): SourceLocation | undefined {
   return callerFrame()?.location;
 }
 
-const CONTEXT_KEY = Symbol.for("orchestra.context.v1");
+/** Where {@linkcode taskContextStorage} keeps its storage on `globalThis`. */
+export const CONTEXT_KEY: unique symbol = Symbol.for("orchestra.context.v1") as never;
 
 /** The running task's context, shared by every copy of the library (see `context()`). */
 export function taskContextStorage(): AsyncLocalStorage<unknown> {
@@ -177,7 +178,8 @@ export function taskContextStorage(): AsyncLocalStorage<unknown> {
 /** In a worker, which runs one task at a time: that task's context. */
 export const WORKER_CONTEXT: unique symbol = Symbol.for("orchestra.worker.context.v1") as never;
 
-const REGISTRY_KEY = Symbol.for("orchestra.tasks.v1");
+/** Where {@linkcode taskRegistry} keeps the registry on `globalThis`. */
+export const REGISTRY_KEY: unique symbol = Symbol.for("orchestra.tasks.v1") as never;
 
 /**
  * Tasks defined at the top level of a module, by module URL and name, shared by every copy of

@@ -63,6 +63,15 @@ export interface ResolvedTask {
   placementIssues: ValidationIssue[];
 }
 
+/** The working directory, where relative permission paths go by default; none if unknown. */
+export function workingDir(): string | undefined {
+  try {
+    return Deno.cwd();
+  } catch {
+    return undefined; // an isolate without read permission: paths compare as written
+  }
+}
+
 /** Resolves and caches each task's settings for one flow. */
 export class TaskConfigs {
   #cache = new Map<TaskDefinition, ResolvedTask>();
@@ -70,16 +79,22 @@ export class TaskConfigs {
   #ceiling: PermissionSet | undefined;
 
   #strict: boolean;
+  #baseDir: string | undefined;
 
-  /** Resolves settings against the flow's `defaults`, permission `ceiling` and sandbox mode. */
+  /**
+   * Resolves settings against the flow's `defaults`, permission `ceiling` and sandbox mode;
+   * relative permission paths compare against the ceiling's as resolved against `baseDir`.
+   */
   constructor(
     defaults: TaskSettings | undefined,
     ceiling: PermissionSet | undefined,
     sandbox?: "strict",
+    baseDir?: string,
   ) {
     this.#defaults = defaults;
     this.#ceiling = ceiling;
     this.#strict = sandbox === "strict";
+    this.#baseDir = baseDir;
   }
 
   /** The settings of `task`. */
@@ -118,7 +133,8 @@ export class TaskConfigs {
       });
     }
     issues.push(...placementIssues);
-    for (const ex of exceedsCeiling(config.permissions, this.#ceiling)) {
+    const base = this.#baseDir === undefined ? {} : { baseDir: this.#baseDir };
+    for (const ex of exceedsCeiling(config.permissions, this.#ceiling, base)) {
       issues.push({
         message: `Task "${config.name}" requests ${ex.name} ${
           ex.value === true ? "(all)" : `"${ex.value}"`

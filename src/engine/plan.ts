@@ -27,7 +27,7 @@ import {
 } from "../core/protocol.ts";
 import { didYouMean } from "../core/suggest.ts";
 import { validateFlowGraph } from "../core/validate.ts";
-import { AVAILABLE_EXECUTORS, CallIds, scanArgs, TaskConfigs } from "./calls.ts";
+import { AVAILABLE_EXECUTORS, CallIds, scanArgs, TaskConfigs, workingDir } from "./calls.ts";
 import { DEFAULT_MAP_LIMIT, type MapOptions, taskDefinitionOf } from "./run.ts";
 import type { FlowOptions } from "./types.ts";
 
@@ -106,8 +106,13 @@ class Planner implements FlowScope {
   readonly #configs: TaskConfigs;
   readonly #reported = new Set<TaskDefinition>();
 
-  constructor(options: FlowOptions) {
-    this.#configs = new TaskConfigs(options.defaults, options.permissions, options.sandbox);
+  constructor(options: FlowOptions, baseDir: string | undefined) {
+    this.#configs = new TaskConfigs(
+      options.defaults,
+      options.permissions,
+      options.sandbox,
+      baseDir,
+    );
   }
 
   boundary(taskId: string): void {
@@ -182,6 +187,15 @@ class Planner implements FlowScope {
   }
 }
 
+/** Options of {@linkcode planFlow}. */
+export interface PlanOptions {
+  /**
+   * The absolute directory relative permission paths resolve against when requests are
+   * compared with the ceiling. @default the working directory
+   */
+  baseDir?: string;
+}
+
 /**
  * Plans a flow with the given (already validated) params and validates the result.
  *
@@ -198,9 +212,11 @@ class Planner implements FlowScope {
 export async function planFlow(
   def: FlowDefinition,
   params: Record<string, unknown>,
+  planOptions: PlanOptions = {},
 ): Promise<FlowGraph> {
   const options = def.options as unknown as FlowOptions;
-  const planner = new Planner(options);
+  const baseDir = planOptions.baseDir ?? workingDir();
+  const planner = new Planner(options, baseDir);
   const handle = {
     runId: "plan",
     flow: options.name,
@@ -248,7 +264,10 @@ export async function planFlow(
   if (options.permissions) graph.permissions = options.permissions;
   if (options.concurrency !== undefined) graph.concurrency = options.concurrency;
   if (planner.dynamicAfter) graph.dynamicAfter = planner.dynamicAfter;
-  graph.issues = validateFlowGraph(graph, { executors: AVAILABLE_EXECUTORS });
+  graph.issues = validateFlowGraph(graph, {
+    executors: AVAILABLE_EXECUTORS,
+    ...(baseDir === undefined ? {} : { baseDir }),
+  });
   return graph;
 }
 

@@ -39,11 +39,19 @@ import {
 } from "../core/protocol.ts";
 import { getLogger, type Logger } from "@logtape/logtape";
 import { type CacheHit, defaultCache, type ResultCache, stableJson } from "./cache.ts";
-import { CallIds, newRunId, requestsAny, scanArgs, substitute, TaskConfigs } from "./calls.ts";
+import {
+  CallIds,
+  newRunId,
+  requestsAny,
+  scanArgs,
+  substitute,
+  TaskConfigs,
+  workingDir,
+} from "./calls.ts";
 import { type Clock, sleep, systemClock } from "./clock.ts";
 import { type WorkerCall, WorkerPool } from "../executors/worker_pool.ts";
 import { decryptDeep, holdsEncrypted } from "../permissions/encrypted.ts";
-import { secretMasker } from "../permissions/secrets.ts";
+import { maskValue, secretMasker } from "../permissions/secrets.ts";
 import { ReadyQueue } from "./ready_queue.ts";
 import { isRetryable, retryDelay } from "./retry.ts";
 import type {
@@ -385,7 +393,8 @@ export class FlowRun implements FlowScope {
     const defaults = options.defaultExecutor && options.defaultExecutor !== "inline"
       ? { executor: options.defaultExecutor, ...this.#opts.defaults }
       : this.#opts.defaults;
-    this.#configs = new TaskConfigs(defaults, this.#opts.permissions, this.#opts.sandbox);
+    const base = options.baseDir ?? workingDir();
+    this.#configs = new TaskConfigs(defaults, this.#opts.permissions, this.#opts.sandbox, base);
     this.#authorize = options.authorize;
     this.#secrets = options.secrets ?? ((name) => Deno.env.get(name));
     // Entering the context store costs about half a microsecond: only when it can be needed.
@@ -1310,7 +1319,7 @@ export class FlowRun implements FlowScope {
     if (this.#ownPool) await this.#ownPool.close();
     if (error !== undefined) error = this.mask(error);
     let record = this.record(status, error);
-    if (this.#masker !== undefined) record = JSON.parse(this.mask(JSON.stringify(record)));
+    if (this.#masker !== undefined) record = maskValue(record, this.#masker);
     for (const h of this.#hooks) {
       const hook = status === "succeeded"
         ? h.onFlowSuccess
@@ -1489,7 +1498,7 @@ export class FlowRun implements FlowScope {
         const level = LEVELS[method];
         if (this.#masker !== undefined) {
           message = this.mask(message);
-          if (props) props = JSON.parse(this.mask(JSON.stringify(props)));
+          if (props) props = maskValue(props, this.#masker);
         }
         const line: TaskLogLine = { time: iso(time), level, message };
         if (props) line.props = props;

@@ -140,6 +140,12 @@ export interface RunOptions {
   /** Results of calls that completed before (resume): they are restored, not run again. */
   restore?: ReadonlyMap<string, RestoredTask>;
   /**
+   * The absolute directory relative permission paths resolve against when requests are
+   * compared with the flow's ceiling (`orchestra run` passes the flow file's directory).
+   * @default the working directory
+   */
+  baseDir?: string;
+  /**
    * Decides, before its first attempt, what a task that requests permissions is granted;
    * throws to deny it (the task fails, and is not retried). @default everything requested
    */

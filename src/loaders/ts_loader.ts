@@ -10,6 +10,7 @@ import { pathToFileURL } from "node:url";
 import { OrchestraError } from "../core/errors.ts";
 import { type FlowDefinition, isFlowDefinition } from "../core/protocol.ts";
 import { didYouMean } from "../core/suggest.ts";
+import { checkRegularFile, FileReadError } from "../fs/read_bounded.ts";
 
 /** A flow file could not be loaded, or holds no flow (or not the one asked for). */
 export class FlowLoadError extends OrchestraError {
@@ -70,10 +71,10 @@ export async function loadFlowModule(
   // Never by concatenation: a folder named "a #b" or "données" must load too.
   const url = pathToFileURL(absolute).href;
   try {
-    const info = await Deno.stat(absolute);
-    if (!info.isFile) throw new FlowLoadError(path, `Cannot load "${path}": it is not a file`);
+    // A FIFO would block the import forever, a device fill the memory.
+    await checkRegularFile(absolute, { what: "flow file", shown: path });
   } catch (e) {
-    if (e instanceof FlowLoadError) throw e;
+    if (e instanceof FileReadError) throw new FlowLoadError(path, e.message, { cause: e });
     if (e instanceof Deno.errors.NotFound) {
       throw new FlowLoadError(
         path,

@@ -31,6 +31,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { errorMessage, formatIssue, OrchestraError, type ValidationIssue } from "../core/errors.ts";
 import { PERMISSION_NAMES, type PermissionName } from "../core/permissions.ts";
 import { didYouMean } from "../core/suggest.ts";
+import { FileReadError, readBoundedTextFile } from "../fs/read_bounded.ts";
 import { type YamlPath, YamlSource } from "../loaders/yaml/source.ts";
 import { AUTHORIZATION_KEYS, checkAuthorizationConfig } from "./authorization.ts";
 import type { Policy, PolicyEffect, PolicyPatterns, PolicyRule } from "./policy.ts";
@@ -320,8 +321,11 @@ export function parsePolicy(text: string, file: string, options: ParsePolicyOpti
 export async function loadPolicy(path: string): Promise<Policy> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = await readBoundedTextFile(path, { what: "policy file" });
   } catch (e) {
+    if (e instanceof FileReadError) {
+      throw new PolicyError(path, [{ message: e.message }], { cause: e });
+    }
     const missing = e instanceof Deno.errors.NotFound;
     throw new PolicyError(path, [{
       message: missing

@@ -15,6 +15,7 @@ import {
 } from "../../core/errors.ts";
 import type { FlowGraph } from "../../core/model.ts";
 import type { ParamsSchema } from "../../core/params.ts";
+import { FileReadError, readBoundedFile, readBoundedTextFile } from "../../fs/read_bounded.ts";
 import type { FlowDefinition } from "../../core/protocol.ts";
 import { prepareParams } from "../../engine/execute.ts";
 import { planFlow } from "../../engine/plan.ts";
@@ -68,9 +69,10 @@ export interface Prepared {
   placeholders: string[];
 }
 
-/** The SHA-256 of a file, hex: how a changed flow file is detected on resume. */
+/** The SHA-256 of a flow file, hex: how a changed flow file is detected on resume. */
 export async function hashFile(path: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
+  const bytes = await readBoundedFile(path, { what: "flow file" });
+  const digest = await crypto.subtle.digest("SHA-256", bytes);
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
@@ -86,8 +88,9 @@ export async function readParamsFile(
 ): Promise<Record<string, unknown>> {
   let text: string;
   try {
-    text = await Deno.readTextFile(resolvePath(io, path));
+    text = await readBoundedTextFile(resolvePath(io, path), { what: "params file", shown: path });
   } catch (e) {
+    if (e instanceof FileReadError) throw new UsageError(command, e.message);
     throw new UsageError(command, `cannot read --params-file "${path}": ${errorMessage(e)}`);
   }
   let value: unknown;
@@ -200,10 +203,7 @@ export async function prepare(
     );
     return 2;
   }
-  // A YAML flow's graph is static; a TypeScript flow's comes from planning its body.
-  const graph = yamlGraph ?? await planFlow(def, params);
-  graph.issues = [...paramIssues, ...graph.issues];
-
+  // Relative paths in permissions are relative to the flow file's directory.
   const absolute = resolvePath(io, file);
   const baseDir = absolute.slice(0, absolute.lastIndexOf("/")) || "/";
   // The state dir is the orchestrator's: 0700, its files 0600, never a directory all share.
@@ -223,6 +223,10 @@ export async function prepare(
     // a compiled binary reads none.
     ...(runsFromSource() ? { denoCwd: Deno.cwd() } : {}),
   });
+  // A YAML flow's graph is static; a TypeScript flow's comes from planning its body.
+  const graph = yamlGraph ?? await planFlow(def, params, { baseDir });
+  graph.issues = [...paramIssues, ...graph.issues];
+
   const authorizer = new Authorizer({
     flow: graph.name,
     baseDir,

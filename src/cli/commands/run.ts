@@ -349,6 +349,7 @@ async function executeOwned(
     }, 500);
     const flowRun = new FlowRun(def, params, {
       runId,
+      baseDir: prepared.baseDir,
       // Masked (and sealed) first; before the run's end is recorded, every process its tasks
       // started is stopped.
       journal: new SecretJournal(stoppingJournal(store, runId), shown, secrets.sealer),

@@ -9,6 +9,7 @@
 import type { Settings } from "../../config/settings.ts";
 import { errorMessage } from "../../core/errors.ts";
 import { processGroups } from "../../executors/process_registry.ts";
+import { readBoundedTextFile } from "../../fs/read_bounded.ts";
 import { parseDotenv } from "../../permissions/secrets.ts";
 import type { Store } from "../../store/store.ts";
 import { type Io, SIGNAL_EXIT_CODES, type StopSignal } from "../io.ts";
@@ -61,7 +62,10 @@ export async function readSecretsFile(
   if (!settings.secretsFile) return { secrets: {} };
   try {
     return {
-      secrets: parseDotenv(await Deno.readTextFile(settings.secretsFile), settings.secretsFile),
+      secrets: parseDotenv(
+        await readBoundedTextFile(settings.secretsFile, { what: "secrets file" }),
+        settings.secretsFile,
+      ),
     };
   } catch (e) {
     return { error: `cannot read the secrets file: ${errorMessage(e)}` };

@@ -33,7 +33,7 @@ import { BASE_ENV_NAMES, logOutputLines, parseOutput, runShell } from "../../exe
 import { BUILTIN_PLUGINS } from "../../plugins/builtin.ts";
 import { invokePlugin, type PluginEnv } from "../../plugins/contract.ts";
 import { builtinPlugin, PluginLoadError, type ResolvedPlugin } from "../../plugins/resolve.ts";
-import { checkPlugin } from "../../plugins/inspect_entry.ts";
+import { checkPlugin } from "../../plugins/inspect_check.ts";
 import { type PluginUse, staticProblems } from "./plugins.ts";
 import {
   calledFunctions,
@@ -625,9 +625,10 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
   }
   graph.issues = [
     ...issues,
-    ...validateFlowGraph(graph, { executors: ["inline", "process", "worker"] }).filter((i) =>
-      !/needs unknown task|^Duplicate task id/.test(i.message)
-    ),
+    ...validateFlowGraph(graph, {
+      executors: ["inline", "process", "worker"],
+      baseDir: options.flowDir,
+    }).filter((i) => !/needs unknown task|^Duplicate task id/.test(i.message)),
   ];
   void findCycles;
 

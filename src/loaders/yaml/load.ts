@@ -8,6 +8,7 @@
 
 import type { ValidationIssue } from "../../core/errors.ts";
 import { didYouMean } from "../../core/suggest.ts";
+import { FileReadError, readBoundedTextFile } from "../../fs/read_bounded.ts";
 import {
   chestraSchema,
   DEFAULT_KEYS,
@@ -189,10 +190,13 @@ function flattenUnions(issues: readonly ZodIssue[]): ZodIssue[] {
 export async function readSource(
   path: string,
   shown: string,
+  what = "flow file",
 ): Promise<YamlSource | ValidationIssue> {
   try {
-    return new YamlSource(shown, await Deno.readTextFile(path));
+    return new YamlSource(shown, await readBoundedTextFile(path, { what, shown }));
   } catch (e) {
+    // A FIFO, a device or a file over the limit: the message says which and what to do.
+    if (e instanceof FileReadError) return { message: e.message, hint: "name a regular file" };
     const why = e instanceof Deno.errors.NotFound ? "no such file" : (e as Error).message;
     return { message: `Cannot read "${shown}": ${why}` };
   }
@@ -333,12 +337,12 @@ async function collect(
       continue;
     }
     const shown = join(dirOf(source.file), rel);
-    const inc = await readSource(target, shown);
+    const inc = await readSource(target, shown, "include");
     if (!(inc instanceof YamlSource)) {
       spec.issues.push({
+        hint: "include paths are relative to the file that includes them",
         ...inc,
         location: at,
-        hint: "include paths are relative to the file that includes them",
       });
       continue;
     }

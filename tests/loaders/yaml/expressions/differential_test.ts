@@ -27,7 +27,7 @@ import {
   renderTemplate,
 } from "../../../../src/loaders/yaml/expressions/mod.ts";
 import { definePlugin } from "../../../../src/plugins/contract.ts";
-import { checkPlugin } from "../../../../src/plugins/inspect_entry.ts";
+import { checkPlugin } from "../../../../src/plugins/inspect_check.ts";
 import { builtinPlugin } from "../../../../src/plugins/resolve.ts";
 import { github, type GitHubResult, kindOf } from "./_helpers.ts";
 
