@@ -65,16 +65,22 @@ export class TaskConfigs {
   #ceiling: PermissionSet | undefined;
 
   #strict: boolean;
+  #executors: readonly string[];
 
-  /** Resolves settings against the flow's `defaults`, permission `ceiling` and sandbox mode. */
+  /**
+   * Resolves settings against the flow's `defaults`, permission `ceiling` and sandbox mode;
+   * `executors` names those the run offers besides this build's own.
+   */
   constructor(
     defaults: TaskSettings | undefined,
     ceiling: PermissionSet | undefined,
     sandbox?: "strict",
+    executors: readonly string[] = [],
   ) {
     this.#defaults = defaults;
     this.#ceiling = ceiling;
     this.#strict = sandbox === "strict";
+    this.#executors = executors;
   }
 
   /** The settings of `task`. */
@@ -87,7 +93,10 @@ export class TaskConfigs {
     }));
     if (task.location) { for (const i of optionIssues) i.location = task.location; }
     const issues = [...optionIssues];
-    if (!(AVAILABLE_EXECUTORS as readonly string[]).includes(config.executor)) {
+    if (
+      !(AVAILABLE_EXECUTORS as readonly string[]).includes(config.executor) &&
+      !this.#executors.includes(config.executor)
+    ) {
       issues.push({
         message: `Task "${config.name}" asks for executor "${config.executor}", which this ` +
           `build does not offer yet`,
