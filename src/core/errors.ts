@@ -140,12 +140,22 @@ export class TaskTimeoutError extends OrchestraError {
   readonly taskId: string;
   /** The timeout in milliseconds. */
   readonly timeoutMs: number;
-  /** Creates the error. */
-  constructor(taskId: string, timeoutMs: number) {
-    super(`Task "${taskId}" timed out after ${formatMs(timeoutMs)}`);
+  /** How long the attempt ran, when it returned only after its timeout (it was not stopped). */
+  readonly elapsedMs: number | undefined;
+  /**
+   * Creates the error; `elapsedMs` is given for an attempt whose executor could not stop it
+   * (inline), which returned late.
+   */
+  constructor(taskId: string, timeoutMs: number, elapsedMs?: number) {
+    super(
+      `Task "${taskId}" timed out after ${formatMs(timeoutMs)}` +
+        (elapsedMs === undefined ? "" : ` (it returned after ${formatMs(elapsedMs)}: its ` +
+          `executor cannot stop a running task; executor "worker" stops it at its timeout)`),
+    );
     this.name = "TaskTimeoutError";
     this.taskId = taskId;
     this.timeoutMs = timeoutMs;
+    this.elapsedMs = elapsedMs;
   }
 }
 

@@ -213,8 +213,23 @@ export class Attempts implements Launcher {
     }
   }
 
+  /** The timeout error of an attempt that returned after its timeout, or undefined. */
+  #overran(node: Node): TaskTimeoutError | undefined {
+    const timeoutMs = node.config.timeoutMs;
+    if (timeoutMs === undefined) return undefined;
+    const elapsed = this.#p.scope.clock.now() - node.ctx!.startedAt;
+    return elapsed > timeoutMs ? new TaskTimeoutError(node.id, timeoutMs, elapsed) : undefined;
+  }
+
   #succeeded(node: Node, token: number, value: unknown): void {
     if (token !== node.token || node.state !== RUNNING) return;
+    // An attempt that could not be stopped (inline: the timer cannot fire while a synchronous
+    // task holds the thread) and returned late did not meet its timeout.
+    const late = this.#overran(node);
+    if (late !== undefined) {
+      this.#failed(node, token, late);
+      return;
+    }
     if (node.cancelTimer !== undefined) node.cancelTimer();
     const sched = this.#sched;
     if (value !== null && value !== undefined && typeof value !== "string") {
@@ -252,6 +267,8 @@ export class Attempts implements Launcher {
     if (token !== node.token || node.state !== RUNNING) return;
     node.cancelTimer?.();
     node.cancelTimer = undefined;
+    // A task that threw after overrunning its timeout timed out all the same.
+    if (!(error instanceof TaskTimeoutError)) error = this.#overran(node) ?? error;
     const policy = node.config.retry;
     const p = this.#p;
     if (node.attempts < policy.attempts && !this.#sched.cancelled && isRetryable(policy, error)) {
