@@ -23,7 +23,7 @@ import type { HookRunner } from "./hooks.ts";
 import { CACHED, type Node, RUNNING } from "./node.ts";
 import { isRetryable, retryDelay } from "./retry.ts";
 import type { Launcher, Scheduler } from "./scheduler.ts";
-import { type CacheHit, type ResultCache, stableJson } from "./cache.ts";
+import type { TaskCache } from "./task_cache.ts";
 import type { RunOptions } from "./types.ts";
 
 /** What the attempts of one run work with. */
@@ -34,8 +34,8 @@ export interface AttemptParts {
   executors: ExecutorRegistry;
   /** Hooks and middleware. */
   hooks: HookRunner;
-  /** The result cache. */
-  cache: ResultCache;
+  /** The result cache, with cache identity. */
+  cache: TaskCache;
   /** Grants a task that requests permissions what it may have. */
   authorize: RunOptions["authorize"];
   /** Decrypts `enc:v1:` values in arguments. */
@@ -67,46 +67,39 @@ export class Attempts implements Launcher {
 
   /** Starts a call: the cache first (if it is cached), then its first attempt. */
   start(node: Node): void {
-    const cache = node.config.cache;
-    if (cache === undefined) {
+    if (node.config.cache === undefined) {
       this.#launch(node);
       return;
     }
-    let key: string;
-    let hit: CacheHit | Promise<CacheHit>;
-    try {
-      key = cache.key ? cache.key(node.args) : `${node.config.name}:${stableJson(node.args)}`;
-      hit = this.#p.cache.get(key, node.startedAt);
-    } catch (e) {
-      this.#sched.release(node);
-      this.#sched.fail(node, e);
-      return;
-    }
-    node.cacheKey = key;
-    if (hit instanceof Promise) {
-      // A persistent cache answers later: the task keeps its slot meanwhile.
-      hit.then(
-        (found) => {
-          if (node.state !== RUNNING) return;
-          if (found) this.#cacheHit(node, found.value);
-          else this.#launch(node);
-          this.#sched.drain();
-        },
-        (e) => {
-          if (node.state !== RUNNING) return;
-          this.#sched.release(node);
-          this.#sched.fail(node, e);
-          this.#sched.drain();
-        },
-      );
-      return;
-    }
-    if (hit) this.#cacheHit(node, hit.value);
-    else this.#launch(node);
+    // A cache lookup hashes its key, and a persistent cache answers later: the task keeps its
+    // slot meanwhile.
+    this.#p.cache.lookup(node, node.startedAt).then(
+      (found) => {
+        if (node.state !== RUNNING) return;
+        node.cacheKey = found.key;
+        if (found.hit) this.#cacheHit(node, found.value);
+        else {
+          this.#p.log().debug("Cache miss: {why} (key {key})", {
+            taskId: node.id,
+            why: found.why,
+            key: found.key,
+          });
+          this.#launch(node);
+        }
+        this.#sched.drain();
+      },
+      (e) => {
+        if (node.state !== RUNNING) return;
+        this.#sched.release(node);
+        this.#sched.fail(node, e);
+        this.#sched.drain();
+      },
+    );
   }
 
   #cacheHit(node: Node, value: unknown): void {
     this.#sched.release(node);
+    this.#p.log().debug("Cache hit (key {key})", { taskId: node.id, key: node.cacheKey });
     // afterTask sees cached results too; no attempt was made, so the context's is 0.
     if (this.#p.hooks.slow) node.ctx = new Ctx(this.#p.scope, node, 0);
     this.#sched.succeed(node, value, CACHED);
@@ -249,18 +242,12 @@ export class Attempts implements Launcher {
 
   #store(node: Node, value: unknown): void {
     // A cache that cannot store costs a later hit, not this result.
-    const warn = (e: unknown) =>
+    this.#p.cache.store(node, node.cacheKey!, value, node.startedAt).catch((e) =>
       this.#p.log().warn("Caching the result of {taskId} failed: {error}", {
         taskId: node.id,
         error: errorMessage(e),
-      });
-    try {
-      const expiresAt = node.startedAt + node.config.cache!.ttlMs;
-      const stored = this.#p.cache.set(node.cacheKey!, value, expiresAt);
-      if (stored instanceof Promise) stored.catch(warn);
-    } catch (e) {
-      warn(e);
-    }
+      })
+    );
   }
 
   #failed(node: Node, token: number, error: unknown): void {

@@ -84,7 +84,8 @@ export function conditionInfo(node: Node, cancelled: boolean): ConditionInfo {
   const values: Record<string, unknown> = {};
   if (node.deps !== null) {
     for (const d of node.deps) {
-      statuses[d.id] = STATUS[d.state];
+      // A result from the cache is a success: `tasks.X.status == 'succeeded'` holds for it.
+      statuses[d.id] = d.state === CACHED ? "succeeded" : STATUS[d.state];
       values[d.id] = d.value;
     }
   }

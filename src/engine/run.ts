@@ -50,6 +50,7 @@ import { runRecord } from "./record.ts";
 import { ReplayCheck } from "./replay.ts";
 import { Scheduler } from "./scheduler.ts";
 import { RunSecrets } from "./secrets.ts";
+import { TaskCache } from "./task_cache.ts";
 import type { FlowOptions, RunOptions, RunRecord } from "./types.ts";
 
 export { DEFAULT_MAP_LIMIT, type MapOptions, taskDefinitionOf } from "./graph.ts";
@@ -171,7 +172,7 @@ export class FlowRun implements FlowScope {
       scope,
       executors: this.#executors,
       hooks: this.#hooks,
-      cache: options.cache ?? defaultCache,
+      cache: new TaskCache(options.cache ?? defaultCache, this.flow),
       authorize: options.authorize,
       decrypt: options.decrypt,
       random: options.random ?? Math.random,

@@ -8,12 +8,17 @@ import { type Executor, ExecutorRegistry, type TaskCall } from "../../src/engine
 import { HookRunner } from "../../src/engine/hooks.ts";
 import { RunEvents } from "../../src/engine/journal.ts";
 import { STATUS } from "../../src/engine/node.ts";
+import { TaskCache } from "../../src/engine/task_cache.ts";
 import type { Scheduler } from "../../src/engine/scheduler.ts";
 import { RunSecrets } from "../../src/engine/secrets.ts";
 import { log, parts, tick } from "./_parts.ts";
 
 /** A scheduler whose nodes are run by real attempts over `executors`. */
-function attempts(executors: Record<string, Executor>, more: Partial<AttemptParts> = {}) {
+function attempts(
+  executors: Record<string, Executor>,
+  more: Partial<AttemptParts> = {},
+  cache = new MemoryCache(),
+) {
   return parts({
     executors: Object.keys(executors),
     launcher: (sched: Scheduler, clock) =>
@@ -28,7 +33,7 @@ function attempts(executors: Record<string, Executor>, more: Partial<AttemptPart
         },
         executors: new ExecutorRegistry(executors),
         hooks: new HookRunner([], [], log),
-        cache: new MemoryCache(),
+        cache: new TaskCache(cache, "f"),
         authorize: undefined,
         decrypt: undefined,
         random: () => 0.5,
@@ -144,4 +149,21 @@ Deno.test("Attempts pass the context to the executor's call", async () => {
   assert.equal(ctx?.taskId, "me");
   assert.equal(ctx?.name, "who");
   assert.equal(ctx?.runId, "r");
+});
+
+Deno.test("Attempts look the cache up first: a hit settles the call as cached, without an attempt", async () => {
+  const cache = new MemoryCache();
+  const run = recorder(() => "computed");
+  const t = task({ name: "c", cache: true }, (_n: number) => 0);
+  const first = attempts({ inline: run.executor }, {}, cache);
+  const a = first.graph.call(t, [1]);
+  while (a.state < 3) await tick();
+  const second = attempts({ inline: run.executor }, {}, cache);
+  const b = second.graph.call(t, [1]);
+  while (b.state < 3) await tick();
+  assert.equal(run.calls.length, 1);
+  assert.equal(STATUS[b.state], "cached");
+  assert.equal(b.value, "computed");
+  assert.equal(b.attempts, 0);
+  assert.equal(b.cacheKey, a.cacheKey);
 });
