@@ -13,8 +13,14 @@ import type { RunEvents } from "./journal.ts";
 import { CACHED, CANCELLED, FAILED, type Node, SKIPPED, STATUS, SUCCEEDED } from "./node.ts";
 import type { RunSecrets } from "./secrets.ts";
 
-/** Emits `task.created` for a node of run `runId` added at `now`. */
-export function emitCreated(events: RunEvents, runId: string, node: Node, now: number): void {
+/** Emits `task.created` for a node of run `runId` added at `now`, with its arguments' hash. */
+export function emitCreated(
+  events: RunEvents,
+  runId: string,
+  node: Node,
+  now: number,
+  argsHash: string | undefined,
+): void {
   const e: RunEvent = {
     type: "task.created",
     runId,
@@ -25,6 +31,7 @@ export function emitCreated(events: RunEvents, runId: string, node: Node, now: n
     kind: node.map ? "map" : "task",
   };
   if (node.group) e.group = node.group.id;
+  if (argsHash !== undefined) e.argsHash = argsHash;
   events.emit(e);
 }
 

@@ -19,6 +19,7 @@
 import {
   errorMessage,
   FlowValidationError,
+  NonDeterminismError,
   NotJsonError,
   RunCancelledError,
   TaskFailedError,
@@ -88,6 +89,8 @@ export interface FlowHandle {
   ): TaskRef<R>;
 }
 
+const refId = (v: object): string | undefined => v instanceof Node ? v.id : undefined;
+
 /**
  * One run of a flow. Use {@linkcode executeFlow} rather than this class directly.
  */
@@ -119,6 +122,7 @@ export class FlowRun implements FlowScope {
   #result: unknown = undefined;
   #finished = false;
   #cancelled = false;
+  #fatal: NonDeterminismError | undefined;
   #startedAt = 0;
   #logger: Logger | undefined;
   #resolveDone!: (r: RunRecord) => void;
@@ -155,7 +159,7 @@ export class FlowRun implements FlowScope {
       limit,
       events: this.#events,
       journal: this.#journal,
-      replay: options.restore && new ReplayCheck(this.runId, options.restore),
+      replay: options.restore && new ReplayCheck(this.runId, options.restore, refId),
       hooks: this.#hooks,
       secrets: this.#secrets,
       onIdle: () => this.#maybeFinish(),
@@ -261,16 +265,35 @@ export class FlowRun implements FlowScope {
 
   /** Adds a call of `task` to the run. Called by task functions through the ambient scope. */
   call(task: TaskDefinition, args: unknown[], options?: CallOptions): TaskRef<unknown> {
-    return this.#graph.call(task, args, options);
+    try {
+      return this.#graph.call(task, args, options);
+    } catch (e) {
+      throw this.#checked(e);
+    }
   }
 
   #handle(): FlowHandle {
     return {
       runId: this.runId,
       flow: this.flow,
-      map: (items, task, options) => this.#graph.map(items, task, options) as never,
+      map: (items, task, options) => {
+        try {
+          return this.#graph.map(items, task, options) as never;
+        } catch (e) {
+          throw this.#checked(e);
+        }
+      },
       call: (task, args, options) => this.call(taskDefinitionOf(task), args, options) as never,
     };
+  }
+
+  /** A call that does not match the resumed run stops the run: nothing else may start. */
+  #checked(e: unknown): unknown {
+    if (e instanceof NonDeterminismError && this.#fatal === undefined) {
+      this.#fatal = e;
+      this.cancel(e.message);
+    }
+    return e;
   }
 
   // ---- the body and the end of the run ----
@@ -328,6 +351,8 @@ export class FlowRun implements FlowScope {
   }
 
   #outcome(): { status: Exclude<RunStatus, "running">; error: string | undefined } {
+    // A call that did not match the resumed run failed it, whatever was cancelled because of it.
+    if (this.#fatal !== undefined) return { status: "failed", error: this.#fatal.message };
     if (this.#cancelled) return { status: "cancelled", error: errorMessage(this.#bodyError) };
     const failed = this.#sched.nodes.find((n) =>
       n.state === FAILED && !n.config.continueOnError && n.group === null

@@ -27,7 +27,7 @@ import {
   CANCELLED,
   EMPTY,
   FAILED,
-  type Node,
+  Node,
   ok,
   PENDING,
   READY,
@@ -37,7 +37,7 @@ import {
 } from "./node.ts";
 import { conditionInfo, emitCreated, emitSettled } from "./node_events.ts";
 import { ReadyQueue } from "./ready_queue.ts";
-import type { ReplayCheck } from "./replay.ts";
+import { argsHash, type ReplayCheck } from "./replay.ts";
 import type { RunSecrets } from "./secrets.ts";
 
 /** Starts a node the scheduler gave a slot: the cache, authorization, attempts. */
@@ -67,6 +67,8 @@ export interface SchedulerParts {
   /** Called when a drain found nothing more to start: the run may be done. */
   onIdle: () => void;
 }
+
+const refId = (v: object): string | undefined => v instanceof Node ? v.id : undefined;
 
 /**
  * The scheduler of one run.
@@ -120,7 +122,11 @@ export class Scheduler implements GraphSink {
     // A restored call's row already holds its result: listeners see it, the journal does not.
     events.restoring = restored !== undefined;
     // Nobody would see a restored call's events without a listener: they are not built.
-    if (events.wanted) emitCreated(events, p.runId, node, p.clock.now());
+    if (events.wanted) {
+      // What a resumed run's calls must match (only the journal keeps it).
+      const hash = events.journaling ? argsHash(node.args, refId) : undefined;
+      emitCreated(events, p.runId, node, p.clock.now(), hash);
+    }
     if (restored !== undefined) {
       // Completed before: its journaled result stands; it does not run again.
       node.attempts = restored.attempts;

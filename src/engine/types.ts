@@ -175,6 +175,16 @@ export interface RestoredTask {
   value: unknown;
   /** Attempts it took. */
   attempts: number;
+  /**
+   * The hash of its arguments when it was called (`task.created`'s `argsHash`): different ones
+   * on replay are non-determinism. @default not checked
+   */
+  argsHash?: string;
+  /**
+   * Its place among the body's calls with generated ids (0 for the first): another place on
+   * replay means the body calls tasks in another order. @default not checked
+   */
+  call?: number;
 }
 
 /** A line a task logged. */

@@ -11,6 +11,7 @@ import { errorMessage } from "../core/errors.ts";
 import { type FlowDefinition, isFlowDefinition } from "../core/protocol.ts";
 import { newRunId } from "../engine/calls.ts";
 import { prepareParams } from "../engine/execute.ts";
+import { restoredCalls } from "../engine/replay.ts";
 import { FlowRun } from "../engine/run.ts";
 import type { RestoredTask, RunRecord } from "../engine/types.ts";
 import { SqliteStore } from "../store/sqlite_store.ts";
@@ -283,14 +284,12 @@ export class Orchestrator {
       return; // the flow changed so its params no longer fit: not ours to decide
     }
     const tasks = await this.store.getTasks(row.runId);
-    const restore = new Map<string, RestoredTask>();
     const reset: string[] = [];
     for (const t of tasks) {
       if (t.status !== "succeeded" && t.status !== "cached") reset.push(t.taskId);
-      else if (t.kind !== "map") {
-        restore.set(t.taskId, { name: t.name, value: t.result ?? null, attempts: t.attempts });
-      }
     }
+    // With each call's place and arguments' hash, so replay checks what the body calls.
+    const restore = restoredCalls(tasks);
     const reopened = await this.store.reopenRun(row.runId, {
       resetTasks: reset,
       pid: Deno.pid,

@@ -7,7 +7,7 @@
 
 import { formatMs } from "../../core/errors.ts";
 import { parseDuration } from "../../core/duration.ts";
-import type { RestoredTask } from "../../engine/types.ts";
+import { restoredCalls } from "../../engine/replay.ts";
 import { SqliteStore } from "../../store/sqlite_store.ts";
 import type { RunRow, Store, TaskRow } from "../../store/store.ts";
 import { type Parsed, positiveInt, UsageError } from "../args.ts";
@@ -345,13 +345,8 @@ async function continueRun(
       tasks.filter((t) => t.status !== "succeeded" && t.status !== "cached").map((t) => t.taskId),
     );
   }
-  const restore = new Map<string, RestoredTask>();
-  for (const t of tasks) {
-    if (reset.has(t.taskId) || t.kind === "map") continue;
-    if (t.status === "succeeded" || t.status === "cached") {
-      restore.set(t.taskId, { name: t.name, value: t.result ?? null, attempts: t.attempts });
-    }
-  }
+  // With each call's place and arguments' hash, so replay checks what the body calls.
+  const restore = restoredCalls(tasks, reset);
   const synthetic: Parsed = {
     values: { ...parsed.values, flow: run.flow, param: undefined, "params-file": undefined },
     positionals: [run.flowFile],
