@@ -46,8 +46,8 @@ export type RunEvent =
     group?: string;
     kind: "task" | "map";
     /**
-     * In a journaled run: a hash of each argument (references as their ids), comma-separated,
-     * which a resumed run's calls must match.
+     * In a journaled run: each argument as a short hash (a reference as `&` and its id),
+     * space-separated, which a resumed run's calls must match.
      */
     argsHash?: string;
   }

@@ -86,8 +86,10 @@ function canonical(v: unknown, refId: (v: object) => string | undefined): string
 }
 
 /**
- * The hash of a call's arguments: one short hash per argument, comma-separated, with references
- * hashed as the ids of the calls they refer to (their values are not known yet).
+ * The hash of a call's arguments: one part per argument, separated by spaces (which no call id
+ * holds). An argument that is a reference is `&` and the id of the call it refers to (its value
+ * is not known yet, and the id is no secret); any other is a short hash of its canonical JSON,
+ * references inside it written as their ids.
  *
  * @example
  * ```ts
@@ -104,14 +106,18 @@ export function argsHash(
 ): string {
   let out = "";
   for (let i = 0; i < args.length; i++) {
-    out += (i ? "," : "") + hashText(canonical(args[i], refId));
+    const a = args[i];
+    // A reference at the top level (a chain, a fan-in) costs a concatenation, not a hash.
+    const id = a !== null && typeof a === "object" ? refId(a) : undefined;
+    const part = id !== undefined ? "&" + id : hashText(canonical(a, refId));
+    out = i === 0 ? part : out + " " + part;
   }
   return out;
 }
 
 function changedArgs(recorded: string, now: string): string {
-  const was = recorded === "" ? [] : recorded.split(",");
-  const is = now === "" ? [] : now.split(",");
+  const was = recorded === "" ? [] : recorded.split(" ");
+  const is = now === "" ? [] : now.split(" ");
   if (was.length !== is.length) {
     return `it was called with ${was.length} argument${
       was.length === 1 ? "" : "s"

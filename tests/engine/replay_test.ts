@@ -30,8 +30,11 @@ Deno.test("argsHash() hashes each argument, with references as their ids", () =>
     constructor(readonly id: string) {}
   }
   const refId = (v: object) => v instanceof Ref ? v.id : undefined;
-  const h = argsHash([1, new Ref("a"), { y: [new Ref("b")], x: "s" }], refId).split(",");
+  const h = argsHash([1, new Ref("a"), { y: [new Ref("b")], x: "s" }], refId).split(" ");
   assert.equal(h.length, 3);
+  assert.equal(h[1], "&a", "a reference is its id");
+  // Ids may hold commas and ampersands; no id holds a space.
+  assert.deepEqual(argsHash([new Ref("x,&y"), 2], refId).split(" ")[0], "&x,&y");
   assert.equal(argsHash([new Ref("a")], refId), h[1], "one hash per argument");
   assert.notEqual(argsHash([new Ref("a")], refId), argsHash([new Ref("b")], refId));
   assert.notEqual(argsHash([new Ref("a")], refId), argsHash(["a"], refId), "a ref is not its id");
@@ -144,12 +147,12 @@ Deno.test("task.created keeps its compact form in the journal with the hash", ()
     name: "load",
     needs: ["a"],
     kind: "task",
-    argsHash: "1abc,2def",
+    argsHash: "1abc &load",
   };
   const text = journalText([e, { ...e, group: "g" }, { ...e, argsHash: undefined }]);
   assert.ok(!text.includes('"argsHash"'), text);
   const back = journalEvents("r", text, 2);
-  assert.equal(back[0].type === "task.created" && back[0].argsHash, "1abc,2def");
+  assert.equal(back[0].type === "task.created" && back[0].argsHash, "1abc &load");
   assert.equal(back[1].type === "task.created" && back[1].group, "g");
   assert.equal(back[2].type === "task.created" && back[2].argsHash, undefined);
 });
