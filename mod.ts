@@ -116,13 +116,17 @@ export type {
   TaskStatus,
 } from "./src/core/events.ts";
 
-// Running, planning, time and caching
+// Running, planning, executors, time and caching
 export { executeFlow } from "./src/engine/execute.ts";
 export { planFlow, type PlanOptions } from "./src/engine/plan.ts";
 export type { FlowGraph, TaskNode } from "./src/core/model.ts";
 export { FakeClock, systemClock } from "./src/engine/clock.ts";
 export type { Clock } from "./src/engine/clock.ts";
 export { MemoryCache } from "./src/engine/cache.ts";
+export { ExecutorRegistry, InlineExecutor } from "./src/engine/executor.ts";
+export type { Executor, TaskCall } from "./src/engine/executor.ts";
+export { WorkerExecutor } from "./src/executors/worker_executor.ts";
+export type { WorkerRunner } from "./src/executors/worker_executor.ts";
 
 // Durable state
 export { MemoryStore } from "./src/store/memory_store.ts";

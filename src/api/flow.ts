@@ -62,6 +62,7 @@ const RUN_OPTION_NAMES = [
   "restore",
   "authorize",
   "baseDir",
+  "executors",
 ] as const satisfies readonly (keyof RunOptions)[];
 // A new run option must be added above, or run() would refuse it.
 const _allRunOptions: Exclude<keyof RunOptions, typeof RUN_OPTION_NAMES[number]> extends never

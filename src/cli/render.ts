@@ -19,6 +19,7 @@ import { formatPermissions, isUnsandboxed, type PermissionSet } from "../core/pe
 import type { JsonSchema, PluginManifest } from "../plugins/contract.ts";
 import { escapeControl } from "./view/format.ts";
 import { displayWidth, padEnd } from "./view/text.ts";
+import { describeCacheKey } from "../engine/task_cache.ts";
 
 /**
  * Every problem, one per line, under `error: <subject> is invalid (N problems):`, warnings
@@ -154,6 +155,7 @@ export function renderDescribe(graph: FlowGraph): string {
       out.push(`  ${n.id}: ${n.plugin!.name}@${n.plugin!.version} (${n.plugin!.source})`);
     }
   }
+  out.push(...cacheKeys(graph));
   const described = graph.nodes.filter((n) => n.config.description);
   if (described.length) {
     out.push("");
@@ -161,6 +163,20 @@ export function renderDescribe(graph: FlowGraph): string {
   }
   out.push("", ...notes(graph));
   return out.join("\n").trimEnd() + "\n";
+}
+
+/** What each cached task's key is made of (`describe`, `--dry-run`). */
+function cacheKeys(graph: FlowGraph): string[] {
+  const cached = graph.nodes.filter((n) => n.config.cache);
+  if (!cached.length) return [];
+  const seen = new Set<string>();
+  const out = ["", "Cache keys (a result is reused only while every part matches):"];
+  for (const n of cached) {
+    if (seen.has(n.name)) continue;
+    seen.add(n.name);
+    out.push(`  ${n.name}: ${describeCacheKey(graph.name, n.name, n.config.cache!)}`);
+  }
+  return out;
 }
 
 function notes(graph: FlowGraph): string[] {
@@ -214,6 +230,7 @@ export function renderPlan(graph: FlowGraph): string {
       layers(graph.nodes).length
     } step(s); tasks in the same step can run in parallel.`,
   );
+  out.push(...cacheKeys(graph));
   const n = notes(graph);
   if (n.length) out.push(...n);
   return out.join("\n") + "\n";
@@ -237,7 +254,14 @@ export function graphJson(graph: FlowGraph): unknown {
       retries: n.config.retry.attempts - 1,
       timeoutMs: n.config.timeoutMs ?? null,
       priority: n.config.priority,
-      cache: n.config.cache ? { ttlMs: n.config.cache.ttlMs } : null,
+      cache: n.config.cache
+        ? {
+          ttlMs: n.config.cache.ttlMs,
+          key: describeCacheKey(graph.name, n.name, n.config.cache),
+          ...(n.config.cache.version !== undefined ? { version: n.config.cache.version } : {}),
+          ...(n.config.cache.code !== undefined ? { code: n.config.cache.code } : {}),
+        }
+        : null,
       permissions: n.config.permissions ?? null,
       continueOnError: n.config.continueOnError,
       ...(n.map ? { items: n.map.items, mapConcurrency: n.map.concurrency ?? null } : {}),

@@ -43,8 +43,14 @@ export interface RetryOptions {
 export interface CacheOptions {
   /** How long a cached result stays valid. @default "1h" */
   ttl?: Duration;
-  /** Computes the cache key from the task's resolved arguments. @default JSON of the args */
+  /**
+   * Computes the cache key from the task's resolved arguments. An explicit key replaces the
+   * flow, the task and its code in the key, so tasks of other flows that compute the same key
+   * share results. @default the flow, the task, its code and the arguments
+   */
   key?: (args: readonly unknown[]) => string;
+  /** Bump it to drop the results cached so far (a string or a number). @default none */
+  version?: string | number;
 }
 
 /** Settings a task may carry; flows can give defaults for most of them. */
@@ -99,6 +105,13 @@ export interface CachePolicy {
   ttlMs: number;
   /** Custom key function. */
   key?: (args: readonly unknown[]) => string;
+  /** The version the user gave, as text. */
+  version?: string;
+  /**
+   * A hash of what the task is (its identity string, or its function's source), once the engine
+   * has computed it (planning shows it).
+   */
+  code?: string;
 }
 
 /** A task's settings after defaults are applied and values are parsed. */
@@ -310,6 +323,14 @@ export function normalizeTaskOptions(
     const ttlMs = c.ttl === undefined ? 3_600_000 : duration(c.ttl, "cache.ttl", problems);
     config.cache = { ttlMs: ttlMs ?? 3_600_000 };
     if (c.key) config.cache.key = c.key;
+    if (c.version !== undefined) {
+      if (
+        typeof c.version === "string" ||
+        (typeof c.version === "number" && Number.isFinite(c.version))
+      ) {
+        config.cache.version = String(c.version);
+      } else problems.push(`cache.version must be a string or a number, got ${typeof c.version}`);
+    }
   }
   if (o.executor !== undefined) {
     if (!EXECUTOR_KINDS.includes(o.executor)) {

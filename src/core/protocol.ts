@@ -32,6 +32,12 @@ export interface TaskDefinition {
   readonly location?: SourceLocation;
   /** The URL of the module whose top level defined the task, when it was defined there. */
   readonly moduleUrl?: string;
+  /**
+   * What the task is, for the cache key, when its function's source does not say it: a front end
+   * sets it (a compiled YAML step: its command, or its plugin's name@version and `with:`).
+   * Editing it drops the task's cached results. @default the function's source
+   */
+  readonly identity?: string;
   /** The name a worker finds the task under in that module. @default options.name */
   readonly workerName?: string;
   /**
@@ -57,7 +63,7 @@ export interface FlowDefinition {
 
 /** What a condition sees once every dependency of a task has settled. */
 export interface ConditionInfo {
-  /** The status of each dependency, by id. */
+  /** The status of each dependency, by id (a result from the cache counts as `succeeded`). */
   readonly statuses: Readonly<Record<string, TaskStatus>>;
   /** The result of each dependency, by id (null where it did not succeed). */
   readonly values: Readonly<Record<string, unknown>>;

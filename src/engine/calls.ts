@@ -80,21 +80,24 @@ export class TaskConfigs {
 
   #strict: boolean;
   #baseDir: string | undefined;
+  #executors: readonly string[];
 
   /**
    * Resolves settings against the flow's `defaults`, permission `ceiling` and sandbox mode;
-   * relative permission paths compare against the ceiling's as resolved against `baseDir`.
+   * `executors` names those the run offers besides this build's own, and relative permission
+   * paths compare against the ceiling's as resolved against `baseDir`.
    */
   constructor(
     defaults: TaskSettings | undefined,
     ceiling: PermissionSet | undefined,
     sandbox?: "strict",
-    baseDir?: string,
+    more: { executors?: readonly string[]; baseDir?: string } = {},
   ) {
     this.#defaults = defaults;
     this.#ceiling = ceiling;
     this.#strict = sandbox === "strict";
-    this.#baseDir = baseDir;
+    this.#executors = more.executors ?? [];
+    this.#baseDir = more.baseDir;
   }
 
   /** The settings of `task`. */
@@ -108,7 +111,10 @@ export class TaskConfigs {
     if (task.location) { for (const i of optionIssues) i.location = task.location; }
     const issues = [...optionIssues];
     const placementIssues: ValidationIssue[] = [];
-    if (!(AVAILABLE_EXECUTORS as readonly string[]).includes(config.executor)) {
+    if (
+      !(AVAILABLE_EXECUTORS as readonly string[]).includes(config.executor) &&
+      !this.#executors.includes(config.executor)
+    ) {
       issues.push({
         message: `Task "${config.name}" asks for executor "${config.executor}", which this ` +
           `build does not offer yet`,

@@ -29,6 +29,7 @@ import { didYouMean } from "../core/suggest.ts";
 import { validateFlowGraph } from "../core/validate.ts";
 import { AVAILABLE_EXECUTORS, CallIds, scanArgs, TaskConfigs, workingDir } from "./calls.ts";
 import { DEFAULT_MAP_LIMIT, type MapOptions, taskDefinitionOf } from "./run.ts";
+import { codeHash } from "./task_cache.ts";
 import type { FlowOptions } from "./types.ts";
 
 const FLOW_KEYS = [
@@ -105,13 +106,15 @@ class Planner implements FlowScope {
   readonly #ids = new CallIds();
   readonly #configs: TaskConfigs;
   readonly #reported = new Set<TaskDefinition>();
+  /** Cached tasks, whose code hash the plan shows in their cache key. */
+  readonly cached = new Map<TaskDefinition, TaskNode>();
 
   constructor(options: FlowOptions, baseDir: string | undefined) {
     this.#configs = new TaskConfigs(
       options.defaults,
       options.permissions,
       options.sandbox,
-      baseDir,
+      baseDir === undefined ? {} : { baseDir },
     );
   }
 
@@ -156,6 +159,7 @@ class Planner implements FlowScope {
     }
     const node: TaskNode = { id, name: config.name, kind, needs, config };
     if (task.plugin) node.plugin = { ...task.plugin };
+    if (config.cache !== undefined && !this.cached.has(task)) this.cached.set(task, node);
     const loc = callerLocation() ?? task.location;
     if (loc) node.location = loc;
     if (this.issues.length && this.issues[this.issues.length - 1].taskId === id) {
@@ -253,6 +257,12 @@ export async function planFlow(
       }
     }
   }
+  // What each cached task's key is made of includes a hash of its code.
+  await Promise.all(
+    [...planner.cached].map(async ([task, node]) => {
+      node.config.cache!.code = await codeHash(task);
+    }),
+  );
   const graph: FlowGraph = {
     name: options.name,
     nodes: planner.nodes,

@@ -12,6 +12,7 @@ import type { ParamsSchema } from "../core/params.ts";
 import type { PermissionSet } from "../core/permissions.ts";
 import type { ResultCache } from "./cache.ts";
 import type { Clock } from "./clock.ts";
+import type { Executor } from "./executor.ts";
 
 /** A task's logger: lines are kept with the task in the run record and sent to LogTape. */
 export interface TaskLogger {
@@ -126,6 +127,12 @@ export interface RunOptions {
   random?: () => number;
   /** Runs `executor: "worker"` tasks. @default a pool of its own, closed when the run ends */
   workerPool?: { run(call: WorkerCall): Promise<unknown> };
+  /**
+   * Executors by the name tasks choose them with (`executor: "worker"`), in place of (or
+   * besides) the built-in `inline` and `worker`. The run does not close executors it was given.
+   * @default inline, and a worker executor over `workerPool`
+   */
+  executors?: Readonly<Record<string, Executor>>;
   /** The executor of every task that does not choose one. @default "inline" */
   defaultExecutor?: ExecutorKind;
   /**
@@ -176,6 +183,16 @@ export interface RestoredTask {
   value: unknown;
   /** Attempts it took. */
   attempts: number;
+  /**
+   * The hash of its arguments when it was called (`task.created`'s `argsHash`): different ones
+   * on replay are non-determinism. @default not checked
+   */
+  argsHash?: string;
+  /**
+   * Its place among the body's calls with generated ids (0 for the first): another place on
+   * replay means the body calls tasks in another order. @default not checked
+   */
+  call?: number;
 }
 
 /** A line a task logged. */

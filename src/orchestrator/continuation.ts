@@ -5,6 +5,7 @@
  * @module
  */
 
+import { restoredCalls } from "../engine/replay.ts";
 import type { RestoredTask } from "../engine/types.ts";
 import type { AppendEvent, TaskRow } from "../store/store.ts";
 
@@ -23,23 +24,12 @@ function ok(t: TaskRow): boolean {
 }
 
 function plan(tasks: readonly TaskRow[], again: (t: TaskRow) => boolean): ContinuationPlan {
-  const restore = new Map<string, RestoredTask>();
-  const reset: string[] = [];
-  const kept: TaskRow[] = [];
-  for (const t of tasks) {
-    if (again(t) || !ok(t)) {
-      reset.push(t.taskId);
-      continue;
-    }
-    // A map group is never restored: it expands again, its items restored one by one.
-    if (t.kind === "map") {
-      reset.push(t.taskId);
-      continue;
-    }
-    restore.set(t.taskId, { name: t.name, value: t.result ?? null, attempts: t.attempts });
-    kept.push(t);
-  }
-  return { restore, reset, kept };
+  // A map group is never restored: it expands again, its items restored one by one.
+  const reset = tasks.filter((t) => again(t) || !ok(t) || t.kind === "map").map((t) => t.taskId);
+  // With each call's place among the body's calls and its arguments' hash, so that replay
+  // checks that the body calls what it called before.
+  const restore = restoredCalls(tasks, new Set(reset));
+  return { restore, reset, kept: tasks.filter((t) => restore.has(t.taskId)) };
 }
 
 /**
@@ -106,6 +96,7 @@ export function restoredRows(runId: string, kept: readonly TaskRow[]): AppendEve
       type: "task.created",
       needs: t.needs,
       kind: t.kind,
+      ...(t.argsHash !== undefined ? { argsHash: t.argsHash } : {}),
       ...(t.group !== undefined ? { group: t.group } : {}),
     });
     if (t.status === "cached") {

@@ -99,6 +99,8 @@ export interface TaskRow {
   group?: string;
   /** For a map group: how many items it expanded into. */
   items?: number;
+  /** The hash of its arguments when it was called (`task.created`), which replay checks. */
+  argsHash?: string;
   /**
    * The journal seq of the task's first event: tasks sort in the order they were first
    * recorded (the numbers have gaps).
