@@ -9,24 +9,22 @@ import { getLogger, type Logger, type LogLevel } from "@logtape/logtape";
 import { FlowValidationError } from "../../core/errors.ts";
 import type { RunEvent } from "../../core/events.ts";
 import { taskContextStorage } from "../../core/protocol.ts";
-import { FlowRun } from "../../engine/run.ts";
 import { captureConsole } from "../../executors/console_capture.ts";
 import { WorkerPool } from "../../executors/worker_pool.ts";
 import { newRunId } from "../../engine/calls.ts";
 import type { TaskContext } from "../../engine/types.ts";
-import { StoreCache } from "../../engine/cache.ts";
 import type { RunRecord } from "../../engine/types.ts";
 import type { SecretValues } from "../../permissions/secret_values.ts";
 import { type Parsed, UsageError } from "../args.ts";
 import type { Io } from "../io.ts";
 import { type LogFormat, setupLogging } from "../logging.ts";
 import { graphJson, renderIssues, renderPlan } from "../render.ts";
-import { maskEvent, maskRecord, SecretCache, SecretJournal } from "../secret_journal.ts";
+import { startHostRun } from "../host_run.ts";
 import { createView, type RunView } from "../view/view.ts";
 import { FLOW_OPTIONS, prepare, type Prepared } from "./common.ts";
 import { SETTINGS_OPTIONS } from "./config.ts";
 import { commandStore } from "../open_store.ts";
-import { type Continuation, recordRun, runSecrets, taskAccess } from "./run_setup.ts";
+import type { Continuation } from "./run_setup.ts";
 
 export type { Continuation } from "./run_setup.ts";
 
@@ -145,7 +143,7 @@ async function outputs(
   parsed: Parsed,
   prepared: Prepared,
   io: Io,
-  shown: SecretValues,
+  shown: { mask(text: string): string },
 ): Promise<{ view: RunView | undefined; logger: Logger }> {
   const v = parsed.values;
   const { settings } = prepared;
@@ -182,7 +180,8 @@ function captureTaskConsole(): () => void {
 
 /**
  * Runs a prepared flow with the view, logging, the worker pool, permissions, secrets and the
- * state store; returns the exit code. Shared by `run`, `resume` and `retry`.
+ * state store; returns the exit code. Shared by `run`, `resume` and `retry`; the run itself
+ * goes through {@linkcode startHostRun}, as `orchestra serve`'s runs do.
  *
  * Secrets never reach the state dir or the output in clear: everything written to the store
  * (the journal, the cache) and to stdout and stderr is masked with every value the run was
@@ -195,14 +194,12 @@ export async function executePrepared(
   continuation?: Continuation,
 ): Promise<number> {
   const v = parsed.values;
-  const { def, params, settings } = prepared;
-  const secrets = await runSecrets(prepared, io);
-  if (typeof secrets === "string") {
-    io.stderr(`error: ${secrets}\n`);
-    return 2;
-  }
-  const shown = secrets.values;
-  const { view, logger } = await outputs(parsed, prepared, io, shown);
+  const { settings } = prepared;
+  // Every value the run hands out joins these once it is started: the log is masked with them.
+  let shown: SecretValues | undefined;
+  const { view, logger } = await outputs(parsed, prepared, io, {
+    mask: (line) => shown ? shown.mask(line) : line,
+  });
   const controller = new AbortController();
   let interrupts = 0;
   const stopListening = io.onInterrupt(() => {
@@ -214,48 +211,39 @@ export async function executePrepared(
     else logger.warn(note);
     controller.abort(new Error("interrupted with Ctrl-C"));
   });
-  let record: RunRecord;
   // One pool for the run, sized by --workers; tasks that choose no executor get --executor.
   const pool = new WorkerPool({ size: settings.workers });
   // Every run is recorded (<state dir>/state.db, or the --store), one transaction per tick.
   const store = await commandStore(settings, io);
   if (typeof store === "number") {
     view?.close();
+    stopListening();
     await pool.close();
     return store;
   }
-  const runId = continuation?.runId ??
-    (typeof v["run-id"] === "string" && v["run-id"] !== "" ? v["run-id"] : newRunId());
-  const access = taskAccess(prepared, runId, { store, secrets, io, logger });
-  const restore = await recordRun(prepared, runId, { store, secrets, logger, continuation });
-  // `orchestra cancel` from another process: noticed within half a second.
-  const poll = setInterval(async () => {
-    if (!controller.signal.aborted && await store.isCancelRequested(runId).catch(() => false)) {
-      controller.abort(new Error("cancelled with orchestra cancel"));
-    }
-  }, 500);
   const releaseConsole = captureTaskConsole();
+  let record: RunRecord;
   try {
-    const run = new FlowRun(def, params, {
-      runId,
-      journal: new SecretJournal(store, shown, secrets.sealer),
-      // Results are cached in the store: across runs and processes.
-      cache: new SecretCache(new StoreCache(store), shown, secrets.sealer),
-      ...(restore ? { restore } : {}),
+    const started = await startHostRun(prepared, {
+      store,
+      pool,
+      io,
+      logger,
+      ...(continuation ? { continuation } : {}),
+      ...(typeof v["run-id"] === "string" && v["run-id"] !== "" ? { runId: v["run-id"] } : {}),
       signal: controller.signal,
-      workerPool: pool,
-      defaultExecutor: settings.executor,
-      ...access.options,
-      ...(settings.concurrency !== undefined ? { concurrency: settings.concurrency } : {}),
-      onEvent: (e) => {
-        // A task that requests nothing is not asked about: its launch is recorded all the same.
-        if (e.type === "task.started" && e.attempt === 1) access.launched(e.taskId);
-        const event = maskEvent(shown, e);
+      onEvent: (event) => {
         if (view) view.onEvent(event);
         else logEvent(logger.with({ runId: event.runId }), event);
       },
     });
-    record = await run.start();
+    if (typeof started === "string") {
+      view?.close();
+      io.stderr(`error: ${started}\n`);
+      return 2;
+    }
+    shown = started.secrets;
+    record = await started.done;
   } catch (e) {
     view?.close();
     if (e instanceof FlowValidationError) {
@@ -265,15 +253,10 @@ export async function executePrepared(
     throw e;
   } finally {
     releaseConsole();
-    clearInterval(poll);
     stopListening();
     await pool.close();
-    await access.flush();
     await store.close();
   }
-  // Values restored from sealed results are not the engine's to mask: the record is masked
-  // here, with every value the run was handed.
-  record = maskRecord(shown, record);
   view?.finish(record);
   if (v.json) io.stdout(JSON.stringify(runDocument(record), null, 2) + "\n");
   if (record.status === "succeeded") return 0;

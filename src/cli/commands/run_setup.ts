@@ -17,7 +17,7 @@ import { Authorizer } from "../../permissions/authorizer.ts";
 import { decryptValue, Sealer, SECRET_KEY_VARIABLE } from "../../permissions/encrypted.ts";
 import { parseDotenv } from "../../permissions/secrets.ts";
 import { SecretValues } from "../../permissions/secret_values.ts";
-import type { Store } from "../../store/store.ts";
+import type { AppendEvent, Store, TaskRow } from "../../store/store.ts";
 import type { Io } from "../io.ts";
 import { unsealRestored } from "../secret_journal.ts";
 import { hashFile, type Prepared } from "./common.ts";
@@ -30,6 +30,11 @@ export interface Continuation {
   restore: ReadonlyMap<string, RestoredTask>;
   /** Calls to run again. */
   resetTasks: string[];
+  /**
+   * A retry as a new run (`runId` is new): the run it retries, and the rows of the tasks it
+   * keeps from it (journaled into the new run as they were).
+   */
+  retryOf?: { runId: string; kept: readonly TaskRow[] };
 }
 
 /** The secrets of a run: where values come from, and what has been handed out. */
@@ -143,6 +148,7 @@ export async function recordRun(
 ): Promise<ReadonlyMap<string, RestoredTask> | undefined> {
   const { store, secrets, logger, continuation } = context;
   const flowHash = await hashFile(prepared.file);
+  if (continuation?.retryOf) return await recordRetry(prepared, continuation, context, flowHash);
   if (!continuation) {
     await store.createRun({
       runId,
@@ -179,4 +185,67 @@ export async function recordRun(
     flowHash,
   });
   return restore;
+}
+
+/**
+ * A retry as a new run: its row, the rows it keeps from the run it retries (journaled as that
+ * run recorded them, so listing and resuming it see them), and what the engine restores.
+ */
+async function recordRetry(
+  prepared: Prepared,
+  continuation: Continuation,
+  context: { store: Store; secrets: RunSecrets; logger: Logger },
+  flowHash: string,
+): Promise<ReadonlyMap<string, RestoredTask>> {
+  const { store, secrets, logger } = context;
+  const { runId, retryOf } = continuation as Required<Continuation>;
+  const startedAt = Date.now();
+  await store.createRun({
+    runId,
+    flow: prepared.graph.name,
+    status: "running",
+    params: prepared.params,
+    startedAt: new Date(startedAt).toISOString(),
+    flowFile: prepared.file,
+    flowHash,
+    pid: Deno.pid,
+    host: Deno.hostname(),
+  });
+  const { restore, rerun } = await unsealRestored(
+    store,
+    retryOf.runId,
+    continuation.restore,
+    secrets.values,
+    secrets.sealer,
+  );
+  for (const taskId of rerun) {
+    logger.info("{taskId} runs again: its result held a secret and was stored masked", { taskId });
+  }
+  const kept = retryOf.kept.filter((t) => restore.has(t.taskId));
+  if (kept.length) await store.append(kept.flatMap((t) => keptEvents(runId, t, startedAt)));
+  return restore;
+}
+
+/** The events that make a kept task's row in a new run: created, then its result. */
+function keptEvents(runId: string, t: TaskRow, time: number): AppendEvent[] {
+  const base = { runId, time, taskId: t.taskId, name: t.name };
+  const created: AppendEvent = {
+    type: "task.created",
+    ...base,
+    needs: t.needs,
+    kind: t.kind,
+    ...(t.group === undefined ? {} : { group: t.group }),
+  };
+  const result: AppendEvent = t.status === "cached" && t.cacheKey !== undefined
+    ? { type: "task.cached", ...base, key: t.cacheKey, result: t.result }
+    : {
+      type: "task.succeeded",
+      ...base,
+      attempt: t.attempts,
+      durationMs: t.startedAt && t.finishedAt
+        ? Date.parse(t.finishedAt) - Date.parse(t.startedAt)
+        : 0,
+      result: t.result,
+    };
+  return [created, result];
 }
