@@ -32,7 +32,10 @@ import {
   runsCommand,
   statusCommand,
 } from "./commands/runs.ts";
+import { SCHEDULES_OPTIONS, schedulesCommand } from "./commands/schedules.ts";
 import { SCHEMA_OPTIONS, schemaCommand } from "./commands/schema.ts";
+import { SERVE_OPTIONS, serveCommand } from "./commands/serve.ts";
+import { SERVE_RUNNER_OPTIONS, serveRunnerCommand } from "./commands/serve_runner.ts";
 import { SECRET_OPTIONS, secretCommand } from "./commands/secret.ts";
 import { STORE_OPTIONS, storeCommand } from "./commands/store.ts";
 import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
@@ -64,6 +67,10 @@ const COMMANDS: Record<string, Command> = {
   cache: { options: CACHE_OPTIONS, run: cacheCommand },
   store: { options: STORE_OPTIONS, run: storeCommand },
   plugins: { options: PLUGINS_OPTIONS, run: pluginsCommand },
+  serve: { options: SERVE_OPTIONS, run: serveCommand },
+  schedules: { options: SCHEDULES_OPTIONS, run: schedulesCommand },
+  // Started by serve, one per flow folder; not for people (not in the help).
+  "serve-runner": { options: SERVE_RUNNER_OPTIONS, run: serveRunnerCommand },
 };
 
 /**

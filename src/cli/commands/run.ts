@@ -170,7 +170,7 @@ async function outputs(
 }
 
 /** An inline task's console output goes to its own log, never to stdout (--json's). */
-function captureTaskConsole(): () => void {
+export function captureTaskConsole(): () => void {
   const logger = getLogger(["orchestra", "console"]);
   return captureConsole({
     current: () => (taskContextStorage().getStore() as TaskContext | undefined)?.log,

@@ -254,7 +254,7 @@ export async function cancelCommand(parsed: Parsed, io: Io): Promise<number> {
 }
 
 /** The task ids that depend on `from`, transitively, with `from` itself and map items. */
-function downstream(tasks: TaskRow[], from: string): Set<string> {
+export function downstream(tasks: TaskRow[], from: string): Set<string> {
   const out = new Set([from]);
   let grew = true;
   while (grew) {
