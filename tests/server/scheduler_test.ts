@@ -87,24 +87,31 @@ const end = (h: Harness, runId: string) => {
 };
 
 Deno.test("scheduler: a daily 02:30 in Europe/Berlin fires once a day across the March and October changes", async () => {
-  for (const [from, to, want] of [
-    ["2026-03-27T12:00:00Z", "2026-03-31T12:00:00Z", [
-      "2026-03-28T01:30:00.000Z",
-      "2026-03-29T01:00:00.000Z", // 02:30 does not exist that day: 03:00 CEST
-      "2026-03-30T00:30:00.000Z",
-      "2026-03-31T00:30:00.000Z",
-    ]],
-    ["2026-10-24T12:00:00Z", "2026-10-27T12:00:00Z", [
-      "2026-10-25T00:30:00.000Z", // 02:30 happens twice that day: once
-      "2026-10-26T01:30:00.000Z",
-      "2026-10-27T01:30:00.000Z",
-    ]],
-  ] as const) {
+  for (
+    const [from, to, want] of [
+      ["2026-03-27T12:00:00Z", "2026-03-31T12:00:00Z", [
+        "2026-03-28T01:30:00.000Z",
+        "2026-03-29T01:00:00.000Z", // 02:30 does not exist that day: 03:00 CEST
+        "2026-03-30T00:30:00.000Z",
+        "2026-03-31T00:30:00.000Z",
+      ]],
+      ["2026-10-24T12:00:00Z", "2026-10-27T12:00:00Z", [
+        "2026-10-25T00:30:00.000Z", // 02:30 happens twice that day: once
+        "2026-10-26T01:30:00.000Z",
+        "2026-10-27T01:30:00.000Z",
+      ]],
+    ] as const
+  ) {
     const h = harness(from);
-    await h.scheduler.sync(schedules({ cron: "30 2 * * *", timezone: "Europe/Berlin", overlap: "allow" }));
+    await h.scheduler.sync(
+      schedules({ cron: "30 2 * * *", timezone: "Europe/Berlin", overlap: "allow" }),
+    );
     await h.clock.advance(Date.parse(to), h.scheduler);
     assert.deepEqual(h.started.map((s) => s.tick), want);
-    assert.equal(h.metrics.ticks.get({ schedule: "nightly:0", flow: "nightly", outcome: "started" }), want.length);
+    assert.equal(
+      h.metrics.ticks.get({ schedule: "nightly:0", flow: "nightly", outcome: "started" }),
+      want.length,
+    );
   }
 });
 
@@ -117,15 +124,24 @@ Deno.test("scheduler: overlap skip, buffer-one, cancel-other and allow", async (
   await h.scheduler.sync(schedules({ cron: "0 * * * *", overlap: "skip" }));
   await h.clock.advance(base + 3 * hour, h.scheduler);
   assert.deepEqual(h.started.map((s) => s.runId), ["r1"]);
-  assert.equal(h.metrics.ticks.get({ schedule: "nightly:0", flow: "nightly", outcome: "skipped" }), 2);
+  assert.equal(
+    h.metrics.ticks.get({ schedule: "nightly:0", flow: "nightly", outcome: "skipped" }),
+    2,
+  );
   // buffer-one: one tick is kept and runs when r1 ends; the others are skipped.
   h = harness(at);
   await h.scheduler.sync(schedules({ cron: "0 * * * *", overlap: "buffer-one" }));
   await h.clock.advance(base + 3 * hour, h.scheduler);
   assert.deepEqual(h.started.map((s) => s.tick), ["2026-01-01T01:00:00.000Z"]);
   await end(h, "r1");
-  assert.deepEqual(h.started.map((s) => s.tick), ["2026-01-01T01:00:00.000Z", "2026-01-01T02:00:00.000Z"]);
-  assert.equal(h.metrics.ticks.get({ schedule: "nightly:0", flow: "nightly", outcome: "buffered" }), 1);
+  assert.deepEqual(h.started.map((s) => s.tick), [
+    "2026-01-01T01:00:00.000Z",
+    "2026-01-01T02:00:00.000Z",
+  ]);
+  assert.equal(
+    h.metrics.ticks.get({ schedule: "nightly:0", flow: "nightly", outcome: "buffered" }),
+    1,
+  );
   // cancel-other: the running one is cancelled, the new one starts.
   h = harness(at);
   await h.scheduler.sync(schedules({ cron: "0 * * * *", overlap: "cancel-other" }));
@@ -140,13 +156,19 @@ Deno.test("scheduler: overlap skip, buffer-one, cancel-other and allow", async (
 });
 
 Deno.test("scheduler: ticks missed while no server ran are counted, logged and caught up by policy", async () => {
-  for (const [policy, want] of [
-    ["skip", []],
-    ["latest", ["2026-01-01T05:00:00.000Z"]],
-    ["all", ["2026-01-01T04:00:00.000Z", "2026-01-01T05:00:00.000Z"]],
-  ] as const) {
+  for (
+    const [policy, want] of [
+      ["skip", []],
+      ["latest", ["2026-01-01T05:00:00.000Z"]],
+      ["all", ["2026-01-01T04:00:00.000Z", "2026-01-01T05:00:00.000Z"]],
+    ] as const
+  ) {
     const store = new MemoryStore();
-    const spec = { cron: "0 * * * *", overlap: "allow", catchup: { window: "90m", policy } } as const;
+    const spec = {
+      cron: "0 * * * *",
+      overlap: "allow",
+      catchup: { window: "90m", policy },
+    } as const;
     // A server ran until 00:30, then none until 05:10.
     const first = harness("2026-01-01T00:30:00Z", store);
     await first.scheduler.sync(schedules(spec));
@@ -154,7 +176,11 @@ Deno.test("scheduler: ticks missed while no server ran are counted, logged and c
     const h = harness("2026-01-01T05:10:00Z", store);
     await h.scheduler.sync(schedules(spec));
     assert.deepEqual(h.started.map((s) => s.tick), want, policy);
-    assert.equal(h.metrics.missed.get({ schedule: "nightly:0", flow: "nightly" }), 5, "01:00 … 05:00");
+    assert.equal(
+      h.metrics.missed.get({ schedule: "nightly:0", flow: "nightly" }),
+      5,
+      "01:00 … 05:00",
+    );
     assert.equal(h.scheduler.list()[0].missed, 5);
     assert.match(h.logs.join("\n"), /missed \{count\} ticks.*"count":5/);
     // From now on it ticks normally, and nothing is missed twice.
@@ -167,15 +193,23 @@ Deno.test("scheduler: ticks missed while no server ran are counted, logged and c
 Deno.test("scheduler: paused ticks do not run and are not missed; resume starts from now; trigger runs now", async () => {
   const store = new MemoryStore();
   const h = harness("2026-01-01T00:00:00Z", store);
-  await h.scheduler.sync(schedules({ cron: "0 * * * *", overlap: "allow", catchup: { policy: "all", window: "1d" } }));
+  await h.scheduler.sync(
+    schedules({ cron: "0 * * * *", overlap: "allow", catchup: { policy: "all", window: "1d" } }),
+  );
   const paused = await h.scheduler.pause("nightly:0");
   assert.equal(paused?.paused, true);
   assert.deepEqual(paused?.next, []);
   await h.clock.advance(Date.parse("2026-01-01T03:30:00Z"), h.scheduler);
   assert.deepEqual(h.started, []);
-  assert.equal(h.metrics.ticks.get({ schedule: "nightly:0", flow: "nightly", outcome: "paused" }), 3);
+  assert.equal(
+    h.metrics.ticks.get({ schedule: "nightly:0", flow: "nightly", outcome: "paused" }),
+    3,
+  );
   // Paused is kept in the store: another server sees it.
-  assert.equal(((await store.stateGet("schedule", "nightly:0", 0))?.value as { paused: boolean }).paused, true);
+  assert.equal(
+    ((await store.stateGet("schedule", "nightly:0", 0))?.value as { paused: boolean }).paused,
+    true,
+  );
   const resumed = await h.scheduler.resume("nightly:0");
   assert.equal(resumed?.next[0], "2026-01-01T04:00:00.000Z");
   assert.deepEqual(h.started, [], "the paused ticks are not caught up");
