@@ -106,13 +106,16 @@ export async function serveBench(
   const loadMs = Date.now() - began;
   // Every run started ends and is recorded.
   const deadline = Date.now() + 120_000;
-  while (server.runs.running > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  while (server.runs.running > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
   const store = server.api.store;
   let lost = 0;
   for (const id of runIds) if ((await store.getRun(id))?.status !== "succeeded") lost++;
-  const ended = (await store.listRuns({ flow: "three" })).filter((r) =>
-    r.finishedAt && Date.parse(r.finishedAt) <= began + loadMs
-  ).length;
+  const ended =
+    (await store.listRuns({ flow: "three" })).filter((r) =>
+      r.finishedAt && Date.parse(r.finishedAt) <= began + loadMs
+    ).length;
   // Webhook to first task, one delivery at a time.
   const hooks: number[] = [];
   for (let i = 0; i < (options.webhooks ?? 200); i++) {
@@ -153,7 +156,13 @@ if (import.meta.main) {
     const i = Deno.args.indexOf(`--${name}`);
     return i >= 0 ? Number(Deno.args[i + 1]) : fallback;
   };
-  const r = await serveBench({ seconds: arg("seconds", 60), clients: arg("clients", 200), webhooks: arg("webhooks", 200) });
-  console.log(JSON.stringify(r, (_k, v) => typeof v === "number" ? Math.round(v * 100) / 100 : v, 2));
+  const r = await serveBench({
+    seconds: arg("seconds", 60),
+    clients: arg("clients", 200),
+    webhooks: arg("webhooks", 200),
+  });
+  console.log(
+    JSON.stringify(r, (_k, v) => typeof v === "number" ? Math.round(v * 100) / 100 : v, 2),
+  );
   Deno.exit(r.errors || r.lost ? 1 : 0);
 }

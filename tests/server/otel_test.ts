@@ -3,9 +3,14 @@
 import assert from "node:assert/strict";
 import { ROOT } from "../cli/_io.ts";
 
-Deno.test({ name: "orchestra run with OTEL_DENO=true exports a span per run and per task attempt", sanitizeOps: false, sanitizeResources: false }, async () => {
+Deno.test({
+  name: "orchestra run with OTEL_DENO=true exports a span per run and per task attempt",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
   const dir = await Deno.makeTempDir();
-  const spans: { name: string; attributes: Record<string, unknown>; parent: string; id: string }[] = [];
+  const spans: { name: string; attributes: Record<string, unknown>; parent: string; id: string }[] =
+    [];
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
     if (new URL(req.url).pathname === "/v1/traces") {
       const body = await req.json();
@@ -22,9 +27,23 @@ Deno.test({ name: "orchestra run with OTEL_DENO=true exports a span per run and 
     return new Response("{}", { headers: { "content-type": "application/json" } });
   });
   try {
-    await Deno.writeTextFile(`${dir}/flow.yaml`, "name: traced\ntasks:\n  a: { run: echo a }\n  b:\n    needs: a\n    run: exit 3\n    retries: { attempts: 2, delay: 10ms }\n");
+    await Deno.writeTextFile(
+      `${dir}/flow.yaml`,
+      "name: traced\ntasks:\n  a: { run: echo a }\n  b:\n    needs: a\n    run: exit 3\n    retries: { attempts: 2, delay: 10ms }\n",
+    );
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--no-prompt", "--unstable-worker-options", `${ROOT}/main.ts`, "run", `${dir}/flow.yaml`, "-q", "--state-dir", `${dir}/s`],
+      args: [
+        "run",
+        "-A",
+        "--no-prompt",
+        "--unstable-worker-options",
+        `${ROOT}/main.ts`,
+        "run",
+        `${dir}/flow.yaml`,
+        "-q",
+        "--state-dir",
+        `${dir}/s`,
+      ],
       env: {
         OTEL_DENO: "true",
         OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${server.addr.port}`,
@@ -40,7 +59,11 @@ Deno.test({ name: "orchestra run with OTEL_DENO=true exports a span per run and 
     assert.equal(run.attributes["orchestra.status"], "failed");
     const tasks = spans.filter((s) => s.name.startsWith("task "));
     assert.deepEqual(
-      tasks.map((s) => `${s.attributes["orchestra.task"]}#${s.attributes["orchestra.attempt"]} ${s.attributes["orchestra.status"]}`).sort(),
+      tasks.map((s) =>
+        `${s.attributes["orchestra.task"]}#${s.attributes["orchestra.attempt"]} ${
+          s.attributes["orchestra.status"]
+        }`
+      ).sort(),
       ["a#1 succeeded", "b#1 failed", "b#2 failed"],
     );
     for (const t of tasks) {

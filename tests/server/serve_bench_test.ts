@@ -3,7 +3,11 @@
 import assert from "node:assert/strict";
 import { serveBench } from "../../bench/serve_bench.ts";
 
-Deno.test({ name: "serve under load: no error, no lost run (a few seconds of bench/serve_bench.ts)", sanitizeOps: false, sanitizeResources: false }, async () => {
+Deno.test({
+  name: "serve under load: no error, no lost run (a few seconds of bench/serve_bench.ts)",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
   const r = await serveBench({ seconds: 2, clients: 20, webhooks: 5 });
   assert.equal(r.errors, 0);
   assert.ok(r.started > 0);
