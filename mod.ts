@@ -126,10 +126,14 @@ export type {
   ReopenOptions,
   RunFilter,
   RunRow,
+  StateEntry,
+  StatePutOptions,
   Store,
   StoredEvent,
   TaskRow,
 } from "./src/store/store.ts";
+// Schedules of flows (run by orchestra serve).
+export type { CatchupPolicy, OverlapPolicy, ScheduleSpec } from "./src/core/schedule.ts";
 export { StoreCache } from "./src/engine/cache.ts";
 export type { CacheHit, ResultCache } from "./src/engine/cache.ts";
 export { Orchestrator } from "./src/orchestrator/orchestrator.ts";
