@@ -64,8 +64,6 @@ export interface Settings {
    * of SQLite in the state dir; unset keeps SQLite. @default undefined
    */
   store?: string;
-  /** `orchestra serve`'s tokens file: API tokens by role (hashed) and webhook secrets. @default undefined */
-  tokensFile?: string;
 }
 
 /** The name of one setting. */
@@ -138,7 +136,6 @@ export const SETTING_SPECS: readonly SettingSpec[] = [
     "A PostgreSQL store for runs, journals and caches (postgres://user@host:port/db) " +
       "instead of SQLite in the state dir",
   ),
-  spec("tokensFile", "path", "orchestra serve's tokens: API tokens by role, webhook secrets"),
 ];
 
 /** The spec of each setting by name. */

@@ -187,8 +187,9 @@ async function tokenAdd(parsed: Parsed, io: Io, settings: Settings): Promise<num
   }
 }
 
-function tokensPath(parsed: Parsed, settings: Settings, io: Io): string | undefined {
-  const file = (parsed.values.tokens as string | undefined) ?? settings.tokensFile;
+/** `--tokens`, else `ORCHESTRA_TOKENS_FILE`. */
+function tokensPath(parsed: Parsed, _settings: Settings, io: Io): string | undefined {
+  const file = (parsed.values.tokens as string | undefined) ?? io.env("ORCHESTRA_TOKENS_FILE");
   return file === undefined ? undefined : resolve(io.cwd, file);
 }
 

@@ -17,8 +17,8 @@ Options:
   --host HOST        The address to listen on (default 127.0.0.1). Any other address
                      needs --tokens: serve refuses to start without them
   --port PORT        The port (default 8080; 0 picks a free one)
-  --tokens FILE      The tokens file (setting tokensFile): API tokens by role, hashed,
-                     and each webhook flow's secret name
+  --tokens FILE      The tokens file (or ORCHESTRA_TOKENS_FILE): API tokens by role,
+                     hashed, and each webhook flow's secret name
   --grace DURATION   How long running runs get to end on SIGTERM (default 30s); those
                      still going are interrupted and resumed at the next start
   --name NAME        This server's name in the state store (default HOSTNAME:PORT)
@@ -27,7 +27,7 @@ Options:
   -h, --help         Show this help
 
 token add NAME --role ROLE prints a new token once (stdout) and writes its SHA-256 to the
-tokens file (--tokens, tokensFile, or ./orchestra.tokens.yaml), created 0600.
+tokens file (--tokens, ORCHESTRA_TOKENS_FILE, or ./orchestra.tokens.yaml), created 0600.
 
 Exit codes: 0 stopped by SIGTERM or Ctrl-C after draining, 2 bad input (a path that does
 not exist, no tokens on a non-loopback address, an unreadable tokens file or store).
