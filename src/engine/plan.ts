@@ -42,6 +42,7 @@ const FLOW_KEYS = [
   "hooks",
   "middleware",
   "sandbox",
+  "schedule", // read by orchestra serve (src/core/schedule.ts checks it)
 ];
 
 /** Checks a flow's option names and its name (graph validation checks the values). */

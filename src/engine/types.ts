@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { ScheduleSpec } from "../core/schedule.ts";
 import type { EventListener, LogLevel, RunEvent, RunStatus, TaskStatus } from "../core/events.ts";
 import type { ExecutorKind, TaskSettings } from "../core/model.ts";
 import type { WorkerCall } from "../executors/worker_pool.ts";
@@ -101,6 +102,8 @@ export interface FlowOptions<S extends ParamsSchema | undefined = ParamsSchema |
    * (a task that requests permissions but insists on `executor: "inline"` is invalid).
    */
   sandbox?: "strict";
+  /** When `orchestra serve` runs the flow on its own: `{ cron, timezone, params, catchup, overlap }` entries. */
+  schedule?: readonly ScheduleSpec[];
 }
 
 /** Options of one run. */

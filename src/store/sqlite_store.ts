@@ -47,6 +47,8 @@ import {
   type RunFilter,
   RunNotFoundError,
   type RunRow,
+  type StateEntry,
+  type StatePutOptions,
   type Store,
   type StoredEvent,
   type TaskRow,
@@ -468,6 +470,86 @@ export class SqliteStore implements Store {
     return this.#conn.write(() => Number(this.#conn.stmt("DELETE FROM cache").run().changes));
   }
 
+  /** An unexpired state entry. */
+  stateGet(scope: string, key: string, now: number): Promise<StateEntry | undefined> {
+    return this.#conn.read(() => {
+      const r = this.#conn.stmt(
+        `SELECT key, value, expires_at FROM state WHERE scope = ? AND key = ?
+         AND (expires_at IS NULL OR expires_at > ?)`,
+      ).get(scope, key, now) as StateRowData | undefined;
+      return r ? stateEntry(r) : undefined;
+    });
+  }
+
+  /** The unexpired entries of a scope, by key. */
+  stateList(scope: string, now: number): Promise<StateEntry[]> {
+    return this.#conn.read(() =>
+      (this.#conn.stmt(
+        `SELECT key, value, expires_at FROM state WHERE scope = ?
+         AND (expires_at IS NULL OR expires_at > ?) ORDER BY key`,
+      ).all(scope, now) as unknown as StateRowData[]).map(stateEntry)
+    );
+  }
+
+  /** Writes a state entry. */
+  statePut(
+    scope: string,
+    key: string,
+    value: unknown,
+    options: StatePutOptions = {},
+  ): Promise<void> {
+    let json: string | null;
+    try {
+      json = toJson(value);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#conn.write(() => {
+      this.#conn.stmt(
+        `INSERT INTO state (scope, key, value, expires_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value,
+         expires_at = excluded.expires_at`,
+      ).run(scope, key, json, options.expiresAt ?? null);
+    });
+  }
+
+  /** Writes a state entry unless an unexpired one holds the key (in one transaction). */
+  statePutNew(
+    scope: string,
+    key: string,
+    value: unknown,
+    options: StatePutOptions & { now: number },
+  ): Promise<StateEntry | undefined> {
+    let json: string | null;
+    try {
+      json = toJson(value);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#conn.write(() => {
+      this.#conn.stmt("DELETE FROM state WHERE scope = ? AND expires_at <= ?").run(
+        scope,
+        options.now,
+      );
+      const there = this.#conn.stmt(
+        "SELECT key, value, expires_at FROM state WHERE scope = ? AND key = ?",
+      ).get(scope, key) as StateRowData | undefined;
+      if (there) return stateEntry(there);
+      this.#conn.stmt("INSERT INTO state (scope, key, value, expires_at) VALUES (?, ?, ?, ?)")
+        .run(scope, key, json, options.expiresAt ?? null);
+      return undefined;
+    });
+  }
+
+  /** Removes a state entry. */
+  stateDelete(scope: string, key: string): Promise<boolean> {
+    return this.#conn.write(() =>
+      Number(
+        this.#conn.stmt("DELETE FROM state WHERE scope = ? AND key = ?").run(scope, key).changes,
+      ) > 0
+    );
+  }
+
   /** Waits for queued writes, releases the runs it holds, then closes the database. */
   async close(): Promise<void> {
     try {
@@ -476,6 +558,16 @@ export class SqliteStore implements Store {
       await this.#owners.releaseAll();
     }
   }
+}
+
+type StateRowData = { key: string; value: string | null; expires_at: number | bigint | null };
+
+function stateEntry(r: StateRowData): StateEntry {
+  return {
+    key: r.key,
+    value: fromJson(r.value),
+    ...(r.expires_at === null ? {} : { expiresAt: Number(r.expires_at) }),
+  };
 }
 
 function runRow(r: Row): RunRow {

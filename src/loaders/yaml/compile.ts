@@ -6,6 +6,7 @@
  * @module
  */
 
+import { checkSchedules } from "../../core/schedule.ts";
 import { formatLocation, type SourceLocation, type ValidationIssue } from "../../core/errors.ts";
 import { findCycles } from "../../core/graph.ts";
 import {
@@ -603,8 +604,22 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
   const graph: FlowGraph = { name: spec.name, nodes, issues: [], location: flowLoc };
   if (spec.fields.description !== undefined) graph.description = spec.fields.description;
   if (spec.fields.params) graph.params = spec.fields.params;
+  if (readsEvent(compiled) && !spec.fields.params?.event) {
+    graph.params = { ...graph.params, event: EVENT_PARAM };
+  }
   if (spec.fields.permissions) graph.permissions = spec.fields.permissions;
   if (spec.fields.concurrency !== undefined) graph.concurrency = spec.fields.concurrency;
+  // Schedules are orchestra serve's; a cron or time zone it would refuse is an error here.
+  for (
+    const [at, entries] of [[["schedule"], spec.fields.schedule], [
+      ["on", "schedule"],
+      spec.fields.on?.schedule,
+    ]] as const
+  ) {
+    for (const i of checkSchedules(spec.name, entries).issues) {
+      issueAt(undefined, spec.source.locate([...at, ...i.path]), i.message, i.hint);
+    }
+  }
   // A repeated id is reported where it is repeated, pointing back at its first use.
   const firstAt = new Map<string, SourceLocation>();
   for (const t of spec.tasks) {
@@ -702,7 +717,8 @@ function buildFlow(
   hostEnv: (name: string) => string | undefined,
 ): FlowDefinition {
   const byId = new Map(compiled.map((c) => [c.spec.id, c]));
-  const needed = new Set(compiled.flatMap((c) => c.needs));
+  // The flow's result is its last tasks': handlers need every task but are not results.
+  const needed = new Set(compiled.flatMap((c) => c.spec.handler ? [] : c.needs));
   const order = topological(compiled);
 
   const outputsOf = (id: string, result: unknown, params: Values, runId: string): Values => {
@@ -754,6 +770,7 @@ function buildFlow(
       tasks,
       secrets: secrets(lookup),
       run: { id: runId },
+      event: input.params.event ?? {},
     };
     const env: Values = {};
     for (const [k, tpl] of flowEnv) env[k] = toText(renderTemplate(tpl, { values: base }));
@@ -916,9 +933,14 @@ function buildFlow(
   const flowOptions: FlowOptions = { name: spec.name };
   if (spec.fields.description !== undefined) flowOptions.description = spec.fields.description;
   if (spec.fields.params) flowOptions.params = spec.fields.params;
+  if (readsEvent(compiled) && !spec.fields.params?.event) {
+    flowOptions.params = { ...flowOptions.params, event: EVENT_PARAM };
+  }
   if (spec.fields.permissions) flowOptions.permissions = spec.fields.permissions;
   if (spec.fields.concurrency !== undefined) flowOptions.concurrency = spec.fields.concurrency;
   if (defaults) flowOptions.defaults = defaults;
+  const schedule = [...spec.fields.schedule ?? [], ...spec.fields.on?.schedule ?? []];
+  if (schedule.length) flowOptions.schedule = schedule;
 
   const body = (f: FlowHandle, params: Record<string, unknown>) => {
     const refs = new Map<string, PromiseLike<unknown>>();
@@ -965,7 +987,9 @@ function buildFlow(
       }
     }
     const result: Record<string, unknown> = {};
-    for (const c of compiled) if (!needed.has(c.spec.id)) result[c.spec.id] = refs.get(c.spec.id);
+    for (const c of compiled) {
+      if (!needed.has(c.spec.id) && !c.spec.handler) result[c.spec.id] = refs.get(c.spec.id);
+    }
     return result;
   };
 
@@ -1004,6 +1028,17 @@ function renderDeep(value: unknown, ctx: { values: Values }, shell?: string[]): 
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderDeep(v, ctx)]));
   }
   return value;
+}
+
+/** The param `${{ event }}` reads, declared for a flow that reads it without declaring it. */
+const EVENT_PARAM = {
+  type: "object",
+  default: {},
+  description: "What started the run: a webhook's JSON body under orchestra serve",
+} as const;
+
+function readsEvent(compiled: Compiled[]): boolean {
+  return compiled.some((c) => c.params?.includes("event"));
 }
 
 function resolve(dir: string, rel: string): string {

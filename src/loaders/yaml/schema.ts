@@ -122,6 +122,24 @@ const paramSpec = z.union([
   }) or { type, default, description, enum, required }`,
 });
 
+/** One entry of `schedule:` (src/core/schedule.ts checks the cron and the time zone). */
+const scheduleEntry = z.strictObject({
+  cron: z.string().describe(
+    'When: five fields, minute hour day-of-month month day-of-week ("30 5 * * 1-5"), or @daily…',
+  ),
+  timezone: z.string().optional().describe('The IANA time zone of `cron` (default "UTC")'),
+  params: z.record(z.string(), z.unknown()).optional().describe("Params of the runs it starts"),
+  catchup: z.strictObject({
+    window: duration.optional().describe("How far back missed ticks count (default 1h)"),
+    policy: z.enum(["skip", "latest", "all"]).optional().describe(
+      "Which missed ticks run after a restart: none (default), the last one, or each",
+    ),
+  }).optional(),
+  overlap: z.enum(["skip", "buffer-one", "allow", "cancel-other"]).optional().describe(
+    "A tick while the last run goes on: skip it (default), keep one, run both, or cancel the last",
+  ),
+}).describe("A schedule entry: `orchestra serve` runs the flow at these times");
+
 /** The top level of a flow file, in GitHub Actions' vocabulary. */
 export const flowFields = {
   $schema: z.string().optional(),
@@ -132,6 +150,15 @@ export const flowFields = {
   permissions: permissionsSchema.optional().describe("The ceiling no task may exceed"),
   defaults: z.strictObject(settings).optional().describe("Settings every task gets"),
   concurrency: z.number().int().min(1).optional().describe("The most tasks running at once"),
+  schedule: z.array(scheduleEntry).optional().describe("When `orchestra serve` runs the flow"),
+  on: z.looseObject({
+    schedule: z.array(scheduleEntry).optional().describe("GitHub's form of `schedule:`"),
+  }).optional().describe("GitHub's triggers: `schedule` is read, the others are ignored"),
+  handlers: z.strictObject({
+    failure: taskSchema.optional().describe("A task that runs when a task of the flow failed"),
+    success: taskSchema.optional().describe("A task that runs when every task succeeded"),
+    exit: taskSchema.optional().describe("A task that runs last, whatever happened"),
+  }).optional().describe("Tasks that run when the flow has ended: e.g. `uses: notify`"),
   templates: z.record(z.string(), templateSchema).optional(),
   include: stringList.optional().describe("Other files whose templates and tasks join this one"),
   tasks: z.union([

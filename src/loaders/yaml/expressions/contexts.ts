@@ -42,16 +42,17 @@ export function contextsAt(place: Place, task: TaskShape = {}): string[] {
   const items = task.foreach ? ["item", "index"] : [];
   const matrix = task.matrix ? ["matrix"] : [];
   switch (place) {
+    // `event`: what started the run (a webhook's JSON body under orchestra serve; {} otherwise).
     case "flow-env":
-      return ["params", "secrets", "run"];
+      return ["params", "secrets", "run", "event"];
     case "task":
-      return ["params", "tasks", "env", "secrets", "run", ...items, ...matrix];
+      return ["params", "tasks", "env", "secrets", "run", "event", ...items, ...matrix];
     case "env":
-      return ["params", "tasks", "secrets", "run", ...items, ...matrix];
+      return ["params", "tasks", "secrets", "run", "event", ...items, ...matrix];
     case "foreach":
-      return ["params", "tasks", "env", "secrets", "run", ...matrix];
+      return ["params", "tasks", "env", "secrets", "run", "event", ...matrix];
     case "if":
-      return ["params", "tasks", "env", "secrets", "run", ...matrix];
+      return ["params", "tasks", "env", "secrets", "run", "event", ...matrix];
     case "outputs":
       return ["result", "params", "run"];
     case "name":

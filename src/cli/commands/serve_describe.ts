@@ -1,0 +1,111 @@
+/**
+ * What a serve runner says of a file: the flows in it, each with its params schema, its
+ * schedule as written and every problem (validation, schedule entries, schedule params). A TS
+ * module that exports no flow is not a flow file and gives none; one that cannot be loaded
+ * gives one invalid entry named after the file. `orchestra schedules` reads flows the same way.
+ *
+ * @module
+ */
+
+import { errorMessage, type ValidationIssue } from "../../core/errors.ts";
+import { type ParamsSchema, validateParams } from "../../core/params.ts";
+import type { FlowDefinition } from "../../core/protocol.ts";
+import { checkSchedules, type ScheduleSpec } from "../../core/schedule.ts";
+import { flowsOf } from "../../loaders/ts_loader.ts";
+import { isYamlFile } from "../../loaders/yaml_loader.ts";
+import type { FlowInfo } from "../../server/runner_protocol.ts";
+import type { Parsed } from "../args.ts";
+import type { Io } from "../io.ts";
+import { prepare } from "./common.ts";
+import { pathToFileURL } from "node:url";
+
+/** The flows of `file` (absolute), as {@linkcode FlowInfo}s. */
+export async function describeFile(file: string, parsed: Parsed, io: Io): Promise<FlowInfo[]> {
+  let names: (string | undefined)[] = [undefined];
+  if (!isYamlFile(file)) {
+    try {
+      // Only to list the flows it exports: prepare() loads each below.
+      const mod = await import(pathToFileURL(file).href);
+      const flows = flowsOf(mod);
+      if (flows.length === 0) return [];
+      names = flows.map((f) => f.flow.options.name);
+    } catch (e) {
+      return [invalid(file, `Cannot load "${file}": ${errorMessage(e)}`)];
+    }
+  }
+  const out: FlowInfo[] = [];
+  for (const name of names) out.push(await describeFlow(file, name, parsed, io));
+  return out;
+}
+
+async function describeFlow(
+  file: string,
+  name: string | undefined,
+  parsed: Parsed,
+  io: Io,
+): Promise<FlowInfo> {
+  let err = "";
+  const quiet: Io = { ...io, stdout: () => {}, stderr: (t) => void (err += t) };
+  const values = { ...parsed.values, flow: name, param: undefined, "params-file": undefined };
+  const prepared = await prepare("validate", { values, positionals: [file] }, quiet, {
+    allowInvalid: true,
+    params: {},
+  });
+  if (typeof prepared === "number") {
+    return invalid(file, err.replace(/^error: /, "").trim(), name);
+  }
+  const { def, graph } = prepared;
+  // A flow with required params is valid: its runs pass them.
+  const issues = graph.issues.filter((i) => !i.message.startsWith("Missing required param"));
+  const schedule = scheduleOf(def);
+  issues.push(...scheduleIssues(graph.name, schedule, graph.params, isYamlFile(file)));
+  return {
+    name: graph.name,
+    file,
+    ...(name ? { exportName: name } : {}),
+    ...(graph.description ? { description: graph.description } : {}),
+    params: graph.params ?? {},
+    schedule,
+    issues,
+    tasks: graph.nodes.length,
+  };
+}
+
+function scheduleOf(def: FlowDefinition): ScheduleSpec[] {
+  const s = (def.options as { schedule?: unknown }).schedule;
+  return s === undefined ? [] : Array.isArray(s) ? s as ScheduleSpec[] : [s as ScheduleSpec];
+}
+
+/**
+ * The TS option's problems (YAML's are found where they are written, by the loader) and,
+ * for both, a schedule's params that the flow would refuse.
+ */
+function scheduleIssues(
+  flow: string,
+  schedule: ScheduleSpec[],
+  params: ParamsSchema | undefined,
+  yaml: boolean,
+): ValidationIssue[] {
+  const out: ValidationIssue[] = [];
+  const checked = checkSchedules(flow, schedule);
+  if (!yaml) {
+    for (const i of checked.issues) {
+      out.push({ message: i.message, ...(i.hint ? { hint: i.hint } : {}) });
+    }
+  }
+  for (const s of checked.schedules) {
+    const { issues } = validateParams(params, s.params);
+    for (const i of issues) {
+      out.push({
+        message: `schedule[${s.index}].params: ${i.message}`,
+        ...(i.hint ? { hint: i.hint } : {}),
+      });
+    }
+  }
+  return out;
+}
+
+function invalid(file: string, message: string, name?: string): FlowInfo {
+  const base = file.slice(file.lastIndexOf("/") + 1).replace(/\.(ts|ya?ml)$/i, "");
+  return { name: name ?? base, file, params: {}, schedule: [], issues: [{ message }], tasks: 0 };
+}
