@@ -34,6 +34,13 @@ import {
 import { SqliteConnection, storeError } from "./_sqlite_connection.ts";
 import { SqliteJournal } from "./_sqlite_journal.ts";
 import { deleteProcess, insertProcess, selectProcesses } from "./_sqlite_processes.ts";
+import {
+  deleteState,
+  insertNewState,
+  listState,
+  selectState,
+  upsertState,
+} from "./_sqlite_state.ts";
 import { FileRunOwnership } from "./file_ownership.ts";
 import { type RunClaim, RunOwnedError, type RunOwner } from "./ownership.ts";
 import { MIGRATIONS } from "./sqlite_migrations.ts";
@@ -303,13 +310,17 @@ export class SqliteStore implements Store {
 
   /** The run's row; a `running` one without a live owner is `interrupted`. */
   async getRun(runId: string): Promise<RunRow | undefined> {
-    const row = await this.#conn.read(() => {
+    const row = await this.#row(runId);
+    return row && await this.#live(row);
+  }
+
+  #row(runId: string): Promise<RunRow | undefined> {
+    return this.#conn.read(() => {
       const r = this.#conn.stmt("SELECT * FROM runs WHERE run_id = ?").get(runId) as
         | Row
         | undefined;
       return r && runRow(r);
     });
-    return row && await this.#live(row);
   }
 
   /** Runs, newest first. */
@@ -351,8 +362,15 @@ export class SqliteStore implements Store {
     } catch {
       return row; // the lock file cannot be read: its owner is unknown, not gone
     }
-    if (owner === undefined) row.status = "interrupted";
-    else row.owner = owner;
+    if (owner !== undefined) {
+      row.owner = owner;
+      return row;
+    }
+    // Its owner may have recorded its end and let go between the read and the probe (the
+    // lease ends after the commit): read again before calling it interrupted.
+    const now = await this.#row(row.runId);
+    if (now !== undefined && now.status !== "running") return now;
+    row.status = "interrupted";
     return row;
   }
 
@@ -472,23 +490,12 @@ export class SqliteStore implements Store {
 
   /** An unexpired state entry. */
   stateGet(scope: string, key: string, now: number): Promise<StateEntry | undefined> {
-    return this.#conn.read(() => {
-      const r = this.#conn.stmt(
-        `SELECT key, value, expires_at FROM state WHERE scope = ? AND key = ?
-         AND (expires_at IS NULL OR expires_at > ?)`,
-      ).get(scope, key, now) as StateRowData | undefined;
-      return r ? stateEntry(r) : undefined;
-    });
+    return this.#conn.read(() => selectState(this.#conn, scope, key, now));
   }
 
   /** The unexpired entries of a scope, by key. */
   stateList(scope: string, now: number): Promise<StateEntry[]> {
-    return this.#conn.read(() =>
-      (this.#conn.stmt(
-        `SELECT key, value, expires_at FROM state WHERE scope = ?
-         AND (expires_at IS NULL OR expires_at > ?) ORDER BY key`,
-      ).all(scope, now) as unknown as StateRowData[]).map(stateEntry)
-    );
+    return this.#conn.read(() => listState(this.#conn, scope, now));
   }
 
   /** Writes a state entry. */
@@ -504,13 +511,7 @@ export class SqliteStore implements Store {
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.#conn.write(() => {
-      this.#conn.stmt(
-        `INSERT INTO state (scope, key, value, expires_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value,
-         expires_at = excluded.expires_at`,
-      ).run(scope, key, json, options.expiresAt ?? null);
-    });
+    return this.#conn.write(() => upsertState(this.#conn, scope, key, json, options.expiresAt));
   }
 
   /** Writes a state entry unless an unexpired one holds the key (in one transaction). */
@@ -526,28 +527,12 @@ export class SqliteStore implements Store {
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.#conn.write(() => {
-      this.#conn.stmt("DELETE FROM state WHERE scope = ? AND expires_at <= ?").run(
-        scope,
-        options.now,
-      );
-      const there = this.#conn.stmt(
-        "SELECT key, value, expires_at FROM state WHERE scope = ? AND key = ?",
-      ).get(scope, key) as StateRowData | undefined;
-      if (there) return stateEntry(there);
-      this.#conn.stmt("INSERT INTO state (scope, key, value, expires_at) VALUES (?, ?, ?, ?)")
-        .run(scope, key, json, options.expiresAt ?? null);
-      return undefined;
-    });
+    return this.#conn.write(() => insertNewState(this.#conn, scope, key, json, options));
   }
 
   /** Removes a state entry. */
   stateDelete(scope: string, key: string): Promise<boolean> {
-    return this.#conn.write(() =>
-      Number(
-        this.#conn.stmt("DELETE FROM state WHERE scope = ? AND key = ?").run(scope, key).changes,
-      ) > 0
-    );
+    return this.#conn.write(() => deleteState(this.#conn, scope, key));
   }
 
   /** Waits for queued writes, releases the runs it holds, then closes the database. */
@@ -558,16 +543,6 @@ export class SqliteStore implements Store {
       await this.#owners.releaseAll();
     }
   }
-}
-
-type StateRowData = { key: string; value: string | null; expires_at: number | bigint | null };
-
-function stateEntry(r: StateRowData): StateEntry {
-  return {
-    key: r.key,
-    value: fromJson(r.value),
-    ...(r.expires_at === null ? {} : { expiresAt: Number(r.expires_at) }),
-  };
 }
 
 function runRow(r: Row): RunRow {
