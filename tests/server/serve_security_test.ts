@@ -252,6 +252,12 @@ Deno.test({
     const out = await finished(first);
     assert.equal(out.code, 0, out.err);
     assert.match(out.err, new RegExp(`1 runs interrupted, resumed at the next start: ${runId}`));
+    // Between the servers the run reads interrupted (its runner's lease ended), as orchestra
+    // status shows it, with its first task kept.
+    const status = fakeIo({ cwd: dir });
+    assert.equal(await main(["status", runId, "--state-dir", state, "--json"], status), 0);
+    const between = JSON.parse(status.out);
+    assert.equal(between.status, "interrupted", status.out);
     // The next server resumes it: first is kept, wait runs again and succeeds.
     const second = start();
     const url2 = await urlOf(second);
