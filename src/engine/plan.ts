@@ -16,6 +16,7 @@ import {
 import type { FlowGraph, TaskNode } from "../core/model.ts";
 import { checkParamsSchema } from "../core/params.ts";
 import { checkPermissionSet } from "../core/permissions.ts";
+import { scheduleIssues } from "../core/schedule.ts";
 import {
   callerLocation,
   type CallOptions,
@@ -79,6 +80,18 @@ export function checkFlowOptions(
   }
   if (location) { for (const i of issues) i.location ??= location; }
   return issues;
+}
+
+/** A TS flow's `schedule` option: what orchestra serve would refuse, found by validate too. */
+function scheduleProblems(def: FlowDefinition): ValidationIssue[] {
+  const options = def.options as unknown as FlowOptions;
+  return scheduleIssues(options.name, options.schedule, options.params).map((
+    { path: _path, ...i },
+  ) => ({
+    ...i,
+    message: `Flow "${options.name}" option ${i.message}`,
+    ...(def.location ? { location: def.location } : {}),
+  }));
 }
 
 class PlanRef {
@@ -229,7 +242,7 @@ export async function planFlow(
     call: (task: unknown, args: unknown[], o?: CallOptions) =>
       planner.call(taskDefinitionOf(task), args, o),
   };
-  const flowIssues = checkFlowKeys(options, def.location);
+  const flowIssues = [...checkFlowKeys(options, def.location), ...scheduleProblems(def)];
   // The body is planned even when the flow's own options are wrong: every problem, one pass.
   {
     try {

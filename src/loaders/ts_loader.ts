@@ -53,20 +53,27 @@ export function flowsOf(mod: Record<string, unknown>): { name: string; flow: Flo
 }
 
 /**
- * Imports `path` (absolute, or relative to `cwd`) and returns its flow: the one named by
- * `options.flow`, else the default export, else the only exported flow.
+ * The flows a TypeScript module exports, loaded as {@linkcode loadFlowModule} loads it (an
+ * empty list: the module is no flow file). `orchestra serve` lists a folder's flows with it.
  *
  * @example
  * ```ts ignore
- * import { loadFlowModule } from "./ts_loader.ts";
- * const { flow } = await loadFlowModule("examples/etl.ts", Deno.cwd());
+ * import { listFlows } from "./ts_loader.ts";
+ * console.log((await listFlows("examples/etl.ts", Deno.cwd())).map((f) => f.name));
  * ```
  */
-export async function loadFlowModule(
+export async function listFlows(
   path: string,
   cwd: string,
-  options: LoadFlowOptions = {},
-): Promise<LoadedFlow> {
+): Promise<{ name: string; flow: FlowDefinition }[]> {
+  return flowsOf((await importModule(path, cwd)).mod);
+}
+
+/** The user's module, after the file checks; every way of loading one comes through here. */
+async function importModule(
+  path: string,
+  cwd: string,
+): Promise<{ mod: Record<string, unknown>; url: string }> {
   const absolute = resolve(cwd, path);
   // Never by concatenation: a folder named "a #b" or "données" must load too.
   const url = pathToFileURL(absolute).href;
@@ -94,6 +101,25 @@ export async function loadFlowModule(
       { cause: e },
     );
   }
+  return { mod, url };
+}
+
+/**
+ * Imports `path` (absolute, or relative to `cwd`) and returns its flow: the one named by
+ * `options.flow`, else the default export, else the only exported flow.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadFlowModule } from "./ts_loader.ts";
+ * const { flow } = await loadFlowModule("examples/etl.ts", Deno.cwd());
+ * ```
+ */
+export async function loadFlowModule(
+  path: string,
+  cwd: string,
+  options: LoadFlowOptions = {},
+): Promise<LoadedFlow> {
+  const { mod, url } = await importModule(path, cwd);
   const flows = flowsOf(mod);
   if (flows.length === 0) {
     throw new FlowLoadError(

@@ -28,6 +28,8 @@ async function run(text: string, args: string[] = []) {
 Deno.test("YAML schedule: and on: schedule: become the flow's schedule option", async () => {
   const { def, graph } = await load(`
 name: nightly
+params:
+  region: { type: string, default: us }
 schedule:
   - cron: "0 2 * * *"
     timezone: Europe/Berlin

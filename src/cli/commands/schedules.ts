@@ -73,8 +73,9 @@ export async function schedulesCommand(parsed: Parsed, io: Io): Promise<number> 
     for (const file of files) {
       for (const flow of await describeFile(file, parsed, io)) {
         const checked = checkSchedules(flow.name, flow.schedule);
-        const errors = flow.issues.filter(isError).filter((i) => /^schedule\[/.test(i.message));
-        for (const i of [...checked.issues, ...errors]) {
+        // Found where the flow is read, as validate finds them.
+        const errors = flow.issues.filter(isError).filter((i) => /\bschedule\[/.test(i.message));
+        for (const i of errors) {
           problems++;
           io.stderr(
             `error: ${file}: flow "${flow.name}": ${i.message}${

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { checkSchedules } from "../../core/schedule.ts";
+import { scheduleIssues } from "../../core/schedule.ts";
 import { formatLocation, type SourceLocation, type ValidationIssue } from "../../core/errors.ts";
 import { findCycles } from "../../core/graph.ts";
 import {
@@ -609,14 +609,15 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
   }
   if (spec.fields.permissions) graph.permissions = spec.fields.permissions;
   if (spec.fields.concurrency !== undefined) graph.concurrency = spec.fields.concurrency;
-  // Schedules are orchestra serve's; a cron or time zone it would refuse is an error here.
+  // Schedules are orchestra serve's; a cron, time zone or params it would refuse is an error
+  // here.
   for (
     const [at, entries] of [[["schedule"], spec.fields.schedule], [
       ["on", "schedule"],
       spec.fields.on?.schedule,
     ]] as const
   ) {
-    for (const i of checkSchedules(spec.name, entries).issues) {
+    for (const i of scheduleIssues(spec.name, entries, spec.fields.params)) {
       issueAt(undefined, spec.source.locate([...at, ...i.path]), i.message, i.hint);
     }
   }
