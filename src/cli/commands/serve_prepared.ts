@@ -1,15 +1,27 @@
 /**
- * The flows a serve runner prepared to run: loaded, checked against the policy and planned
- * with a run's params, as `orchestra run` prepares them.
+ * The flows a serve runner prepares to run, as `orchestra run` prepares them (loaded, given
+ * params, planned, checked against the ceiling and the policy), with what does not change
+ * from one run to the next kept: the runner's settings, its policy (read again when the file
+ * changes), and each flow file loaded (again when its content changes, or when the server
+ * says a file under the runner changed). Only the params and the plan are made per run.
  *
  * @module
  */
 
 import { isError, ParamsValidationError, type ValidationIssue } from "../../core/errors.ts";
 import { prepareParams } from "../../engine/execute.ts";
+import { PolicyError, resolvePolicy } from "../../permissions/policy_file.ts";
 import type { Parsed } from "../args.ts";
 import type { Io } from "../io.ts";
-import { prepare, type Prepared } from "./common.ts";
+import {
+  type FlowContext,
+  flowContext,
+  type FlowSource,
+  hashFile,
+  loadSource,
+  planSource,
+  type Prepared,
+} from "./common.ts";
 
 /** Why a run cannot be prepared: the HTTP status, what to fix, every problem. */
 export interface PrepareFailure {
@@ -27,6 +39,8 @@ export interface PrepareFailure {
 export class PreparedFlows {
   readonly #parsed: Parsed;
   readonly #io: Io;
+  #context: { context: FlowContext; policyHash: string | undefined } | undefined;
+  readonly #sources = new Map<string, { hash: string; source: FlowSource }>();
 
   /** Prepares with the runner's settings (`parsed`) and environment. */
   constructor(parsed: Parsed, io: Io) {
@@ -34,8 +48,13 @@ export class PreparedFlows {
     this.#io = io;
   }
 
-  /** Forgets what was prepared of `file` (it changed). */
-  forget(_file: string): void {}
+  /** Forgets what was loaded of `file`, or of every file (something they may read changed). */
+  forget(file?: string): void {
+    if (file === undefined) return this.#sources.clear();
+    for (const key of this.#sources.keys()) {
+      if (key.startsWith(`${file}\0`)) this.#sources.delete(key);
+    }
+  }
 
   /** A flow prepared to run with `params`, or why not (422 with every param problem). */
   async prepare(
@@ -45,12 +64,25 @@ export class PreparedFlows {
   ): Promise<Prepared | PrepareFailure> {
     let err = "";
     const quiet: Io = { ...this.#io, stdout: () => {}, stderr: (t) => void (err += t) };
-    const values = { ...this.#parsed.values, flow, param: undefined, "params-file": undefined };
-    const prepared = await prepare("run", { values, positionals: [file] }, quiet, {
-      params,
-      allowInvalid: true,
-    });
-    if (typeof prepared === "number") return failure(409, err.replace(/^error: /, "").trim());
+    const said = (status: number) => failure(status, err.replace(/^error: /, "").trim());
+    const context = await this.#currentContext(quiet);
+    if (typeof context === "number") return said(409);
+    let hash: string;
+    try {
+      hash = await hashFile(file);
+    } catch {
+      return failure(409, `Cannot read the flow file "${file}"; is it still there?`);
+    }
+    const key = `${file}\0${flow}`;
+    let cached = this.#sources.get(key);
+    if (!cached || cached.hash !== hash || cached.source.policy !== context.policy) {
+      const source = await loadSource(file, context, quiet, { flow, allowInvalid: true });
+      if (typeof source === "number") return said(409);
+      this.#sources.set(key, cached = { hash, source });
+    }
+    const prepared = await planSource(cached.source, params, quiet, { allowInvalid: true });
+    if (typeof prepared === "number") return said(409);
+    prepared.flowHash = hash;
     try {
       // JSON params are taken as given: no conversion from text, unlike --param.
       prepareParams(prepared.def, params, false);
@@ -63,6 +95,36 @@ export class PreparedFlows {
     if (errors.length) return failure(409, `Flow "${flow}" is invalid`, errors);
     return prepared;
   }
+
+  /** The settings (read once) and the policy (read again when its file changed). */
+  async #currentContext(io: Io): Promise<FlowContext | number> {
+    if (!this.#context) {
+      const context = await flowContext("run", this.#parsed, io);
+      if (typeof context === "number") return context;
+      this.#context = { context, policyHash: await policyHash(context) };
+      return context;
+    }
+    const { context, policyHash: before } = this.#context;
+    if (!context.policy?.file || await policyHash(context) === before) return context;
+    try {
+      const policy = await resolvePolicy({
+        cwd: io.cwd,
+        policyFile: context.settings.policyFile ?? context.policy.file,
+      });
+      const next = { ...context, policy };
+      this.#context = { context: next, policyHash: await policyHash(next) };
+      return next;
+    } catch (e) {
+      if (!(e instanceof PolicyError)) throw e;
+      io.stderr(`error: the policy ${context.policy.file} is invalid: ${e.message}\n`);
+      return 2;
+    }
+  }
+}
+
+async function policyHash(context: FlowContext): Promise<string | undefined> {
+  const file = context.policy?.file;
+  return file ? await hashFile(file).catch(() => "gone") : undefined;
 }
 
 function failure(status: number, error: string, issues?: ValidationIssue[]): PrepareFailure {
