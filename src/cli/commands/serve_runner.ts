@@ -241,9 +241,10 @@ export async function serveRunnerCommand(parsed: Parsed, io: Io): Promise<number
     write: (line) => raw.stderr(runner.mask(line)),
   });
   const releaseConsole = captureTaskConsole();
-  const requests: Promise<void>[] = [];
+  // The requests being answered (a runner lives as long as the server: answered ones go).
+  const requests = new Set<Promise<void>>();
   const feed = lineReader<RunnerRequest>((r) => {
-    requests.push((async () => {
+    const answer: Promise<void> = (async () => {
       let reply: Reply;
       try {
         reply = await runner.handle(r);
@@ -251,7 +252,8 @@ export async function serveRunnerCommand(parsed: Parsed, io: Io): Promise<number
         reply = fail(500, errorMessage(e));
       }
       out({ type: "reply", id: r.id, ...reply } as RunnerReply);
-    })());
+    })().finally(() => requests.delete(answer));
+    requests.add(answer);
   }, () => {});
   out({ type: "ready", pid: Deno.pid });
   const reader = Deno.stdin.readable.pipeThrough(new TextDecoderStream()).getReader();
