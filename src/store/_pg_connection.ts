@@ -194,6 +194,12 @@ export interface ConnectOptions {
   connectTimeoutSeconds: number;
   /** `off` for `durability: normal`: commits do not wait for the WAL to be flushed. */
   synchronousCommit: "on" | "off";
+  /**
+   * Milliseconds after which the server ends a session whose transaction waits on its client
+   * (`idle_in_transaction_session_timeout`): a paused or cut-off owner must not keep the row
+   * locks of a half-done append, which would keep its lease from being taken over.
+   */
+  idleInTransactionMs: number;
 }
 
 /** The `ssl` option of the driver for the URL's `sslmode`. */
@@ -240,6 +246,7 @@ export async function connect(u: StoreUrl, options: ConnectOptions): Promise<pos
     connection: {
       application_name: "orchestra",
       synchronous_commit: options.synchronousCommit,
+      idle_in_transaction_session_timeout: options.idleInTransactionMs,
     },
     // Prepared statements make each of the store's few queries parse once per connection.
     prepare: true,
@@ -284,6 +291,9 @@ export function connectionProblem(e: unknown, u: StoreUrl): string | undefined {
     case "3D000":
       return `the database "${u.database}" does not exist; create it (createdb ` +
         `${u.database}, or CREATE DATABASE ${u.database}) or name another in the URL`;
+    case "25P03":
+      return `the server ended this process's session: it left a transaction open for longer ` +
+        `than a run's lease (lease_timeout), as a paused or overloaded process does`;
     case "57P03":
       return `the server at ${at} is starting up or shutting down; try again in a moment`;
     case "53300":

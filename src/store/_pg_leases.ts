@@ -140,6 +140,27 @@ export class PgLeases {
   }
 
   /**
+   * After a write of held runs failed (a dropped connection: the server ends a session that
+   * left a transaction open for as long as a lease, as a paused process does): the error of
+   * the first of them whose lease was taken over meanwhile, else undefined.
+   */
+  async explain(runIds: readonly string[]): Promise<RunLeaseLostError | undefined> {
+    for (const runId of runIds) {
+      const held = this.#held.get(runId);
+      if (held === undefined) continue;
+      if (held.lost !== undefined) return held.lost;
+      let holder: Holder | undefined;
+      try {
+        holder = await this.#holder(runId);
+      } catch {
+        return undefined; // still out of reach: the write's own error says so
+      }
+      if (holder?.token !== held.token) return await this.lost(runId);
+    }
+    return undefined;
+  }
+
+  /**
    * Runs whose `run.finished` an append is about to commit, releasing their leases in the same
    * transaction: the heartbeat leaves them alone until {@linkcode PgLeases.released} says how
    * it went.

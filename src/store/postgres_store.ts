@@ -27,6 +27,7 @@ import { OrchestraError } from "../core/errors.ts";
 import { encodeBatch, fromJson, iso, isoArgument, type RunBatch, toJson } from "./_journal.ts";
 import {
   connect,
+  connectionProblem,
   leaseTimeoutProblem,
   parseStoreUrl,
   type PostgresStoreInfo,
@@ -170,6 +171,9 @@ export class PostgresStore implements Store {
       max: options.maxConnections ?? 4,
       connectTimeoutSeconds: u.connectTimeoutSeconds ?? options.connectTimeoutSeconds ?? 10,
       synchronousCommit: durability === "full" ? "on" : "off",
+      // A transaction of the store's lasts milliseconds; one that waits on its client for as
+      // long as a lease is one whose process stopped: end it, so its locks go.
+      idleInTransactionMs: Math.round(lease * 1000),
     });
     try {
       const report = options.migrate === false ? await checkVersion(sql, u) : await migrate(sql, u);
@@ -241,6 +245,10 @@ export class PostgresStore implements Store {
           if (fenced !== undefined) throw await this.#leases.lost(fenced);
         });
         committed = true;
+      } catch (e) {
+        // A connection dropped under a held run's append: say so if the run was taken over.
+        if (connectionProblem(e, this.#url) === undefined) throw e;
+        throw (await this.#leases.explain(runIds.filter((_, i) => tokens[i] !== null))) ?? e;
       } finally {
         this.#leases.released(ending, committed);
       }

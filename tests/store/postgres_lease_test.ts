@@ -268,3 +268,92 @@ function process(pgid: number) {
     startedAt: new Date().toISOString(),
   };
 }
+
+pgTest(
+  "PostgresStore: an owner stopped in the middle of an append does not keep its locks: the server ends its session after the lease's timeout, the run is taken over, and the append is lost, not late",
+  async (url) => {
+    await withFreshSchema(url, async (schemaUrl, schema) => {
+      const holder = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          "--no-prompt",
+          "tests/store/_lease_holder.ts",
+          `${schemaUrl}&lease_timeout=1`,
+          "r",
+        ],
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      let out = "";
+      const reading = (async () => {
+        for await (const s of holder.stdout.pipeThrough(new TextDecoderStream())) out += s;
+      })();
+      const errors = new Response(holder.stderr).text();
+      const stdin = holder.stdin.getWriter();
+      // Bounded: should the stopped owner keep its locks, b's claim fails instead of waiting.
+      const b = await PostgresStore.open(`${schemaUrl}&lock_timeout=10000`);
+      let unblock = () => {};
+      let blocker: Promise<unknown> = Promise.resolve();
+      let stopped = false;
+      try {
+        await waitFor("the holder to start the run", () => out.includes("held\n"));
+        await new Promise<void>((locked) => {
+          blocker = withClient(url, (sql) =>
+            sql.begin(async (tx) => {
+              await tx.unsafe(`SELECT 1 FROM "${schema}".runs WHERE run_id = 'r' FOR UPDATE`);
+              locked();
+              await new Promise<void>((r) => (unblock = r));
+            }));
+        });
+        await stdin.write(new TextEncoder().encode("append\n"));
+        await waitFor(
+          "the holder's append to wait for the run's row",
+          () =>
+            withClient(url, async (sql) =>
+              (await sql.unsafe(
+                `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`,
+                [`WITH b AS%"${schema}".leases%`],
+              )).length > 0),
+        );
+        // Stopped with its transaction open: the statement completes, the commit never comes.
+        Deno.kill(holder.pid, "SIGSTOP");
+        stopped = true;
+        unblock();
+        await blocker;
+        await waitFor(
+          "another store to take the run over",
+          async () => (await b.claimRun("r", OTHER)).lease !== undefined,
+        );
+        assert.equal((await b.events("r")).length, 1, "the stopped owner's append is not there");
+        await b.append(taskEvents("r", 1));
+        Deno.kill(holder.pid, "SIGCONT");
+        stopped = false;
+        await waitFor("the holder's append to end", () => /\n(refused|appended)/.test(out));
+        assert.match(
+          out,
+          /\nrefused: RunLeaseLostError: Cannot write run "r" to the state store "[^"]+": this process lost the lease of run r to process 777/,
+          "the dropped connection is explained",
+        );
+        assert.deepEqual((await b.events("r")).map((e) => e.seq), [1, 2, 3, 4]);
+        await stdin.close();
+        await holder.status;
+      } finally {
+        if (stopped) Deno.kill(holder.pid, "SIGCONT");
+        unblock();
+        await blocker;
+        await stdin.close().catch(() => {});
+        try {
+          holder.kill("SIGKILL");
+        } catch {
+          // ended
+        }
+        await holder.status;
+        await reading;
+        await errors;
+        await b.close();
+      }
+    });
+  },
+);
