@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { PG_SCHEMA_VERSION } from "../../src/store/postgres_migrations.ts";
 import { PostgresStore } from "../../src/store/postgres_store.ts";
+import { SqliteStore } from "../../src/store/sqlite_store.ts";
 import { waitFor } from "../durability/_processes.ts";
 import { orchestra, orchestraOutput } from "../durability/_spawn.ts";
 import { pgTest, withClient, withFreshSchema } from "../_helpers/postgres.ts";
@@ -195,6 +196,7 @@ pgTest(
         const sqlite = ["--state-dir", dir];
         const pg = ["--store", store];
         const log = `${dir}/cached.log`;
+        const listed = async (args: string[]) => (await cli(["runs", "--json", ...args])).out;
         assert.equal(
           (await cli(["run", "examples/params.ts", "-p", "region=eu", "-q", ...sqlite])).code,
           0,
@@ -208,16 +210,36 @@ pgTest(
             .code,
           0,
         );
+        // A retry (a run linked to the one it retries) and a run whose process died.
+        const [failedRun] = JSON.parse(await listed([...sqlite, "--status", "failed"])).runs;
+        assert.equal((await cli(["retry", failedRun.runId, "-q", ...sqlite])).code, 1);
+        const local = await SqliteStore.open(dir);
+        await local.createRun({
+          ...(await local.getRun(failedRun.runId))!,
+          runId: "stale",
+          status: "running",
+          finishedAt: undefined,
+          error: undefined,
+        });
+        await local.close();
         const copy = await cli(["store", "copy", "--from", dir, "--to", store]);
         assert.equal(copy.code, 0, copy.err);
         assert.match(
           copy.out,
-          /^Copied 3 runs and 1 cached result from .* to postgres:\/\/orchestra:\*\*\*@127\.0\.0\.1:\d+\/orchestra\?schema=\w+\n$/,
+          /^Copied 5 runs and 1 cached result from .* to postgres:\/\/orchestra:\*\*\*@127\.0\.0\.1:\d+\/orchestra\?schema=\w+\n$/,
         );
         clean(url, copy.out, copy.err);
 
-        const listed = async (args: string[]) => (await cli(["runs", "--json", ...args])).out;
         assert.equal(await listed(pg), await listed(sqlite));
+        const copied = JSON.parse(await listed(pg)).runs;
+        assert.ok(
+          copied.some((r: { retryOf?: string }) => r.retryOf === failedRun.runId),
+          "the retry is still linked to its original",
+        );
+        assert.equal(
+          copied.find((r: { runId: string }) => r.runId === "stale").status,
+          "interrupted",
+        );
         const ids = JSON.parse(await listed(sqlite)).runs.map((r: { runId: string }) => r.runId);
         for (const id of ids) {
           const a = await cli(["status", id, "--json", ...sqlite]);
@@ -240,11 +262,11 @@ pgTest(
         const again = await cli(["store", "copy", "--from", dir, "--json", ...pg]);
         assert.equal(again.code, 0, again.err);
         const doc = JSON.parse(again.out);
-        assert.deepEqual(doc.runs, { copied: 0, updated: 0, unchanged: 3, conflicts: [] });
+        assert.deepEqual(doc.runs, { copied: 0, updated: 0, unchanged: 5, conflicts: [] });
         assert.deepEqual(doc.cache, { copied: 0, unchanged: 1 });
 
         // A run that went on in the state dir is copied again; a new one is copied.
-        const failed = JSON.parse(await listed([...sqlite, "--status", "failed"])).runs[0].runId;
+        const failed = failedRun.runId;
         assert.equal(
           (await cli(["run", "examples/params.ts", "-p", "region=us", "-q", ...sqlite])).code,
           0,
@@ -260,7 +282,7 @@ pgTest(
         assert.deepEqual(JSON.parse(third.out).runs, {
           copied: 1,
           updated: 1,
-          unchanged: 2,
+          unchanged: 4,
           conflicts: [],
         });
         assert.equal(
