@@ -18,10 +18,16 @@ import {
   type RunBatch,
 } from "./_journal.ts";
 import { eachJournalEvent, JOURNAL_FORMAT, journalEvents, journalText } from "./_journal_codec.ts";
-import { blockRows, blockText, pieces } from "./_task_blocks.ts";
+import { BLOCK_FORMAT, blockRows, blockText, pieces } from "./_task_blocks.ts";
 import type { Queryable } from "./_pg_connection.ts";
 import type { PgStatements } from "./_pg_statements.ts";
-import { type EventQuery, RunNotFoundError, type StoredEvent, type TaskRow } from "./store.ts";
+import {
+  type EventQuery,
+  type ReopenOptions,
+  RunNotFoundError,
+  type StoredEvent,
+  type TaskRow,
+} from "./store.ts";
 
 /** At most this many events in one journal row (a long batch takes several). */
 const ROW_EVENTS = 4096;
@@ -247,4 +253,48 @@ export async function writeBatch(
     await tx.unsafe(q.release, [ids, held], { prepare: true });
   }
   return undefined;
+}
+
+/** A run's task rows (see {@linkcode foldTasks}), read through `sql` (a transaction too). */
+export async function readTasks(
+  sql: Queryable,
+  q: PgStatements,
+  runId: string,
+  reset?: Set<string>,
+): Promise<TaskRow[]> {
+  const rows = await sql.unsafe(q.foldRows, [runId], { prepare: true }).values();
+  return foldTasks(runId, rows as unknown as FoldRow[], reset);
+}
+
+/**
+ * Sets a run running again inside the caller's transaction (`reopenRun`), with the given tasks
+ * reset in a new task snapshot. Resolves with false for an unknown run, and with "fenced"
+ * (nothing changed) when `token` is given and the run's lease no longer has it.
+ */
+export async function reopen(
+  tx: Queryable,
+  q: PgStatements,
+  runId: string,
+  options: ReopenOptions,
+  at: { token: string | null; now: number },
+): Promise<boolean | "fenced"> {
+  const [r] = await tx.unsafe(q.reopen, [
+    runId,
+    options.pid ?? null,
+    options.host ?? null,
+    options.flowHash ?? null,
+    iso(at.now),
+    at.token,
+  ], { prepare: true });
+  if (r.fenced === true) return "fenced";
+  if (r.journal_seq === null) return false;
+  const reset = options.resetTasks ?? [];
+  if (reset.length) {
+    // The run's row is locked: no append to the run can commit until this one does.
+    const tasks = await readTasks(tx, q, runId, new Set(reset));
+    await tx.unsafe(q.putSnapshot, [runId, r.journal_seq, BLOCK_FORMAT, snapshotText(tasks)], {
+      prepare: true,
+    });
+  }
+  return true;
 }

@@ -31,7 +31,6 @@ import {
   leaseTimeoutProblem,
   parseStoreUrl,
   type PostgresStoreInfo,
-  type Queryable,
   serverInfo,
   StoreConnectionError,
   type StoreUrl,
@@ -42,14 +41,12 @@ import {
   endedLeases,
   type EventRow,
   filterEvents,
-  type FoldRow,
-  foldTasks,
-  snapshotText,
+  readTasks,
+  reopen,
   writeBatch,
 } from "./_pg_journal.ts";
 import { PgLeases } from "./_pg_leases.ts";
 import { processRow, runRow } from "./_pg_rows.ts";
-import { BLOCK_FORMAT } from "./_task_blocks.ts";
 import { type RunClaim, RunOwnedError, type RunOwner } from "./ownership.ts";
 import {
   checkVersion,
@@ -106,8 +103,6 @@ export interface PostgresStoreOptions {
    */
   now?: () => number;
 }
-
-type Row = Record<string, unknown>;
 
 /**
  * A {@linkcode Store} in a PostgreSQL database, shared by many processes and machines.
@@ -333,12 +328,7 @@ export class PostgresStore implements Store {
 
   /** The run's tasks in seq order. */
   getTasks(runId: string): Promise<TaskRow[]> {
-    return this.#read(() => this.#tasks(this.#sql, runId));
-  }
-
-  async #tasks(sql: Queryable, runId: string, reset?: Set<string>): Promise<TaskRow[]> {
-    const rows = await sql.unsafe(this.#q.foldRows, [runId], { prepare: true }).values();
-    return foldTasks(runId, rows as unknown as FoldRow[], reset);
+    return this.#read(() => readTasks(this.#sql, this.#q, runId));
   }
 
   /** The run's journal. */
@@ -358,28 +348,10 @@ export class PostgresStore implements Store {
   reopenRun(runId: string, options: ReopenOptions = {}): Promise<boolean> {
     return this.#write(() =>
       this.#sql.begin(async (tx) => {
-        const [r] = await tx.unsafe(this.#q.reopen, [
-          runId,
-          options.pid ?? null,
-          options.host ?? null,
-          options.flowHash ?? null,
-          iso(this.#now()),
-          this.#leases.token(runId),
-        ], { prepare: true });
-        if (r.fenced === true) throw await this.#leases.lost(runId);
-        if (r.journal_seq === null) return false;
-        const reset = options.resetTasks ?? [];
-        if (reset.length) {
-          // The row is locked: no append to the run can commit until this one does.
-          const tasks = await this.#tasks(tx, runId, new Set(reset));
-          await tx.unsafe(this.#q.putSnapshot, [
-            runId,
-            r.journal_seq,
-            BLOCK_FORMAT,
-            snapshotText(tasks),
-          ], { prepare: true });
-        }
-        return true;
+        const token = this.#leases.token(runId);
+        const reopened = await reopen(tx, this.#q, runId, options, { token, now: this.#now() });
+        if (reopened === "fenced") throw await this.#leases.lost(runId);
+        return reopened;
       })
     );
   }
