@@ -35,7 +35,8 @@ export async function openStateStore(
   const path = `${settings.stateDir.replace(/[\\/]+$/, "")}/${STATE_FILE}`;
   if (options.readOnly) {
     try {
-      await Deno.stat(path);
+      // An empty file is one made ahead with its mode (see state_dir.ts) that no run wrote.
+      if ((await Deno.stat(path)).size === 0) return new MemoryStore();
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) return new MemoryStore();
     }
