@@ -148,7 +148,7 @@ export type {
   StoredEvent,
   TaskRow,
 } from "./src/store/store.ts";
-export { RunOwnedError } from "./src/store/ownership.ts";
+export { RunLeaseLostError, RunOwnedError } from "./src/store/ownership.ts";
 export type { RunClaim, RunLease, RunOwner, RunOwnership } from "./src/store/ownership.ts";
 export { StoreCache } from "./src/engine/cache.ts";
 export type { CacheHit, ResultCache } from "./src/engine/cache.ts";

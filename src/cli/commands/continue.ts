@@ -162,6 +162,7 @@ async function continueRun(command: Command, parsed: Parsed, io: Io): Promise<nu
     return await executePrepared(prepared, synthetic, io, {
       store,
       runId,
+      lease: claim.lease,
       restore: chosen.restore,
       resetTasks: chosen.reset,
       ...(command === "retry" ? { retryOf: { runId: run.runId, kept: chosen.kept } } : {}),

@@ -301,9 +301,10 @@ export async function executePrepared(
   const runId = continuation?.runId ??
     (typeof v["run-id"] === "string" && v["run-id"] !== "" ? v["run-id"] : newRunId());
   try {
-    if (!continuation && !(await claimNew(store, runId, io))) return 2;
+    const lease = continuation ? continuation.lease : await claimNew(store, runId, io);
+    if (!continuation && !lease) return 2;
     configureProcesses({ maxOutput: settings.maxOutput });
-    return await executeOwned(prepared, parsed, io, { store, runId, secrets }, continuation);
+    return await executeOwned(prepared, parsed, io, { store, runId, secrets, lease }, continuation);
   } finally {
     await processGroups.stopAll({ runId });
     await store.close();
@@ -314,7 +315,7 @@ async function executeOwned(
   prepared: Prepared,
   parsed: Parsed,
   io: Io,
-  run: { store: Store; runId: string; secrets: RunSecrets },
+  run: { store: Store; runId: string; secrets: RunSecrets; lease?: RunLease },
   continuation: Continuation | undefined,
 ): Promise<number> {
   const v = parsed.values;
@@ -327,6 +328,9 @@ async function executeOwned(
     if (view) view.log(note);
     else logger.warn(note);
   });
+  // A lease lost to another process (a store shared by machines): stop, it runs there now.
+  const lost = () => controller.abort(run.lease?.signal?.reason);
+  run.lease?.signal?.addEventListener("abort", lost, { once: true });
   // One pool for the run, sized by --workers; tasks that choose no executor get --executor.
   const pool = new WorkerPool({ size: settings.workers });
   const access = taskAccess(prepared, runId, { store, secrets, io, logger });
@@ -383,6 +387,7 @@ async function executeOwned(
     throw e;
   } finally {
     Deno.chdir(startDir);
+    run.lease?.signal?.removeEventListener("abort", lost);
     releaseConsole();
     clearInterval(poll);
     signals.stop();
