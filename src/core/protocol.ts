@@ -34,6 +34,11 @@ export interface TaskDefinition {
   /** The name a worker finds the task under in that module. @default options.name */
   readonly workerName?: string;
   /**
+   * What the task is, for cache keys: the compiled command, or the plugin's name@version and
+   * its `with:`; defaults to the function's source.
+   */
+  readonly identity?: string;
+  /**
    * Computes, when an attempt starts, the arguments a worker receives instead of the call's
    * (a YAML plugin task renders its `with:` here, in the process that holds the run's values).
    */

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import Ajv2020 from "ajv/dist/2020.js";
 import { parse } from "yaml";
-import { flowJsonSchema } from "../../src/loaders/yaml/schema.ts";
+import { flowJsonSchema } from "../../src/loaders/yaml/json_schema.ts";
 
 // deno-lint-ignore no-explicit-any
 const ajv = new (Ajv2020 as any)({ strict: false, allErrors: true });

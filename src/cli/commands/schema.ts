@@ -5,7 +5,7 @@
  * @module
  */
 
-import { flowJsonSchema } from "../../loaders/yaml/schema.ts";
+import { flowJsonSchema } from "../../loaders/yaml/json_schema.ts";
 import type { Parsed } from "../args.ts";
 import type { Io } from "../io.ts";
 
