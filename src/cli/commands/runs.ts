@@ -158,6 +158,7 @@ export async function statusCommand(parsed: Parsed, io: Io): Promise<number> {
     if (!run) return 2;
     const tasks = await store.getTasks(run.runId);
     const running = tasks.filter((t) => t.status === "running").map((t) => t.taskId);
+    const summaries = await stepSummaries(store, run.runId);
     if (parsed.values.json) {
       io.stdout(
         JSON.stringify(
@@ -180,6 +181,7 @@ export async function statusCommand(parsed: Parsed, io: Io): Promise<number> {
               ...(t.error ? { error: t.error } : {}),
               ...(t.reason ? { reason: t.reason } : {}),
             })),
+            summaries,
           },
           null,
           2,
@@ -192,12 +194,33 @@ export async function statusCommand(parsed: Parsed, io: Io): Promise<number> {
         `${duration(run)}\n` +
         (run.error ? `Error: ${run.error}\n` : "") +
         (running.length ? `Running now: ${running.join(", ")}\n` : "") + "\n" +
-        table([["TASK", "STATUS", "ATTEMPTS", "DURATION", "NOTE"], ...taskRows(tasks)]),
+        table([["TASK", "STATUS", "ATTEMPTS", "DURATION", "NOTE"], ...taskRows(tasks)]) +
+        summaries.map((s) => `\nSummary of ${s.taskId}:\n${indent(s.summary)}\n`).join(""),
     );
     return 0;
   } finally {
     await store.close();
   }
+}
+
+/**
+ * The step summaries tasks wrote (`$GITHUB_STEP_SUMMARY` of a YAML `run:` step), logged with a
+ * `summary` property: Markdown, shown by `status`.
+ */
+async function stepSummaries(
+  store: Store,
+  runId: string,
+): Promise<{ taskId: string; summary: string }[]> {
+  const out: { taskId: string; summary: string }[] = [];
+  for (const { event } of await store.events(runId, { types: ["task.log"] })) {
+    if (event.type !== "task.log" || typeof event.props?.summary !== "string") continue;
+    out.push({ taskId: event.taskId, summary: event.props.summary });
+  }
+  return out;
+}
+
+function indent(text: string): string {
+  return text.split("\n").map((l) => `  ${l}`).join("\n");
 }
 
 /** `orchestra logs RUN [TASK] [--follow]`. */

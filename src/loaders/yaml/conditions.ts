@@ -58,8 +58,9 @@ export function conditionOf(
     get text() {
       return why;
     },
-    // A leg waiting for a slot is asked whatever the leg before it did: it decides itself.
-    evenIfUpstreamFailed: always || slot !== undefined,
+    // A leg waiting for the slot of a leg that failed still runs when its matrix does not fail
+    // fast: it decides itself. Otherwise the engine skips it, as it skips any dependent.
+    evenIfUpstreamFailed: always || (slot !== undefined && ctx.group?.failFast === false),
     test: (info) => {
       record(info);
       const statuses = Object.entries(info.statuses as Record<string, string>)
@@ -68,13 +69,13 @@ export function conditionOf(
         const bad = statuses.find(([id, s]) => !good(id, s));
         if (bad) {
           why = JSON.stringify(
-            `upstream "${bad[0]}" ${bad[1] === "skipped" ? "was skipped" : bad[1]}`,
+            `upstream ${bad[0]} ${bad[1] === "skipped" ? "was skipped" : bad[1]}`,
           );
           return false;
         }
       }
       if (ctx.group?.failed !== undefined && ctx.group.failFast) {
-        why = JSON.stringify(`no leg failed (fail-fast: "${ctx.group.failed}" failed)`);
+        why = JSON.stringify(`no leg failed (fail-fast: ${ctx.group.failed} failed)`);
         return false;
       }
       if (cond === undefined || typeof cond === "boolean") return cond ?? true;
