@@ -43,6 +43,8 @@ interface RunState {
   legs: Map<string, Leg[]>;
   legTask: Map<string, string>;
   groups: Map<string, LegGroup>;
+  /** `continue-on-error` of calls whose setting is an expression, by engine id. */
+  soft: Map<string, boolean>;
 }
 
 const RECENT_RUNS = 256;
@@ -107,7 +109,9 @@ class FlowRuntime {
         refs.set(id, callLegs(f, c, input, params, legs));
         continue;
       }
-      const def = this.#defOf(c, c.spec.displayName ?? id, continueOnErrorOf(c, { params }));
+      const coe = continueOnErrorOf(c, { params, inputs: params });
+      if (coe !== undefined) state.soft.set(id, coe);
+      const def = this.#defOf(c, c.spec.displayName ?? id, coe);
       const call: CallOptions = { id };
       const condition = conditionOf(c, input, { src });
       if (condition) call.condition = condition;
@@ -150,7 +154,15 @@ class FlowRuntime {
   #state(runId: string): RunState {
     let s = this.#runs.get(runId);
     if (!s) {
-      this.#runs.set(runId, s = { legs: new Map(), legTask: new Map(), groups: new Map() });
+      this.#runs.set(
+        runId,
+        s = {
+          legs: new Map(),
+          legTask: new Map(),
+          groups: new Map(),
+          soft: new Map(),
+        },
+      );
       if (this.#runs.size > RECENT_RUNS) this.#runs.delete(this.#runs.keys().next().value!);
     }
     return s;
@@ -159,6 +171,8 @@ class FlowRuntime {
   // Whether a failed node (a task, or a leg of one) counts as succeeded: continue-on-error.
   #soft(state: RunState): (nodeId: string) => boolean {
     return (nodeId) => {
+      const own = state.soft.get(nodeId);
+      if (own !== undefined) return own;
       const c = this.#byId.get(state.legTask.get(nodeId) ?? nodeId);
       return (c?.options.continueOnError ?? this.#options.defaults?.continueOnError) === true;
     };
@@ -299,7 +313,9 @@ function callLegs(
     }
     const values = { params, inputs: params, matrix: leg.values };
     const title = `${c.spec.displayName ?? id} (${legLabel(leg)})`;
-    const def = ctx.defOf(c, title, continueOnErrorOf(c, values));
+    const coe = continueOnErrorOf(c, values);
+    if (coe !== undefined) ctx.state.soft.set(leg.id, coe);
+    const def = ctx.defOf(c, title, coe);
     const call: CallOptions = { id: leg.id };
     const condition = conditionOf(c, legInput, { src: ctx.src, group, ...(slot ? { slot } : {}) });
     if (condition) call.condition = condition;

@@ -87,17 +87,19 @@ export function statusOf(
 ): string {
   const legs = src.legs.get(id);
   if (!legs) return statuses?.[id] ?? "succeeded";
-  const all = legs.map((l) => statuses?.[l.id] ?? "succeeded");
-  for (const s of ["cancelled", "failed"]) {
-    if (all.some((x) => x === s && !(s === "failed" && src.soft(id)))) return s;
-  }
+  // A leg that failed under continue-on-error counts as succeeded, as a task does.
+  const all = legs.map((l) => {
+    const s = statuses?.[l.id] ?? "succeeded";
+    return s === "failed" && src.soft(l.id) ? "succeeded" : s;
+  });
+  for (const s of ["cancelled", "failed"]) if (all.includes(s)) return s;
   if (all.length && all.every((x) => x === "skipped")) return "skipped";
   return "succeeded";
 }
 
 /** GitHub's word for a status: success, failure, cancelled or skipped. */
 export function githubResult(id: string, status: string, src: ValueSources): string {
-  if (status === "failed") return src.soft(id) ? "success" : "failure";
+  if (status === "failed") return src.legs.has(id) || !src.soft(id) ? "failure" : "success";
   if (status === "skipped" || status === "cancelled") return status;
   return "success";
 }
