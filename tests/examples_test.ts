@@ -247,6 +247,14 @@ Deno.test("examples/flow.schema.json is what `orchestra schema` prints", async (
   }
   const chestra = await Deno.readTextFile("examples/chestra/workflow.yaml");
   assert.match(chestra, /^# yaml-language-server: \$schema=\.\.\/flow\.schema\.json\n/);
+  for (const which of ["config", "policy"]) {
+    const out = fakeIo();
+    assert.equal(await main(["schema", which], out), 0);
+    assert.equal(await Deno.readTextFile(`examples/${which}.schema.json`), out.out, which);
+  }
+  const bad = fakeIo();
+  assert.equal(await main(["schema", "flows"], bad), 2);
+  assert.match(bad.err, /expected flow, config or policy, got "flows"/);
 });
 
 Deno.test("examples/orchestrator.ts: three background runs, recorded in SQLite", async () => {

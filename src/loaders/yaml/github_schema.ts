@@ -44,7 +44,10 @@ const workflowPermissions = z.union([
     "GitHub's token scopes (contents, issues, …: ignored here), or Deno permissions (read, " +
       "write, net, env, run, …: the ceiling no job may exceed)",
   ),
-]);
+]).describe(
+  "GitHub's token scopes (ignored here), or Deno's permissions (read, write, net, …): the " +
+    "ceiling no job may exceed",
+);
 
 const input = z.strictObject({
   description: z.string().optional().describe("What the input is for"),
