@@ -177,3 +177,20 @@ Deno.test("every compiled task has an identity: its command, shell and env, or i
   );
   assert.match(seen.b!, /^\{"env":\{\},"uses":"log@\d+\.\d+\.\d+","with":\{"message":"hi"\}\}$/);
 });
+
+Deno.test("a param's default outside its enum, or of another type, is refused by validate where it is", async () => {
+  const text = await problems(`
+params:
+  mode: { type: string, enum: [fast, slow], default: medium }
+  n: { type: integer, default: two }
+  level: { type: integer, enum: [1, "2"] }
+tasks:
+  a: { run: "echo \${{ params.mode }} \${{ params.n }} \${{ params.level }}" }
+`);
+  assert.match(
+    text,
+    /flow\.yaml:3:54: Param "mode": default "medium" is not one of its enum values \("fast", "slow"\)/,
+  );
+  assert.match(text, /flow\.yaml:4:32: Param "n": default "two" is not of type integer/);
+  assert.match(text, /flow\.yaml:5:37: Param "level": enum value "2" is not of type integer/);
+});
