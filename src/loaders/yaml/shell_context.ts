@@ -1,6 +1,6 @@
 /**
- * Where each `${{ }}` stands in a shell command, and the script that runs instead of the
- * command as written.
+ * Where each `${{ }}` stands in a shell command: the scanner behind `shell_script.ts`, which
+ * writes the script that runs instead of the command as written.
  *
  * No value is ever spliced into a script's text. Each `${{ … }}` becomes a reference to an
  * environment variable that holds the value (`"${ORCHESTRA_EXPR_1}"`), written for the place it
