@@ -90,6 +90,16 @@ export class Checker {
     return this.#spec;
   }
 
+  /** Whether a task has id `id`. */
+  hasTask(id: string): boolean {
+    return this.#tasks.has(id);
+  }
+
+  /** Every task's id, in file order. */
+  get ids(): readonly string[] {
+    return this.#ids;
+  }
+
   /** Records a problem. */
   issueAt(t: TaskSpec | undefined, location: SourceLocation, message: string, hint?: string): void {
     const i: ValidationIssue = { message, location };

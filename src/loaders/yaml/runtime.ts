@@ -90,10 +90,7 @@ class FlowRuntime {
     this.#needed = new Set(compiled.flatMap((c) => c.needs));
     this.#order = topological(compiled);
     this.#ancestors = ancestorsOf(compiled);
-    this.#attempts = new Map(compiled.map((c) => [
-      c.spec.id,
-      normalizeTaskOptions(c.options, options.defaults).config.retry.attempts,
-    ]));
+    this.#attempts = new Map();
   }
 
   /** The flow's body: each task called in order. */
@@ -127,6 +124,16 @@ class FlowRuntime {
       if (!this.#needed.has(c.spec.id)) result[c.spec.id] = refs.get(c.spec.id);
     }
     return result;
+  }
+
+  // A task's attempts in all, found when one of them fails (not for every task up front).
+  #attemptsOf(c: CompiledTask): number {
+    let n = this.#attempts.get(c.spec.id);
+    if (n === undefined) {
+      n = normalizeTaskOptions(c.options, this.#options.defaults).config.retry.attempts;
+      this.#attempts.set(c.spec.id, n);
+    }
+    return n;
   }
 
   /** Values for expressions in run `runId`, secrets looked up with `secret`. */
@@ -204,7 +211,7 @@ class FlowRuntime {
     try {
       return await runTask(c, input, ctx, src, signal);
     } catch (e) {
-      const last = ctx.attempt >= (this.#attempts.get(c.spec.id) ?? 1);
+      const last = ctx.attempt >= this.#attemptsOf(c);
       const stops = group?.failFast && group.failed === undefined && !ctx.signal.aborted;
       if (group && stops && last && !this.#soft(state)(ctx.taskId)) {
         group.failed = ctx.taskId;

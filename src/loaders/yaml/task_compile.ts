@@ -95,7 +95,7 @@ export function compileTask(checker: Checker, t: TaskSpec, ctx: TaskContext): Co
 
 function compileNeeds(checker: Checker, t: TaskSpec): string[] {
   const f = t.fields;
-  const ids = checker.spec.tasks.map((x) => x.id);
+  const ids = checker.ids;
   const needs = f.needs === undefined ? [] : typeof f.needs === "string" ? [f.needs] : f.needs;
   const out: string[] = [];
   needs.forEach((n, i) => {
@@ -104,7 +104,7 @@ function compileNeeds(checker: Checker, t: TaskSpec): string[] {
     );
     if (n === t.id) {
       checker.issueAt(t, at, `Task "${t.id}" needs itself`, "remove it from `needs:`");
-    } else if (!ids.includes(n)) {
+    } else if (!checker.hasTask(n)) {
       const others = ids.filter((i) => i !== t.id);
       checker.issueAt(
         t,
