@@ -205,7 +205,8 @@ const shell: PluginDefinition<ShellParams> = definePlugin<ShellParams>({
       env: [...new Set([...BASE_ENV_NAMES, ...pass])],
     };
   },
-  result: "stdout trimmed: parsed as JSON when it is JSON, else the text; null when empty",
+  result: "stdout trimmed: with output: auto (the default) parsed as JSON when it is JSON, else " +
+    "the text, null when empty; output: text keeps the text, output: json requires JSON",
   docs: `Runs \`command\` with \`sh -c\`, in the flow file's directory (or \`cwd\`, relative
 to it), and returns its output: stdout trimmed, parsed as JSON when it parses, else the text,
 and \`null\` when there is none. Every line of output also goes to the task's log.
