@@ -8,6 +8,10 @@
 
 import { join } from "node:path";
 import { OrchestraError } from "../../core/errors.ts";
+import { FileReadError, MAX_FILE_BYTES, readBoundedTextFile } from "../../fs/read_bounded.ts";
+
+/** GitHub's limit for a step's summary: 1 MiB. */
+export const MAX_SUMMARY_BYTES = 1024 * 1024;
 
 /** The files of one step, in a directory of their own. */
 export interface StepFiles {
@@ -38,8 +42,8 @@ export interface StepWrites {
 /** A step wrote a line its file cannot hold. */
 export class StepFileError extends OrchestraError {
   /** Creates the error. */
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = "StepFileError";
   }
 }
@@ -71,13 +75,38 @@ export function stepFileEnv(files: StepFiles): Record<string, string> {
   };
 }
 
-/** Reads what a step wrote, then removes its files. */
+/**
+ * Reads what a step wrote, then removes its files. A file the step removed reads as empty.
+ *
+ * @throws {StepFileError} when the step made one of them something other than a regular file
+ *   (a FIFO would block the read forever), or wrote more than the limit (1 MiB for the
+ *   summary, as on GitHub; 16 MiB for the others).
+ */
 export async function readStepFiles(files: StepFiles): Promise<StepWrites> {
   try {
-    const read = (f: string) => Deno.readTextFile(f).catch(() => "");
-    const [output, env, path, summary] = await Promise.all(
-      [files.output, files.env, files.path, files.summary].map(read),
-    );
+    const read = async (f: string, name: string, limit = MAX_FILE_BYTES) => {
+      try {
+        return await readBoundedTextFile(f, { what: "step file", shown: name, limit });
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) return "";
+        if (!(e instanceof FileReadError)) throw e;
+        const mib = limit / (1024 * 1024);
+        throw new StepFileError(
+          e.reason === "too-large"
+            ? `The step wrote more than ${mib} MiB to $${name}; write less (large data to a ` +
+              "file, and its path as the output)"
+            : `The step replaced $${name} with something that is not a regular file; write ` +
+              "to the file it was given",
+          { cause: e },
+        );
+      }
+    };
+    const [output, env, path, summary] = await Promise.all([
+      read(files.output, "GITHUB_OUTPUT"),
+      read(files.env, "GITHUB_ENV"),
+      read(files.path, "GITHUB_PATH"),
+      read(files.summary, "GITHUB_STEP_SUMMARY", MAX_SUMMARY_BYTES),
+    ]);
     return {
       outputs: parseKeyValues(output, "GITHUB_OUTPUT"),
       env: parseKeyValues(env, "GITHUB_ENV"),

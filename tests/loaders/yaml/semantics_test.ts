@@ -101,6 +101,27 @@ tasks:
   assert.match(result.where, /orchestra_yaml_/);
 });
 
+Deno.test("a step's files are read bounded: a FIFO or a summary over 1 MiB fails the task, never hangs it", async () => {
+  const { tasks, code } = await runYaml(`
+tasks:
+  fifo:
+    run: rm "$GITHUB_OUTPUT" && mkfifo "$GITHUB_OUTPUT"
+  big:
+    run: head -c 1100000 /dev/zero | tr '\\0' x >> "$GITHUB_STEP_SUMMARY"
+  small:
+    run: echo "## fine" >> "$GITHUB_STEP_SUMMARY"
+`);
+  assert.equal(code, 1);
+  assert.equal(tasks.fifo.status, "failed");
+  assert.match(
+    tasks.fifo.error!,
+    /replaced \$GITHUB_OUTPUT with something that is not a regular file/,
+  );
+  assert.equal(tasks.big.status, "failed");
+  assert.match(tasks.big.error!, /more than 1 MiB to \$GITHUB_STEP_SUMMARY/);
+  assert.equal(tasks.small.status, "succeeded");
+});
+
 Deno.test("steps: if: looks at the steps before; continue-on-error: outcome failure, conclusion success", async () => {
   const { tasks, code, err } = await runYaml(`
 tasks:
