@@ -360,11 +360,17 @@ Deno.test("an unset anchor and an alias bomb are issues, not exceptions", async 
   assert.equal(issues[0].location!.line, 2);
 });
 
-Deno.test("keys named like Object.prototype members are unknown keys, not crashes", async () => {
+Deno.test("keys named like Object.prototype members are issues, not crashes", async () => {
   const text = "tasks:\n  a:\n    run: echo\n    constructor: x\n    toString: y\n";
   assert.deepEqual(lines(await issuesOfText(text)).map((l) => l.replace(/^.*?:(\d+:\d+)/, "$1")), [
-    '4:5: Unknown key "constructor" in tasks.a',
+    '4:5: A key named "constructor" cannot be used in a flow file',
     '5:5: Unknown key "toString" in tasks.a',
+  ]);
+  // With no value, as the key of a template or a task: it crashed the schema library.
+  const empty = "templates:\n  constructor:\ntasks:\n  constructor:\n  b: { run: echo }\n";
+  assert.deepEqual(lines(await issuesOfText(empty)).map((l) => l.replace(/^.*?:(\d+:\d+)/, "$1")), [
+    '2:3: A key named "constructor" cannot be used in a flow file',
+    '4:3: A key named "constructor" cannot be used in a flow file',
   ]);
 });
 

@@ -81,6 +81,7 @@ export async function loadFlowSpec(
   const spec = emptySpec(source, fileName(shown));
   spec.issues.push(...source.syntaxIssues);
   if (spec.issues.length) return spec;
+  spec.issues.push(...source.keyIssues);
   const data = source.data;
   if (data === null || data === undefined) {
     spec.issues.push({
@@ -188,6 +189,7 @@ async function collectIncludes(
       spec.issues.push(...inc.syntaxIssues);
       continue;
     }
+    spec.issues.push(...inc.keyIssues);
     const incData = inc.data ?? {};
     if (typeof incData !== "object" || Array.isArray(incData)) {
       spec.issues.push({ message: `Included "${shown}" must be a mapping`, location: inc.at(0) });

@@ -34,6 +34,11 @@ export class YamlSource {
   readonly data: unknown;
   /** Syntax errors, positioned. */
   readonly syntaxIssues: ValidationIssue[];
+  /**
+   * Keys that were dropped from `data` because no object can hold them as data (a mapping
+   * with a key "constructor" is no plain object to the schema library), each at its place.
+   */
+  readonly keyIssues: ValidationIssue[] = [];
   /** Offsets where lines start. */
   readonly #lineStarts: number[];
   /** Each mapping's pairs by key, built when first looked into. */
@@ -62,6 +67,7 @@ export class YamlSource {
     if (this.syntaxIssues.length) return;
     try {
       this.data = this.doc.toJS({ maxAliasCount: 100 });
+      this.#dropReserved(this.data, []);
     } catch (e) {
       // An alias to an anchor that is not (yet) set, or too many aliases (a "YAML bomb").
       let first: number | undefined;
@@ -82,6 +88,24 @@ export class YamlSource {
           : "use fewer aliases",
       });
     }
+  }
+
+  // Removes every key "constructor" below `value` (at `path`), with an issue where it is.
+  #dropReserved(value: unknown, path: YamlPath): void {
+    if (Array.isArray(value)) {
+      value.forEach((v, i) => this.#dropReserved(v, [...path, i]));
+      return;
+    }
+    if (value === null || typeof value !== "object") return;
+    if (Object.hasOwn(value, "constructor")) {
+      delete (value as Record<string, unknown>).constructor;
+      this.keyIssues.push({
+        message: 'A key named "constructor" cannot be used in a flow file',
+        location: this.locateKey(path, "constructor"),
+        hint: "rename it (JavaScript reserves the name on every object)",
+      });
+    }
+    for (const [k, v] of Object.entries(value)) this.#dropReserved(v, [...path, k]);
   }
 
   // Each key of a mapping written twice, at the second one.
