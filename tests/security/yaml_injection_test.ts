@@ -267,10 +267,10 @@ async function attempt(c: Injection): Promise<void> {
 }
 
 for (const c of CASES) {
-  Deno.test(`injection attempt is stopped: ${c.name}`, () => attempt(c));
+  Deno.test(`escape attempt: YAML injection: ${c.name}`, () => attempt(c));
 }
 
-Deno.test("injection attempt is stopped: ${{ }} in the shell plugin's command from TypeScript", async () => {
+Deno.test("escape attempt: YAML injection: an expression in the shell plugin's command from TypeScript", async () => {
   const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "orchestra_inject_" }));
   try {
     const value = "x; touch pwned #";
