@@ -98,7 +98,7 @@ export class YamlSource {
     }
     if (value === null || typeof value !== "object") return;
     if (Object.hasOwn(value, "constructor")) {
-      delete (value as Record<string, unknown>).constructor;
+      Reflect.deleteProperty(value, "constructor");
       this.keyIssues.push({
         message: 'A key named "constructor" cannot be used in a flow file',
         location: this.locateKey(path, "constructor"),
