@@ -134,6 +134,8 @@ export interface CompiledTask {
   workdir?: string;
   /** `continue-on-error` as an expression (of matrix values). */
   continueOnError?: Template;
+  /** Its `name:`, when it holds `${{ }}` (rendered when the task is called). */
+  title?: Template;
   /** Its options for the engine. */
   options: TaskOptions;
   /** What the task is, for cache keys. */

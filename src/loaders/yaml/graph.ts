@@ -17,6 +17,7 @@ import { paramSpec } from "../../core/params.ts";
 import { validateFlowGraph } from "../../core/validate.ts";
 import type { Checker } from "./checker.ts";
 import type { CompiledTask } from "./compiled.ts";
+import { titleOf } from "./legs.ts";
 import { legId } from "./matrix.ts";
 import type { PluginUse } from "./plugins.ts";
 import type { FlowSpec } from "./spec.ts";
@@ -188,7 +189,7 @@ export function buildGraph(
     base.needs = c.needs.flatMap((n) => legs.get(n)?.map((l) => l.id) ?? [n]);
     const own = legs.get(c.spec.id);
     if (own) {
-      for (const leg of own) nodes.push({ ...base, id: leg.id, title: legTitle(c, leg.values) });
+      for (const leg of own) nodes.push({ ...base, id: leg.id, title: titleOf(c, {}, leg.values) });
     } else if (c.matrix) {
       nodes.push({ ...base, kind: "map", map: { items: "dynamic" } });
     } else nodes.push(base);
@@ -214,11 +215,6 @@ export function buildGraph(
     ),
   ];
   return graph;
-}
-
-function legTitle(c: CompiledTask, values: Record<string, unknown>): string {
-  const shown = Object.values(values).map((v) => typeof v === "string" ? v : JSON.stringify(v));
-  return `${c.spec.displayName ?? c.spec.id} (${shown.join(", ")})`;
 }
 
 function taskNode(

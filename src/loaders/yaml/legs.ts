@@ -1,12 +1,12 @@
 /**
  * The legs of a matrix task in one run: the matrix's expressions evaluated with the run's
- * params, then expanded as on GitHub (see `matrix.ts`).
+ * params, then expanded as on GitHub (see `matrix.ts`); and the name a task or a leg shows.
  *
  * @module
  */
 
 import type { CompiledTask } from "./compiled.ts";
-import { renderTemplate } from "./expressions/mod.ts";
+import { renderTemplate, toText } from "./expressions/mod.ts";
 import { legId, matrixLegs } from "./matrix.ts";
 import { MatrixExpression } from "./matrix_compile.ts";
 import type { Leg, Values } from "./values.ts";
@@ -41,4 +41,25 @@ function evaluateMatrix(v: unknown, values: Values): unknown {
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, evaluateMatrix(x, values)]));
   }
   return v;
+}
+
+/**
+ * The name task `c` (or one of its legs, with `leg` its matrix values) shows: its `name:` with
+ * its `${{ }}` rendered from `values` (params, run), as written when that fails. A leg whose
+ * name has no `${{ }}` gets its values after it, as on GitHub: `Build (linux, 20)`.
+ */
+export function titleOf(c: CompiledTask, values: Values, leg?: Record<string, unknown>): string {
+  let shown = c.spec.displayName ?? c.spec.id;
+  if (c.title) {
+    try {
+      shown = toText(
+        renderTemplate(c.title, { values: leg ? { ...values, matrix: leg } : values }),
+      );
+    } catch {
+      // Shown as written: a name never fails a run.
+    }
+  }
+  if (!leg || c.title) return shown;
+  const label = Object.values(leg).map((v) => typeof v === "string" ? v : JSON.stringify(v));
+  return `${shown} (${label.join(", ")})`;
 }

@@ -21,7 +21,7 @@ import type { CompiledTask } from "./compiled.ts";
 import { conditionOf, type LegGroup } from "./conditions.ts";
 import { isTruthy, renderTemplate, type Template } from "./expressions/mod.ts";
 import { ancestorsOf } from "./graph.ts";
-import { legsOf } from "./legs.ts";
+import { legsOf, titleOf } from "./legs.ts";
 import type { FlowSpec } from "./spec.ts";
 import { pluginArgs, runTask } from "./task_run.ts";
 import { type Input, type Leg, taskValues, type ValueSources } from "./values.ts";
@@ -108,7 +108,7 @@ class FlowRuntime {
       }
       const coe = continueOnErrorOf(c, { params, inputs: params });
       if (coe !== undefined) state.soft.set(id, coe);
-      const def = this.#defOf(c, c.spec.displayName ?? id, coe);
+      const def = this.#defOf(c, titleOf(c, { params, inputs: params, run: { id: f.runId } }), coe);
       const call: CallOptions = { id };
       const condition = conditionOf(c, input, { src });
       if (condition) call.condition = condition;
@@ -319,7 +319,7 @@ function callLegs(
       legInput.after = [...(input.after as unknown[] ?? []), refs[i - slots!]];
     }
     const values = { params, inputs: params, matrix: leg.values };
-    const title = `${c.spec.displayName ?? id} (${legLabel(leg)})`;
+    const title = titleOf(c, { ...values, run: { id: f.runId } }, leg.values);
     const coe = continueOnErrorOf(c, values);
     if (coe !== undefined) ctx.state.soft.set(leg.id, coe);
     const def = ctx.defOf(c, title, coe);
@@ -329,12 +329,6 @@ function callLegs(
     refs.push(f.call(def as never, [legInput], call));
   });
   return refs;
-}
-
-function legLabel(leg: Leg): string {
-  return Object.values(leg.values).map((v) => typeof v === "string" ? v : JSON.stringify(v)).join(
-    ", ",
-  );
 }
 
 function taskDefinition(

@@ -47,7 +47,7 @@ export function compileTask(checker: Checker, t: TaskSpec, ctx: TaskContext): Co
   }
   // Names are shown everywhere: what an expression in one may read is checked.
   if (t.displayName?.includes("${{")) {
-    checker.template(t.displayName, [...t.path, "name"], { ...scope, place: "name" });
+    c.title = checker.template(t.displayName, [...t.path, "name"], { ...scope, place: "name" });
   }
   const settings = compileSettings(checker, t, scope, c);
   const badParams = compileWork(checker, c, scope, ctx);

@@ -176,6 +176,34 @@ Deno.test("name: is the task's display name, in the record and in describe", asy
   assert.equal(listed.tasks.only.name, "only", "in a list without id, name is the id");
 });
 
+Deno.test("a name's ${{ }} is rendered: params when the task is called, a leg's matrix values", async () => {
+  const text = `
+params:
+  who: { type: string, default: Ada }
+tasks:
+  hi:
+    name: Greet \${{ params.who }}
+    run: echo hi
+  build:
+    name: Build on \${{ matrix.os }}
+    strategy: { matrix: { os: [linux, mac] } }
+    run: echo \${{ matrix.os }}
+  plain:
+    name: Test
+    strategy: { matrix: { os: [linux] } }
+    run: echo ok
+`;
+  const { tasks, code, err } = await runYaml(text, ["-p", "who=Bob"]);
+  assert.equal(code, 0, err);
+  assert.equal(tasks.hi.name, "Greet Bob");
+  assert.equal(tasks["build[os=linux]"].name, "Build on linux");
+  assert.equal(tasks["build[os=mac]"].name, "Build on mac");
+  // A leg's name without ${{ }} gets its values after it, as on GitHub.
+  assert.equal(tasks["plain[os=linux]"].name, "Test (linux)");
+  const described = await orchestra("describe", text);
+  assert.match(described.out, /build\[os=mac\]: Build on mac\n/);
+});
+
 Deno.test("every compiled task has an identity: its command, shell and env, or its plugin", async () => {
   const { def, graph } = await loadYamlFlowText(
     "tasks:\n  a: { run: 'echo ${{ run.id }}', env: { X: '1' } }\n  b: { uses: log, with: { message: hi } }\n",
