@@ -202,30 +202,10 @@ export function explainMissing(
         ? { message: notHere, hint: "" }
         : { message: '"inputs" exists in GitHub workflow files', hint: "use params.<name>" };
     case "secrets":
-      return {
-        message: notHere,
-        hint: place === "name"
-          ? "a name is shown everywhere; keep secrets in `env:` or `with:` of the task that uses them"
-          : "read secrets in the `run:`, `with:` or `env:` of the task that uses them",
-      };
     case "tasks":
     case "needs":
-      return {
-        message: notHere,
-        hint: place === "outputs"
-          ? "outputs are computed from the task's own `result`"
-          : place === "strategy"
-          ? "a matrix is expanded when the run starts; for a list a task computes, use " +
-            "`foreach:` (read ${{ item }})"
-          : "read other tasks' results in a task's `run:`, `with:`, `env:` or `if:`",
-      };
     case "env":
-      return {
-        message: notHere,
-        hint: place === "env"
-          ? "an `env:` value cannot read `env`; write the value itself, or read params or secrets"
-          : "read `env` in a task's `run:`, `with:` or `if:`",
-      };
+      return { message: notHere, hint: readHint(name, place) };
     case "result":
       if (task.steps && place === "outputs") {
         return {
@@ -243,4 +223,24 @@ export function explainMissing(
       return { message: notHere, hint: "" };
   }
   return undefined;
+}
+
+// Where `secrets`, `tasks`, `needs` and `env` can be read instead of `place`.
+function readHint(name: string, place: Place): string {
+  switch (name) {
+    case "secrets":
+      return place === "name"
+        ? "a name is shown everywhere; keep secrets in `env:` or `with:` of the task that uses them"
+        : "read secrets in the `run:`, `with:` or `env:` of the task that uses them";
+    case "env":
+      return place === "env"
+        ? "an `env:` value cannot read `env`; write the value itself, or read params or secrets"
+        : "read `env` in a task's `run:`, `with:` or `if:`";
+  }
+  if (place === "outputs") return "outputs are computed from the task's own `result`";
+  if (place === "strategy") {
+    return "a matrix is expanded when the run starts; for a list a task computes, use " +
+      "`foreach:` (read ${{ item }})";
+  }
+  return "read other tasks' results in a task's `run:`, `with:`, `env:` or `if:`";
 }
