@@ -119,7 +119,7 @@ export type {
 // Running, planning, executors, time and caching
 export { executeFlow } from "./src/engine/execute.ts";
 export { planFlow, type PlanOptions } from "./src/engine/plan.ts";
-export type { FlowGraph, TaskNode } from "./src/core/model.ts";
+export type { FlowGraph, FlowSchedule, TaskNode } from "./src/core/model.ts";
 export { FakeClock, systemClock } from "./src/engine/clock.ts";
 export type { Clock } from "./src/engine/clock.ts";
 export { MemoryCache } from "./src/engine/cache.ts";

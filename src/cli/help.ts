@@ -34,7 +34,7 @@ Commands:
   cache clear     Remove cached task results and authorization decisions
   store           Migrate a PostgreSQL store (migrate), copy a SQLite history into it (copy)
   plugins         List plugins, show one's manual (info), scaffold one (new), re-pin (update)
-  schema          Print the JSON Schema of YAML flow files (for editors)
+  schema          Print the JSON Schema of flow, config or policy files (for editors)
   config          Show the effective settings and where each came from
   audit           Show the permission decisions recorded in the audit log
   secret encrypt  Encrypt a param value (decrypted only when a task uses it)
@@ -177,10 +177,11 @@ Options:
   plugins: PLUGINS_HELP,
   secret: SECRET_HELP,
   config: CONFIG_HELP,
-  schema: `Usage: orchestra schema [options]
+  schema: `Usage: orchestra schema [flow|config|policy] [options]
 
-Print the JSON Schema of YAML flow files, generated from the same definition the loader
-validates with. Point your editor at it, e.g. with a first line
+Print a JSON Schema: of YAML flow files (flow, the default; generated from the same definition
+the loader validates with), of orchestra.yaml (config) or of orchestra.policy.yaml (policy).
+Point your editor at it, e.g. with a first line
   # yaml-language-server: $schema=./flow.schema.json
 
 Options:

@@ -156,10 +156,21 @@ export function renderDescribe(graph: FlowGraph): string {
     }
   }
   out.push(...cacheKeys(graph));
+  const named = graph.nodes.filter((n) => n.title !== undefined);
+  if (named.length) {
+    out.push("", "Names:");
+    for (const n of named) out.push(`  ${n.id}: ${n.title}`);
+  }
   const described = graph.nodes.filter((n) => n.config.description);
   if (described.length) {
     out.push("");
     for (const n of described) out.push(`  ${n.id}: ${n.config.description}`);
+  }
+  if (graph.schedules?.length) {
+    out.push("", "Schedule (run by `orchestra serve`):");
+    for (const s of graph.schedules) {
+      out.push(`  cron "${s.cron}"${s.location ? ` (${formatLocation(s.location)})` : ""}`);
+    }
   }
   out.push("", ...notes(graph));
   return out.join("\n").trimEnd() + "\n";
@@ -180,7 +191,7 @@ function cacheKeys(graph: FlowGraph): string[] {
 }
 
 function notes(graph: FlowGraph): string[] {
-  const out: string[] = [];
+  const out: string[] = (graph.notes ?? []).map((n) => `Note: ${n}.`);
   if (graph.nodes.some((n) => n.config.executor === "inline")) {
     out.push(
       "Note: inline tasks run in the orchestrator's own isolate and are not sandboxed; " +
@@ -264,11 +275,14 @@ export function graphJson(graph: FlowGraph): unknown {
         : null,
       permissions: n.config.permissions ?? null,
       continueOnError: n.config.continueOnError,
+      ...(n.title !== undefined ? { title: n.title } : {}),
       ...(n.map ? { items: n.map.items, mapConcurrency: n.map.concurrency ?? null } : {}),
       ...(n.plugin ? { plugin: n.plugin } : {}),
       location: n.location ? formatLocation(n.location) : null,
     })),
     dynamicAfter: graph.dynamicAfter?.taskId ?? null,
+    schedules: (graph.schedules ?? []).map((s) => s.cron),
+    notes: graph.notes ?? [],
   };
 }
 

@@ -158,6 +158,16 @@ export interface TaskNode {
   map?: { items: number | "dynamic"; concurrency?: number };
   /** For a task that runs a plugin: which one, and where it was found. */
   plugin?: { name: string; version: string; source: string };
+  /** The name shown to people, when it differs from the id (a YAML task's `name:`). */
+  title?: string;
+}
+
+/** A cron entry of a flow's schedule: when `orchestra serve` runs it. */
+export interface FlowSchedule {
+  /** Five fields: minute hour day-of-month month day-of-week. */
+  cron: string;
+  /** Where it was written. */
+  location?: SourceLocation;
 }
 
 /** The flow graph: what validation, `describe`, `graph` and `--dry-run` work on. */
@@ -180,6 +190,10 @@ export interface FlowGraph {
   dynamicAfter?: { taskId: string; location?: SourceLocation };
   /** Problems found while the front end built the graph. */
   issues: ValidationIssue[];
+  /** When `orchestra serve` runs the flow. */
+  schedules?: FlowSchedule[];
+  /** What the flow's file says that is accepted and ignored, for `describe`. */
+  notes?: string[];
 }
 
 const RETRY_KEYS = ["attempts", "delay", "backoff", "maxDelay", "jitter", "retryOn"];

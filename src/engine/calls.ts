@@ -14,6 +14,9 @@ import type { TaskDefinition } from "../core/protocol.ts";
 /** The executors this build offers. */
 export const AVAILABLE_EXECUTORS = ["inline", "worker"] as const;
 
+// A matrix leg's id names its values, `build[os=linux,node=20]`: never a map item's `name[3]`.
+const LEG_ID = /^[^\[\]\s#]+\[[^\[\]\s#=,]+=[^\[\]\s#]*\]$/;
+
 /**
  * Deterministic call ids: the first call of `load` is `load`, the second `load#2`, and so on,
  * so the same body makes the same ids on every run (the basis of durable replay).
@@ -34,7 +37,7 @@ export class CallIds {
 
   /** Claims an id given explicitly; throws when it is taken or malformed. */
   claim(id: string): string {
-    if (typeof id !== "string" || id === "" || /[\[\]\s]/.test(id)) {
+    if (typeof id !== "string" || id === "" || (/[\[\]\s]/.test(id) && !LEG_ID.test(id))) {
       throw new TypeError(
         `Invalid task id ${JSON.stringify(id)}: use a name without spaces or brackets`,
       );
