@@ -147,6 +147,13 @@ export interface RunOptions {
   /** Results of calls that completed before (resume): they are restored, not run again. */
   restore?: ReadonlyMap<string, RestoredTask>;
   /**
+   * Attempts that calls already made in an earlier life of this run, by call id: a restarted
+   * flow isolate continues each call from there, with the retry budget it has left. A call
+   * whose last attempt failed is judged by its retry policy at once (retried after its delay,
+   * or failed); one marked `final` fails without running again. @default none
+   */
+  priorAttempts?: ReadonlyMap<string, PriorAttempts>;
+  /**
    * The absolute directory relative permission paths resolve against when requests are
    * compared with the flow's ceiling (`orchestra run` passes the flow file's directory).
    * @default the working directory
@@ -193,6 +200,16 @@ export interface RestoredTask {
    * replay means the body calls tasks in another order. @default not checked
    */
   call?: number;
+}
+
+/** What a call did before its run was restarted (see `RunOptions.priorAttempts`). */
+export interface PriorAttempts {
+  /** Attempts it made (and finished). */
+  attempts: number;
+  /** How the last one failed, if it did: the retry policy decides what follows. */
+  error?: unknown;
+  /** It had failed for good: it fails again with `error`, and does not run. */
+  final?: boolean;
 }
 
 /** A line a task logged. */
