@@ -158,6 +158,8 @@ export interface TaskNode {
   map?: { items: number | "dynamic"; concurrency?: number };
   /** For a task that runs a plugin: which one, and where it was found. */
   plugin?: { name: string; version: string; source: string };
+  /** The URL of the module whose top level defined the task (what a worker of it loads). */
+  module?: string;
 }
 
 /** The flow graph: what validation, `describe`, `graph` and `--dry-run` work on. */
@@ -180,6 +182,12 @@ export interface FlowGraph {
   dynamicAfter?: { taskId: string; location?: SourceLocation };
   /** Problems found while the front end built the graph. */
   issues: ValidationIssue[];
+  /**
+   * Where the flow's own code runs: `true` in a flow isolate with no permissions (the CLI's
+   * default for TypeScript flows), `false` in the orchestrator itself (the flow opted out).
+   * Unset for YAML flows (they hold no code of their own) and in the library.
+   */
+  sandboxed?: boolean;
 }
 
 const RETRY_KEYS = ["attempts", "delay", "backoff", "maxDelay", "jitter", "retryOn"];

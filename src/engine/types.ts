@@ -97,10 +97,15 @@ export interface FlowOptions<S extends ParamsSchema | undefined = ParamsSchema |
   /** Wrappers around every task attempt, outermost first. */
   middleware?: readonly Middleware[];
   /**
-   * `"strict"`: every task that requests a permission runs in a worker with exactly its grant
-   * (a task that requests permissions but insists on `executor: "inline"` is invalid).
+   * Where the flow's own code runs under `orchestra run` (and `validate`, `describe`, …).
+   * By default (`true`) its module, body and pure tasks run in a flow isolate with no
+   * permissions, and a task that requests permissions runs in a task worker with exactly its
+   * grant. `false` opts out: the module is imported into the orchestrator and inline tasks
+   * share its rights, as in the library (a policy may forbid it). `"strict"` is the default
+   * and more: a task that requests permissions but insists on `executor: "inline"` is invalid.
+   * `flow.run()` in the library always runs in the caller's isolate. @default true
    */
-  sandbox?: "strict";
+  sandbox?: "strict" | boolean;
 }
 
 /** Options of one run. */
