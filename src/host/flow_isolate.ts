@@ -37,8 +37,9 @@ function entryModule(moduleUrl: string): string {
   // (it takes the bridge), the library third (already loaded, the user's imports of it need
   // no read); the user's module last, dynamically, under the isolate's own grant.
   const code = `import ${JSON.stringify(BOOTSTRAP)};\n` +
-    `import { moduleFailed, serveFlowIsolate } from ${JSON.stringify(RUNTIME)};\n` +
+    `import { moduleFailed, serveFlowIsolate, setHostCwd } from ${JSON.stringify(RUNTIME)};\n` +
     `import ${JSON.stringify(LIBRARY)};\n` +
+    `setHostCwd(${JSON.stringify(Deno.cwd())});\n` +
     `const url = ${JSON.stringify(moduleUrl)};\n` +
     `let mod;\ntry { mod = await import(url + ""); } catch (e) { moduleFailed(e); }\n` +
     `if (mod) serveFlowIsolate(mod);\n`;

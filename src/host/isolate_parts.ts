@@ -21,6 +21,7 @@ import type { CacheHit, ResultCache } from "../engine/cache.ts";
 import { requestsAny } from "../engine/calls.ts";
 import { type Executor, InlineExecutor, type TaskCall } from "../engine/executor.ts";
 import type { Journal, JournalEvent, TaskContext } from "../engine/types.ts";
+import type { PermissionSet } from "../core/permissions.ts";
 import { explainDenial } from "../permissions/denial.ts";
 import { holdsEncrypted } from "../permissions/encrypted.ts";
 import type { ErrorData, HostToIsolate, IsolateToHost } from "./isolate_protocol.ts";
@@ -133,6 +134,7 @@ interface Launch extends Waiting<unknown> {
 export class HostExecutor implements Executor {
   readonly #send: Send;
   readonly #launches = new Map<number, Launch>();
+  readonly #authorizing = new Map<number, Waiting<PermissionSet>>();
   #next = 0;
 
   /** Asks through `send`. */
@@ -186,6 +188,41 @@ export class HostExecutor implements Executor {
         },
       });
     });
+  }
+
+  /**
+   * Asks the host what a task that requests permissions may have (the engine's `authorize`,
+   * before the first attempt). The grant is the host's to keep: a launch uses the host's copy.
+   */
+  authorize(t: {
+    taskId: string;
+    name: string;
+    request: PermissionSet;
+    plugin?: { name: string; version: string };
+  }): Promise<PermissionSet> {
+    const id = ++this.#next;
+    return new Promise((resolve, reject) => {
+      this.#authorizing.set(id, { resolve, reject });
+      this.#send({
+        type: "authorize",
+        id,
+        request: {
+          taskId: t.taskId,
+          name: t.name,
+          permissions: t.request,
+          ...(t.plugin ? { plugin: { name: t.plugin.name, version: t.plugin.version } } : {}),
+        },
+      });
+    });
+  }
+
+  /** The host's answer about authorization `m.id`. */
+  authorized(m: Extract<HostToIsolate, { type: "authorized" }>): void {
+    const w = this.#authorizing.get(m.id);
+    if (w === undefined) return;
+    this.#authorizing.delete(m.id);
+    if (m.ok) w.resolve(m.grant);
+    else w.reject(errorFrom(m.error));
   }
 
   /** The host's answer about launch `m.id`. */

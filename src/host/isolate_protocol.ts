@@ -82,6 +82,8 @@ export interface RunRequest {
   concurrency?: number;
   /** The executor of tasks that choose none. */
   defaultExecutor?: string;
+  /** The lowest level of the engine's and tasks' log lines the host wants. @default "info" */
+  logLevel?: LogLevel;
 }
 
 /** A task the isolate asks the host to run in a task worker. */
@@ -110,6 +112,18 @@ export interface LaunchRequest {
   timeoutMs?: number;
 }
 
+/** A task that requests permissions, before its first attempt: what may it have? */
+export interface AuthorizeRequest {
+  /** The call's id. */
+  taskId: string;
+  /** The task's name. */
+  name: string;
+  /** What it requests. */
+  permissions: PermissionSet;
+  /** The plugin it runs. */
+  plugin?: { name: string; version: string };
+}
+
 /** What the host sends the isolate. */
 export type HostToIsolate =
   | { type: "describe"; cwd: string }
@@ -132,6 +146,8 @@ export type HostToIsolate =
     props?: Record<string, unknown>;
   }
   | { type: "cached"; id: number; hit: { value: unknown } | undefined; error?: string }
+  | { type: "authorized"; id: number; ok: true; grant: PermissionSet }
+  | { type: "authorized"; id: number; ok: false; error: ErrorData }
   | { type: "cancel"; reason: string }
   | { type: "ping"; n: number };
 
@@ -145,12 +161,20 @@ export type IsolateToHost =
   | { type: "journal"; seq: number; events: JournalEvent[] }
   | { type: "events"; events: JournalEvent[] }
   | { type: "launch"; request: LaunchRequest }
+  | { type: "authorize"; id: number; request: AuthorizeRequest }
   | { type: "cancel-task"; id: number; reason: string }
   | { type: "cache-get"; id: number; key: string; now: number }
   | { type: "cache-set"; id: number; key: string; value: unknown; expiresAt: number }
   | { type: "attempt"; taskId: string; attempt: number; timeoutMs: number }
   | { type: "ended"; taskId: string; attempt: number }
   | { type: "console"; level: LogLevel; line: string }
+  | {
+    type: "log";
+    category: string[];
+    level: LogLevel;
+    message: string;
+    properties: Record<string, unknown>;
+  }
   | { type: "warning"; message: string }
   | { type: "finished"; record: RunRecord }
   | { type: "pong"; n: number };

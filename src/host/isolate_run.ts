@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { Logger } from "@logtape/logtape";
+import { getLogger, type Logger } from "@logtape/logtape";
 import { errorMessage, TaskTimeoutError } from "../core/errors.ts";
 import type { RunEvent } from "../core/events.ts";
 import type { ResultCache } from "../engine/cache.ts";
@@ -170,6 +170,12 @@ class IsolateLife {
         return;
       case "launch":
         return void this.#launch(m.request);
+      case "authorize":
+        return void this.#o.launcher.authorize(m.request).then(
+          (grant) => this.#isolate.send({ type: "authorized", id: m.id, ok: true, grant }),
+          (e) =>
+            this.#isolate.send({ type: "authorized", id: m.id, ok: false, error: errorData(e) }),
+        );
       case "cancel-task":
         return this.#launches.get(m.id)?.abort(new Error(m.reason));
       case "cache-get":
@@ -185,6 +191,11 @@ class IsolateLife {
       case "console":
         this.#o.log[m.level === "warning" ? "warn" : m.level]("{line}", { line: m.line });
         return;
+      case "log": {
+        const method = m.level === "warning" ? "warn" : m.level;
+        getLogger(m.category)[method](m.message, m.properties);
+        return;
+      }
       case "warning":
         this.#o.log.warn("The flow isolate: {message}", { message: m.message });
         return;

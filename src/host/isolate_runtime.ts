@@ -11,6 +11,7 @@
  * @module
  */
 
+import { configure, type LogRecord } from "@logtape/logtape";
 import { errorMessage } from "../core/errors.ts";
 import type { RunEvent } from "../core/events.ts";
 import { taskContextStorage } from "../core/protocol.ts";
@@ -43,9 +44,15 @@ import {
 const bridge = takeBridge();
 const send: Send = (m: IsolateToHost) => bridge.send(m);
 
-// A worker cannot read its own working directory without read permission; it is the host's.
+// A worker cannot read its own working directory without read permission; it is the host's
+// (told in the entry, before the user's module loads, and with each request).
 let cwd = "/";
 Object.defineProperty(Deno, "cwd", { value: () => cwd, writable: false, configurable: false });
+
+/** Sets the working directory the isolate reports (the host's). */
+export function setHostCwd(dir: string): void {
+  cwd = dir;
+}
 
 // The user's module loads as this scope: what it does wrong at its top level breaks the
 // isolate with a message that says so.
@@ -124,6 +131,8 @@ class IsolateServer {
         return this.#journal.acknowledged(m);
       case "launched":
         return this.#host.launched(m);
+      case "authorized":
+        return this.#host.authorized(m);
       case "task-log":
         return this.#host.logged(m);
       case "cached":
@@ -157,6 +166,7 @@ class IsolateServer {
   async #run(m: RunRequest): Promise<void> {
     if (this.#running) return;
     this.#running = true;
+    await forwardLogs(m.logLevel ?? "info");
     let record: RunRecord;
     try {
       const restore = new Map(m.restore);
@@ -173,6 +183,8 @@ class IsolateServer {
         },
         // Secrets are the host's: a task that declares one runs in a worker the host launches.
         secrets: () => undefined,
+        // Asked before the first attempt, as in the host: a denied task never starts.
+        authorize: (t) => this.#host.authorize(t),
         ...(restore.size ? { restore, onEvent: restoredEvents(restored) } : {}),
         ...(m.prior.length
           ? { priorAttempts: new Map(m.prior.map(([id, p]) => [id, priorOf(p)])) }
@@ -193,6 +205,38 @@ class IsolateServer {
       send({ type: "failed", error: { name: "Error", message: errorMessage(e) } });
     }
   }
+}
+
+/**
+ * The engine's and the tasks' log lines (LogTape, category `orchestra`) go to the host, which
+ * writes them where its own go.
+ */
+async function forwardLogs(level: NonNullable<RunRequest["logLevel"]>): Promise<void> {
+  const sink = (record: LogRecord) => {
+    const raw = record.rawMessage;
+    const message = typeof raw === "string" ? raw : raw.join("");
+    let properties: Record<string, unknown>;
+    try {
+      properties = structuredClone(record.properties);
+    } catch {
+      properties = toData(record.properties) as Record<string, unknown>;
+    }
+    send({
+      type: "log",
+      category: [...record.category],
+      level: record.level as never,
+      message,
+      properties,
+    });
+  };
+  await configure({
+    reset: true,
+    sinks: { host: sink },
+    loggers: [
+      { category: ["orchestra"], lowestLevel: level, sinks: ["host"] },
+      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["host"] },
+    ],
+  });
 }
 
 /**

@@ -110,16 +110,6 @@ export function dynamicImportIssues(
   const workers = graph.nodes.filter((n) => n.config.executor === "worker" && n.module);
   const reach = new Map<string, Set<string>>();
   for (const r of dynamic) {
-    if (writesLock) {
-      out.push(issue(
-        r,
-        `The module imports remote code "${r.specifier}", and this Orchestra runs with a lock ` +
-          `file it would write the import into`,
-        "run Orchestra with deno run --no-lock (deno task orchestra does) or as the compiled " +
-          "binary",
-      ));
-      continue;
-    }
     const granted = workers.some((n) => {
       let set = reach.get(n.module!);
       if (set === undefined) reach.set(n.module!, set = reachable(modules, n.module!));
@@ -132,6 +122,14 @@ export function dynamicImportIssues(
           `from it is granted import of "${shown(r.host)}"`,
         `give the task that imports it permissions: { import: ["${shown(r.host)}"] } (within ` +
           "the flow's ceiling)",
+      ));
+    } else if (writesLock) {
+      out.push(issue(
+        r,
+        `The module imports remote code "${r.specifier}", and this Orchestra runs with a lock ` +
+          `file it would write the import into`,
+        "run Orchestra with deno run --no-lock (deno task orchestra does) or as the compiled " +
+          "binary",
       ));
     }
   }

@@ -22,7 +22,7 @@ import { stableJson } from "../engine/cache.ts";
 import { requestsAny } from "../engine/calls.ts";
 import type { WorkerRunner } from "../executors/worker_executor.ts";
 import { decryptDeep, holdsEncrypted } from "../permissions/encrypted.ts";
-import type { LaunchRequest } from "./isolate_protocol.ts";
+import type { AuthorizeRequest, LaunchRequest } from "./isolate_protocol.ts";
 import { isOrchestraModule, type ModuleGraph } from "./module_graph.ts";
 import { uncoveredImports } from "./remote_imports.ts";
 
@@ -88,6 +88,8 @@ function same(a: unknown, b: unknown): boolean {
 /** Launches the task workers of one run, on the isolate's request. */
 export class TaskLauncher {
   readonly #o: TaskLauncherOptions;
+  /** The grant given to each task before its first attempt, with the request it answered. */
+  readonly #grants = new Map<string, { request: string; grant: PermissionSet }>();
 
   /** A launcher for one run. */
   constructor(options: TaskLauncherOptions) {
@@ -103,14 +105,26 @@ export class TaskLauncher {
           `which is not one of the flow's modules`,
       );
     }
-    const plan = plannedFor(o.planned, r.taskId);
+    this.#checkPlan(r);
+  }
+
+  /** A task the plan knows asks for what the plan said. */
+  #checkPlan(
+    r: {
+      taskId: string;
+      permissions?: PermissionSet;
+      secrets?: readonly string[];
+      plugin?: { name: string; version: string };
+    },
+  ): void {
+    const plan = plannedFor(this.#o.planned, r.taskId);
     if (plan === undefined) return;
     const plugin = r.plugin ? { name: r.plugin.name, version: r.plugin.version } : undefined;
     const mismatch = !same(plan.permissions, r.permissions)
       ? `permissions ${stableJson(r.permissions ?? {})} where its plan requests ${
         stableJson(plan.permissions ?? {})
       }`
-      : !same([...plan.secrets].sort(), [...r.secrets].sort())
+      : r.secrets !== undefined && !same([...plan.secrets].sort(), [...r.secrets].sort())
       ? `secrets ${JSON.stringify(r.secrets)} where its plan declares ${
         JSON.stringify(plan.secrets)
       }`
@@ -124,6 +138,34 @@ export class TaskLauncher {
     }
   }
 
+  /**
+   * What a task that requests permissions may have, before its first attempt: its request
+   * narrowed by the host's authorization (throws to deny: the task then never starts).
+   */
+  async authorize(r: AuthorizeRequest): Promise<PermissionSet> {
+    this.#checkPlan(r);
+    const grant = await this.#o.authorize({
+      taskId: r.taskId,
+      name: r.name,
+      request: r.permissions,
+      ...(r.plugin ? { plugin: r.plugin } : {}),
+    });
+    this.#grants.set(r.taskId, { request: stableJson(r.permissions), grant });
+    return grant;
+  }
+
+  #grant(r: LaunchRequest): PermissionSet | Promise<PermissionSet> {
+    if (!requestsAny(r.permissions)) return {};
+    const given = this.#grants.get(r.taskId);
+    if (given !== undefined && given.request === stableJson(r.permissions)) return given.grant;
+    return this.authorize({
+      taskId: r.taskId,
+      name: r.name,
+      permissions: r.permissions!,
+      ...(r.plugin ? { plugin: r.plugin } : {}),
+    });
+  }
+
   /** Runs the task the isolate asked for in a worker with exactly its grant. */
   async launch(
     r: LaunchRequest,
@@ -132,14 +174,7 @@ export class TaskLauncher {
   ): Promise<unknown> {
     const o = this.#o;
     this.#check(r);
-    const grant: PermissionSet = requestsAny(r.permissions)
-      ? await o.authorize({
-        taskId: r.taskId,
-        name: r.name,
-        request: r.permissions!,
-        ...(r.plugin ? { plugin: r.plugin } : {}),
-      })
-      : {};
+    const grant = await this.#grant(r);
     const fetched = uncoveredImports(o.modules, r.moduleUrl, grant);
     if (fetched.length) {
       const hosts = [...new Set(fetched.map((f) => f.host.replace(/:(443|80)$/, "")))];

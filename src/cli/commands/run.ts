@@ -62,8 +62,11 @@ export const RUN_OPTIONS = {
   "run-id": { type: "string" },
 } as const;
 
-/** The flags every Orchestra process runs under (see deno.json's `orchestra` task). */
-const DENO_FLAGS = ["run", "-A", "--no-prompt", "--unstable-worker-options"];
+/**
+ * The flags every Orchestra process runs under (see deno.json's `orchestra` task): no lock
+ * file, so that remote code a flow's task is granted is never written into Orchestra's own.
+ */
+const DENO_FLAGS = ["run", "-A", "--no-prompt", "--no-lock", "--unstable-worker-options"];
 
 /** The command line of the same command, without `--detach`, with the run id. */
 function detachedArgs(parsed: Parsed, runId: string): string[] {
@@ -375,6 +378,7 @@ async function executeOwned(
         journal,
         cache,
         logger,
+        logLevel: (v.verbose ? "debug" : settings.logLevel) as LogLevel,
       });
     } else {
       record = await new FlowRun(def, params, {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Logger } from "@logtape/logtape";
+import type { Logger, LogLevel } from "@logtape/logtape";
 import type { RunEvent } from "../../core/events.ts";
 import type { ResultCache } from "../../engine/cache.ts";
 import type { Journal, RestoredTask, RunRecord } from "../../engine/types.ts";
@@ -43,6 +43,8 @@ export interface SandboxedRun {
   cache: ResultCache;
   /** The host's logger. */
   logger: Logger;
+  /** The lowest level of log lines shown. */
+  logLevel: LogLevel;
 }
 
 /** Runs a prepared TypeScript flow in its flow isolate; resolves with its record. */
@@ -79,6 +81,7 @@ export function runSandboxedFlow(prepared: Prepared, run: SandboxedRun): Promise
       prior: [],
       ...(settings.concurrency !== undefined ? { concurrency: settings.concurrency } : {}),
       ...(settings.executor !== "inline" ? { defaultExecutor: settings.executor } : {}),
+      logLevel: run.logLevel as never,
     },
     journal: run.journal,
     cache: run.cache,
