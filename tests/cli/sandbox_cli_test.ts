@@ -77,9 +77,12 @@ Deno.test("a policy with sandbox: required refuses sandbox: false and --no-sandb
     const off = await cmd(dir, ["run", "off.ts", "-q"]);
     assert.equal(off.code, 2);
     assert.match(off.err, /the flow says sandbox: false, and the policy .* says sandbox: required/);
-    await Deno.writeTextFile(`${dir}/pure.ts`, `import { flow, task } from ${LIB};
+    await Deno.writeTextFile(
+      `${dir}/pure.ts`,
+      `import { flow, task } from ${LIB};
 export default flow("pure", () => task("one", () => 1)());
-`);
+`,
+    );
     const flag = await cmd(dir, ["validate", "pure.ts", "--no-sandbox"]);
     assert.equal(flag.code, 2);
     assert.match(flag.err, /--no-sandbox was given, and the policy .* says sandbox: required/);
@@ -93,10 +96,13 @@ export default flow("pure", () => task("one", () => 1)());
 
 Deno.test("a sandboxed run's cache is the host's: the second run is a hit, in another process too", async () => {
   await inDir(async (dir) => {
-    await Deno.writeTextFile(`${dir}/flow.ts`, `import { flow, task } from ${LIB};
+    await Deno.writeTextFile(
+      `${dir}/flow.ts`,
+      `import { flow, task } from ${LIB};
 export const stamp = task({ name: "stamp", cache: { ttl: "1h" } }, () => crypto.randomUUID());
 export default flow("stamped", () => stamp());
-`);
+`,
+    );
     const first = await cmd(dir, ["run", "flow.ts", "--json", "-q"]);
     const second = await cmd(dir, ["run", "flow.ts", "--json", "-q"]);
     assert.equal(second.code, 0, second.err);
@@ -109,14 +115,17 @@ export default flow("stamped", () => stamp());
 
 Deno.test("a task that declares a secret runs in a task worker the host gives the value to; it is masked", async () => {
   await inDir(async (dir) => {
-    await Deno.writeTextFile(`${dir}/flow.ts`, `import { flow, task, type TaskContext } from ${LIB};
+    await Deno.writeTextFile(
+      `${dir}/flow.ts`,
+      `import { flow, task, type TaskContext } from ${LIB};
 export const login = task({ name: "login", secrets: ["API_TOKEN"] }, (ctx: TaskContext) => {
   ctx.log.info("token " + ctx.secret("API_TOKEN"));
   return ctx.secret("API_TOKEN").length;
 });
 export const peek = task("peek", (ctx: TaskContext) => ctx.secret("API_TOKEN"));
 export default flow("secretive", () => [login(), peek()]);
-`);
+`,
+    );
     const run = await cmd(dir, ["run", "flow.ts", "--json", "-q"], { API_TOKEN: "s3cr3t-value" });
     assert.equal(run.code, 1, "peek declared no secret");
     assert.ok(!run.out.includes("s3cr3t-value") && !run.err.includes("s3cr3t-value"));
@@ -132,7 +141,9 @@ export default flow("secretive", () => [login(), peek()]);
 
 Deno.test("retry of a sandboxed run restores what succeeded and runs the rest in a new isolate", async () => {
   await inDir(async (dir) => {
-    await Deno.writeTextFile(`${dir}/flow.ts`, `import { flow, task } from ${LIB};
+    await Deno.writeTextFile(
+      `${dir}/flow.ts`,
+      `import { flow, task } from ${LIB};
 export const stamp = task("stamp", () => crypto.randomUUID());
 export const check = task("check", (ok: boolean, s: string) => {
   if (!ok) throw new Error("not yet");
@@ -142,7 +153,8 @@ export default flow(
   { name: "retried", params: { ok: { type: "boolean", default: false } } },
   (_f, p) => check(p.ok, stamp()),
 );
-`);
+`,
+    );
     const first = await cmd(dir, ["run", "flow.ts", "--json", "-q"]);
     assert.equal(first.code, 1);
     const doc = JSON.parse(first.out);
@@ -155,7 +167,8 @@ export default flow(
 });
 
 Deno.test({
-  name: "a literal remote import granted to its task loads, from a process without a lock file, and deno.lock stays as it was",
+  name:
+    "a literal remote import granted to its task loads, from a process without a lock file, and deno.lock stays as it was",
   sanitizeResources: false,
   fn: async () => {
     await inDir(async (dir) => {
@@ -169,13 +182,16 @@ Deno.test({
       const port = server.addr.port;
       const lock = await Deno.readFile(`${ROOT}/deno.lock`);
       try {
-        await Deno.writeTextFile(`${dir}/flow.ts`, `import { flow, task } from ${LIB};
+        await Deno.writeTextFile(
+          `${dir}/flow.ts`,
+          `import { flow, task } from ${LIB};
 export const fetchCode = task(
   { name: "fetch_code", permissions: { import: ["127.0.0.1:${port}"] } },
   async () => (await import("http://127.0.0.1:${port}/x.js")).default,
 );
 export default flow("remote", () => fetchCode());
-`);
+`,
+        );
         const out = await new Deno.Command(Deno.execPath(), {
           args: [
             "run",

@@ -71,8 +71,14 @@ Deno.test("static remote imports and npm packages Orchestra does not hold are re
     const g = await scanModuleGraph(pathToFileURL(`${dir}/flow.ts`).href);
     const issues = staticImportIssues(g);
     assert.equal(issues.length, 2, "zod is Orchestra's own (in its lock file)");
-    assert.match(issues[0].message, /npm:left-pad@1\.3\.0 is an npm package Orchestra does not hold/);
-    assert.match(issues[1].message, /imports remote code "https:\/\/deno\.land\/std\/x\.ts" as it loads/);
+    assert.match(
+      issues[0].message,
+      /npm:left-pad@1\.3\.0 is an npm package Orchestra does not hold/,
+    );
+    assert.match(
+      issues[1].message,
+      /imports remote code "https:\/\/deno\.land\/std\/x\.ts" as it loads/,
+    );
     assert.match(issues[1].hint!, /permissions: \{ import: \["deno\.land"\] \}/);
     assert.deepEqual(issues[1].location, { file: `${dir}/flow.ts`, line: 1, col: 1 });
     assert.equal(unsandboxedImportIssues(g, "f").length, 2);
@@ -104,7 +110,10 @@ Deno.test("a literal remote import is allowed where a worker task of a module re
       }) as unknown as FlowGraph;
     assert.deepEqual(dynamicImportIssues(g, graph({ import: ["esm.sh"] }), false), []);
     const none = dynamicImportIssues(g, graph(undefined), false);
-    assert.match(none[0].message, /no task that runs in a worker from it is granted import of "esm\.sh"/);
+    assert.match(
+      none[0].message,
+      /no task that runs in a worker from it is granted import of "esm\.sh"/,
+    );
     assert.match(none[0].hint!, /permissions: \{ import: \["esm\.sh"\] \}/);
     // A worker of the flow module loads tasks.ts too, so its task may be the one granted.
     const flowUrl = pathToFileURL(`${dir}/flow.ts`).href;

@@ -43,7 +43,13 @@ async function run(b: Box, file: string, ...more: string[]) {
   return { code, err: io.err, doc, byId };
 }
 
-for (const sandbox of ["", 'sandbox: "strict", ']) {
+/** The flow option under which the inline read is tried: the default, and sandbox: "strict". */
+const MODES = [
+  "",
+  'sandbox: "strict", ',
+];
+
+for (const sandbox of MODES) {
   Deno.test(
     `escape attempt: an inline task reads /etc/hostname under a ceiling of ./data (${
       sandbox ? "strict" : "default"

@@ -291,6 +291,20 @@ export async function executePrepared(
   io: Io,
   continuation?: Continuation,
 ): Promise<number> {
+  try {
+    return await executeWithStore(prepared, parsed, io, continuation);
+  } finally {
+    // A run that did not get as far as its flow isolate stops it all the same.
+    prepared.ts?.isolate?.terminate();
+  }
+}
+
+async function executeWithStore(
+  prepared: Prepared,
+  parsed: Parsed,
+  io: Io,
+  continuation?: Continuation,
+): Promise<number> {
   const { settings } = prepared;
   // Secrets: the secrets file first, then the environment.
   const secrets = await runSecrets(prepared, io);

@@ -60,7 +60,9 @@ const signal = new AbortController().signal;
 const noLog = () => {};
 
 Deno.test("the host launches a planned task with the grant authorization gives, not what the isolate claims", async () => {
-  const { l, calls } = launcher({ read_text: { permissions: { read: [`${ROOT}/tests`] }, secrets: [] } });
+  const { l, calls } = launcher({
+    read_text: { permissions: { read: [`${ROOT}/tests`] }, secrets: [] },
+  });
   assert.equal(await l.launch(request({}), signal, noLog), "ran");
   assert.deepEqual(calls[0].grant, { read: [`${ROOT}/tests`] });
 });
@@ -75,7 +77,9 @@ Deno.test("escape attempt: the flow isolate asks to start a worker from a file t
 });
 
 Deno.test("escape attempt: the flow isolate claims a planned task requests more than its plan", async () => {
-  const { l, calls } = launcher({ read_text: { permissions: { read: [`${ROOT}/tests`] }, secrets: [] } });
+  const { l, calls } = launcher({
+    read_text: { permissions: { read: [`${ROOT}/tests`] }, secrets: [] },
+  });
   await assert.rejects(
     l.launch(request({ permissions: { read: true } }), signal, noLog),
     /was refused: the flow isolate asked for permissions \{"read":true\} where its plan requests/,
