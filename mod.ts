@@ -59,6 +59,7 @@ export type {
   Journal,
   JournalEvent,
   Middleware,
+  PriorAttempts,
   RestoredTask,
   RunOptions,
   RunRecord as RunRecordData,

@@ -56,7 +56,10 @@ During development: deno task orchestra <command> …
 const FLOW_HELP =
   `  -p, --param NAME=VALUE    Set a param (repeatable); values are converted to the param's type
       --params-file FILE    Read params from a JSON or YAML file (--param wins)
-      --flow NAME           Which flow, when FILE exports several`;
+      --flow NAME           Which flow, when FILE exports several
+      --no-sandbox          Import a TypeScript flow's module into the orchestrator (all its
+                            rights) instead of its flow isolate (no permissions), like
+                            sandbox: false; a policy with sandbox: required refuses it`;
 
 /** The options that decide what a flow is allowed and where its plugins come from. */
 const SOURCES_HELP =
@@ -111,6 +114,7 @@ The flow file is the run's own; RUN may be a prefix of the run id.
 Options:
 ${extra}
 ${RUNNING_HELP}
+      --no-sandbox          Import the flow's module into the orchestrator, not a flow isolate
       --plugin-dir DIR      Look for plugins in DIR too (repeatable; before ./plugins)
       --policy-file FILE    The local permission policy (default: the first
                             orchestra.policy.yaml from the current directory upwards)

@@ -160,6 +160,8 @@ export interface TaskNode {
   plugin?: { name: string; version: string; source: string };
   /** The name shown to people, when it differs from the id (a YAML task's `name:`). */
   title?: string;
+  /** The URL of the module whose top level defined the task (what a worker of it loads). */
+  module?: string;
 }
 
 /** A cron entry of a flow's schedule: when `orchestra serve` runs it. */
@@ -194,6 +196,12 @@ export interface FlowGraph {
   schedules?: FlowSchedule[];
   /** What the flow's file says that is accepted and ignored, for `describe`. */
   notes?: string[];
+  /**
+   * Where the flow's own code runs: `true` in a flow isolate with no permissions (the CLI's
+   * default for TypeScript flows), `false` in the orchestrator itself (the flow opted out).
+   * Unset for YAML flows (they hold no code of their own) and in the library.
+   */
+  sandboxed?: boolean;
 }
 
 const RETRY_KEYS = ["attempts", "delay", "backoff", "maxDelay", "jitter", "retryOn"];

@@ -58,7 +58,7 @@ Deno.test("the README's worker example runs from another folder: ./data is the f
 Deno.test("inline tasks, run: steps and plugin params read relative paths from the flow's folder", async () => {
   const dir = await project({
     "inline.ts": `import { flow, task } from "@orchestra/orchestra";
-const count = task("count", async (file: string) =>
+const count = task({ name: "count", permissions: { read: ["data"] } }, async (file: string) =>
   (await Deno.readTextFile(file)).trim().split("\\n").length);
 export default flow("inline", () => count("data/sales.csv"));
 `,

@@ -28,6 +28,7 @@ export const RESUME_OPTIONS = {
   quiet: { type: "boolean", short: "q" },
   verbose: { type: "boolean", short: "v" },
   force: { type: "boolean" },
+  "no-sandbox": { type: "boolean" },
 } as const;
 
 /**
