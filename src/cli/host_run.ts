@@ -23,7 +23,7 @@
  * @module
  */
 
-import type { Logger } from "@logtape/logtape";
+import type { Logger, LogLevel } from "@logtape/logtape";
 import { errorMessage, FlowValidationError } from "../core/errors.ts";
 import type { RunEvent } from "../core/events.ts";
 import { StoreCache } from "../engine/cache.ts";
@@ -35,9 +35,10 @@ import { processGroups } from "../executors/process_registry.ts";
 import type { WorkerPool } from "../executors/worker_pool.ts";
 import { repairGroupRows } from "../host/group_rows.ts";
 import { recordProcesses, stoppingJournal } from "../host/processes.ts";
-import { describeOwner } from "../store/ownership.ts";
+import { describeOwner, type RunLease } from "../store/ownership.ts";
 import type { Store } from "../store/store.ts";
 import type { Prepared } from "./commands/common.ts";
+import { runSandboxedFlow } from "./commands/run_sandboxed.ts";
 import { recordRunFailure } from "./commands/run_support.ts";
 import { type Continuation, recordRun, type RunSecrets, taskAccess } from "./commands/run_setup.ts";
 import type { Io } from "./io.ts";
@@ -68,6 +69,8 @@ export interface HostRunOptions {
   journal?: (journal: Journal) => Journal;
   /** How often `orchestra cancel` from another process is looked for, in ms. @default 500 */
   cancelPollMs?: number;
+  /** The lowest level of a sandboxed flow's log lines passed on. @default the settings' */
+  logLevel?: LogLevel;
 }
 
 /** A run that started. */
@@ -88,12 +91,20 @@ interface Surroundings {
   cleanup(): Promise<void>;
 }
 
-function surround(prepared: Prepared, options: HostRunOptions, runId: string): Surroundings {
+function surround(
+  prepared: Prepared,
+  options: HostRunOptions,
+  run: { runId: string; lease: RunLease | undefined },
+): Surroundings {
   const { store, signal } = options;
+  const { runId, lease } = run;
   const controller = new AbortController();
   const stop = () => controller.abort(signal?.reason);
   if (signal?.aborted) stop();
   signal?.addEventListener("abort", stop, { once: true });
+  // A lease lost to another process (a store shared by machines): stop, it runs there now.
+  const lost = () => controller.abort(lease?.signal?.reason);
+  lease?.signal?.addEventListener("abort", lost, { once: true });
   // `orchestra cancel` (or the API) from another process: noticed within half a second.
   const poll = setInterval(async () => {
     if (!controller.signal.aborted && await store.isCancelRequested(runId).catch(() => false)) {
@@ -112,6 +123,7 @@ function surround(prepared: Prepared, options: HostRunOptions, runId: string): S
       if (Deno.cwd() !== startDir) Deno.chdir(startDir);
       clearInterval(poll);
       signal?.removeEventListener("abort", stop);
+      lease?.signal?.removeEventListener("abort", lost);
       stopRecording();
       await processGroups.stopAll({ runId });
     },
@@ -136,16 +148,21 @@ export async function startHostRun(
 ): Promise<HostRun | string> {
   const { store, secrets, logger, continuation } = options;
   const runId = continuation?.runId ?? options.runId ?? newRunId();
+  let lease = continuation?.lease;
   if (!continuation) {
     // Nobody else can hold a fresh id; one given (a detached run's) may be taken.
     const claim = await store.claimRun(runId);
-    if (!claim.lease) return `run ${runId} is already run by ${describeOwner(claim.heldBy)}`;
+    if (!claim.lease) {
+      prepared.ts?.isolate?.terminate();
+      return `run ${runId} is already run by ${describeOwner(claim.heldBy)}`;
+    }
+    lease = claim.lease;
   }
   configureProcesses({ maxOutput: prepared.settings.maxOutput });
   const shown = secrets.values;
   const access = taskAccess(prepared, runId, { store, secrets, io: options.io, logger });
   const spans = new RunSpans();
-  const around = surround(prepared, options, runId);
+  const around = surround(prepared, options, { runId, lease });
   const fail = async (e: unknown): Promise<never> => {
     // Failed before its first task: recorded as failed with its error, never left running.
     const error = shown.mask(e instanceof FlowValidationError ? e.message : errorMessage(e));
@@ -154,10 +171,12 @@ export async function startHostRun(
     throw e;
   };
   const end = async () => {
+    // A run that did not get as far as its flow isolate stops it all the same.
+    prepared.ts?.isolate?.terminate();
     await around.cleanup();
     await access.flush();
   };
-  let flowRun: FlowRun;
+  let flowRun: () => Promise<RunRecord>;
   try {
     const restore = await recordRun(prepared, runId, {
       store,
@@ -177,7 +196,7 @@ export async function startHostRun(
   }
   const done = (async () => {
     try {
-      const record = await flowRun.start();
+      const record = await flowRun();
       if (continuation) await repairGroupRows(store, record).catch(() => {});
       // Values restored from sealed results are not the engine's to mask: the record is
       // masked here, with every value the run was handed.
@@ -191,7 +210,11 @@ export async function startHostRun(
   return { runId, done };
 }
 
-/** The engine's run of the flow, with the host's journal, cache and launch decisions. */
+/**
+ * The engine's run of the flow, with the host's journal, cache and launch decisions: in the
+ * flow's isolate for a sandboxed TypeScript flow (the host journals, caches and launches its
+ * tasks), else in this process. Called, it runs the flow to its record.
+ */
 function engineRun(
   prepared: Prepared,
   options: HostRunOptions,
@@ -202,32 +225,53 @@ function engineRun(
     access: ReturnType<typeof taskAccess>;
     spans: RunSpans;
   },
-): FlowRun {
+): () => Promise<RunRecord> {
   const { store, secrets } = options;
   const { runId, restore, access, spans } = run;
   const { settings } = prepared;
   const shown = secrets.values;
   // Masked (and sealed) first; before the run's end is recorded, every process its tasks
   // started is stopped.
-  const journal = new SecretJournal(stoppingJournal(store, runId), shown, secrets.sealer);
-  return new FlowRun(prepared.def, prepared.params, {
+  const masked = new SecretJournal(stoppingJournal(store, runId), shown, secrets.sealer);
+  const journal = options.journal ? options.journal(masked) : masked;
+  // Results are cached in the store: across runs and processes.
+  const cache = new SecretCache(new StoreCache(store), shown, secrets.sealer);
+  const onEvent = (e: RunEvent) => {
+    // A task that requests nothing is not asked about: its launch is recorded all the same.
+    if (e.type === "task.started" && e.attempt === 1) access.launched(e.taskId);
+    const event = maskEvent(shown, e);
+    spans.onEvent(event);
+    options.onEvent?.(event);
+  };
+  if (prepared.ts?.sandboxed) {
+    return () =>
+      runSandboxedFlow(prepared, {
+        runId,
+        store,
+        secrets,
+        access,
+        pool: options.pool,
+        restore,
+        signal: run.signal,
+        onEvent,
+        journal,
+        cache,
+        logger: options.logger,
+        logLevel: options.logLevel ?? settings.logLevel as LogLevel,
+      });
+  }
+  const flowRun = new FlowRun(prepared.def, prepared.params, {
     runId,
     baseDir: prepared.baseDir,
-    journal: options.journal ? options.journal(journal) : journal,
-    // Results are cached in the store: across runs and processes.
-    cache: new SecretCache(new StoreCache(store), shown, secrets.sealer),
+    journal,
+    cache,
     ...(restore ? { restore } : {}),
     signal: run.signal,
     workerPool: options.pool,
     defaultExecutor: settings.executor,
     ...access.options,
     ...(settings.concurrency !== undefined ? { concurrency: settings.concurrency } : {}),
-    onEvent: (e) => {
-      // A task that requests nothing is not asked about: its launch is recorded all the same.
-      if (e.type === "task.started" && e.attempt === 1) access.launched(e.taskId);
-      const event = maskEvent(shown, e);
-      spans.onEvent(event);
-      options.onEvent?.(event);
-    },
+    onEvent,
   });
+  return () => flowRun.start();
 }

@@ -39,7 +39,8 @@ Deno.test("serve runner: a flow file is loaded once per content, planned again f
 
     // A param problem is still found per run, with every problem listed.
     const bad = await flows.prepare(file, "hello", { who: 3, nope: true });
-    assert.ok("ok" in bad && bad.status === 422, JSON.stringify(bad));
+    assert.ok("ok" in bad, "not prepared");
+    assert.equal(bad.status, 422);
 
     // The file changed: loaded again, without being told.
     await Deno.writeTextFile(file, FLOW("bonjour"));
@@ -55,6 +56,8 @@ Deno.test("serve runner: a flow file is loaded once per content, planned again f
     // Gone: a problem that says so.
     await Deno.remove(file);
     const gone = await flows.prepare(file, "hello", {});
-    assert.ok("ok" in gone && gone.status === 409 && /still there/.test(gone.error), gone.error);
+    assert.ok("ok" in gone, "not prepared");
+    assert.equal(gone.status, 409);
+    assert.match(gone.error, /still there/);
   });
 });

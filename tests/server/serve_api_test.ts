@@ -39,7 +39,11 @@ tasks:
   "count.ts": `
 import { flow, task } from "@orchestra/orchestra";
 // A relative path: the flow file's folder, as under orchestra run.
-const read = task("read", async () => (await Deno.readTextFile("./data.txt")).trim().split("\\n").length);
+// The task asks to read it: a task that requests nothing runs in the flow isolate, with no rights.
+const read = task(
+  { name: "read", permissions: { read: ["./data.txt"] } },
+  async () => (await Deno.readTextFile("./data.txt")).trim().split("\\n").length,
+);
 const double = task("double", (n: number) => n * 2);
 export default flow({ name: "count" }, () => double(read()));
 `,

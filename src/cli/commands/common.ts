@@ -19,7 +19,10 @@ import { FileReadError, readBoundedFile, readBoundedTextFile } from "../../fs/re
 import type { FlowDefinition } from "../../core/protocol.ts";
 import { prepareParams } from "../../engine/execute.ts";
 import { planFlow } from "../../engine/plan.ts";
-import { FlowLoadError, loadFlowModule } from "../../loaders/ts_loader.ts";
+import { FlowLoadError } from "../../loaders/ts_loader.ts";
+import { type LoadedTsFlow, loadTsFlow } from "../../host/sandboxed_flow.ts";
+import { dynamicImportIssues } from "../../host/remote_imports.ts";
+import type { PlannedTask } from "../../host/task_launcher.ts";
 import { isYamlFile, loadYamlFlow } from "../../loaders/yaml_loader.ts";
 import { keyValues, type Parsed, UsageError } from "../args.ts";
 import type { Io } from "../io.ts";
@@ -45,6 +48,8 @@ export const FLOW_OPTIONS = {
   "params-file": { type: "string" },
   flow: { type: "string" },
   json: { type: "boolean" },
+  // Imports the flow's module into the orchestrator instead of its flow isolate.
+  "no-sandbox": { type: "boolean" },
 } as const;
 
 /** A loaded, validated flow ready for a command. */
@@ -69,6 +74,10 @@ export interface Prepared {
   placeholders: string[];
   /** The flow file's SHA-256, when the caller knows it already. @default read when recorded */
   flowHash?: string;
+  /** A TypeScript flow: its module graph, and its flow isolate while a run may use it. */
+  ts?: LoadedTsFlow;
+  /** What each planned task requests, before it was narrowed to its grant. */
+  planned: Map<string, PlannedTask>;
 }
 
 /** The SHA-256 of a flow file, hex: how a changed flow file is detected on resume. */
@@ -129,6 +138,8 @@ export interface FlowSource extends FlowContext {
   baseDir: string;
   /** The paths no task may be granted, once the state dir was secured (see planSource). */
   protectedPaths?: ProtectedPath[];
+  /** A TypeScript flow: its module graph, and the flow isolate that plans it. */
+  ts?: LoadedTsFlow;
 }
 
 /**
@@ -166,11 +177,12 @@ export async function loadSource(
   file: string,
   context: FlowContext,
   io: Io,
-  options: { flow?: string; allowInvalid?: boolean } = {},
+  options: { flow?: string; noSandbox?: boolean; allowInvalid?: boolean } = {},
 ): Promise<FlowSource | number> {
-  const { settings } = context;
+  const { settings, policy } = context;
   let def: FlowDefinition;
   let yamlGraph: FlowGraph | undefined;
+  let ts: LoadedTsFlow | undefined;
   try {
     if (isYamlFile(file)) {
       const compiled = await loadYamlFlow(file, io.cwd, {
@@ -180,11 +192,20 @@ export async function loadSource(
       def = compiled.def;
       yamlGraph = compiled.graph;
     } else {
-      ({ flow: def } = await loadFlowModule(file, io.cwd, { flow: options.flow }));
+      ts = await loadTsFlow(file, io.cwd, {
+        ...(options.flow !== undefined ? { flow: options.flow } : {}),
+        noSandbox: options.noSandbox === true,
+        ...(policy ? { policy } : {}),
+      });
+      def = ts.def;
     }
   } catch (e) {
     if (e instanceof FlowLoadError) {
       io.stderr(`error: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof FlowValidationError) {
+      io.stderr(renderIssues(e.flow, e.issues));
       return 2;
     }
     throw e;
@@ -196,7 +217,7 @@ export async function loadSource(
   // Relative paths in permissions are relative to the flow file's directory.
   const absolute = resolvePath(io, file);
   const baseDir = absolute.slice(0, absolute.lastIndexOf("/")) || "/";
-  return { ...context, def, yamlGraph, file: absolute, baseDir };
+  return { ...context, def, yamlGraph, file: absolute, baseDir, ...(ts ? { ts } : {}) };
 }
 
 /**
@@ -227,25 +248,44 @@ export async function prepare(
   const cliParams = keyValues(command, parsed.values.param as string[] | undefined);
   const source = await loadSource(file, context, io, {
     flow: parsed.values.flow as string | undefined,
+    ...(parsed.values["no-sandbox"] === true ? { noSandbox: true } : {}),
     ...(options.allowInvalid ? { allowInvalid: true } : {}),
   });
   if (typeof source === "number") return source;
-  return await planSource(source, options.params ?? { ...fileParams, ...cliParams }, io, options);
+  // A TS flow's isolate stays for a run to use; every other way out of here stops it.
+  let keep = false;
+  try {
+    const prepared = await planSource(
+      source,
+      options.params ?? { ...fileParams, ...cliParams },
+      io,
+      {
+        ...options,
+        handOver: true,
+      },
+    );
+    keep = typeof prepared !== "number" && command === "run";
+    return prepared;
+  } finally {
+    if (!keep) source.ts?.isolate?.terminate();
+  }
 }
 
 /**
  * Gives a loaded flow its params and plans it: params validated (with placeholders for
  * required ones when inspecting), the state dir secured, each task's permissions checked
  * against the ceiling and the policy. `source` is not changed but for its protected paths,
- * found once: a loaded flow can be planned again and again (serve's runners do).
+ * found once: a loaded flow can be planned again and again (serve's runners do). A TS flow's
+ * isolate goes with the result only when `handOver` (the source is not planned again): a run
+ * of a result without it opens its own.
  */
 export async function planSource(
   source: FlowSource,
   given: Record<string, unknown>,
   io: Io,
-  options: { allowInvalid?: boolean } = {},
+  options: { allowInvalid?: boolean; handOver?: boolean } = {},
 ): Promise<Prepared | number> {
-  const { command, settings, policy, def, baseDir } = source;
+  const { command, settings, policy, def, baseDir, ts } = source;
   // Inspecting a flow needs no values for its required params: placeholders stand in.
   const { params: input, filled: placeholders } = command === "run"
     ? { params: given, filled: [] }
@@ -266,9 +306,13 @@ export async function planSource(
   // TypeScript flow's comes from planning its body.
   const graph = source.yamlGraph
     ? { ...source.yamlGraph, nodes: source.yamlGraph.nodes.map((n) => ({ ...n })) }
+    : ts?.isolate
+    // In its flow isolate unless it opted out.
+    ? await ts.isolate.plan(ts.exportName, params, baseDir)
     : await planFlow(def, params, { baseDir });
+  if (ts) graph.sandboxed = ts.sandboxed;
   graph.issues = [...paramIssues, ...graph.issues];
-  await checkGrants(graph, source, protectedPaths, io);
+  const planned = await checkGrants(graph, source, protectedPaths, io);
   if (graph.issues.length && !options.allowInvalid) {
     // Warnings are said, and the command goes on; errors stop it.
     io.stderr(renderIssues(graph.name, graph.issues));
@@ -284,6 +328,8 @@ export async function planSource(
     file: source.file,
     protectedPaths,
     placeholders,
+    ...(ts ? { ts: options.handOver ? ts : { ...ts, isolate: undefined } } : {}),
+    planned,
   };
 }
 
@@ -343,8 +389,10 @@ async function checkGrants(
   source: FlowSource,
   protectedPaths: ProtectedPath[],
   io: Io,
-): Promise<void> {
-  const { settings, policy, baseDir } = source;
+): Promise<Map<string, PlannedTask>> {
+  const { settings, policy, baseDir, ts } = source;
+  // What each task requests, before it is narrowed to its grant.
+  const planned = new Map<string, PlannedTask>();
   const authorizer = new Authorizer({
     flow: graph.name,
     baseDir,
@@ -356,6 +404,11 @@ async function checkGrants(
   });
   graph.issues.push(...authorizer.ceilingIssues);
   for (const node of graph.nodes) {
+    planned.set(node.id, {
+      ...(node.config.permissions ? { permissions: node.config.permissions } : {}),
+      secrets: node.config.secrets,
+      ...(node.plugin ? { plugin: { name: node.plugin.name, version: node.plugin.version } } : {}),
+    });
     if (!node.config.permissions) continue;
     const { grant, issues } = authorizer.check({
       id: node.id,
@@ -370,12 +423,15 @@ async function checkGrants(
     graph.issues.push(...issues);
     node.config = { ...node.config, permissions: grant };
   }
+  // Remote code only where a task that runs in a worker is granted it (after narrowing).
+  if (ts?.sandboxed) graph.issues.push(...dynamicImportIssues(ts.modules, graph));
   // Refusals are audited whether or not the command goes on to run anything.
   try {
     await authorizer.flushAudit();
   } catch (e) {
     io.stderr(`warning: cannot write the audit log: ${errorMessage(e)}\n`);
   }
+  return planned;
 }
 
 /** Whether this process is `deno run` of the sources (not a compiled binary). */

@@ -43,8 +43,11 @@ export const RUN_OPTIONS = {
   "run-id": { type: "string" },
 } as const;
 
-/** The flags every Orchestra process runs under (see deno.json's `orchestra` task). */
-const DENO_FLAGS = ["run", "-A", "--no-prompt", "--unstable-worker-options"];
+/**
+ * The flags every Orchestra process runs under (see deno.json's `orchestra` task): no lock
+ * file, so that remote code a flow's task is granted is never written into Orchestra's own.
+ */
+const DENO_FLAGS = ["run", "-A", "--no-prompt", "--no-lock", "--unstable-worker-options"];
 
 /** The command line of the same command, without `--detach`, with the run id. */
 function detachedArgs(parsed: Parsed, runId: string): string[] {
@@ -194,6 +197,7 @@ async function runInForeground(parsed: Parsed, io: Io): Promise<number> {
   // Settings (defaults < orchestra.yaml < ORCHESTRA_* < flags) come with the flow.
   const prepared = await prepare("run", parsed, io);
   if (typeof prepared === "number") return prepared;
+  if (v["dry-run"] || v.detach) prepared.ts?.isolate?.terminate();
   if (v["dry-run"]) {
     const { graph } = prepared;
     io.stdout(v.json ? JSON.stringify(graphJson(graph), null, 2) + "\n" : renderPlan(graph));
@@ -261,6 +265,20 @@ export async function executePrepared(
   io: Io,
   continuation?: Continuation,
 ): Promise<number> {
+  try {
+    return await executeWithStore(prepared, parsed, io, continuation);
+  } finally {
+    // A run that did not get as far as its flow isolate stops it all the same.
+    prepared.ts?.isolate?.terminate();
+  }
+}
+
+async function executeWithStore(
+  prepared: Prepared,
+  parsed: Parsed,
+  io: Io,
+  continuation?: Continuation,
+): Promise<number> {
   // Secrets: the secrets file first, then the environment.
   const secrets = await runSecrets(prepared, io);
   if (typeof secrets === "string") {
@@ -308,6 +326,7 @@ async function executeWithView(
       ...(continuation ? { continuation } : {}),
       ...(typeof v["run-id"] === "string" && v["run-id"] !== "" ? { runId: v["run-id"] } : {}),
       signal: controller.signal,
+      logLevel: (v.verbose ? "debug" : settings.logLevel) as LogLevel,
       onEvent: (event) => {
         if (view) view.onEvent(event);
         else logEvent(logger.with({ runId: event.runId }), event);

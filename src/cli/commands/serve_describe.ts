@@ -10,7 +10,9 @@
 import { errorMessage } from "../../core/errors.ts";
 import type { FlowDefinition } from "../../core/protocol.ts";
 import type { ScheduleSpec } from "../../core/schedule.ts";
-import { listFlows } from "../../loaders/ts_loader.ts";
+import { FlowIsolate } from "../../host/flow_isolate.ts";
+import { scanModuleGraph } from "../../host/module_graph.ts";
+import { checkFlowFile } from "../../loaders/ts_loader.ts";
 import { isYamlFile } from "../../loaders/yaml_loader.ts";
 import type { FlowInfo } from "../../server/runner_protocol.ts";
 import type { Parsed } from "../args.ts";
@@ -22,10 +24,9 @@ export async function describeFile(file: string, parsed: Parsed, io: Io): Promis
   let names: (string | undefined)[] = [undefined];
   if (!isYamlFile(file)) {
     try {
-      // Only to list the flows it exports: prepare() loads each below (the module once).
-      const flows = await listFlows(file, io.cwd);
-      if (flows.length === 0) return [];
-      names = flows.map((f) => f.flow.options.name);
+      // Only to list the flows it exports: prepare() loads each below.
+      names = await exportedFlows(file, io.cwd);
+      if (names.length === 0) return [];
     } catch (e) {
       return [invalid(file, errorMessage(e))];
     }
@@ -67,6 +68,21 @@ async function describeFlow(
     issues,
     tasks: graph.nodes.length,
   };
+}
+
+/**
+ * The names of the flows a TS module exports, read in a flow isolate (the host never imports
+ * user code); a module whose imports a flow isolate refuses is left to prepare() to report.
+ */
+async function exportedFlows(file: string, cwd: string): Promise<string[]> {
+  const { url } = await checkFlowFile(file, cwd);
+  const modules = await scanModuleGraph(url);
+  const isolate = await FlowIsolate.open(url, modules.files);
+  try {
+    return (await isolate.describe()).map((f) => f.options.name);
+  } finally {
+    isolate.terminate();
+  }
 }
 
 function scheduleOf(def: FlowDefinition): ScheduleSpec[] {

@@ -40,7 +40,11 @@ export class PreparedFlows {
   readonly #parsed: Parsed;
   readonly #io: Io;
   #context: { context: FlowContext; policyHash: string | undefined } | undefined;
-  readonly #sources = new Map<string, { hash: string; source: FlowSource }>();
+  /**
+   * Each flow loaded, by file and flow. A TS flow's source holds the flow isolate that plans
+   * it (one plan at a time: `planning` chains them); each run opens an isolate of its own.
+   */
+  readonly #sources = new Map<string, Cached>();
 
   /** Prepares with the runner's settings (`parsed`) and environment. */
   constructor(parsed: Parsed, io: Io) {
@@ -50,10 +54,15 @@ export class PreparedFlows {
 
   /** Forgets what was loaded of `file`, or of every file (something they may read changed). */
   forget(file?: string): void {
-    if (file === undefined) return this.#sources.clear();
-    for (const key of this.#sources.keys()) {
-      if (key.startsWith(`${file}\0`)) this.#sources.delete(key);
+    for (const [key, cached] of this.#sources) {
+      if (file === undefined || key.startsWith(`${file}\0`)) this.#drop(key, cached);
     }
+  }
+
+  #drop(key: string, cached: Cached): void {
+    this.#sources.delete(key);
+    // Its last plan may still be going: the isolate stops once it is done.
+    void cached.planning.finally(() => cached.source.ts?.isolate?.terminate());
   }
 
   /** A flow prepared to run with `params`, or why not (422 with every param problem). */
@@ -75,12 +84,21 @@ export class PreparedFlows {
     }
     const key = `${file}\0${flow}`;
     let cached = this.#sources.get(key);
-    if (!cached || cached.hash !== hash || cached.source.policy !== context.policy) {
+    if (
+      !cached || cached.hash !== hash || cached.source.policy !== context.policy ||
+      cached.source.ts?.isolate?.dead !== undefined
+    ) {
+      if (cached) this.#drop(key, cached);
       const source = await loadSource(file, context, quiet, { flow, allowInvalid: true });
       if (typeof source === "number") return said(409);
-      this.#sources.set(key, cached = { hash, source });
+      this.#sources.set(key, cached = { hash, source, planning: Promise.resolve() });
     }
-    const prepared = await planSource(cached.source, params, quiet, { allowInvalid: true });
+    const { source } = cached;
+    const planned = cached.planning.then(() =>
+      planSource(source, params, quiet, { allowInvalid: true })
+    );
+    cached.planning = planned.then(() => {}, () => {});
+    const prepared = await planned;
     if (typeof prepared === "number") return said(409);
     prepared.flowHash = hash;
     try {
@@ -125,6 +143,13 @@ export class PreparedFlows {
 async function policyHash(context: FlowContext): Promise<string | undefined> {
   const file = context.policy?.file;
   return file ? await hashFile(file).catch(() => "gone") : undefined;
+}
+
+/** A loaded flow, the hash of its file's content, and its plans in turn. */
+interface Cached {
+  hash: string;
+  source: FlowSource;
+  planning: Promise<void>;
 }
 
 function failure(status: number, error: string, issues?: ValidationIssue[]): PrepareFailure {
