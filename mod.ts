@@ -145,12 +145,16 @@ export type {
   RunFilter,
   RunRow,
   RunRowStatus,
+  StateEntry,
+  StatePutOptions,
   Store,
   StoredEvent,
   TaskRow,
 } from "./src/store/store.ts";
 export { RunLeaseLostError, RunOwnedError } from "./src/store/ownership.ts";
 export type { RunClaim, RunLease, RunOwner, RunOwnership } from "./src/store/ownership.ts";
+// Schedules of flows (run by orchestra serve).
+export type { CatchupPolicy, OverlapPolicy, ScheduleSpec } from "./src/core/schedule.ts";
 export { StoreCache } from "./src/engine/cache.ts";
 export type { CacheHit, ResultCache } from "./src/engine/cache.ts";
 export { Orchestrator } from "./src/orchestrator/orchestrator.ts";

@@ -40,6 +40,9 @@ Deno.test("every example has a test here", async () => {
     ...["shell", "http", "fs", "deno", "sleep", "log", "notify"].map((p) => `plugins/${p}.yaml`),
     "orchestrator.ts",
     "plugins.ts",
+    "serve/nightly.yaml",
+    "serve/deploy_hook.yaml",
+    "serve/orchestra.tokens.yaml",
   ];
   const files: string[] = [];
   const walk = async (dir: string) => {
@@ -293,4 +296,47 @@ Deno.test("examples/plugins.ts: built-in plugins as tasks, each granted only its
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("examples/serve/nightly.yaml: runs as it would on its schedule; schedules lists its times", async () => {
+  const doc = await run(["examples/serve/nightly.yaml"]);
+  assert.deepEqual(doc.result, { report: "all: 12" });
+  const io = fakeIo();
+  const code = await main([
+    "schedules",
+    "examples/serve",
+    "--json",
+    "--from",
+    "2026-03-28T00:00:00Z",
+  ], io);
+  assert.equal(code, 0, io.err);
+  const { schedules } = JSON.parse(io.out);
+  assert.deepEqual(schedules.map((s: { id: string }) => s.id), ["nightly:0", "nightly:1"]);
+  assert.deepEqual(schedules[0].next.slice(0, 2), [
+    "2026-03-28T01:30:00.000Z",
+    "2026-03-29T01:00:00.000Z",
+  ]);
+});
+
+Deno.test("examples/serve/deploy_hook.yaml: a webhook's body as params and event", async () => {
+  const doc = await run([
+    "examples/serve/deploy_hook.yaml",
+    "-p",
+    "ref=v1.4.0",
+    "-p",
+    'event={"action":"published"}',
+  ]);
+  assert.deepEqual(doc.result, { deploy: "v1.4.0 is live" });
+  const draft = await run(["examples/serve/deploy_hook.yaml", "-p", 'event={"action":"drafted"}']);
+  assert.equal(draft.tasks.find((t: { id: string }) => t.id === "deploy").status, "skipped");
+});
+
+Deno.test("examples/serve/orchestra.tokens.yaml: a valid tokens file; its hash is of the token it names", async () => {
+  const { readTokensFile, sha256Hex } = await import("../src/server/tokens.ts");
+  const file = await readTokensFile(`${ROOT}/examples/serve/orchestra.tokens.yaml`);
+  assert.equal(
+    file.tokens[0].sha256,
+    await sha256Hex("orc_example_only_never_use_this_token_anywhere_00"),
+  );
+  assert.deepEqual(file.webhooks, { deploy_hook: { secret: "DEPLOY_HOOK_SECRET" } });
 });

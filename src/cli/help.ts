@@ -10,6 +10,8 @@ import { AUDIT_HELP } from "./commands/audit.ts";
 import { CACHE_HELP } from "./commands/cache.ts";
 import { CONFIG_HELP } from "./commands/config.ts";
 import { PLUGINS_HELP } from "./commands/plugins.ts";
+import { SCHEDULES_HELP } from "./commands/schedules.ts";
+import { SERVE_HELP } from "./commands/serve_help.ts";
 import { SECRET_HELP } from "./commands/secret.ts";
 import { STORE_HELP } from "./commands/store.ts";
 
@@ -38,6 +40,8 @@ Commands:
   config          Show the effective settings and where each came from
   audit           Show the permission decisions recorded in the audit log
   secret encrypt  Encrypt a param value (decrypted only when a task uses it)
+  serve [DIR…]    Serve flows: schedules, an HTTP API, webhooks, metrics (serve token add)
+  schedules [DIR] The schedules of the flows under DIR, each with its next five times
   completions SHELL  Print a completion script for bash, zsh or fish
   help [COMMAND]  Show help for a command
 
@@ -181,6 +185,8 @@ Options:
   plugins: PLUGINS_HELP,
   secret: SECRET_HELP,
   config: CONFIG_HELP,
+  serve: SERVE_HELP,
+  schedules: SCHEDULES_HELP,
   schema: `Usage: orchestra schema [flow|config|policy] [options]
 
 Print a JSON Schema: of YAML flow files (flow, the default; generated from the same definition

@@ -12,7 +12,7 @@ import { didYouMean } from "../core/suggest.ts";
 import { parseCommand, UsageError } from "./args.ts";
 import { MAIN_HELP } from "./help.ts";
 import { escapingIo, type Io, OutputClosedError, processIo } from "./io.ts";
-import { COMMANDS } from "./registry.ts";
+import { COMMANDS, HIDDEN_COMMANDS } from "./registry.ts";
 import { WORKER_OPTIONS_MISSING } from "./worker_options.ts";
 
 /** The version printed by `--version`. */
@@ -50,7 +50,7 @@ export async function main(args: string[], terminal: Io = processIo()): Promise<
     io.stdout(`orchestra ${VERSION} (deno ${Deno.version.deno})\n`);
     return 0;
   }
-  const command = COMMANDS[first];
+  const command = COMMANDS[first] ?? HIDDEN_COMMANDS[first];
   if (!command) {
     io.stderr(
       `error: unknown command "${first}"${

@@ -40,7 +40,10 @@ import {
   runsCommand,
   statusCommand,
 } from "./commands/runs.ts";
+import { SCHEDULES_OPTIONS, schedulesCommand } from "./commands/schedules.ts";
 import { SCHEMA_OPTIONS, schemaCommand } from "./commands/schema.ts";
+import { SERVE_OPTIONS, serveCommand } from "./commands/serve.ts";
+import { SERVE_RUNNER_OPTIONS, serveRunnerCommand } from "./commands/serve_runner.ts";
 import { SECRET_OPTIONS, secretCommand } from "./commands/secret.ts";
 import { STORE_OPTIONS, storeCommand } from "./commands/store.ts";
 import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
@@ -162,6 +165,20 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   secret: spec("secret", "Encrypt a param value", SECRET_OPTIONS, secretCommand, {
     subcommands: ["encrypt"],
   }),
+  serve: spec(
+    "serve",
+    "Serve flows: schedules, an HTTP API, webhooks, metrics",
+    SERVE_OPTIONS,
+    serveCommand,
+    { workers: true, operand: "file", subcommands: ["token"] },
+  ),
+  schedules: spec(
+    "schedules",
+    "List the schedules of flows with their next times",
+    SCHEDULES_OPTIONS,
+    schedulesCommand,
+    { workers: true, operand: "file" },
+  ),
   completions: spec(
     "completions",
     "Print a completion script for bash, zsh or fish",
@@ -170,4 +187,18 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     { operand: "shell" },
   ),
   help: spec("help", "Show help for a command", {}, helpCommand, { operand: "command" }),
+};
+
+/**
+ * Commands no one types: dispatched like the others, never listed in the help or completed.
+ * `serve-runner` is started by `orchestra serve`, one per flow folder.
+ */
+export const HIDDEN_COMMANDS: Readonly<Record<string, CommandSpec>> = {
+  "serve-runner": {
+    summary: "Run the flows of one folder for orchestra serve",
+    options: SERVE_RUNNER_OPTIONS,
+    run: serveRunnerCommand,
+    help: "orchestra serve-runner is started by orchestra serve; it is not run by hand.\n",
+    workers: true,
+  },
 };

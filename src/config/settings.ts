@@ -69,6 +69,11 @@ export interface Settings {
    * of SQLite in the state dir; unset keeps SQLite. @default undefined
    */
   store?: string;
+  /**
+   * `orchestra serve`'s tokens file: API tokens by role (hashed) and each webhook flow's
+   * secret name. `serve token add` writes it. @default undefined
+   */
+  tokensFile?: string;
 }
 
 /** The name of one setting. */
@@ -100,11 +105,12 @@ function spec(
   kind: SettingKind,
   description: string,
   choices?: readonly string[],
+  flagName?: string,
 ): SettingSpec {
   const kebab = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
   const env = `ORCHESTRA_${kebab.replaceAll("-", "_").toUpperCase()}`;
   // The flag is singular for a list: it is repeated once per item.
-  const flag = `--${kind === "paths" ? kebab.replace(/s$/, "") : kebab}`;
+  const flag = flagName ?? `--${kind === "paths" ? kebab.replace(/s$/, "") : kebab}`;
   return { key, kebab, env, flag, kind, description, ...(choices ? { choices } : {}) };
 }
 
@@ -146,6 +152,14 @@ export const SETTING_SPECS: readonly SettingSpec[] = [
     "A PostgreSQL store for runs, journals and caches (postgres://user@host:port/db) " +
       "instead of SQLite in the state dir",
   ),
+  // Only orchestra serve (and config) take its flag, --tokens as the issue names it.
+  spec(
+    "tokensFile",
+    "path",
+    "orchestra serve's tokens file (API tokens by role, webhook secrets)",
+    undefined,
+    "--tokens",
+  ),
 ];
 
 /** The spec of each setting by name. */
@@ -178,6 +192,7 @@ export function defaultSettings(): Settings {
     durability: "full",
     maxOutput: 16 * 1024 * 1024,
     store: undefined,
+    tokensFile: undefined,
   };
 }
 

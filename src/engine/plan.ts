@@ -16,6 +16,7 @@ import {
 import type { FlowGraph, TaskNode } from "../core/model.ts";
 import { checkParamsSchema } from "../core/params.ts";
 import { checkPermissionSet } from "../core/permissions.ts";
+import { scheduleIssues } from "../core/schedule.ts";
 import {
   callerLocation,
   type CallOptions,
@@ -42,6 +43,7 @@ const FLOW_KEYS = [
   "hooks",
   "middleware",
   "sandbox",
+  "schedule", // read by orchestra serve (src/core/schedule.ts checks it)
 ];
 
 /** Checks a flow's option names and its name (graph validation checks the values). */
@@ -85,6 +87,18 @@ export function checkFlowOptions(
   }
   if (location) { for (const i of issues) i.location ??= location; }
   return issues;
+}
+
+/** A TS flow's `schedule` option: what orchestra serve would refuse, found by validate too. */
+function scheduleProblems(def: FlowDefinition): ValidationIssue[] {
+  const options = def.options as unknown as FlowOptions;
+  return scheduleIssues(options.name, options.schedule, options.params).map((
+    { path: _path, ...i },
+  ) => ({
+    ...i,
+    message: `Flow "${options.name}" option ${i.message}`,
+    ...(def.location ? { location: def.location } : {}),
+  }));
 }
 
 class PlanRef {
@@ -242,7 +256,7 @@ export async function planFlow(
     call: (task: unknown, args: unknown[], o?: CallOptions) =>
       planner.call(taskDefinitionOf(task), args, o),
   };
-  const flowIssues = checkFlowKeys(options, def.location);
+  const flowIssues = [...checkFlowKeys(options, def.location), ...scheduleProblems(def)];
   // The body is planned even when the flow's own options are wrong: every problem, one pass.
   {
     try {

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { ScheduleSpec } from "../core/schedule.ts";
 import type { EventListener, LogLevel, RunEvent, RunStatus, TaskStatus } from "../core/events.ts";
 import type { ExecutorKind, TaskSettings } from "../core/model.ts";
 import type { WorkerCall } from "../executors/worker_pool.ts";
@@ -106,6 +107,8 @@ export interface FlowOptions<S extends ParamsSchema | undefined = ParamsSchema |
    * `flow.run()` in the library always runs in the caller's isolate. @default true
    */
   sandbox?: "strict" | boolean;
+  /** When `orchestra serve` runs the flow on its own: `{ cron, timezone, params, catchup, overlap }` entries. */
+  schedule?: readonly ScheduleSpec[];
 }
 
 /** Options of one run. */

@@ -43,6 +43,8 @@ export interface FlowSummary {
     permissions?: PermissionSet;
     concurrency?: number;
     sandbox?: unknown;
+    /** When `orchestra serve` runs it (checked by the plan). */
+    schedule?: unknown;
     /** Option names the flow was given (unknown ones are reported by the plan). */
     keys: string[];
   };

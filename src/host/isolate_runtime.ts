@@ -82,7 +82,8 @@ function summaries(mod: Record<string, unknown>): FlowSummary[] {
       name: o.name as string,
       keys: Object.keys(o),
     };
-    for (const k of ["description", "params", "permissions", "concurrency", "sandbox"] as const) {
+    const data = ["description", "params", "permissions", "concurrency", "sandbox", "schedule"];
+    for (const k of data) {
       if (o[k] !== undefined) (options as Record<string, unknown>)[k] = toData(o[k]);
     }
     const s: FlowSummary = { exportName: name, options };

@@ -6,7 +6,8 @@
  */
 
 import type { RunStatus } from "../core/events.ts";
-import type { ProcessRecord, RunRow } from "./store.ts";
+import { fromJson } from "./_journal.ts";
+import type { ProcessRecord, RunRow, StateEntry } from "./store.ts";
 
 type Row = Record<string, unknown>;
 
@@ -54,5 +55,14 @@ export function processRow(r: Row): ProcessRecord {
     pgid: Number(r.pgid),
     identity: r.identity as string,
     startedAt: date(r.started_at),
+  };
+}
+
+/** A row of the state table, as the Store port gives it. */
+export function stateEntry(r: Row): StateEntry {
+  return {
+    key: r.key as string,
+    value: fromJson(r.value as string | null),
+    ...(r.expires_at === null ? {} : { expiresAt: Number(r.expires_at) }),
   };
 }

@@ -213,6 +213,25 @@ export function statements(schema: string) {
 
     cacheClear: `DELETE FROM ${s}.cache`,
 
+    stateGet: `SELECT key, value, expires_at FROM ${s}.state WHERE scope = $1 AND key = $2
+      AND (expires_at IS NULL OR expires_at > $3::bigint)`,
+
+    stateList: `SELECT key, value, expires_at FROM ${s}.state WHERE scope = $1
+      AND (expires_at IS NULL OR expires_at > $2::bigint) ORDER BY key COLLATE "C"`,
+
+    statePut: `INSERT INTO ${s}.state (scope, key, value, expires_at)
+      VALUES ($1, $2, $3, $4::bigint)
+      ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value,
+        expires_at = excluded.expires_at`,
+
+    stateExpire: `DELETE FROM ${s}.state WHERE scope = $1 AND expires_at <= $2::bigint`,
+
+    /** Inserts unless the key is there: the row returned is the new one, none when it was. */
+    statePutNew: `INSERT INTO ${s}.state (scope, key, value, expires_at)
+      VALUES ($1, $2, $3, $4::bigint) ON CONFLICT (scope, key) DO NOTHING RETURNING key`,
+
+    stateDelete: `DELETE FROM ${s}.state WHERE scope = $1 AND key = $2`,
+
     deleteRun: `DELETE FROM ${s}.runs WHERE run_id = $1`,
 
     importRun: `INSERT INTO ${s}.runs (${RUN_COLUMNS}, journal_seq)

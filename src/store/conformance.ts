@@ -939,6 +939,58 @@ export function storeCases(
     assert.deepEqual(await store.processes("r"), []);
   });
 
+  test("state entries round-trip by scope and key, list by key, and delete", async (store) => {
+    assert.equal(await store.stateGet("schedule", "a", 0), undefined);
+    await store.statePut("schedule", "b", { lastTick: "2026-01-01T00:00:00.000Z", paused: true });
+    await store.statePut("schedule", "a", [1, null, "x"]);
+    await store.statePut("delivery", "a", "other scope");
+    assert.deepEqual(await store.stateGet("schedule", "a", 0), { key: "a", value: [1, null, "x"] });
+    assert.deepEqual((await store.stateList("schedule", 0)).map((e) => e.key), ["a", "b"]);
+    assert.deepEqual((await store.stateList("schedule", 0))[1].value, {
+      lastTick: "2026-01-01T00:00:00.000Z",
+      paused: true,
+    });
+    await store.statePut("schedule", "a", 2);
+    assert.deepEqual(await store.stateGet("schedule", "a", 0), { key: "a", value: 2 }, "replaced");
+    assert.equal(await store.stateDelete("schedule", "a"), true);
+    assert.equal(await store.stateDelete("schedule", "a"), false);
+    assert.equal(await store.stateGet("schedule", "a", 0), undefined);
+    assert.deepEqual(await store.stateGet("delivery", "a", 0), { key: "a", value: "other scope" });
+    assert.deepEqual(await store.stateList("none", 0), []);
+  });
+
+  test("state entries expire at expiresAt, and statePutNew() writes only a new key", async (store) => {
+    await store.statePut("delivery", "k", { runId: "r1" }, { expiresAt: 1000 });
+    assert.deepEqual(await store.stateGet("delivery", "k", 999), {
+      key: "k",
+      value: { runId: "r1" },
+      expiresAt: 1000,
+    });
+    assert.equal(await store.stateGet("delivery", "k", 1000), undefined, "expired at expiresAt");
+    assert.deepEqual(await store.stateList("delivery", 1000), []);
+    // Not expired: the entry that is there comes back and nothing is written.
+    assert.deepEqual(
+      await store.statePutNew("delivery", "k", { runId: "r2" }, { expiresAt: 3000, now: 500 }),
+      { key: "k", value: { runId: "r1" }, expiresAt: 1000 },
+    );
+    // Expired: replaced.
+    assert.equal(
+      await store.statePutNew("delivery", "k", { runId: "r2" }, { expiresAt: 3000, now: 1000 }),
+      undefined,
+    );
+    assert.deepEqual((await store.stateGet("delivery", "k", 1000))?.value, { runId: "r2" });
+    assert.equal(await store.statePutNew("delivery", "n", 1, { now: 0 }), undefined);
+    assert.deepEqual(await store.statePutNew("delivery", "n", 2, { now: 0 }), {
+      key: "n",
+      value: 1,
+    });
+    // Of many puts of one key at once, exactly one writes.
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => store.statePutNew("delivery", "race", i, { now: 0 })),
+    );
+    assert.equal(results.filter((r) => r === undefined).length, 1);
+  });
+
   test("events() keeps fields a store does not know of (argsHash, masked and sealed results)", async (store) => {
     // Newer engines add optional fields; the journal must give them back as they were.
     const more = (e: AppendEvent, fields: Record<string, unknown>): AppendEvent =>

@@ -38,6 +38,8 @@ import {
   type RunFilter,
   RunNotFoundError,
   type RunRow,
+  type StateEntry,
+  type StatePutOptions,
   type Store,
   type StoredEvent,
   type TaskRow,
@@ -97,6 +99,7 @@ interface RunState {
 export class MemoryStore implements Store {
   #runs = new Map<string, RunState>();
   #cache = new Map<string, { value: string | null; expiresAt: number }>();
+  #state = new Map<string, Map<string, { value: string | null; expiresAt?: number }>>();
   #order = 0;
   #closed = false;
   readonly #now: () => number;
@@ -396,6 +399,65 @@ export class MemoryStore implements Store {
     });
   }
 
+  /** An unexpired state entry. */
+  stateGet(scope: string, key: string, now: number): Promise<StateEntry | undefined> {
+    return this.#do(() => {
+      const e = this.#state.get(scope)?.get(key);
+      return e && !(e.expiresAt !== undefined && e.expiresAt <= now) ? entry(key, e) : undefined;
+    });
+  }
+
+  /** The unexpired entries of a scope, by key. */
+  stateList(scope: string, now: number): Promise<StateEntry[]> {
+    return this.#do(() =>
+      [...this.#state.get(scope) ?? []]
+        .filter(([, e]) => !(e.expiresAt !== undefined && e.expiresAt <= now))
+        .sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)
+        .map(([k, e]) => entry(k, e))
+    );
+  }
+
+  /** Writes a state entry. */
+  statePut(
+    scope: string,
+    key: string,
+    value: unknown,
+    options: StatePutOptions = {},
+  ): Promise<void> {
+    return this.#do(() => {
+      const json = toJson(value);
+      let entries = this.#state.get(scope);
+      if (!entries) this.#state.set(scope, entries = new Map());
+      entries.set(key, { value: json, ...pickExpiry(options) });
+    });
+  }
+
+  /** Writes a state entry unless an unexpired one holds the key. */
+  statePutNew(
+    scope: string,
+    key: string,
+    value: unknown,
+    options: StatePutOptions & { now: number },
+  ): Promise<StateEntry | undefined> {
+    return this.#do(() => {
+      const json = toJson(value);
+      let entries = this.#state.get(scope);
+      if (!entries) this.#state.set(scope, entries = new Map());
+      for (const [k, e] of entries) {
+        if (e.expiresAt !== undefined && e.expiresAt <= options.now) entries.delete(k);
+      }
+      const there = entries.get(key);
+      if (there) return entry(key, there);
+      entries.set(key, { value: json, ...pickExpiry(options) });
+      return undefined;
+    });
+  }
+
+  /** Removes a state entry. */
+  stateDelete(scope: string, key: string): Promise<boolean> {
+    return this.#do(() => this.#state.get(scope)?.delete(key) ?? false);
+  }
+
   /** Closes the store; the runs it held have no owner any more. */
   close(): Promise<void> {
     this.#closed = true;
@@ -429,6 +491,18 @@ export class MemoryStore implements Store {
       return Promise.reject(e);
     }
   }
+}
+
+function entry(key: string, e: { value: string | null; expiresAt?: number }): StateEntry {
+  return {
+    key,
+    value: fromJson(e.value),
+    ...(e.expiresAt === undefined ? {} : { expiresAt: e.expiresAt }),
+  };
+}
+
+function pickExpiry(options: StatePutOptions): { expiresAt?: number } {
+  return options.expiresAt === undefined ? {} : { expiresAt: options.expiresAt };
 }
 
 function setOrDelete(r: StoredRun, key: "finishedAt" | "error", value: string | null): void {

@@ -125,6 +125,21 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       );
     `,
   },
+  {
+    description: "keyed state: small values by scope and key, with an optional expiry",
+    sql: `
+      -- orchestra serve's schedules (last tick, paused), webhook deliveries (with a TTL) and
+      -- the runs it owns. expires_at is ms since the epoch; NULL never expires.
+      CREATE TABLE state (
+        scope text NOT NULL,
+        key text NOT NULL,
+        value text,
+        expires_at bigint,
+        PRIMARY KEY (scope, key)
+      );
+      CREATE INDEX state_by_expiry ON state (scope, expires_at) WHERE expires_at IS NOT NULL;
+    `,
+  },
 ];
 
 /** The schema version this code writes. */

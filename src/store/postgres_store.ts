@@ -46,7 +46,7 @@ import {
   writeBatch,
 } from "./_pg_journal.ts";
 import { PgLeases } from "./_pg_leases.ts";
-import { processRow, runRow } from "./_pg_rows.ts";
+import { processRow, runRow, stateEntry } from "./_pg_rows.ts";
 import { type RunClaim, RunOwnedError, type RunOwner } from "./ownership.ts";
 import {
   checkVersion,
@@ -66,6 +66,8 @@ import {
   type ReopenOptions,
   type RunFilter,
   type RunRow,
+  type StateEntry,
+  type StatePutOptions,
   type Store,
   type StoredEvent,
   type TaskRow,
@@ -446,6 +448,78 @@ export class PostgresStore implements Store {
   cacheClear(): Promise<number> {
     return this.#write(async () =>
       (await this.#sql.unsafe(this.#q.cacheClear, [], { prepare: true })).count
+    );
+  }
+
+  /** An unexpired state entry. */
+  stateGet(scope: string, key: string, now: number): Promise<StateEntry | undefined> {
+    return this.#read(async () => {
+      const [r] = await this.#sql.unsafe(this.#q.stateGet, [scope, key, now], { prepare: true });
+      return r ? stateEntry(r) : undefined;
+    });
+  }
+
+  /** The unexpired entries of a scope, by key. */
+  stateList(scope: string, now: number): Promise<StateEntry[]> {
+    return this.#read(async () =>
+      (await this.#sql.unsafe(this.#q.stateList, [scope, now], { prepare: true })).map(stateEntry)
+    );
+  }
+
+  /** Writes a state entry. */
+  statePut(
+    scope: string,
+    key: string,
+    value: unknown,
+    options: StatePutOptions = {},
+  ): Promise<void> {
+    let json: string | null;
+    try {
+      json = toJson(value);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#write(async () => {
+      await this.#sql.unsafe(this.#q.statePut, [scope, key, json, options.expiresAt ?? null], {
+        prepare: true,
+      });
+    });
+  }
+
+  /** Writes a state entry unless an unexpired one holds the key (in one transaction). */
+  statePutNew(
+    scope: string,
+    key: string,
+    value: unknown,
+    options: StatePutOptions & { now: number },
+  ): Promise<StateEntry | undefined> {
+    let json: string | null;
+    try {
+      json = toJson(value);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#write(() =>
+      this.#sql.begin(async (tx) => {
+        await tx.unsafe(this.#q.stateExpire, [scope, options.now], { prepare: true });
+        const inserted = await tx.unsafe(
+          this.#q.statePutNew,
+          [scope, key, json, options.expiresAt ?? null],
+          { prepare: true },
+        );
+        if (inserted.length) return undefined;
+        const [r] = await tx.unsafe(this.#q.stateGet, [scope, key, options.now], {
+          prepare: true,
+        });
+        return r ? stateEntry(r) : undefined;
+      }) as Promise<StateEntry | undefined>
+    );
+  }
+
+  /** Removes a state entry. */
+  stateDelete(scope: string, key: string): Promise<boolean> {
+    return this.#write(async () =>
+      (await this.#sql.unsafe(this.#q.stateDelete, [scope, key], { prepare: true })).count > 0
     );
   }
 

@@ -180,6 +180,21 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    description: "keyed state: small values by scope and key, with an optional expiry",
+    sql: `
+      -- orchestra serve's schedules (last tick, paused), webhook deliveries (with a TTL) and
+      -- the runs it owns. expires_at is ms since the epoch; NULL never expires.
+      CREATE TABLE state (
+        scope TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT,
+        expires_at INTEGER,
+        PRIMARY KEY (scope, key)
+      ) WITHOUT ROWID;
+      CREATE INDEX state_by_expiry ON state (scope, expires_at) WHERE expires_at IS NOT NULL;
+    `,
+  },
 ];
 
 /** The schema version of a database: the number of migrations applied to it. */

@@ -34,6 +34,13 @@ import {
 import { SqliteConnection, storeError } from "./_sqlite_connection.ts";
 import { SqliteJournal } from "./_sqlite_journal.ts";
 import { deleteProcess, insertProcess, selectProcesses } from "./_sqlite_processes.ts";
+import {
+  deleteState,
+  insertNewState,
+  listState,
+  selectState,
+  upsertState,
+} from "./_sqlite_state.ts";
 import { FileRunOwnership } from "./file_ownership.ts";
 import { type RunClaim, RunOwnedError, type RunOwner } from "./ownership.ts";
 import { MIGRATIONS } from "./sqlite_migrations.ts";
@@ -47,6 +54,8 @@ import {
   type RunFilter,
   RunNotFoundError,
   type RunRow,
+  type StateEntry,
+  type StatePutOptions,
   type Store,
   type StoredEvent,
   type TaskRow,
@@ -301,13 +310,17 @@ export class SqliteStore implements Store {
 
   /** The run's row; a `running` one without a live owner is `interrupted`. */
   async getRun(runId: string): Promise<RunRow | undefined> {
-    const row = await this.#conn.read(() => {
+    const row = await this.#row(runId);
+    return row && await this.#live(row);
+  }
+
+  #row(runId: string): Promise<RunRow | undefined> {
+    return this.#conn.read(() => {
       const r = this.#conn.stmt("SELECT * FROM runs WHERE run_id = ?").get(runId) as
         | Row
         | undefined;
       return r && runRow(r);
     });
-    return row && await this.#live(row);
   }
 
   /** Runs, newest first. */
@@ -349,8 +362,15 @@ export class SqliteStore implements Store {
     } catch {
       return row; // the lock file cannot be read: its owner is unknown, not gone
     }
-    if (owner === undefined) row.status = "interrupted";
-    else row.owner = owner;
+    if (owner !== undefined) {
+      row.owner = owner;
+      return row;
+    }
+    // Its owner may have recorded its end and let go between the read and the probe (the
+    // lease ends after the commit): read again before calling it interrupted.
+    const now = await this.#row(row.runId);
+    if (now !== undefined && now.status !== "running") return now;
+    row.status = "interrupted";
     return row;
   }
 
@@ -466,6 +486,53 @@ export class SqliteStore implements Store {
   /** Empties the cache. */
   cacheClear(): Promise<number> {
     return this.#conn.write(() => Number(this.#conn.stmt("DELETE FROM cache").run().changes));
+  }
+
+  /** An unexpired state entry. */
+  stateGet(scope: string, key: string, now: number): Promise<StateEntry | undefined> {
+    return this.#conn.read(() => selectState(this.#conn, scope, key, now));
+  }
+
+  /** The unexpired entries of a scope, by key. */
+  stateList(scope: string, now: number): Promise<StateEntry[]> {
+    return this.#conn.read(() => listState(this.#conn, scope, now));
+  }
+
+  /** Writes a state entry. */
+  statePut(
+    scope: string,
+    key: string,
+    value: unknown,
+    options: StatePutOptions = {},
+  ): Promise<void> {
+    let json: string | null;
+    try {
+      json = toJson(value);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#conn.write(() => upsertState(this.#conn, scope, key, json, options.expiresAt));
+  }
+
+  /** Writes a state entry unless an unexpired one holds the key (in one transaction). */
+  statePutNew(
+    scope: string,
+    key: string,
+    value: unknown,
+    options: StatePutOptions & { now: number },
+  ): Promise<StateEntry | undefined> {
+    let json: string | null;
+    try {
+      json = toJson(value);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#conn.write(() => insertNewState(this.#conn, scope, key, json, options));
+  }
+
+  /** Removes a state entry. */
+  stateDelete(scope: string, key: string): Promise<boolean> {
+    return this.#conn.write(() => deleteState(this.#conn, scope, key));
   }
 
   /** Waits for queued writes, releases the runs it holds, then closes the database. */

@@ -188,6 +188,26 @@ export interface CacheEntry {
 }
 
 /**
+ * An entry of a store's keyed state: small JSON values that are not runs, kept by `scope`
+ * (e.g. `orchestra serve` keeps its schedules' last ticks under `schedule`, webhook deliveries
+ * under `delivery`), optionally until an expiry.
+ */
+export interface StateEntry {
+  /** The entry's key within its scope. */
+  key: string;
+  /** Its value. */
+  value: unknown;
+  /** When it expires (ms since the epoch); absent: never. */
+  expiresAt?: number;
+}
+
+/** Options of {@linkcode Store.statePut} and {@linkcode Store.statePutNew}. */
+export interface StatePutOptions {
+  /** When the entry expires (ms since the epoch); from then on it reads as absent. @default never */
+  expiresAt?: number;
+}
+
+/**
  * Where Orchestra keeps its state. Every implementation passes `storeCases()` from
  * `conformance.ts`. JSON values (params, results) come back as `JSON.parse(JSON.stringify(v))`.
  *
@@ -238,6 +258,25 @@ export interface Store extends RunOwnership {
   cacheSet(key: string, value: unknown, expiresAt: number): Promise<void>;
   /** Removes every cache entry; resolves with how many there were. */
   cacheClear(): Promise<number>;
+  /** The entry under `key` in `scope`, unless it has expired at `now` (ms since the epoch). */
+  stateGet(scope: string, key: string, now: number): Promise<StateEntry | undefined>;
+  /** The entries of `scope` that have not expired at `now`, by key. */
+  stateList(scope: string, now: number): Promise<StateEntry[]>;
+  /** Writes the entry (replacing one with that key). */
+  statePut(scope: string, key: string, value: unknown, options?: StatePutOptions): Promise<void>;
+  /**
+   * Writes the entry only if `scope` holds no unexpired entry under `key` at `now`, atomically
+   * (of two processes putting the same key at once, one wins): resolves with `undefined` when
+   * it wrote, or with the entry that was there. Expired entries of the scope are removed.
+   */
+  statePutNew(
+    scope: string,
+    key: string,
+    value: unknown,
+    options: StatePutOptions & { now: number },
+  ): Promise<StateEntry | undefined>;
+  /** Removes the entry; resolves with whether there was one. */
+  stateDelete(scope: string, key: string): Promise<boolean>;
   /** Releases the store; it must not be used afterwards. */
   close(): Promise<void>;
 }

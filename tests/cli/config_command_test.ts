@@ -48,6 +48,7 @@ Deno.test("config prints the defaults when there is no config file", async () =>
       ["durability", "full", "default"],
       ["maxOutput", "16MiB", "default"],
       ["store", "none (SQLite in the state dir)", "default"],
+      ["tokensFile", "none", "default"],
     ]);
     // The columns line up.
     const lines = io.out.slice(io.out.indexOf("SETTING")).split("\n");
@@ -90,6 +91,7 @@ Deno.test("config shows the source of every value: file:line, variable or flag",
         ["durability", "normal", "--durability"],
         ["maxOutput", "64MiB", "--max-output"],
         ["store", "none (SQLite in the state dir)", "default"],
+        ["tokensFile", "none", "default"],
       ]);
     },
   );
@@ -142,6 +144,7 @@ Deno.test("config --json prints file, settings and sources", async () => {
       durability: "full",
       maxOutput: 16 * 1024 * 1024,
       store: null,
+      tokensFile: null,
     });
     assert.deepEqual(doc.sources.logLevel, { source: "file", detail: `${root}/orchestra.yaml:1` });
     assert.deepEqual(doc.sources.concurrency, { source: "flag", detail: "--concurrency" });
@@ -251,7 +254,7 @@ Deno.test("config shows a store's URL with its password masked, from the file, a
     async (root) => {
       const file = await config([], root);
       assert.equal(file.code, 0, file.io.err);
-      assert.deepEqual(rows(file.io.out).at(-1), [
+      assert.deepEqual(rows(file.io.out).find((r) => r[0] === "store"), [
         "store",
         "postgres://ada:***@db.internal:5432/orchestra",
         "orchestra.yaml:1",
@@ -264,7 +267,7 @@ Deno.test("config shows a store's URL with its password masked, from the file, a
       assert.equal(doc.settings.store, "postgresql://ada:***@db/app?sslmode=require");
       assert.deepEqual(doc.sources.store, { source: "env", detail: "ORCHESTRA_STORE" });
       const flag = await config(["--store", "postgres://ada:flag-secret@db/app"], root);
-      assert.deepEqual(rows(flag.io.out).at(-1), [
+      assert.deepEqual(rows(flag.io.out).find((r) => r[0] === "store"), [
         "store",
         "postgres://ada:***@db/app",
         "--store",

@@ -29,6 +29,7 @@ Deno.test("resolveConfig() without any source gives the defaults", async () => {
       durability: "full",
       maxOutput: 16 * 1024 * 1024,
       store: undefined,
+      tokensFile: undefined,
     });
     assert.equal(config.file, undefined);
     assert.equal(config.fileFrom, undefined);
@@ -217,7 +218,7 @@ Deno.test("resolveConfig() reports every problem in the file at once, with posit
         message: 'Unknown setting "frobnicate"',
         location: at(7, 1),
         hint: "the settings are stateDir, concurrency, pluginDirs, logLevel, logFormat, " +
-          "policyFile, secretsFile, workers, executor, durability, maxOutput, store",
+          "policyFile, secretsFile, workers, executor, durability, maxOutput, store, tokensFile",
       },
       {
         message: 'Setting "executor" must be one of inline, worker, process, got a list',

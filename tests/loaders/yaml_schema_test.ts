@@ -19,7 +19,10 @@ async function yamlFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   for await (const e of Deno.readDir(dir)) {
     if (e.isDirectory) out.push(...await yamlFiles(`${dir}/${e.name}`));
-    else if (e.name.endsWith(".yaml")) out.push(`${dir}/${e.name}`);
+    // orchestra serve's tokens file (examples/serve) is YAML but no flow.
+    else if (e.name.endsWith(".yaml") && !e.name.endsWith(".tokens.yaml")) {
+      out.push(`${dir}/${e.name}`);
+    }
   }
   return out;
 }

@@ -72,6 +72,8 @@ export interface Prepared {
   protectedPaths: ProtectedPath[];
   /** Required params planned with placeholder values (only when inspecting, never to run). */
   placeholders: string[];
+  /** The flow file's SHA-256, when the caller knows it already. @default read when recorded */
+  flowHash?: string;
   /** A TypeScript flow: its module graph, and its flow isolate while a run may use it. */
   ts?: LoadedTsFlow;
   /** What each planned task requests, before it was narrowed to its grant. */
@@ -114,6 +116,110 @@ export async function readParamsFile(
   return value as Record<string, unknown>;
 }
 
+/** What reading a flow needs: the command's settings and local policy. */
+export interface FlowContext {
+  /** The command (`run`, `validate`, …): inspecting commands plan with placeholders. */
+  command: string;
+  /** The effective settings. */
+  settings: Settings;
+  /** The local policy, if any. */
+  policy: Policy | undefined;
+}
+
+/** A flow file loaded, not yet given params nor planned. */
+export interface FlowSource extends FlowContext {
+  /** The flow. */
+  def: FlowDefinition;
+  /** A YAML flow's graph (static); a TypeScript flow's comes from planning its body. */
+  yamlGraph: FlowGraph | undefined;
+  /** The flow file, absolute. */
+  file: string;
+  /** The flow file's directory: relative paths in permissions resolve against it. */
+  baseDir: string;
+  /** The paths no task may be granted, once the state dir was secured (see planSource). */
+  protectedPaths?: ProtectedPath[];
+  /** A TypeScript flow: its module graph, and the flow isolate that plans it. */
+  ts?: LoadedTsFlow;
+}
+
+/**
+ * The settings (defaults < orchestra.yaml < ORCHESTRA_* < flags) and the local policy of a
+ * command; the exit code 2 (after printing why) when either is wrong.
+ */
+export async function flowContext(
+  command: string,
+  parsed: Parsed,
+  io: Io,
+): Promise<FlowContext | number> {
+  const settings = await commandSettings(parsed, io);
+  if (typeof settings === "number") return settings;
+  try {
+    const policy = await resolvePolicy({
+      cwd: io.cwd,
+      ...(settings.policyFile ? { policyFile: settings.policyFile } : {}),
+    });
+    return { command, settings, policy };
+  } catch (e) {
+    if (e instanceof PolicyError) {
+      io.stderr(renderProblems(`the policy`, e.issues));
+      return 2;
+    }
+    throw e;
+  }
+}
+
+/**
+ * Loads a flow file (TS or YAML; `flow` picks one of a module's flows). The one place the
+ * CLI and serve's runners load a flow. Returns the exit code 2 (after printing why) when it
+ * cannot be loaded, or when a YAML flow is invalid unless `allowInvalid`.
+ */
+export async function loadSource(
+  file: string,
+  context: FlowContext,
+  io: Io,
+  options: { flow?: string; noSandbox?: boolean; allowInvalid?: boolean } = {},
+): Promise<FlowSource | number> {
+  const { settings, policy } = context;
+  let def: FlowDefinition;
+  let yamlGraph: FlowGraph | undefined;
+  let ts: LoadedTsFlow | undefined;
+  try {
+    if (isYamlFile(file)) {
+      const compiled = await loadYamlFlow(file, io.cwd, {
+        env: io.env,
+        plugins: { dirs: settings.pluginDirs, stateDir: settings.stateDir },
+      });
+      def = compiled.def;
+      yamlGraph = compiled.graph;
+    } else {
+      ts = await loadTsFlow(file, io.cwd, {
+        ...(options.flow !== undefined ? { flow: options.flow } : {}),
+        noSandbox: options.noSandbox === true,
+        ...(policy ? { policy } : {}),
+      });
+      def = ts.def;
+    }
+  } catch (e) {
+    if (e instanceof FlowLoadError) {
+      io.stderr(`error: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof FlowValidationError) {
+      io.stderr(renderIssues(e.flow, e.issues));
+      return 2;
+    }
+    throw e;
+  }
+  if (yamlGraph && yamlGraph.issues.some(isError) && !options.allowInvalid) {
+    io.stderr(renderIssues(yamlGraph.name, yamlGraph.issues));
+    return 2;
+  }
+  // Relative paths in permissions are relative to the flow file's directory.
+  const absolute = resolvePath(io, file);
+  const baseDir = absolute.slice(0, absolute.lastIndexOf("/")) || "/";
+  return { ...context, def, yamlGraph, file: absolute, baseDir, ...(ts ? { ts } : {}) };
+}
+
 /**
  * Loads the flow named on the command line and validates params and flow. Returns the exit
  * code 2 (after printing why) when anything is wrong, unless `allowInvalid` keeps an invalid
@@ -134,127 +240,57 @@ export async function prepare(
     );
   }
   // Settings and the local policy first: a bad setting is a usage error, whatever the flow.
-  const settings = await commandSettings(parsed, io);
-  if (typeof settings === "number") return settings;
-  let policy: Policy | undefined;
-  try {
-    policy = await resolvePolicy({
-      cwd: io.cwd,
-      ...(settings.policyFile ? { policyFile: settings.policyFile } : {}),
-    });
-  } catch (e) {
-    if (e instanceof PolicyError) {
-      io.stderr(renderProblems(`the policy`, e.issues));
-      return 2;
-    }
-    throw e;
-  }
+  const context = await flowContext(command, parsed, io);
+  if (typeof context === "number") return context;
   const fileParams = parsed.values["params-file"]
     ? await readParamsFile(command, io, parsed.values["params-file"] as string)
     : {};
   const cliParams = keyValues(command, parsed.values.param as string[] | undefined);
-  let def: FlowDefinition;
-  let yamlGraph: FlowGraph | undefined;
-  let ts: LoadedTsFlow | undefined;
-  try {
-    if (isYamlFile(file)) {
-      const compiled = await loadYamlFlow(file, io.cwd, {
-        env: io.env,
-        plugins: { dirs: settings.pluginDirs, stateDir: settings.stateDir },
-      });
-      def = compiled.def;
-      yamlGraph = compiled.graph;
-    } else {
-      ts = await loadTsFlow(file, io.cwd, {
-        ...(typeof parsed.values.flow === "string" ? { flow: parsed.values.flow } : {}),
-        noSandbox: parsed.values["no-sandbox"] === true,
-        ...(policy ? { policy } : {}),
-      });
-      def = ts.def;
-    }
-  } catch (e) {
-    if (e instanceof FlowLoadError) {
-      io.stderr(`error: ${e.message}\n`);
-      return 2;
-    }
-    if (e instanceof FlowValidationError) {
-      io.stderr(renderIssues(e.flow, e.issues));
-      return 2;
-    }
-    throw e;
-  }
-  // The isolate stays for a run to use; every other way out of here stops it.
+  const source = await loadSource(file, context, io, {
+    flow: parsed.values.flow as string | undefined,
+    ...(parsed.values["no-sandbox"] === true ? { noSandbox: true } : {}),
+    ...(options.allowInvalid ? { allowInvalid: true } : {}),
+  });
+  if (typeof source === "number") return source;
+  // A TS flow's isolate stays for a run to use; every other way out of here stops it.
   let keep = false;
   try {
-    const prepared = await prepareLoaded(command, io, {
-      ...options,
-      settings,
-      policy,
-      def,
-      yamlGraph,
-      ts,
-      fileParams,
-      cliParams,
-      file,
-    });
+    const prepared = await planSource(
+      source,
+      options.params ?? { ...fileParams, ...cliParams },
+      io,
+      {
+        ...options,
+        handOver: true,
+      },
+    );
     keep = typeof prepared !== "number" && command === "run";
     return prepared;
   } finally {
-    if (!keep) ts?.isolate?.terminate();
+    if (!keep) source.ts?.isolate?.terminate();
   }
 }
 
-/** What {@linkcode prepare} found before planning. */
-interface Loaded {
-  allowInvalid?: boolean;
-  params?: Record<string, unknown>;
-  settings: Settings;
-  policy: Policy | undefined;
-  def: FlowDefinition;
-  yamlGraph: FlowGraph | undefined;
-  ts: LoadedTsFlow | undefined;
-  fileParams: Record<string, unknown>;
-  cliParams: Record<string, unknown>;
-  file: string;
-}
-
-/** Params, the state dir, the plan and the permission checks of a loaded flow. */
-async function prepareLoaded(
-  command: string,
+/**
+ * Gives a loaded flow its params and plans it: params validated (with placeholders for
+ * required ones when inspecting), the state dir secured, each task's permissions checked
+ * against the ceiling and the policy. `source` is not changed but for its protected paths,
+ * found once: a loaded flow can be planned again and again (serve's runners do). A TS flow's
+ * isolate goes with the result only when `handOver` (the source is not planned again): a run
+ * of a result without it opens its own.
+ */
+export async function planSource(
+  source: FlowSource,
+  given: Record<string, unknown>,
   io: Io,
-  loaded: Loaded,
+  options: { allowInvalid?: boolean; handOver?: boolean } = {},
 ): Promise<Prepared | number> {
-  const { settings, policy, def, yamlGraph, ts, fileParams, cliParams, file } = loaded;
-  const options = loaded;
-  if (yamlGraph && yamlGraph.issues.some(isError) && !options.allowInvalid) {
-    io.stderr(renderIssues(yamlGraph.name, yamlGraph.issues));
-    return 2;
-  }
-  const given = options.params ?? { ...fileParams, ...cliParams };
+  const { command, settings, policy, def, baseDir, ts } = source;
   // Inspecting a flow needs no values for its required params: placeholders stand in.
   const { params: input, filled: placeholders } = command === "run"
     ? { params: given, filled: [] }
     : withPlaceholders((def.options as { params?: ParamsSchema }).params, given);
-  let params: Record<string, unknown> = input;
-  let paramIssues: ValidationIssue[] = [];
-  try {
-    params = prepareParams(def, input, true);
-  } catch (e) {
-    if (e instanceof ParamsValidationError) paramIssues = [...e.issues];
-    else if (!(e instanceof FlowValidationError)) throw e;
-    // The flow's own problems are reported by the plan below.
-  }
-  if ((def.options as { params?: unknown }).params === undefined) {
-    // Without a schema the library passes params through; from the command line a param the
-    // flow does not declare is a typo or a wrong flow.
-    for (const name of Object.keys(input)) {
-      paramIssues.push({
-        message: `Unknown param "${name}": flow "${def.options.name}" declares no params`,
-        hint: "declare it in the flow's params (params: { " + name + ': { type: "string" } }), ' +
-          "or leave it out",
-      });
-    }
-  }
+  const { params, issues: paramIssues } = checkGivenParams(def, input);
   if (paramIssues.length && !options.allowInvalid) {
     io.stderr(
       `error: invalid params for flow "${def.options.name}":\n${
@@ -263,9 +299,71 @@ async function prepareLoaded(
     );
     return 2;
   }
-  // Relative paths in permissions are relative to the flow file's directory.
-  const absolute = resolvePath(io, file);
-  const baseDir = absolute.slice(0, absolute.lastIndexOf("/")) || "/";
+  const protectedPaths = source.protectedPaths ?? await securedPaths(source, io);
+  if (typeof protectedPaths === "number") return protectedPaths;
+  source.protectedPaths = protectedPaths;
+  // A YAML flow's graph is static (copied: it is planned again with other params); a
+  // TypeScript flow's comes from planning its body.
+  const graph = source.yamlGraph
+    ? { ...source.yamlGraph, nodes: source.yamlGraph.nodes.map((n) => ({ ...n })) }
+    : ts?.isolate
+    // In its flow isolate unless it opted out.
+    ? await ts.isolate.plan(ts.exportName, params, baseDir)
+    : await planFlow(def, params, { baseDir });
+  if (ts) graph.sandboxed = ts.sandboxed;
+  graph.issues = [...paramIssues, ...graph.issues];
+  const planned = await checkGrants(graph, source, protectedPaths, io);
+  if (graph.issues.length && !options.allowInvalid) {
+    // Warnings are said, and the command goes on; errors stop it.
+    io.stderr(renderIssues(graph.name, graph.issues));
+    if (graph.issues.some(isError)) return 2;
+  }
+  return {
+    def,
+    params,
+    graph,
+    settings,
+    policy,
+    baseDir,
+    file: source.file,
+    protectedPaths,
+    placeholders,
+    ...(ts ? { ts: options.handOver ? ts : { ...ts, isolate: undefined } } : {}),
+    planned,
+  };
+}
+
+/** The params given to a flow, with defaults and types applied, and every problem of them. */
+function checkGivenParams(
+  def: FlowDefinition,
+  input: Record<string, unknown>,
+): { params: Record<string, unknown>; issues: ValidationIssue[] } {
+  const issues: ValidationIssue[] = [];
+  let params = input;
+  try {
+    params = prepareParams(def, input, true);
+  } catch (e) {
+    if (e instanceof ParamsValidationError) issues.push(...e.issues);
+    else if (!(e instanceof FlowValidationError)) throw e;
+    // The flow's own problems are reported by the plan.
+  }
+  if ((def.options as { params?: unknown }).params === undefined) {
+    // Without a schema the library passes params through; from the command line a param the
+    // flow does not declare is a typo or a wrong flow.
+    for (const name of Object.keys(input)) {
+      issues.push({
+        message: `Unknown param "${name}": flow "${def.options.name}" declares no params`,
+        hint: "declare it in the flow's params (params: { " + name + ': { type: "string" } }), ' +
+          "or leave it out",
+      });
+    }
+  }
+  return { params, issues };
+}
+
+/** Secures the state dir and finds the paths no task may be granted; 2 when it cannot. */
+async function securedPaths(source: FlowSource, io: Io): Promise<ProtectedPath[] | number> {
+  const { settings, policy } = source;
   // The state dir is the orchestrator's: 0700, its files 0600, never a directory all share.
   try {
     await secureStateDir(settings.stateDir);
@@ -274,25 +372,27 @@ async function prepareLoaded(
     io.stderr(`error: ${e.message}\n`);
     return 2;
   }
-  const protectedPaths = await hostPaths({
+  return await hostPaths({
     stateDir: settings.stateDir,
-    flowDir: baseDir,
+    flowDir: source.baseDir,
     ...(settings.secretsFile ? { secretsFile: settings.secretsFile } : {}),
     ...(policy?.file ? { policyFile: policy.file } : {}),
     // Under `deno run` the orchestrator reads the deno.json found from its working directory;
     // a compiled binary reads none.
     ...(runsFromSource() ? { denoCwd: Deno.cwd() } : {}),
   });
-  // A YAML flow's graph is static; a TypeScript flow's comes from planning its body, in its
-  // flow isolate unless it opted out.
-  const graph = yamlGraph ??
-    (ts?.isolate
-      ? await ts.isolate.plan(ts.exportName, params, baseDir)
-      : await planFlow(def, params, { baseDir }));
-  if (ts) graph.sandboxed = ts.sandboxed;
-  graph.issues = [...paramIssues, ...graph.issues];
-  const planned = new Map<string, PlannedTask>();
+}
 
+/** Checks each task's permissions against the ceiling and the policy; its grant replaces them. */
+async function checkGrants(
+  graph: FlowGraph,
+  source: FlowSource,
+  protectedPaths: ProtectedPath[],
+  io: Io,
+): Promise<Map<string, PlannedTask>> {
+  const { settings, policy, baseDir, ts } = source;
+  // What each task requests, before it is narrowed to its grant.
+  const planned = new Map<string, PlannedTask>();
   const authorizer = new Authorizer({
     flow: graph.name,
     baseDir,
@@ -331,24 +431,7 @@ async function prepareLoaded(
   } catch (e) {
     io.stderr(`warning: cannot write the audit log: ${errorMessage(e)}\n`);
   }
-  if (graph.issues.length && !options.allowInvalid) {
-    // Warnings are said, and the command goes on; errors stop it.
-    io.stderr(renderIssues(graph.name, graph.issues));
-    if (graph.issues.some(isError)) return 2;
-  }
-  return {
-    def,
-    params,
-    graph,
-    settings,
-    policy,
-    baseDir,
-    file: absolute,
-    protectedPaths,
-    placeholders,
-    ...(ts ? { ts } : {}),
-    planned,
-  };
+  return planned;
 }
 
 /** Whether this process is `deno run` of the sources (not a compiled binary). */

@@ -56,6 +56,8 @@ export const RECORDS_OPTIONS = {
 /** Options of `config`. */
 export const CONFIG_OPTIONS = {
   ...SETTINGS_OPTIONS,
+  // Only serve takes it otherwise: it is no setting of a run.
+  tokens: { type: "string" },
   json: { type: "boolean" },
 } as const;
 
@@ -85,6 +87,7 @@ Settings:
   durability   --durability LEVEL    ORCHESTRA_DURABILITY   full (or normal)
   maxOutput    --max-output SIZE     ORCHESTRA_MAX_OUTPUT   16MiB (a run: step's stdout)
   store        --store URL           ORCHESTRA_STORE        none: SQLite in the state dir
+  tokensFile   --tokens FILE         ORCHESTRA_TOKENS_FILE  none (orchestra serve's API tokens)
 
 A run: step that prints more than maxOutput on stdout (its result) fails, naming the limit;
 its output is never cut short silently.
@@ -170,7 +173,7 @@ function shownValue(io: Io, key: SettingKey, value: unknown): string {
   if (Array.isArray(value)) {
     return value.length ? value.map((p) => shownPath(io, p, true)).join(", ") : "none";
   }
-  if (key === "stateDir" || key === "policyFile" || key === "secretsFile") {
+  if (key === "stateDir" || key === "policyFile" || key === "secretsFile" || key === "tokensFile") {
     return shownPath(io, value as string, true);
   }
   if (key === "maxOutput") return formatBytes(value as number).replace(" ", "");

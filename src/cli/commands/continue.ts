@@ -10,7 +10,7 @@
  * @module
  */
 
-import { resumePlan, retryPlan } from "../../orchestrator/continuation.ts";
+import { type ContinuationPlan, resumePlan, retryPlan } from "../../orchestrator/continuation.ts";
 import { describeOwner } from "../../store/ownership.ts";
 import type { RunRow, TaskRow } from "../../store/store.ts";
 import { newRunId } from "../../engine/calls.ts";
@@ -42,48 +42,63 @@ export const RETRY_OPTIONS = {
   "params-file": { type: "string" },
 } as const;
 
-type Command = "resume" | "retry";
+/** Which way a recorded run is continued. */
+export type ContinueCommand = "resume" | "retry";
+type Command = ContinueCommand;
 
-/** Refuses what cannot be continued; returns the exit code 2 after saying why. */
-async function checkContinuable(
+/** Why a recorded run cannot be continued: what to say, and the HTTP status the API gives. */
+export interface ContinueRefusal {
+  /** 404: something it needs is gone; 409: the run's state forbids it; 422: a bad `from`. */
+  status: 404 | 409 | 422;
+  /** What is wrong and what to do instead (starts lower case, as CLI errors do). */
+  message: string;
+}
+
+/**
+ * Refuses what cannot be continued: a run that records no flow file, a resume of a run that
+ * succeeded, a retry of one that still runs, a flow file that is gone or changed (unless
+ * `force`). Shared by the CLI and `orchestra serve`'s runners.
+ */
+export async function refuseContinuing(
   command: Command,
   run: RunRow,
-  parsed: Parsed,
-  io: Io,
-): Promise<number | undefined> {
+  options: { force?: boolean } = {},
+): Promise<ContinueRefusal | undefined> {
   if (!run.flowFile) {
-    io.stderr(`error: run ${run.runId} does not record its flow file; it cannot be ${command}d\n`);
-    return 2;
+    return {
+      status: 409,
+      message: `run ${run.runId} does not record its flow file; it cannot be ${command}d`,
+    };
   }
   if (command === "resume" && run.status === "succeeded") {
-    io.stderr(
-      `error: run ${run.runId} already succeeded; "orchestra retry ${run.runId} --from TASK" ` +
-        `runs part of it again as a new run\n`,
-    );
-    return 2;
+    return {
+      status: 409,
+      message: `run ${run.runId} already succeeded; "orchestra retry ${run.runId} --from TASK" ` +
+        `runs part of it again as a new run`,
+    };
   }
   if (command === "retry" && run.status === "running" && run.owner) {
-    io.stderr(
-      `error: run ${run.runId} is still running (run by ${describeOwner(run.owner)}); wait ` +
-        `for it, or "orchestra cancel ${run.runId}" first\n`,
-    );
-    return 2;
+    return {
+      status: 409,
+      message: `run ${run.runId} is still running (run by ${describeOwner(run.owner)}); wait ` +
+        `for it, or "orchestra cancel ${run.runId}" first`,
+    };
   }
   let hash: string;
   try {
     hash = await hashFile(run.flowFile);
   } catch {
-    io.stderr(`error: the flow file ${run.flowFile} of run ${run.runId} is gone\n`);
-    return 2;
+    return { status: 404, message: `the flow file ${run.flowFile} of run ${run.runId} is gone` };
   }
-  if (run.flowHash && hash !== run.flowHash && !parsed.values.force) {
-    io.stderr(
-      `error: ${run.flowFile} changed since run ${run.runId} began; ${
-        command === "resume" ? "resuming" : "retrying"
-      } it could mix ` +
-        `results of two different flows. Run it anew, or pass --force to ${command} anyway\n`,
-    );
-    return 2;
+  if (run.flowHash && hash !== run.flowHash && !options.force) {
+    return {
+      status: 409,
+      message:
+        `${run.flowFile} changed since run ${run.runId} began; ${
+          command === "resume" ? "resuming" : "retrying"
+        } it could mix results of two different flows. Run it anew, or pass --force to ${command} ` +
+        `anyway`,
+    };
   }
   return undefined;
 }
@@ -97,24 +112,39 @@ async function retryParams(run: RunRow, parsed: Parsed, io: Io) {
   return { ...run.params, ...file, ...cli };
 }
 
-function plan(command: Command, tasks: TaskRow[], parsed: Parsed, run: RunRow, io: Io) {
-  const from = parsed.values.from;
-  if (command === "resume") {
-    if (from !== undefined) {
-      throw new UsageError("resume", 'resume takes no --from; "orchestra retry RUN --from TASK"');
-    }
-    return resumePlan(tasks);
-  }
-  if (from === undefined) return resumePlan(tasks);
-  if (typeof from !== "string" || !tasks.some((t) => t.taskId === from)) {
-    io.stderr(
-      `error: run ${run.runId} has no task "${from}"; its tasks: ${
+/**
+ * What a continued run restores and runs again: a resume runs what did not succeed; a retry
+ * from `from` runs that task and everything downstream (without `from`, what did not succeed).
+ */
+export function continuationPlan(
+  command: Command,
+  run: RunRow,
+  tasks: TaskRow[],
+  from: string | undefined,
+): ContinuationPlan | ContinueRefusal {
+  if (command === "resume" || from === undefined) return resumePlan(tasks);
+  if (!tasks.some((t) => t.taskId === from)) {
+    return {
+      status: 422,
+      message: `run ${run.runId} has no task "${from}"; its tasks: ${
         tasks.map((t) => t.taskId).join(", ")
-      }\n`,
-    );
-    return undefined;
+      }`,
+    };
   }
   return retryPlan(tasks, from);
+}
+
+function plan(command: Command, tasks: TaskRow[], parsed: Parsed, run: RunRow, io: Io) {
+  const from = parsed.values.from;
+  if (command === "resume" && from !== undefined) {
+    throw new UsageError("resume", 'resume takes no --from; "orchestra retry RUN --from TASK"');
+  }
+  const chosen = continuationPlan(command, run, tasks, from as string | undefined);
+  if ("message" in chosen) {
+    io.stderr(`error: ${chosen.message}\n`);
+    return undefined;
+  }
+  return chosen;
 }
 
 async function continueRun(command: Command, parsed: Parsed, io: Io): Promise<number> {
@@ -147,8 +177,11 @@ async function continueRun(command: Command, parsed: Parsed, io: Io): Promise<nu
       return 2;
     }
     const run = (await store.getRun(found.runId))!;
-    const refused = await checkContinuable(command, run, parsed, io);
-    if (refused !== undefined) return refused;
+    const refused = await refuseContinuing(command, run, { force: parsed.values.force === true });
+    if (refused) {
+      io.stderr(`error: ${refused.message}\n`);
+      return 2;
+    }
     const tasks = await store.getTasks(run.runId);
     const chosen = plan(command, tasks, parsed, run, io);
     if (!chosen) return 2;

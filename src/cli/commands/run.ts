@@ -10,42 +10,23 @@ import { getLogger, type Logger, type LogLevel } from "@logtape/logtape";
 import { errorMessage, FlowValidationError } from "../../core/errors.ts";
 import type { RunEvent } from "../../core/events.ts";
 import { taskContextStorage } from "../../core/protocol.ts";
-import { FlowRun } from "../../engine/run.ts";
 import { captureConsole } from "../../executors/console_capture.ts";
 import { WorkerPool } from "../../executors/worker_pool.ts";
-import { configureProcesses } from "../../executors/process.ts";
-import { processGroups } from "../../executors/process_registry.ts";
 import { newRunId } from "../../engine/calls.ts";
-import { StoreCache } from "../../engine/cache.ts";
 import type { RunRecord, TaskContext } from "../../engine/types.ts";
-import { repairGroupRows } from "../../host/group_rows.ts";
-import { recordProcesses, stoppingJournal } from "../../host/processes.ts";
 import type { SecretValues } from "../../permissions/secret_values.ts";
-import { describeOwner, type RunLease } from "../../store/ownership.ts";
 import type { Store } from "../../store/store.ts";
 import { type Parsed, UsageError } from "../args.ts";
+import { startHostRun } from "../host_run.ts";
 import type { Io } from "../io.ts";
 import { type LogFormat, setupLogging } from "../logging.ts";
 import { graphJson, renderIssues, renderPlan } from "../render.ts";
-import { maskEvent, maskRecord, SecretCache, SecretJournal } from "../secret_journal.ts";
 import { useColor } from "../view/style.ts";
 import { createView, type RunView } from "../view/view.ts";
 import { FLOW_OPTIONS, prepare, type Prepared } from "./common.ts";
 import { commandSettings, SETTINGS_OPTIONS } from "./config.ts";
-import {
-  handleStopSignals,
-  ioWithLogFile,
-  readSecretsFile,
-  recordRunFailure,
-} from "./run_support.ts";
-import {
-  type Continuation,
-  recordRun,
-  type RunSecrets,
-  runSecrets,
-  taskAccess,
-} from "./run_setup.ts";
-import { runSandboxedFlow } from "./run_sandboxed.ts";
+import { handleStopSignals, ioWithLogFile, readSecretsFile } from "./run_support.ts";
+import { type Continuation, type RunSecrets, runSecrets } from "./run_setup.ts";
 import { openStateStore, runLogPath } from "./state.ts";
 
 export type { Continuation } from "./run_setup.ts";
@@ -259,7 +240,7 @@ async function outputs(
 }
 
 /** An inline task's console output goes to its own log, never to stdout (--json's). */
-function captureTaskConsole(): () => void {
+export function captureTaskConsole(): () => void {
   const logger = getLogger(["orchestra", "console"]);
   return captureConsole({
     current: () => (taskContextStorage().getStore() as TaskContext | undefined)?.log,
@@ -267,19 +248,12 @@ function captureTaskConsole(): () => void {
   });
 }
 
-/** Claims a new run id in the store: nobody else can hold a fresh id. */
-async function claimNew(store: Store, runId: string, io: Io): Promise<RunLease | undefined> {
-  const claim = await store.claimRun(runId);
-  if (claim.lease) return claim.lease;
-  io.stderr(`error: run ${runId} is already run by ${describeOwner(claim.heldBy)}\n`);
-  return undefined;
-}
-
 /**
  * Runs a prepared flow with the view, logging, the worker pool, permissions, secrets and the
- * state store; returns the exit code. Shared by `run`, `resume` and `retry`. The run is owned
- * (its lease held) from before it is recorded until it ended; it ends, and this returns, only
- * once every process its tasks started is gone.
+ * state store; returns the exit code. Shared by `run`, `resume` and `retry`; the run itself
+ * goes through {@linkcode startHostRun}, as `orchestra serve`'s runs do: owned (its lease
+ * held) from before it is recorded until it ended, and ended only once every process its
+ * tasks started is gone.
  *
  * Secrets never reach the state dir or the output in clear: everything written to the store
  * (the journal, the cache) and to stdout and stderr is masked with every value the run was
@@ -305,7 +279,6 @@ async function executeWithStore(
   io: Io,
   continuation?: Continuation,
 ): Promise<number> {
-  const { settings } = prepared;
   // Secrets: the secrets file first, then the environment.
   const secrets = await runSecrets(prepared, io);
   if (typeof secrets === "string") {
@@ -314,129 +287,69 @@ async function executeWithStore(
     return 2;
   }
   // Every run is recorded (<state dir>/state.db, or the --store), one transaction per tick.
-  const store = continuation?.store ?? await openStateStore(settings, io);
+  const store = continuation?.store ?? await openStateStore(prepared.settings, io);
   if (typeof store === "number") return store;
-  const v = parsed.values;
-  const runId = continuation?.runId ??
-    (typeof v["run-id"] === "string" && v["run-id"] !== "" ? v["run-id"] : newRunId());
   try {
-    const lease = continuation ? continuation.lease : await claimNew(store, runId, io);
-    if (!continuation && !lease) return 2;
-    configureProcesses({ maxOutput: settings.maxOutput });
-    return await executeOwned(prepared, parsed, io, { store, runId, secrets, lease }, continuation);
+    return await executeWithView(prepared, parsed, io, { store, secrets }, continuation);
   } finally {
-    await processGroups.stopAll({ runId });
     await store.close();
   }
 }
 
-async function executeOwned(
+async function executeWithView(
   prepared: Prepared,
   parsed: Parsed,
   io: Io,
-  run: { store: Store; runId: string; secrets: RunSecrets; lease?: RunLease },
+  run: { store: Store; secrets: RunSecrets },
   continuation: Continuation | undefined,
 ): Promise<number> {
   const v = parsed.values;
-  const { def, params, graph, settings } = prepared;
-  const { store, runId, secrets } = run;
-  const shown = secrets.values;
-  const { view, logger } = await outputs(prepared, parsed, io, shown);
+  const { settings } = prepared;
+  const { store, secrets } = run;
+  const { view, logger } = await outputs(prepared, parsed, io, secrets.values);
   const controller = new AbortController();
   const signals = handleStopSignals(io, controller, (note) => {
     if (view) view.log(note);
     else logger.warn(note);
   });
-  // A lease lost to another process (a store shared by machines): stop, it runs there now.
-  const lost = () => controller.abort(run.lease?.signal?.reason);
-  run.lease?.signal?.addEventListener("abort", lost, { once: true });
   // One pool for the run, sized by --workers; tasks that choose no executor get --executor.
   const pool = new WorkerPool({ size: settings.workers });
-  const access = taskAccess(prepared, runId, { store, secrets, io, logger });
-  let poll: ReturnType<typeof setInterval> | undefined;
-  const stopRecording = recordProcesses(store, runId);
   const releaseConsole = captureTaskConsole();
   let record: RunRecord;
-  // Tasks run in the flow file's folder, workers too (they share this process's working
-  // directory), so a relative path means the same in permissions, task code, run: steps and
-  // plugin params. Every path the host itself needs is absolute by now.
-  const startDir = Deno.cwd();
   try {
-    Deno.chdir(prepared.baseDir);
-    const restore = await recordRun(prepared, runId, { store, secrets, logger, continuation });
-    // `orchestra cancel` from another process: noticed within half a second.
-    poll = setInterval(async () => {
-      if (!controller.signal.aborted && await store.isCancelRequested(runId).catch(() => false)) {
-        controller.abort(new Error("cancelled with orchestra cancel"));
-      }
-    }, 500);
-    // Masked (and sealed) first; before the run's end is recorded, every process its tasks
-    // started is stopped.
-    const journal = new SecretJournal(stoppingJournal(store, runId), shown, secrets.sealer);
-    // Results are cached in the store: across runs and processes.
-    const cache = new SecretCache(new StoreCache(store), shown, secrets.sealer);
-    const onEvent = (e: RunEvent) => {
-      // A task that requests nothing is not asked about: its launch is recorded all the same.
-      if (e.type === "task.started" && e.attempt === 1) access.launched(e.taskId);
-      const event = maskEvent(shown, e);
-      if (view) view.onEvent(event);
-      else logEvent(logger.with({ runId: event.runId }), event);
-    };
-    if (prepared.ts?.sandboxed) {
-      // The flow's code runs in its flow isolate; the host journals, caches and launches.
-      record = await runSandboxedFlow(prepared, {
-        runId,
-        store,
-        secrets,
-        access,
-        pool,
-        restore,
-        signal: controller.signal,
-        onEvent,
-        journal,
-        cache,
-        logger,
-        logLevel: (v.verbose ? "debug" : settings.logLevel) as LogLevel,
-      });
-    } else {
-      record = await new FlowRun(def, params, {
-        runId,
-        baseDir: prepared.baseDir,
-        journal,
-        cache,
-        ...(restore ? { restore } : {}),
-        signal: controller.signal,
-        workerPool: pool,
-        defaultExecutor: settings.executor,
-        ...access.options,
-        ...(settings.concurrency !== undefined ? { concurrency: settings.concurrency } : {}),
-        onEvent,
-      }).start();
+    const started = await startHostRun(prepared, {
+      store,
+      secrets,
+      pool,
+      io,
+      logger,
+      ...(continuation ? { continuation } : {}),
+      ...(typeof v["run-id"] === "string" && v["run-id"] !== "" ? { runId: v["run-id"] } : {}),
+      signal: controller.signal,
+      logLevel: (v.verbose ? "debug" : settings.logLevel) as LogLevel,
+      onEvent: (event) => {
+        if (view) view.onEvent(event);
+        else logEvent(logger.with({ runId: event.runId }), event);
+      },
+    });
+    if (typeof started === "string") {
+      view?.close();
+      io.stderr(`error: ${started}\n`);
+      return 2;
     }
-    if (continuation) await repairGroupRows(store, record).catch(() => {});
+    record = await started.done;
   } catch (e) {
     view?.close();
-    // Failed before its first task: recorded as failed with its error, never left running.
-    const error = shown.mask(e instanceof FlowValidationError ? e.message : errorMessage(e));
-    await recordRunFailure(store, runId, graph.name, error).catch(() => {});
     if (e instanceof FlowValidationError) {
       io.stderr(renderIssues(e.flow, e.issues));
       return 2;
     }
     throw e;
   } finally {
-    Deno.chdir(startDir);
-    run.lease?.signal?.removeEventListener("abort", lost);
     releaseConsole();
-    clearInterval(poll);
     signals.stop();
-    stopRecording();
     await pool.close();
-    await access.flush();
   }
-  // Values restored from sealed results are not the engine's to mask: the record is masked
-  // here, with every value the run was handed.
-  record = maskRecord(shown, record);
   view?.finish(record);
   if (v.json) io.stdout(JSON.stringify(runDocument(record), null, 2) + "\n");
   if (record.status === "succeeded") return 0;

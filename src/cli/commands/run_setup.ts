@@ -149,7 +149,7 @@ export async function recordRun(
   context: { store: Store; secrets: RunSecrets; logger: Logger; continuation?: Continuation },
 ): Promise<ReadonlyMap<string, RestoredTask> | undefined> {
   const { store, secrets, logger, continuation } = context;
-  const flowHash = await hashFile(prepared.file);
+  const flowHash = prepared.flowHash ?? await hashFile(prepared.file);
   const owner = { pid: Deno.pid, host: Deno.hostname() };
   let restore: ReadonlyMap<string, RestoredTask> | undefined;
   let rerun: string[] = [];

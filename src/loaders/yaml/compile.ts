@@ -23,6 +23,7 @@ import type { Template } from "./expressions/mod.ts";
 import { buildGraph, checkParams, flowDefaults, linkReads } from "./graph.ts";
 import type { PluginUse } from "./plugins.ts";
 import { buildFlow } from "./runtime.ts";
+import { addServeOptions } from "./serve_options.ts";
 import type { FlowSpec } from "./spec.ts";
 import { compileTask, outputNames } from "./task_compile.ts";
 
@@ -87,5 +88,6 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
     flowEnv,
     ...(defaults ? { defaults } : {}),
   });
+  addServeOptions(spec, compiled, graph, def);
   return { def, graph };
 }

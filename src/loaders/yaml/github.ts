@@ -237,7 +237,9 @@ function readSchedule(spec: FlowSpec, value: unknown): void {
     const problem = checkCron(s.cron);
     if (problem) {
       spec.issues.push({ message: `on.schedule[${i}].cron ${problem}`, location, hint: CRON_HINT });
-    } else spec.schedules.push({ cron: s.cron, location });
+    } else {
+      spec.schedules.push({ cron: s.cron, location, entry: s, path: ["on", "schedule", i] });
+    }
   });
 }
 

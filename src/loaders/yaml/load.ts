@@ -11,6 +11,7 @@ import { didYouMean } from "../../core/suggest.ts";
 import { FileReadError, readBoundedTextFile } from "../../fs/read_bounded.ts";
 import { loadChestra } from "./chestra.ts";
 import { loadWorkflow } from "./github.ts";
+import { addHandlers } from "./handlers.ts";
 import { flowSchema, taskSchema } from "./schema.ts";
 import { checkFields, describePath, typeOf } from "./schema_issues.ts";
 import { emptySpec, type FlowSpec, type TaskFields, type TaskSpec } from "./spec.ts";
@@ -115,6 +116,8 @@ export async function loadFlowSpec(
   spec.schedules = (spec.fields.schedule ?? []).map((s, i) => ({
     cron: s.cron,
     location: source.locate(["schedule", i, "cron"]),
+    entry: s,
+    path: ["schedule", i],
   }));
   const runDefaults = spec.fields.defaults?.run;
   if (runDefaults) { for (const t of collected.tasks) t.runDefaults = runDefaults; }
@@ -126,6 +129,7 @@ export async function loadFlowSpec(
     });
   }
   spec.tasks = applyTemplates(collected, spec.issues);
+  addHandlers(spec);
   return spec;
 }
 

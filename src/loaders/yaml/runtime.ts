@@ -87,7 +87,8 @@ class FlowRuntime {
     this.#compiled = compiled;
     this.#options = options;
     this.#byId = new Map(compiled.map((c) => [c.spec.id, c]));
-    this.#needed = new Set(compiled.flatMap((c) => c.needs));
+    // The flow's result is its last tasks': handlers need every task but are not results.
+    this.#needed = new Set(compiled.flatMap((c) => c.spec.handler ? [] : c.needs));
     this.#order = topological(compiled);
     this.#ancestors = ancestorsOf(compiled);
     this.#attempts = new Map();
@@ -121,7 +122,7 @@ class FlowRuntime {
     }
     const result: Record<string, unknown> = {};
     for (const c of this.#compiled) {
-      if (!this.#needed.has(c.spec.id)) result[c.spec.id] = refs.get(c.spec.id);
+      if (!this.#needed.has(c.spec.id) && !c.spec.handler) result[c.spec.id] = refs.get(c.spec.id);
     }
     return result;
   }

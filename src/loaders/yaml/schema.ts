@@ -265,6 +265,24 @@ export const defaultsSchema = z.strictObject({
   run: runDefaults.optional(),
 }).describe("Settings every task gets unless it sets its own");
 
+/** One entry of `schedule:` (src/core/schedule.ts checks the cron and the time zone). */
+const scheduleEntry = z.strictObject({
+  cron: z.string().describe(
+    'When: five fields, minute hour day-of-month month day-of-week ("30 5 * * 1-5"), or @daily…',
+  ),
+  timezone: z.string().optional().describe('The IANA time zone of `cron` (default "UTC")'),
+  params: z.record(z.string(), z.unknown()).optional().describe("Params of the runs it starts"),
+  catchup: z.strictObject({
+    window: duration.optional().describe("How far back missed ticks count (default 1h)"),
+    policy: z.enum(["skip", "latest", "all"]).optional().describe(
+      "Which missed ticks run after a restart: none (default), the last one, or each",
+    ),
+  }).optional().describe("What runs for ticks missed while no server ran"),
+  overlap: z.enum(["skip", "buffer-one", "allow", "cancel-other"]).optional().describe(
+    "A tick while the last run goes on: skip it (default), keep one, run both, or cancel the last",
+  ),
+}).describe("A schedule entry: `orchestra serve` runs the flow at these times");
+
 /** The top level of a flow file, in GitHub Actions' vocabulary. */
 export const flowFields = {
   $schema: z.string().optional().describe("The JSON Schema of this file, for editors"),
@@ -279,9 +297,12 @@ export const flowFields = {
   ),
   defaults: defaultsSchema.optional(),
   concurrency: z.number().int().min(1).optional().describe("The most tasks running at once"),
-  schedule: z.array(z.strictObject({
-    cron: z.string().describe("Five fields: minute hour day-of-month month day-of-week"),
-  })).optional().describe("When `orchestra serve` runs the flow, as cron entries"),
+  schedule: z.array(scheduleEntry).optional().describe("When `orchestra serve` runs the flow"),
+  handlers: z.strictObject({
+    failure: taskSchema.optional().describe("A task that runs when a task of the flow failed"),
+    success: taskSchema.optional().describe("A task that runs when every task succeeded"),
+    exit: taskSchema.optional().describe("A task that runs last, whatever happened"),
+  }).optional().describe("Tasks that run when the flow has ended: e.g. `uses: notify`"),
   templates: z.record(z.string(), templateSchema).optional().describe(
     "Task shapes that tasks extend",
   ),

@@ -42,7 +42,12 @@ export interface TaskSpec {
   runDefaults?: RunDefaults;
   /** Set for a GitHub job: its steps run as on a runner (bash -e by default). */
   job?: boolean;
+  /** For a task of `handlers:`: which one. */
+  handler?: HandlerKind;
 }
+
+/** The handlers a flow may have: `handlers: { failure, success, exit }`. */
+export type HandlerKind = "failure" | "success" | "exit";
 
 /** A cron entry of the flow's schedule. */
 export interface ScheduleSpec {
@@ -50,6 +55,10 @@ export interface ScheduleSpec {
   cron: string;
   /** Where it was written. */
   location: SourceLocation;
+  /** The entry as written (`{ cron, timezone, params, catchup, overlap }`), for orchestra serve. */
+  entry: Record<string, unknown>;
+  /** Its path in the file (`schedule` or `on.schedule`, then its index). */
+  path: YamlPath;
 }
 
 /** A flow file, read and checked against the schema. */

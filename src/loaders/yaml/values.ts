@@ -186,6 +186,7 @@ export function taskValues(
     secrets: secretsContext(src.secret),
     run: { id: src.runId },
     runner: { ...RUNNER, temp: tempDir() },
+    event: input.params.event ?? {},
   };
   if (input.item !== undefined || input.index !== undefined) {
     base.item = input.item ?? null;

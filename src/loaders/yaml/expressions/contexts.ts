@@ -46,8 +46,9 @@ export interface TaskShape {
   workflow?: boolean;
 }
 
-// What every task-level place may read, before what the task's shape adds.
-const TASK = ["params", "tasks", "needs", "env", "secrets", "run", "runner"];
+// What every task-level place may read, before what the task's shape adds. `event`: what
+// started the run (a webhook's JSON body under orchestra serve; {} otherwise).
+const TASK = ["params", "tasks", "needs", "env", "secrets", "run", "runner", "event"];
 
 /**
  * The context names an expression at `place` may start with.
@@ -67,7 +68,7 @@ export function contextsAt(place: Place, task: TaskShape = {}): string[] {
   const inputs = task.workflow ? ["inputs"] : [];
   switch (place) {
     case "flow-env":
-      return ["params", "secrets", "run", ...inputs];
+      return ["params", "secrets", "run", "event", ...inputs];
     case "task":
       return [...TASK, ...items, ...matrix, ...inputs];
     case "env":

@@ -303,6 +303,9 @@ export function checkAgainstFlow(expr: Expr, site: Site, facts: FlowFacts): Flow
           declared.length ? `params: ${declared.join(", ")}` : "declare it under `params:`",
         );
       }
+    } else if (root === "event") {
+      // The event travels as the flow's param "event" (declared for it when the flow has none).
+      out.params.push("event");
     } else if (root === "secrets" && typeof first === "string" && site.task) {
       out.secrets.push(first);
     } else if (root === "env" && typeof first === "string") {
