@@ -12,7 +12,8 @@ import { type CallOptions, PROTOCOL_VERSION, type TaskDefinition } from "../core
 import type { TaskSettings } from "../core/model.ts";
 import type { PermissionSet } from "../core/permissions.ts";
 import { CallIds, scanArgs, substitute, TaskConfigs } from "./calls.ts";
-import { isRef, type MapState, Node, valueOf } from "./node.ts";
+import { Edges } from "./edges.ts";
+import { CANCELLED, isRef, type MapState, Node, valueOf } from "./node.ts";
 
 /** The default bound on how many items one `map` may expand into. */
 export const DEFAULT_MAP_LIMIT = 10_000;
@@ -80,6 +81,8 @@ export function taskDefinitionOf(task: unknown): TaskDefinition {
  * ```
  */
 export class GraphBuilder {
+  /** The run's edges. */
+  readonly edges: Edges = new Edges();
   readonly #settings: GraphSettings;
   readonly #sink: GraphSink;
   readonly #configs: TaskConfigs;
@@ -117,6 +120,16 @@ export class GraphBuilder {
     return node;
   }
 
+  /** The dependencies of a call that has not started, each once; null when it has none. */
+  depsOf(node: Node): Node[] | null {
+    return this.edges.depsOf(node);
+  }
+
+  /** The dependents still waiting for a node, in call order; null when none are. */
+  dependentsOf(node: Node): Node[] | null {
+    return this.edges.dependentsOf(node);
+  }
+
   /** Adds a `f.map` group over `items` (a list, a reference, or a value holding references). */
   map(items: unknown, task: unknown, options: MapOptions = {}): Node {
     const def = taskDefinitionOf(task);
@@ -147,8 +160,7 @@ export class GraphBuilder {
 
   /** Makes item `index` of a map group, called with `value`. */
   item(group: Node, index: number, value: unknown): Node {
-    const cfg = group.config;
-    const item = new Node(`${group.id}[${index}]`, this.#seq++, group.task, cfg, cfg.priority);
+    const item = new Node(`${group.id}[${index}]`, this.#seq++, group.task, group.config);
     item.group = group;
     const args = [value];
     this.#scan(item, args);
@@ -164,7 +176,7 @@ export class GraphBuilder {
 
   /** Replaces the references in a starting call's arguments by their values, in place. */
   resolve(node: Node): void {
-    if (node.deps === null) return;
+    if (node.firstIn < 0) return;
     const args = node.args;
     if (node.nestedRefs) {
       for (let i = 0; i < args.length; i++) args[i] = substitute(args[i], isRef, valueOf);
@@ -174,7 +186,7 @@ export class GraphBuilder {
         if (a instanceof Node) args[i] = a.value;
       }
     }
-    node.deps = null;
+    node.firstIn = -1;
   }
 
   #node(task: TaskDefinition, explicitId?: string): Node {
@@ -184,19 +196,34 @@ export class GraphBuilder {
     const { config, issues } = this.#configs.get(task);
     if (issues.length) throw new FlowValidationError(this.#settings.flow, issues);
     const id = explicitId === undefined ? this.#ids.next(config.name) : this.#ids.claim(explicitId);
-    return new Node(id, this.#seq++, task, config, config.priority);
+    return new Node(id, this.#seq++, task, config);
   }
 
   #scan(node: Node, args: readonly unknown[]): void {
+    try {
+      this.#scanArgs(node, args);
+    } catch (e) {
+      // A call refused half-way must not run when the references it linked settle.
+      node.state = CANCELLED;
+      throw e;
+    }
+  }
+
+  #scanArgs(node: Node, args: readonly unknown[]): void {
     // Primitives and top-level references are handled here without allocating; anything
     // nested goes through the full JSON check, which also finds references inside it.
+    const edges = this.edges;
     for (let i = 0; i < args.length; i++) {
       const a = args[i];
       if (a instanceof Node) {
-        this.#link(node, a);
+        if (edges.link(node, a)) node.pending++;
       } else if (a !== null && typeof a === "object") {
-        scanArgs(node.id, [a], isRef, (r) => this.#link(node, r as Node), i);
-        if (node.deps !== null) node.nestedRefs = true;
+        let nested = false;
+        scanArgs(node.id, [a], isRef, (r) => {
+          nested = true;
+          if (edges.link(node, r as Node)) node.pending++;
+        }, i);
+        if (nested) node.nestedRefs = true;
       } else if (a !== undefined && a !== null) {
         const t = typeof a;
         if (t !== "string" && t !== "boolean" && !(t === "number" && Number.isFinite(a))) {
@@ -207,16 +234,7 @@ export class GraphBuilder {
   }
 
   #link(node: Node, dep: Node): void {
-    // A node's references are linked all at once, so one mark per dependency de-duplicates.
-    if (dep.linkedTo === node) return;
-    dep.linkedTo = node;
-    if (node.deps === null) node.deps = [dep];
-    else node.deps.push(dep);
-    if (!dep.settled) {
-      node.pending++;
-      if (dep.dependents === null) dep.dependents = [node];
-      else dep.dependents.push(node);
-    }
+    if (this.edges.link(node, dep)) node.pending++;
   }
 }
 

@@ -74,26 +74,45 @@ export const EMPTY: unknown[] = [];
 
 const INSPECT = Symbol.for("Deno.customInspect");
 
-/** A task call: its place in the graph, its state, and the reference the body holds. */
+type Deferred = { promise: Promise<unknown>; resolve(v: unknown): void; reject(e: unknown): void };
+
+/**
+ * What few nodes need: made on first use, so that a plain task call (the hot path, and what a
+ * 100,000-task graph holds until its run ends) stays a small object.
+ */
+class Rare {
+  error: unknown = undefined;
+  reason: string | undefined = undefined;
+  cacheKey: string | undefined = undefined;
+  logs: TaskLogLine[] | undefined = undefined;
+  cancelTimer: (() => void) | undefined = undefined;
+  deferred: Deferred | null = null;
+  map: MapState | null = null;
+  condition: TaskCondition | null = null;
+  grant: PermissionSet | undefined = undefined;
+  nestedRefs = false;
+}
+
+/**
+ * A task call: its place in the graph, its state, and the reference the body holds. Its edges
+ * live in the run's {@linkcode Edges} (three flat arrays), not in arrays of its own; the fields
+ * few calls need live in an object made on first use (behind the accessors below).
+ */
 export class Node implements TaskRef<unknown>, TaskCall {
   /** One of the states above. */
   state = PENDING;
   /** Dependencies not settled yet. */
   pending = 0;
-  /** What it depends on, until it starts (its arguments are resolved then). */
-  deps: Node[] | null = null;
-  /** What depends on it, until it settles. */
-  dependents: Node[] | null = null;
+  /** Its first edge in {@linkcode Edges} (its dependencies follow it); -1 once it started. */
+  firstIn = -1;
+  /** The first edge of its dependents' list in {@linkcode Edges}; -1 when none (or settled). */
+  firstOut = -1;
+  /** The last edge of its dependents' list, where the next one is appended. */
+  lastOut = -1;
   /** The call's arguments: references until it starts, their values from then on. */
   args: unknown[] = EMPTY;
-  /** Whether references sit inside arrays or objects of the arguments (not only at the top). */
-  nestedRefs = false;
   /** The result. */
   value: unknown = undefined;
-  /** The error it settled with. */
-  error: unknown = undefined;
-  /** Why it was skipped. */
-  reason: string | undefined = undefined;
   /** Attempts made. */
   attempts = 0;
   /** Bumped by every attempt, retry and cancellation: a stale callback sees another token. */
@@ -103,28 +122,11 @@ export class Node implements TaskRef<unknown>, TaskCall {
   startedAt = -1;
   /** When it settled. */
   finishedAt = -1;
-  /** Where its cached result lives, once looked up. */
-  cacheKey: string | undefined = undefined;
-  /** What it logged. */
-  logs: TaskLogLine[] | undefined = undefined;
   /** The context of its current (or last) attempt. */
   ctx: AttemptContext | undefined = undefined;
-  /** Cancels its attempt's timeout or its retry's delay. */
-  cancelTimer: (() => void) | undefined = undefined;
-  /** The promise the body awaits, made on first use. */
-  deferred:
-    | { promise: Promise<unknown>; resolve(v: unknown): void; reject(e: unknown): void }
-    | null = null;
   /** The map group it is an item of. */
   group: Node | null = null;
-  /** For a map group: its state. */
-  map: MapState | null = null;
-  /** The node it was last linked to as a dependency (de-duplicates links). */
-  linkedTo: Node | null = null;
-  /** Decides, once its dependencies have settled, whether it runs. */
-  condition: TaskCondition | null = null;
-  /** What authorization granted, when it was asked. */
-  grant: PermissionSet | undefined = undefined;
+  #rare: Rare | null = null;
 
   /** Makes the node of call `id`, the `seq`-th of its run. */
   constructor(
@@ -132,8 +134,84 @@ export class Node implements TaskRef<unknown>, TaskCall {
     readonly seq: number,
     readonly task: TaskDefinition,
     readonly config: TaskConfig,
-    readonly priority: number,
   ) {}
+
+  #more(): Rare {
+    return (this.#rare ??= new Rare());
+  }
+
+  /** Its priority in the ready queue. */
+  get priority(): number {
+    return this.config.priority;
+  }
+
+  /** The error it settled with. */
+  get error(): unknown {
+    return this.#rare === null ? undefined : this.#rare.error;
+  }
+  set error(v: unknown) {
+    if (v !== undefined || this.#rare !== null) this.#more().error = v;
+  }
+  /** Why it was skipped. */
+  get reason(): string | undefined {
+    return this.#rare === null ? undefined : this.#rare.reason;
+  }
+  set reason(v: string | undefined) {
+    if (v !== undefined || this.#rare !== null) this.#more().reason = v;
+  }
+  /** Where its cached result lives, once looked up. */
+  get cacheKey(): string | undefined {
+    return this.#rare === null ? undefined : this.#rare.cacheKey;
+  }
+  set cacheKey(v: string | undefined) {
+    if (v !== undefined || this.#rare !== null) this.#more().cacheKey = v;
+  }
+  /** What it logged. */
+  get logs(): TaskLogLine[] | undefined {
+    return this.#rare === null ? undefined : this.#rare.logs;
+  }
+  set logs(v: TaskLogLine[] | undefined) {
+    if (v !== undefined || this.#rare !== null) this.#more().logs = v;
+  }
+  /** Cancels its attempt's timeout or its retry's delay. */
+  get cancelTimer(): (() => void) | undefined {
+    return this.#rare === null ? undefined : this.#rare.cancelTimer;
+  }
+  set cancelTimer(v: (() => void) | undefined) {
+    if (v !== undefined || this.#rare !== null) this.#more().cancelTimer = v;
+  }
+  /** The promise the body awaits, made on first use. */
+  get deferred(): Deferred | null {
+    return this.#rare === null ? null : this.#rare.deferred;
+  }
+  /** For a map group: its state. */
+  get map(): MapState | null {
+    return this.#rare === null ? null : this.#rare.map;
+  }
+  set map(v: MapState | null) {
+    if (v !== null || this.#rare !== null) this.#more().map = v;
+  }
+  /** Decides, once its dependencies have settled, whether it runs. */
+  get condition(): TaskCondition | null {
+    return this.#rare === null ? null : this.#rare.condition;
+  }
+  set condition(v: TaskCondition | null) {
+    if (v !== null || this.#rare !== null) this.#more().condition = v;
+  }
+  /** What authorization granted, when it was asked. */
+  get grant(): PermissionSet | undefined {
+    return this.#rare === null ? undefined : this.#rare.grant;
+  }
+  set grant(v: PermissionSet | undefined) {
+    if (v !== undefined || this.#rare !== null) this.#more().grant = v;
+  }
+  /** Whether references sit inside arrays or objects of the arguments (not only at the top). */
+  get nestedRefs(): boolean {
+    return this.#rare !== null && this.#rare.nestedRefs;
+  }
+  set nestedRefs(v: boolean) {
+    if (v || this.#rare !== null) this.#more().nestedRefs = v;
+  }
 
   /** Whether it has settled. */
   get settled(): boolean {
@@ -165,25 +243,26 @@ export class Node implements TaskRef<unknown>, TaskCall {
 
   /** The promise of its result, made on first use. */
   promise(): Promise<unknown> {
-    if (!this.deferred) {
+    const rare = this.#more();
+    if (!rare.deferred) {
       let resolve!: (v: unknown) => void, reject!: (e: unknown) => void;
       const promise = new Promise<unknown>((res, rej) => {
         resolve = res;
         reject = rej;
       });
-      this.deferred = { promise, resolve, reject };
+      rare.deferred = { promise, resolve, reject };
       if (this.settled) this.#settleDeferred();
     }
-    return this.deferred.promise;
+    return rare.deferred.promise;
   }
 
   /** Settles the promise of its result, if one was made. */
   notify(): void {
-    if (this.deferred) this.#settleDeferred();
+    if (this.#rare !== null && this.#rare.deferred !== null) this.#settleDeferred();
   }
 
   #settleDeferred(): void {
-    const d = this.deferred!;
+    const d = this.#rare!.deferred!;
     if (this.state === SUCCEEDED || this.state === CACHED) d.resolve(this.value);
     else if (this.state === FAILED && this.config.continueOnError) d.resolve(null);
     else d.reject(this.error);

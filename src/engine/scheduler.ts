@@ -125,7 +125,7 @@ export class Scheduler implements GraphSink {
     if (events.wanted) {
       // What a resumed run's calls must match (only the journal keeps it).
       const hash = events.journaling ? argsHash(node.args, refId) : undefined;
-      emitCreated(events, p.runId, node, p.clock.now(), hash);
+      emitCreated(events, p.runId, node, this.graph.depsOf(node), p.clock.now(), hash);
     }
     if (restored !== undefined) {
       // Completed before: its journaled result stands; it does not run again.
@@ -136,11 +136,12 @@ export class Scheduler implements GraphSink {
       events.restoring = false;
       return;
     }
-    const deps = node.deps;
-    if (deps !== null) {
+    const first = node.firstIn;
+    if (first >= 0) {
       // A dependency that already settled badly decides this node's fate now.
-      for (let i = 0; i < deps.length; i++) {
-        const d = deps[i];
+      const { from, to } = this.graph.edges;
+      for (let e = first; e < to.length && to[e] === node; e++) {
+        const d = from[e];
         if (d.state >= SUCCEEDED && !ok(d) && !node.condition?.evenIfUpstreamFailed) {
           if (d.state === CANCELLED) this.settle(node, CANCELLED, d.error);
           else this.skip(node, d.state === SKIPPED ? d.reason! : `upstream "${d.id}" failed`);
@@ -236,7 +237,7 @@ export class Scheduler implements GraphSink {
   /** Evaluates a node's condition; skips (or fails) it and returns false when it must not run. */
   #conditionHolds(node: Node): boolean {
     const c = node.condition!;
-    const info = conditionInfo(node, this.cancelled);
+    const info = conditionInfo(this.graph.depsOf(node), this.cancelled);
     let holds: boolean;
     try {
       holds = c.test(info);
@@ -332,12 +333,13 @@ export class Scheduler implements GraphSink {
     const good = ok(node);
     const g = node.group;
     if (g !== null && g.state < SUCCEEDED) this.#itemSettled(g, node, good);
-    const deps = node.dependents;
-    if (deps === null) return;
-    node.dependents = null;
+    let e = node.firstOut;
+    if (e < 0) return;
+    node.firstOut = -1;
+    const edges = this.graph.edges;
     if (good) {
-      for (let i = 0; i < deps.length; i++) {
-        const d = deps[i];
+      for (; e >= 0; e = edges.next[e]) {
+        const d = edges.to[e];
         if (--d.pending === 0 && d.state === PENDING) this.#becomeReady(d);
       }
       return;
@@ -345,7 +347,8 @@ export class Scheduler implements GraphSink {
     // Everything downstream is skipped (or cancelled). Iterative: a failure at the head of a
     // 10,000-task chain must not recurse 10,000 deep.
     const reason = state === SKIPPED ? node.reason! : `upstream "${node.id}" failed`;
-    const stack = deps.slice();
+    const stack: Node[] = [];
+    for (; e >= 0; e = edges.next[e]) stack.push(edges.to[e]);
     while (stack.length) {
       const d = stack.pop()!;
       if (d.state >= SUCCEEDED) continue;
@@ -362,7 +365,9 @@ export class Scheduler implements GraphSink {
       }
       const dg = d.group;
       if (dg !== null && dg.state < SUCCEEDED) this.#itemSettled(dg, d, false);
-      if (d.dependents !== null) { for (const x of d.dependents) stack.push(x); }
+      let x = d.firstOut;
+      d.firstOut = -1;
+      for (; x >= 0; x = edges.next[x]) stack.push(edges.to[x]);
     }
   }
 
@@ -375,7 +380,7 @@ export class Scheduler implements GraphSink {
     node.finishedAt = now;
     if (node.startedAt < 0) node.attempts = 0;
     this.#unsettled--;
-    if (node.deferred !== null) node.notify();
+    node.notify();
     if (this.#p.events.wanted) {
       emitSettled(this.#p.events, this.#p.runId, this.#p.secrets, node, now);
     }
@@ -430,7 +435,8 @@ export class Scheduler implements GraphSink {
     }
     this.#running = 0;
     for (const node of survivors) {
-      node.pending = node.deps === null ? 0 : node.deps.filter((d) => !d.settled).length;
+      const deps = this.graph.depsOf(node);
+      node.pending = deps === null ? 0 : deps.filter((d) => !d.settled).length;
     }
     for (const node of survivors) if (node.pending === 0) this.#becomeReady(node);
   }
