@@ -1,13 +1,13 @@
 /**
- * The edges of one run's graph, in three flat arrays rather than two arrays per node: an edge
- * costs 20 bytes, where a node's own `deps` and `dependents` arrays cost 50 to 200 bytes each (a
- * JS array grows from one element to room for seventeen). A 100,000-task graph holds every edge
- * until its run ends, so this is most of what a large run's graph weighs besides its nodes.
+ * The dependents of each call of one run, in two flat arrays rather than an array per node: an
+ * edge costs 12 bytes, where a node's own `dependents` array costs 50 to 200 (a JS array grows
+ * from one element to room for seventeen). A 100,000-task graph holds its edges until each
+ * dependency settles, so this is much of what a large run's graph weighs besides its nodes. A
+ * call's dependencies are its arguments' references (see `GraphBuilder.depsOf`).
  *
- * Edge `e` goes from `from[e]` (the dependency) to `to[e]` (the dependent). A node's edges to
- * its dependencies are contiguous (they are linked while its call is scanned), from
- * `node.firstIn`; its dependents form a list threaded through `next`, in the order they were
- * linked, from `node.firstOut` to `node.lastOut`.
+ * Edge `e` leads to `to[e]`; a node's dependents form a list threaded through `next` from
+ * `node.firstOut`, the last linked first (so a node needs one field for it); the list is reversed
+ * in place when it is consumed, so dependents are released in the order they were linked.
  *
  * @module
  */
@@ -15,74 +15,59 @@
 import type { Node } from "./node.ts";
 
 /**
- * The edges of one run.
+ * The dependents' lists of one run.
  *
  * @example
  * ```ts ignore
  * const edges = new Edges();
- * if (edges.link(b, a)) b.pending++; // b needs a, which has not settled
+ * if (edges.link(b, a)) b.pending++; // b waits for a, which has not settled
  * edges.dependentsOf(a); // [b]
  * ```
  */
 export class Edges {
-  /** The dependency of each edge. */
-  readonly from: Node[] = [];
   /** The dependent of each edge. */
   readonly to: Node[] = [];
   /** The next edge of the same dependency's list, or -1. */
   next: Int32Array = new Int32Array(256);
 
-  /** How many edges there are. */
-  get size(): number {
-    return this.to.length;
-  }
-
   /**
-   * Links `node` (whose call is being scanned) to its dependency `dep`. When `dep` has not
-   * settled, `node` joins its dependents (once, however often the call passes it) and `true`
-   * says `node` must wait for it; a settled `dep` is only recorded as a dependency.
+   * Makes `node` (whose call is being scanned) a dependent of `dep`, once however often the
+   * call passes it, and says whether it must wait for `dep`: not when `dep` has settled.
    */
   link(node: Node, dep: Node): boolean {
-    const waits = !dep.settled;
-    // The call's edges are linked all at once: if it already passed `dep`, the last edge of
+    if (dep.settled) return false;
+    // The call's references are linked all at once: if it already passed `dep`, the head of
     // `dep`'s list leads to it.
-    if (waits && dep.lastOut >= 0 && this.to[dep.lastOut] === node) return false;
+    const head = dep.firstOut;
+    if (head >= 0 && this.to[head] === node) return false;
     const e = this.to.length;
-    this.from.push(dep);
     this.to.push(node);
-    if (node.firstIn < 0) node.firstIn = e;
-    if (!waits) return false;
     if (e >= this.next.length) {
       const grown = new Int32Array(this.next.length * 2);
       grown.set(this.next);
       this.next = grown;
     }
-    this.next[e] = -1;
-    if (dep.firstOut < 0) dep.firstOut = e;
-    else this.next[dep.lastOut] = e;
-    dep.lastOut = e;
+    this.next[e] = head;
+    dep.firstOut = e;
     return true;
   }
 
-  /** The dependencies of a call that has not started, each once; null when it has none. */
-  depsOf(node: Node): Node[] | null {
-    const first = node.firstIn;
-    if (first < 0) return null;
-    const { from, to } = this;
-    const deps: Node[] = [];
-    // Short lists are de-duplicated by looking; long ones (a fan-in) with a set.
-    let seen: Set<Node> | undefined;
-    for (let e = first; e < to.length && to[e] === node; e++) {
-      const d = from[e];
-      if (seen === undefined) {
-        if (!deps.includes(d)) deps.push(d);
-        if (deps.length > 16) seen = new Set(deps);
-      } else if (!seen.has(d)) {
-        seen.add(d);
-        deps.push(d);
-      }
+  /**
+   * Takes a node's list of dependents, reversed in place into link order, and returns its first
+   * edge (-1 when it had none): follow `next` from it. The node has none any more.
+   */
+  take(node: Node): number {
+    let e = node.firstOut;
+    node.firstOut = -1;
+    const next = this.next;
+    let prev = -1;
+    while (e >= 0) {
+      const following = next[e];
+      next[e] = prev;
+      prev = e;
+      e = following;
     }
-    return deps;
+    return prev;
   }
 
   /** The dependents still waiting for a node, in link order; null when none are. */
@@ -90,6 +75,12 @@ export class Edges {
     if (node.firstOut < 0) return null;
     const out: Node[] = [];
     for (let e = node.firstOut; e >= 0; e = this.next[e]) out.push(this.to[e]);
-    return out;
+    return out.reverse();
+  }
+
+  /** Drops every edge (the run has ended: nothing waits any more). */
+  clear(): void {
+    this.to.length = 0;
+    this.next = new Int32Array(0);
   }
 }

@@ -13,7 +13,7 @@ import type { TaskSettings } from "../core/model.ts";
 import type { PermissionSet } from "../core/permissions.ts";
 import { CallIds, scanArgs, substitute, TaskConfigs } from "./calls.ts";
 import { Edges } from "./edges.ts";
-import { CANCELLED, isRef, type MapState, Node, valueOf } from "./node.ts";
+import { CANCELLED, isRef, type MapState, Node, RUNNING, valueOf } from "./node.ts";
 
 /** The default bound on how many items one `map` may expand into. */
 export const DEFAULT_MAP_LIMIT = 10_000;
@@ -110,6 +110,12 @@ export class GraphBuilder {
     this.#closed = true;
   }
 
+  /** Frees the edges once every call has settled (before the run's record is built). */
+  release(): void {
+    this.#closed = true;
+    this.edges.clear();
+  }
+
   /** Adds a call of `task` with `args` (the call's own array: it is kept and resolved in place). */
   call(task: TaskDefinition, args: unknown[], options?: CallOptions): Node {
     const node = this.#node(task, options?.id);
@@ -120,9 +126,37 @@ export class GraphBuilder {
     return node;
   }
 
-  /** The dependencies of a call that has not started, each once; null when it has none. */
+  /**
+   * The dependencies of a call that has not started (the references in its arguments), each
+   * once, in the order the call passes them; null when it has none.
+   */
   depsOf(node: Node): Node[] | null {
-    return this.edges.depsOf(node);
+    if (node.state >= RUNNING) return null;
+    let deps: Node[] | null = null;
+    // Short lists are de-duplicated by looking; long ones (a fan-in) with a set.
+    let seen: Set<Node> | undefined;
+    const add = (d: Node) => {
+      if (deps === null) deps = [d];
+      else if (seen !== undefined) {
+        if (!seen.has(d)) {
+          seen.add(d);
+          deps.push(d);
+        }
+      } else if (!deps.includes(d)) {
+        deps.push(d);
+        if (deps.length > 16) seen = new Set(deps);
+      }
+    };
+    const refs = node.more?.refs;
+    if (refs) { for (const d of refs) add(d); }
+    else {
+      const args = node.args;
+      for (let i = 0; i < args.length; i++) {
+        const a = args[i];
+        if (a instanceof Node) add(a);
+      }
+    }
+    return deps;
   }
 
   /** The dependents still waiting for a node, in call order; null when none are. */
@@ -176,9 +210,10 @@ export class GraphBuilder {
 
   /** Replaces the references in a starting call's arguments by their values, in place. */
   resolve(node: Node): void {
-    if (node.firstIn < 0) return;
     const args = node.args;
-    if (node.nestedRefs) {
+    const more = node.more;
+    if (more !== null && more.refs !== null) {
+      more.refs = null;
       for (let i = 0; i < args.length; i++) args[i] = substitute(args[i], isRef, valueOf);
     } else {
       for (let i = 0; i < args.length; i++) {
@@ -186,7 +221,6 @@ export class GraphBuilder {
         if (a instanceof Node) args[i] = a.value;
       }
     }
-    node.firstIn = -1;
   }
 
   #node(task: TaskDefinition, explicitId?: string): Node {
@@ -211,19 +245,24 @@ export class GraphBuilder {
 
   #scanArgs(node: Node, args: readonly unknown[]): void {
     // Primitives and top-level references are handled here without allocating; anything
-    // nested goes through the full JSON check, which also finds references inside it.
+    // nested goes through the full JSON check, which also finds references inside it. A call
+    // with nested references keeps them all, top-level ones too, in the order it passes them.
     const edges = this.edges;
+    let nested = false;
     for (let i = 0; i < args.length; i++) {
       const a = args[i];
       if (a instanceof Node) {
+        if (nested) node.addRef(a);
         if (edges.link(node, a)) node.pending++;
       } else if (a !== null && typeof a === "object") {
-        let nested = false;
         scanArgs(node.id, [a], isRef, (r) => {
-          nested = true;
+          if (!nested) {
+            nested = true;
+            for (let k = 0; k < i; k++) if (args[k] instanceof Node) node.addRef(args[k] as Node);
+          }
+          node.addRef(r as Node);
           if (edges.link(node, r as Node)) node.pending++;
         }, i);
-        if (nested) node.nestedRefs = true;
       } else if (a !== undefined && a !== null) {
         const t = typeof a;
         if (t !== "string" && t !== "boolean" && !(t === "number" && Number.isFinite(a))) {

@@ -74,41 +74,56 @@ export const EMPTY: unknown[] = [];
 
 const INSPECT = Symbol.for("Deno.customInspect");
 
-type Deferred = { promise: Promise<unknown>; resolve(v: unknown): void; reject(e: unknown): void };
+/** The promise of a node's result and its settling functions. */
+export type Deferred = {
+  promise: Promise<unknown>;
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+};
 
 /**
  * What few nodes need: made on first use, so that a plain task call (the hot path, and what a
  * 100,000-task graph holds until its run ends) stays a small object.
  */
-class Rare {
+export class NodeMore {
+  /** The error it settled with. */
   error: unknown = undefined;
+  /** Why it was skipped. */
   reason: string | undefined = undefined;
+  /** Where its cached result lives, once looked up. */
   cacheKey: string | undefined = undefined;
+  /** What it logged. */
   logs: TaskLogLine[] | undefined = undefined;
+  /** Cancels its attempt's timeout or its retry's delay. */
   cancelTimer: (() => void) | undefined = undefined;
+  /** The promise the body awaits. */
   deferred: Deferred | null = null;
+  /** For a map group: its state. */
   map: MapState | null = null;
+  /** Decides, once its dependencies have settled, whether it runs. */
   condition: TaskCondition | null = null;
+  /** What authorization granted, when it was asked. */
   grant: PermissionSet | undefined = undefined;
-  nestedRefs = false;
+  /**
+   * When references sit inside arrays or objects of its arguments: every reference it passes
+   * (top-level ones too), in order, until it starts.
+   */
+  refs: Node[] | null = null;
 }
 
 /**
- * A task call: its place in the graph, its state, and the reference the body holds. Its edges
- * live in the run's {@linkcode Edges} (three flat arrays), not in arrays of its own; the fields
- * few calls need live in an object made on first use (behind the accessors below).
+ * A task call: its place in the graph, its state, and the reference the body holds. Its
+ * dependencies are the references in its arguments; its dependents live in the run's
+ * `Edges` (two flat arrays), not in an array of its own; the fields few calls need live in an
+ * object made on first use (behind the accessors below).
  */
 export class Node implements TaskRef<unknown>, TaskCall {
   /** One of the states above. */
   state = PENDING;
   /** Dependencies not settled yet. */
   pending = 0;
-  /** Its first edge in {@linkcode Edges} (its dependencies follow it); -1 once it started. */
-  firstIn = -1;
-  /** The first edge of its dependents' list in {@linkcode Edges}; -1 when none (or settled). */
+  /** The head of its dependents' list in the run's `Edges`; -1 when none (or settled). */
   firstOut = -1;
-  /** The last edge of its dependents' list, where the next one is appended. */
-  lastOut = -1;
   /** The call's arguments: references until it starts, their values from then on. */
   args: unknown[] = EMPTY;
   /** The result. */
@@ -126,7 +141,11 @@ export class Node implements TaskRef<unknown>, TaskCall {
   ctx: AttemptContext | undefined = undefined;
   /** The map group it is an item of. */
   group: Node | null = null;
-  #rare: Rare | null = null;
+  /**
+   * What few calls need (an error, a condition, map state, a timer, …), made on first use
+   * through the accessors below; null for most calls, which the hot path checks first.
+   */
+  more: NodeMore | null = null;
 
   /** Makes the node of call `id`, the `seq`-th of its run. */
   constructor(
@@ -136,8 +155,8 @@ export class Node implements TaskRef<unknown>, TaskCall {
     readonly config: TaskConfig,
   ) {}
 
-  #more(): Rare {
-    return (this.#rare ??= new Rare());
+  #more(): NodeMore {
+    return (this.more ??= new NodeMore());
   }
 
   /** Its priority in the ready queue. */
@@ -147,70 +166,74 @@ export class Node implements TaskRef<unknown>, TaskCall {
 
   /** The error it settled with. */
   get error(): unknown {
-    return this.#rare === null ? undefined : this.#rare.error;
+    return this.more === null ? undefined : this.more.error;
   }
   set error(v: unknown) {
-    if (v !== undefined || this.#rare !== null) this.#more().error = v;
+    if (v !== undefined || this.more !== null) this.#more().error = v;
   }
   /** Why it was skipped. */
   get reason(): string | undefined {
-    return this.#rare === null ? undefined : this.#rare.reason;
+    return this.more === null ? undefined : this.more.reason;
   }
   set reason(v: string | undefined) {
-    if (v !== undefined || this.#rare !== null) this.#more().reason = v;
+    if (v !== undefined || this.more !== null) this.#more().reason = v;
   }
   /** Where its cached result lives, once looked up. */
   get cacheKey(): string | undefined {
-    return this.#rare === null ? undefined : this.#rare.cacheKey;
+    return this.more === null ? undefined : this.more.cacheKey;
   }
   set cacheKey(v: string | undefined) {
-    if (v !== undefined || this.#rare !== null) this.#more().cacheKey = v;
+    if (v !== undefined || this.more !== null) this.#more().cacheKey = v;
   }
   /** What it logged. */
   get logs(): TaskLogLine[] | undefined {
-    return this.#rare === null ? undefined : this.#rare.logs;
+    return this.more === null ? undefined : this.more.logs;
   }
   set logs(v: TaskLogLine[] | undefined) {
-    if (v !== undefined || this.#rare !== null) this.#more().logs = v;
+    if (v !== undefined || this.more !== null) this.#more().logs = v;
   }
   /** Cancels its attempt's timeout or its retry's delay. */
   get cancelTimer(): (() => void) | undefined {
-    return this.#rare === null ? undefined : this.#rare.cancelTimer;
+    return this.more === null ? undefined : this.more.cancelTimer;
   }
   set cancelTimer(v: (() => void) | undefined) {
-    if (v !== undefined || this.#rare !== null) this.#more().cancelTimer = v;
+    if (v !== undefined || this.more !== null) this.#more().cancelTimer = v;
   }
   /** The promise the body awaits, made on first use. */
   get deferred(): Deferred | null {
-    return this.#rare === null ? null : this.#rare.deferred;
+    return this.more === null ? null : this.more.deferred;
   }
   /** For a map group: its state. */
   get map(): MapState | null {
-    return this.#rare === null ? null : this.#rare.map;
+    return this.more === null ? null : this.more.map;
   }
   set map(v: MapState | null) {
-    if (v !== null || this.#rare !== null) this.#more().map = v;
+    if (v !== null || this.more !== null) this.#more().map = v;
   }
   /** Decides, once its dependencies have settled, whether it runs. */
   get condition(): TaskCondition | null {
-    return this.#rare === null ? null : this.#rare.condition;
+    return this.more === null ? null : this.more.condition;
   }
   set condition(v: TaskCondition | null) {
-    if (v !== null || this.#rare !== null) this.#more().condition = v;
+    if (v !== null || this.more !== null) this.#more().condition = v;
   }
   /** What authorization granted, when it was asked. */
   get grant(): PermissionSet | undefined {
-    return this.#rare === null ? undefined : this.#rare.grant;
+    return this.more === null ? undefined : this.more.grant;
   }
   set grant(v: PermissionSet | undefined) {
-    if (v !== undefined || this.#rare !== null) this.#more().grant = v;
+    if (v !== undefined || this.more !== null) this.#more().grant = v;
   }
   /** Whether references sit inside arrays or objects of the arguments (not only at the top). */
   get nestedRefs(): boolean {
-    return this.#rare !== null && this.#rare.nestedRefs;
+    return this.more !== null && this.more.refs !== null;
   }
-  set nestedRefs(v: boolean) {
-    if (v || this.#rare !== null) this.#more().nestedRefs = v;
+
+  /** Records a reference of a call whose arguments hold references inside arrays or objects. */
+  addRef(ref: Node): void {
+    const more = this.#more();
+    if (more.refs === null) more.refs = [ref];
+    else more.refs.push(ref);
   }
 
   /** Whether it has settled. */
@@ -258,11 +281,11 @@ export class Node implements TaskRef<unknown>, TaskCall {
 
   /** Settles the promise of its result, if one was made. */
   notify(): void {
-    if (this.#rare !== null && this.#rare.deferred !== null) this.#settleDeferred();
+    if (this.more !== null && this.more.deferred !== null) this.#settleDeferred();
   }
 
   #settleDeferred(): void {
-    const d = this.#rare!.deferred!;
+    const d = this.more!.deferred!;
     if (this.state === SUCCEEDED || this.state === CACHED) d.resolve(this.value);
     else if (this.state === FAILED && this.config.continueOnError) d.resolve(null);
     else d.reject(this.error);

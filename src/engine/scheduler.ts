@@ -28,6 +28,7 @@ import {
   EMPTY,
   FAILED,
   Node,
+  type NodeMore,
   ok,
   PENDING,
   READY,
@@ -115,12 +116,12 @@ export class Scheduler implements GraphSink {
   /** Takes a new node: restores it, settles it at once (upstream failed), or makes it ready. */
   add(node: Node): void {
     const p = this.#p;
-    const restored = p.replay?.check(node);
+    const restored = p.replay === undefined ? undefined : p.replay.check(node);
     this.nodes.push(node);
     this.#unsettled++;
     const events = p.events;
     // A restored call's row already holds its result: listeners see it, the journal does not.
-    events.restoring = restored !== undefined;
+    if (restored !== undefined) events.restoring = true;
     // Nobody would see a restored call's events without a listener: they are not built.
     if (events.wanted) {
       // What a resumed run's calls must match (only the journal keeps it).
@@ -136,23 +137,28 @@ export class Scheduler implements GraphSink {
       events.restoring = false;
       return;
     }
-    const first = node.firstIn;
-    if (first >= 0) {
-      // A dependency that already settled badly decides this node's fate now.
-      const { from, to } = this.graph.edges;
-      for (let e = first; e < to.length && to[e] === node; e++) {
-        const d = from[e];
-        if (d.state >= SUCCEEDED && !ok(d) && !node.condition?.evenIfUpstreamFailed) {
-          if (d.state === CANCELLED) this.settle(node, CANCELLED, d.error);
-          else this.skip(node, d.state === SKIPPED ? d.reason! : `upstream "${d.id}" failed`);
-          return;
-        }
+    // A dependency that already settled badly decides this node's fate now.
+    if (!(node.more?.condition?.evenIfUpstreamFailed)) {
+      const args = node.args;
+      for (let i = 0; i < args.length; i++) {
+        const d = args[i];
+        if (d instanceof Node && d.state >= SUCCEEDED && !ok(d)) return this.#settleBadly(node, d);
+      }
+      const refs = node.more?.refs;
+      if (refs) {
+        for (const d of refs) if (d.state >= SUCCEEDED && !ok(d)) return this.#settleBadly(node, d);
       }
     }
     // A map over a literal list (no args kept) is expanded by its caller right away.
-    if (node.pending === 0 && !(node.map !== null && node.args === EMPTY)) {
+    if (node.pending === 0 && !(node.more?.map != null && node.args === EMPTY)) {
       this.#becomeReady(node);
     }
+  }
+
+  /** Settles a new node whose dependency `d` already settled badly: skipped or cancelled. */
+  #settleBadly(node: Node, d: Node): void {
+    if (d.state === CANCELLED) this.settle(node, CANCELLED, d.error);
+    else this.skip(node, d.state === SKIPPED ? d.reason! : `upstream "${d.id}" failed`);
   }
 
   /** Expands a map group over `list`: one item per element, or the group fails. */
@@ -198,10 +204,16 @@ export class Scheduler implements GraphSink {
   }
 
   #becomeReady(node: Node): void {
-    if (node.condition !== null && !this.#conditionHolds(node)) return;
-    if (node.map !== null) {
+    // Most calls have no condition and are no map: one check.
+    if (node.more !== null) this.#becomeReadyMore(node, node.more);
+    else this.#enqueue(node);
+  }
+
+  #becomeReadyMore(node: Node, more: NodeMore): void {
+    if (more.condition !== null && !this.#conditionHolds(node)) return;
+    if (more.map !== null) {
       let list = this.graph.mapInput(node);
-      const select = node.map.select;
+      const select = more.map.select;
       if (select !== null) {
         try {
           list = select(list);
@@ -214,6 +226,10 @@ export class Scheduler implements GraphSink {
       this.expand(node, list);
       return;
     }
+    this.#enqueue(node);
+  }
+
+  #enqueue(node: Node): void {
     node.state = READY;
     const journal = this.#p.journal;
     if (journal !== undefined) {
@@ -333,10 +349,9 @@ export class Scheduler implements GraphSink {
     const good = ok(node);
     const g = node.group;
     if (g !== null && g.state < SUCCEEDED) this.#itemSettled(g, node, good);
-    let e = node.firstOut;
-    if (e < 0) return;
-    node.firstOut = -1;
+    if (node.firstOut < 0) return;
     const edges = this.graph.edges;
+    let e = edges.take(node);
     if (good) {
       for (; e >= 0; e = edges.next[e]) {
         const d = edges.to[e];
@@ -352,7 +367,7 @@ export class Scheduler implements GraphSink {
     while (stack.length) {
       const d = stack.pop()!;
       if (d.state >= SUCCEEDED) continue;
-      if (d.condition?.evenIfUpstreamFailed) {
+      if (d.more?.condition?.evenIfUpstreamFailed) {
         // Its condition decides (always(), failure()): it waits for the rest as usual.
         if (--d.pending === 0 && d.state === PENDING) this.#becomeReady(d);
         continue;
@@ -365,9 +380,8 @@ export class Scheduler implements GraphSink {
       }
       const dg = d.group;
       if (dg !== null && dg.state < SUCCEEDED) this.#itemSettled(dg, d, false);
-      let x = d.firstOut;
-      d.firstOut = -1;
-      for (; x >= 0; x = edges.next[x]) stack.push(edges.to[x]);
+      if (d.firstOut < 0) continue;
+      for (let x = edges.take(d); x >= 0; x = edges.next[x]) stack.push(edges.to[x]);
     }
   }
 
@@ -376,11 +390,11 @@ export class Scheduler implements GraphSink {
     // Tasks that run after this one anyway (continueOnError, conditions) see null: JSON.
     if (state !== SUCCEEDED && state !== CACHED) node.value = null;
     node.state = state;
-    node.error = error;
+    if (error !== undefined) node.error = error;
     node.finishedAt = now;
     if (node.startedAt < 0) node.attempts = 0;
     this.#unsettled--;
-    node.notify();
+    if (node.more !== null) node.notify();
     if (this.#p.events.wanted) {
       emitSettled(this.#p.events, this.#p.runId, this.#p.secrets, node, now);
     }
