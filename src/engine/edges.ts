@@ -12,7 +12,7 @@
  * @module
  */
 
-import type { Node } from "./node.ts";
+import { type Node, SUCCEEDED } from "./node.ts";
 
 /**
  * The dependents' lists of one run.
@@ -35,7 +35,7 @@ export class Edges {
    * call passes it, and says whether it must wait for `dep`: not when `dep` has settled.
    */
   link(node: Node, dep: Node): boolean {
-    if (dep.settled) return false;
+    if (dep.state >= SUCCEEDED) return false;
     // The call's references are linked all at once: if it already passed `dep`, the head of
     // `dep`'s list leads to it.
     const head = dep.firstOut;

@@ -234,41 +234,48 @@ export class GraphBuilder {
   }
 
   #scan(node: Node, args: readonly unknown[]): void {
-    try {
-      this.#scanArgs(node, args);
-    } catch (e) {
-      // A call refused half-way must not run when the references it linked settle.
-      node.state = CANCELLED;
-      throw e;
-    }
-  }
-
-  #scanArgs(node: Node, args: readonly unknown[]): void {
     // Primitives and top-level references are handled here without allocating; anything
     // nested goes through the full JSON check, which also finds references inside it. A call
     // with nested references keeps them all, top-level ones too, in the order it passes them.
     const edges = this.edges;
-    let nested = false;
     for (let i = 0; i < args.length; i++) {
       const a = args[i];
       if (a instanceof Node) {
-        if (nested) node.addRef(a);
+        if (node.more !== null && node.more.refs !== null) node.addRef(a);
         if (edges.link(node, a)) node.pending++;
       } else if (a !== null && typeof a === "object") {
-        scanArgs(node.id, [a], isRef, (r) => {
-          if (!nested) {
-            nested = true;
-            for (let k = 0; k < i; k++) if (args[k] instanceof Node) node.addRef(args[k] as Node);
-          }
-          node.addRef(r as Node);
-          if (edges.link(node, r as Node)) node.pending++;
-        }, i);
+        this.#scanNested(node, args, i);
       } else if (a !== undefined && a !== null) {
         const t = typeof a;
         if (t !== "string" && t !== "boolean" && !(t === "number" && Number.isFinite(a))) {
-          scanArgs(node.id, [a], isRef, () => {}, i);
+          this.#refuse(node, () => scanArgs(node.id, [a], isRef, () => {}, i));
         }
       }
+    }
+  }
+
+  /** Scans argument `i`, an array or object, for references (and checks it is JSON). */
+  #scanNested(node: Node, args: readonly unknown[], i: number): void {
+    const edges = this.edges;
+    this.#refuse(node, () =>
+      scanArgs(node.id, [args[i]], isRef, (r) => {
+        if (node.more === null || node.more.refs === null) {
+          // The first nested reference: the ones before it at the top level are kept too.
+          for (let k = 0; k < i; k++) if (args[k] instanceof Node) node.addRef(args[k] as Node);
+        }
+        node.addRef(r as Node);
+        if (edges.link(node, r as Node)) node.pending++;
+      }, i));
+  }
+
+  /** Runs a check that throws when an argument is not JSON: then the call must never run. */
+  #refuse(node: Node, check: () => void): void {
+    try {
+      check();
+    } catch (e) {
+      // Marked settled: it must not run when the references it linked settle.
+      node.state = CANCELLED;
+      throw e;
     }
   }
 

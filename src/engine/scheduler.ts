@@ -238,7 +238,7 @@ export class Scheduler implements GraphSink {
       return;
     }
     this.#ready.push(node);
-    this.#kick();
+    if (!this.#draining) this.#kick();
   }
 
   #kick(): void {
@@ -346,7 +346,8 @@ export class Scheduler implements GraphSink {
     if (node.state >= SUCCEEDED) return;
     const now = this.#p.clock.now();
     this.#settleOne(node, state, error, now);
-    const good = ok(node);
+    const good = state === SUCCEEDED || state === CACHED ||
+      (state === FAILED && node.config.continueOnError);
     const g = node.group;
     if (g !== null && g.state < SUCCEEDED) this.#itemSettled(g, node, good);
     if (node.firstOut < 0) return;
