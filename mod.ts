@@ -59,6 +59,7 @@ export type {
   Journal,
   JournalEvent,
   Middleware,
+  PriorAttempts,
   RestoredTask,
   RunOptions,
   RunRecord as RunRecordData,
@@ -119,7 +120,7 @@ export type {
 // Running, planning, executors, time and caching
 export { executeFlow } from "./src/engine/execute.ts";
 export { planFlow, type PlanOptions } from "./src/engine/plan.ts";
-export type { FlowGraph, TaskNode } from "./src/core/model.ts";
+export type { FlowGraph, FlowSchedule, TaskNode } from "./src/core/model.ts";
 export { FakeClock, systemClock } from "./src/engine/clock.ts";
 export type { Clock } from "./src/engine/clock.ts";
 export { MemoryCache } from "./src/engine/cache.ts";
@@ -148,7 +149,7 @@ export type {
   StoredEvent,
   TaskRow,
 } from "./src/store/store.ts";
-export { RunOwnedError } from "./src/store/ownership.ts";
+export { RunLeaseLostError, RunOwnedError } from "./src/store/ownership.ts";
 export type { RunClaim, RunLease, RunOwner, RunOwnership } from "./src/store/ownership.ts";
 export { StoreCache } from "./src/engine/cache.ts";
 export type { CacheHit, ResultCache } from "./src/engine/cache.ts";

@@ -60,6 +60,7 @@ const RUN_OPTION_NAMES = [
   "decrypt",
   "secrets",
   "restore",
+  "priorAttempts",
   "authorize",
   "baseDir",
   "executors",

@@ -34,7 +34,7 @@ Commands:
   cache clear     Remove cached task results and authorization decisions
   store           Migrate a PostgreSQL store (migrate), copy a SQLite history into it (copy)
   plugins         List plugins, show one's manual (info), scaffold one (new), re-pin (update)
-  schema          Print the JSON Schema of YAML flow files (for editors)
+  schema          Print the JSON Schema of flow, config or policy files (for editors)
   config          Show the effective settings and where each came from
   audit           Show the permission decisions recorded in the audit log
   secret encrypt  Encrypt a param value (decrypted only when a task uses it)
@@ -56,7 +56,10 @@ During development: deno task orchestra <command> …
 const FLOW_HELP =
   `  -p, --param NAME=VALUE    Set a param (repeatable); values are converted to the param's type
       --params-file FILE    Read params from a JSON or YAML file (--param wins)
-      --flow NAME           Which flow, when FILE exports several`;
+      --flow NAME           Which flow, when FILE exports several
+      --no-sandbox          Import a TypeScript flow's module into the orchestrator (all its
+                            rights) instead of its flow isolate (no permissions), like
+                            sandbox: false; a policy with sandbox: required refuses it`;
 
 /** The options that decide what a flow is allowed and where its plugins come from. */
 const SOURCES_HELP =
@@ -111,6 +114,7 @@ The flow file is the run's own; RUN may be a prefix of the run id.
 Options:
 ${extra}
 ${RUNNING_HELP}
+      --no-sandbox          Import the flow's module into the orchestrator, not a flow isolate
       --plugin-dir DIR      Look for plugins in DIR too (repeatable; before ./plugins)
       --policy-file FILE    The local permission policy (default: the first
                             orchestra.policy.yaml from the current directory upwards)
@@ -177,10 +181,11 @@ Options:
   plugins: PLUGINS_HELP,
   secret: SECRET_HELP,
   config: CONFIG_HELP,
-  schema: `Usage: orchestra schema [options]
+  schema: `Usage: orchestra schema [flow|config|policy] [options]
 
-Print the JSON Schema of YAML flow files, generated from the same definition the loader
-validates with. Point your editor at it, e.g. with a first line
+Print a JSON Schema: of YAML flow files (flow, the default; generated from the same definition
+the loader validates with), of orchestra.yaml (config) or of orchestra.policy.yaml (policy).
+Point your editor at it, e.g. with a first line
   # yaml-language-server: $schema=./flow.schema.json
 
 Options:

@@ -124,6 +124,7 @@ export function renderDescribe(graph: FlowGraph): string {
     }`,
   );
   out.push(`Concurrency: ${graph.concurrency ?? "unlimited"}`);
+  if (graph.sandboxed !== undefined) out.push(`Sandbox: ${sandboxLine(graph.sandboxed)}`);
   out.push("", `Tasks (${graph.nodes.length}):`);
   const rows = [[
     "ID",
@@ -156,10 +157,21 @@ export function renderDescribe(graph: FlowGraph): string {
     }
   }
   out.push(...cacheKeys(graph));
+  const named = graph.nodes.filter((n) => n.title !== undefined);
+  if (named.length) {
+    out.push("", "Names:");
+    for (const n of named) out.push(`  ${n.id}: ${n.title}`);
+  }
   const described = graph.nodes.filter((n) => n.config.description);
   if (described.length) {
     out.push("");
     for (const n of described) out.push(`  ${n.id}: ${n.config.description}`);
+  }
+  if (graph.schedules?.length) {
+    out.push("", "Schedule (run by `orchestra serve`):");
+    for (const s of graph.schedules) {
+      out.push(`  cron "${s.cron}"${s.location ? ` (${formatLocation(s.location)})` : ""}`);
+    }
   }
   out.push("", ...notes(graph));
   return out.join("\n").trimEnd() + "\n";
@@ -179,9 +191,27 @@ function cacheKeys(graph: FlowGraph): string[] {
   return out;
 }
 
+/** Where the flow's own code runs, as `describe` says it. */
+function sandboxLine(sandboxed: boolean): string {
+  return sandboxed
+    ? "on — the flow's module, body and inline tasks run in a flow isolate with no permissions"
+    : "OFF (unsandboxed) — the flow opted out: its module and inline tasks run in the " +
+      "orchestrator, with all of its rights";
+}
+
 function notes(graph: FlowGraph): string[] {
-  const out: string[] = [];
-  if (graph.nodes.some((n) => n.config.executor === "inline")) {
+  const out: string[] = (graph.notes ?? []).map((n) => `Note: ${n}.`);
+  if (graph.sandboxed === true) {
+    out.push(
+      "Note: inline tasks run in the flow's isolate with no permissions; a task that requests " +
+        "permissions or declares secrets runs in a task worker with exactly its grant.",
+    );
+  } else if (graph.sandboxed === false) {
+    out.push(
+      "Note: this flow runs unsandboxed: its module and inline tasks run in the orchestrator's " +
+        "own isolate, with all of its rights.",
+    );
+  } else if (graph.nodes.some((n) => n.config.executor === "inline")) {
     out.push(
       "Note: inline tasks run in the orchestrator's own isolate and are not sandboxed; " +
         "their permissions are what the orchestrator has.",
@@ -245,6 +275,7 @@ export function graphJson(graph: FlowGraph): unknown {
     params: graph.params ?? {},
     permissions: graph.permissions ?? null,
     concurrency: graph.concurrency ?? null,
+    ...(graph.sandboxed !== undefined ? { sandboxed: graph.sandboxed } : {}),
     tasks: graph.nodes.map((n) => ({
       id: n.id,
       name: n.name,
@@ -264,11 +295,14 @@ export function graphJson(graph: FlowGraph): unknown {
         : null,
       permissions: n.config.permissions ?? null,
       continueOnError: n.config.continueOnError,
+      ...(n.title !== undefined ? { title: n.title } : {}),
       ...(n.map ? { items: n.map.items, mapConcurrency: n.map.concurrency ?? null } : {}),
       ...(n.plugin ? { plugin: n.plugin } : {}),
       location: n.location ? formatLocation(n.location) : null,
     })),
     dynamicAfter: graph.dynamicAfter?.taskId ?? null,
+    schedules: (graph.schedules ?? []).map((s) => s.cron),
+    notes: graph.notes ?? [],
   };
 }
 

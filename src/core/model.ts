@@ -158,6 +158,18 @@ export interface TaskNode {
   map?: { items: number | "dynamic"; concurrency?: number };
   /** For a task that runs a plugin: which one, and where it was found. */
   plugin?: { name: string; version: string; source: string };
+  /** The name shown to people, when it differs from the id (a YAML task's `name:`). */
+  title?: string;
+  /** The URL of the module whose top level defined the task (what a worker of it loads). */
+  module?: string;
+}
+
+/** A cron entry of a flow's schedule: when `orchestra serve` runs it. */
+export interface FlowSchedule {
+  /** Five fields: minute hour day-of-month month day-of-week. */
+  cron: string;
+  /** Where it was written. */
+  location?: SourceLocation;
 }
 
 /** The flow graph: what validation, `describe`, `graph` and `--dry-run` work on. */
@@ -180,6 +192,16 @@ export interface FlowGraph {
   dynamicAfter?: { taskId: string; location?: SourceLocation };
   /** Problems found while the front end built the graph. */
   issues: ValidationIssue[];
+  /** When `orchestra serve` runs the flow. */
+  schedules?: FlowSchedule[];
+  /** What the flow's file says that is accepted and ignored, for `describe`. */
+  notes?: string[];
+  /**
+   * Where the flow's own code runs: `true` in a flow isolate with no permissions (the CLI's
+   * default for TypeScript flows), `false` in the orchestrator itself (the flow opted out).
+   * Unset for YAML flows (they hold no code of their own) and in the library.
+   */
+  sandboxed?: boolean;
 }
 
 const RETRY_KEYS = ["attempts", "delay", "backoff", "maxDelay", "jitter", "retryOn"];

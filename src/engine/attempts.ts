@@ -24,7 +24,7 @@ import { CACHED, type Node, RUNNING } from "./node.ts";
 import { isRetryable, retryDelay } from "./retry.ts";
 import type { Launcher, Scheduler } from "./scheduler.ts";
 import type { TaskCache } from "./task_cache.ts";
-import type { RunOptions } from "./types.ts";
+import type { PriorAttempts, RunOptions } from "./types.ts";
 
 /** What the attempts of one run work with. */
 export interface AttemptParts {
@@ -44,6 +44,8 @@ export interface AttemptParts {
   random: () => number;
   /** The engine's logger. */
   log: () => Logger;
+  /** Attempts calls made before the run was restarted. */
+  prior?: ReadonlyMap<string, PriorAttempts>;
 }
 
 /**
@@ -67,6 +69,11 @@ export class Attempts implements Launcher {
 
   /** Starts a call: the cache first (if it is cached), then its first attempt. */
   start(node: Node): void {
+    const prior = this.#p.prior?.get(node.id);
+    if (prior !== undefined) {
+      this.#continue(node, prior);
+      return;
+    }
     if (node.config.cache === undefined) {
       this.#launch(node);
       return;
@@ -105,15 +112,37 @@ export class Attempts implements Launcher {
     this.#sched.succeed(node, value, CACHED);
   }
 
-  /** Authorizes and decrypts if needed, then makes the first attempt. */
-  #launch(node: Node): void {
+  /**
+   * A call that made attempts before the run was restarted (its flow isolate was stopped):
+   * it goes on from its last attempt, which failed (the retry policy decides), or was cut
+   * short by the restart (it runs again as the same attempt).
+   */
+  #continue(node: Node, prior: PriorAttempts): void {
+    node.attempts = prior.attempts;
+    if (prior.error === undefined) {
+      this.#launch(node);
+      return;
+    }
+    node.ctx = new Ctx(this.#p.scope, node, prior.attempts);
+    if (prior.final) {
+      this.#sched.release(node);
+      this.#sched.fail(node, prior.error);
+      this.#sched.drain();
+      return;
+    }
+    this.#launch(node, () => this.#failed(node, node.token, prior.error));
+  }
+
+  /** Authorizes and decrypts if needed, then makes the first attempt (or `next`). */
+  #launch(node: Node, next?: () => void): void {
     const request = node.config.permissions;
     const p = this.#p;
     const authorize = p.authorize !== undefined && requestsAny(request) ? p.authorize : undefined;
     // Encrypted params are decrypted only when a task that uses them starts.
     const decrypt = p.decrypt !== undefined && holdsEncrypted(node.args) ? p.decrypt : undefined;
     if (authorize === undefined && decrypt === undefined) {
-      this.#attempt(node);
+      if (next !== undefined) next();
+      else this.#attempt(node);
       return;
     }
     // Once per task, before its first attempt: decryption, then the ceiling, the policy, the
@@ -138,7 +167,8 @@ export class Attempts implements Launcher {
         (grant) => {
           if (node.state !== RUNNING) return;
           if (grant !== undefined) node.grant = grant;
-          this.#attempt(node);
+          if (next !== undefined) next();
+          else this.#attempt(node);
         },
         (e) => {
           if (node.state !== RUNNING) return;

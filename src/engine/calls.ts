@@ -14,6 +14,9 @@ import type { TaskDefinition } from "../core/protocol.ts";
 /** The executors this build offers. */
 export const AVAILABLE_EXECUTORS = ["inline", "worker"] as const;
 
+// A matrix leg's id names its values, `build[os=linux,node=20]`: never a map item's `name[3]`.
+const LEG_ID = /^[^\[\]\s#]+\[[^\[\]\s#=,]+=[^\[\]\s#]*\]$/;
+
 /**
  * Deterministic call ids: the first call of `load` is `load`, the second `load#2`, and so on,
  * so the same body makes the same ids on every run (the basis of durable replay).
@@ -36,7 +39,7 @@ export class CallIds {
 
   /** Claims an id given explicitly; throws when it is taken or malformed. */
   claim(id: string): string {
-    if (typeof id !== "string" || id === "" || /[\[\]\s]/.test(id)) {
+    if (typeof id !== "string" || id === "" || (/[\[\]\s]/.test(id) && !LEG_ID.test(id))) {
       throw new TypeError(
         `Invalid task id ${JSON.stringify(id)}: use a name without spaces or brackets`,
       );
@@ -81,23 +84,27 @@ export class TaskConfigs {
   #ceiling: PermissionSet | undefined;
 
   #strict: boolean;
+  #sandboxed: boolean;
   #baseDir: string | undefined;
   #executors: readonly string[];
 
   /**
    * Resolves settings against the flow's `defaults`, permission `ceiling` and sandbox mode;
    * `executors` names those the run offers besides this build's own, and relative permission
-   * paths compare against the ceiling's as resolved against `baseDir`.
+   * paths compare against the ceiling's as resolved against `baseDir`. With `sandboxed`, the
+   * flow's user code runs in a flow isolate with no permissions, so a task that requests
+   * permissions or declares secrets runs in a task worker whatever its executor.
    */
   constructor(
     defaults: TaskSettings | undefined,
     ceiling: PermissionSet | undefined,
-    sandbox?: "strict",
-    more: { executors?: readonly string[]; baseDir?: string } = {},
+    sandbox?: "strict" | boolean,
+    more: { executors?: readonly string[]; baseDir?: string; sandboxed?: boolean } = {},
   ) {
     this.#defaults = defaults;
     this.#ceiling = ceiling;
     this.#strict = sandbox === "strict";
+    this.#sandboxed = more.sandboxed === true;
     this.#executors = more.executors ?? [];
     this.#baseDir = more.baseDir;
   }
@@ -132,12 +139,18 @@ export class TaskConfigs {
         });
       } else if (task.options.executor === undefined) config.executor = "worker";
     }
+    const needsRights = requestsAny(config.permissions) || config.secrets.length > 0;
+    if (this.#sandboxed && needsRights && config.executor === "inline") config.executor = "worker";
     if (config.executor === "worker" && !task.moduleUrl) {
       placementIssues.push({
         message: `Task "${config.name}" cannot run in a worker: it is not defined at the top ` +
           `level of a module, so a worker cannot load it`,
-        hint: "define it with task(…) at the top level of a module (exported or not), or use " +
-          'executor: "inline"',
+        hint: this.#sandboxed && needsRights
+          ? "define it with task(…) at the top level of a module (exported or not): a task " +
+            "that requests permissions or declares secrets runs in a task worker, since the " +
+            "flow isolate has no permissions"
+          : "define it with task(…) at the top level of a module (exported or not), or use " +
+            'executor: "inline"',
       });
     }
     issues.push(...placementIssues);

@@ -50,7 +50,7 @@ export interface GraphSettings {
   /** The flow's permission ceiling. */
   ceiling: PermissionSet | undefined;
   /** The flow's sandbox mode. */
-  sandbox: "strict" | undefined;
+  sandbox: "strict" | boolean | undefined;
   /** Executors the run offers besides this build's own (`RunOptions.executors`). */
   executors?: readonly string[];
   /** Where relative permission paths resolve when compared with the ceiling. */

@@ -72,6 +72,13 @@ export function checkFlowOptions(
   for (const p of checkPermissionSet(options.permissions, "the flow's permissions")) {
     issues.push({ message: p });
   }
+  const sandbox = options.sandbox as unknown;
+  if (sandbox !== undefined && sandbox !== true && sandbox !== false && sandbox !== "strict") {
+    issues.push({
+      message: `sandbox must be true, false or "strict", got ${JSON.stringify(sandbox)}`,
+      hint: 'leave it out (user code runs in a flow isolate), "strict", or false to opt out',
+    });
+  }
   const c = options.concurrency;
   if (c !== undefined && !(Number.isInteger(c) && c >= 1)) {
     issues.push({ message: `concurrency must be a whole number ≥ 1, got ${c}` });
@@ -109,12 +116,12 @@ class Planner implements FlowScope {
   /** Cached tasks, whose code hash the plan shows in their cache key. */
   readonly cached = new Map<TaskDefinition, TaskNode>();
 
-  constructor(options: FlowOptions, baseDir: string | undefined) {
+  constructor(options: FlowOptions, baseDir: string | undefined, sandboxed: boolean) {
     this.#configs = new TaskConfigs(
       options.defaults,
       options.permissions,
       options.sandbox,
-      baseDir === undefined ? {} : { baseDir },
+      { ...(baseDir === undefined ? {} : { baseDir }), sandboxed },
     );
   }
 
@@ -159,6 +166,7 @@ class Planner implements FlowScope {
     }
     const node: TaskNode = { id, name: config.name, kind, needs, config };
     if (task.plugin) node.plugin = { ...task.plugin };
+    if (task.moduleUrl) node.module = task.moduleUrl;
     if (config.cache !== undefined && !this.cached.has(task)) this.cached.set(task, node);
     const loc = callerLocation() ?? task.location;
     if (loc) node.location = loc;
@@ -198,6 +206,12 @@ export interface PlanOptions {
    * compared with the ceiling. @default the working directory
    */
   baseDir?: string;
+  /**
+   * The flow's user code runs in a flow isolate with no permissions (`orchestra run`'s
+   * default): tasks that request permissions or declare secrets are planned in task workers.
+   * @default false
+   */
+  sandboxed?: boolean;
 }
 
 /**
@@ -220,7 +234,7 @@ export async function planFlow(
 ): Promise<FlowGraph> {
   const options = def.options as unknown as FlowOptions;
   const baseDir = planOptions.baseDir ?? workingDir();
-  const planner = new Planner(options, baseDir);
+  const planner = new Planner(options, baseDir, planOptions.sandboxed === true);
   const handle = {
     runId: "plan",
     flow: options.name,

@@ -181,6 +181,7 @@ export class FlowRun implements FlowScope {
       decrypt: options.decrypt,
       random: options.random ?? Math.random,
       log,
+      ...(options.priorAttempts ? { prior: options.priorAttempts } : {}),
     }, this.#sched);
     // "inline" is the default already; only another default changes tasks' settings (and a
     // run-wide "inline" must not count as a task's own choice under sandbox: "strict").

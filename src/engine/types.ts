@@ -97,10 +97,15 @@ export interface FlowOptions<S extends ParamsSchema | undefined = ParamsSchema |
   /** Wrappers around every task attempt, outermost first. */
   middleware?: readonly Middleware[];
   /**
-   * `"strict"`: every task that requests a permission runs in a worker with exactly its grant
-   * (a task that requests permissions but insists on `executor: "inline"` is invalid).
+   * Where the flow's own code runs under `orchestra run` (and `validate`, `describe`, …).
+   * By default (`true`) its module, body and pure tasks run in a flow isolate with no
+   * permissions, and a task that requests permissions runs in a task worker with exactly its
+   * grant. `false` opts out: the module is imported into the orchestrator and inline tasks
+   * share its rights, as in the library (a policy may forbid it). `"strict"` is the default
+   * and more: a task that requests permissions but insists on `executor: "inline"` is invalid.
+   * `flow.run()` in the library always runs in the caller's isolate. @default true
    */
-  sandbox?: "strict";
+  sandbox?: "strict" | boolean;
 }
 
 /** Options of one run. */
@@ -146,6 +151,13 @@ export interface RunOptions {
   secrets?: (name: string, taskId: string) => string | undefined;
   /** Results of calls that completed before (resume): they are restored, not run again. */
   restore?: ReadonlyMap<string, RestoredTask>;
+  /**
+   * Attempts that calls already made in an earlier life of this run, by call id: a restarted
+   * flow isolate continues each call from there, with the retry budget it has left. A call
+   * whose last attempt failed is judged by its retry policy at once (retried after its delay,
+   * or failed); one marked `final` fails without running again. @default none
+   */
+  priorAttempts?: ReadonlyMap<string, PriorAttempts>;
   /**
    * The absolute directory relative permission paths resolve against when requests are
    * compared with the flow's ceiling (`orchestra run` passes the flow file's directory).
@@ -193,6 +205,16 @@ export interface RestoredTask {
    * replay means the body calls tasks in another order. @default not checked
    */
   call?: number;
+}
+
+/** What a call did before its run was restarted (see `RunOptions.priorAttempts`). */
+export interface PriorAttempts {
+  /** Attempts it made (and finished). */
+  attempts: number;
+  /** How the last one failed, if it did: the retry policy decides what follows. */
+  error?: unknown;
+  /** It had failed for good: it fails again with `error`, and does not run. */
+  final?: boolean;
 }
 
 /** A line a task logged. */

@@ -20,6 +20,7 @@ import { byStatus, type RunRecord as FlowRunRecord } from "../api/record.ts";
 import { SqliteStore } from "../store/sqlite_store.ts";
 import {
   type RunFilter,
+  type RunLease,
   RunNotFoundError,
   type RunRow,
   type RunRowStatus,
@@ -187,7 +188,7 @@ export class Orchestrator {
       // Another orchestrator may be picking it up at this moment: one of them gets it.
       const { lease } = await this.#store.claimRun(row.runId);
       if (lease === undefined) continue;
-      if (!(await this.#resume(row, def))) await lease.release();
+      if (!(await this.#resume(row, def, lease))) await lease.release();
     }
     this.#state = "started";
   }
@@ -211,7 +212,7 @@ export class Orchestrator {
     const values = prepareParams(flow, params);
     this.#flows.set(flow.options.name, flow);
     const runId = newRunId();
-    await this.store.claimRun(runId);
+    const { lease } = await this.store.claimRun(runId);
     await this.store.createRun({
       runId,
       flow: flow.options.name,
@@ -221,7 +222,7 @@ export class Orchestrator {
       pid: Deno.pid,
       host: Deno.hostname(),
     });
-    this.#launch(runId, flow, values, undefined);
+    this.#launch(runId, flow, values, undefined, lease);
     return runId;
   }
 
@@ -260,7 +261,7 @@ export class Orchestrator {
     const plan = from === undefined ? resumePlan(tasks) : retryPlan(tasks, from);
     const values = prepareParams(def, { ...row.params, ...options.params });
     const retryId = newRunId();
-    await this.store.claimRun(retryId);
+    const { lease } = await this.store.claimRun(retryId);
     await this.store.createRun({
       runId: retryId,
       flow: row.flow,
@@ -277,7 +278,7 @@ export class Orchestrator {
         ...restoredRows(retryId, plan.kept),
       ]);
     }
-    this.#launch(retryId, def, values, plan.restore);
+    this.#launch(retryId, def, values, plan.restore, lease);
     return retryId;
   }
 
@@ -361,7 +362,7 @@ export class Orchestrator {
   }
 
   /** Continues an interrupted run this orchestrator has claimed; false if it may not. */
-  async #resume(row: RunRow, def: FlowDefinition): Promise<boolean> {
+  async #resume(row: RunRow, def: FlowDefinition, lease: RunLease): Promise<boolean> {
     let params: Record<string, unknown>;
     try {
       params = prepareParams(def, row.params);
@@ -376,7 +377,7 @@ export class Orchestrator {
       pid: Deno.pid,
       host: Deno.hostname(),
     });
-    if (reopened) this.#launch(row.runId, def, params, restore);
+    if (reopened) this.#launch(row.runId, def, params, restore, lease);
     return reopened;
   }
 
@@ -385,6 +386,7 @@ export class Orchestrator {
     def: FlowDefinition,
     params: Record<string, unknown>,
     restore: ReadonlyMap<string, RestoredTask> | undefined,
+    lease: RunLease | undefined,
   ): void {
     let resolve!: (record: RunRecord) => void;
     const done = new Promise<RunRecord>((r) => (resolve = r));
@@ -398,6 +400,10 @@ export class Orchestrator {
       resolve,
       finished: false,
     };
+    // A lease lost to another process (a store shared by machines): it runs there now.
+    lease?.signal?.addEventListener("abort", () => run.controller.abort(lease.signal?.reason), {
+      once: true,
+    });
     this.#runs.set(runId, run);
     this.#queue.push(run);
     this.#next();

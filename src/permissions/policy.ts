@@ -89,6 +89,11 @@ export interface Policy {
   rules: readonly PolicyRule[];
   /** The external authorization service, if the policy names one. */
   authorization?: AuthorizationConfig;
+  /**
+   * `required`: no flow may opt out of its flow isolate (`sandbox: false` or `--no-sandbox`).
+   * @default "optional"
+   */
+  sandbox?: "required" | "optional";
 }
 
 /** The task a policy is asked about. */

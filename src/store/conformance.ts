@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import type { RunEvent } from "../core/events.ts";
+import { RunOwnedError, type RunOwner } from "./ownership.ts";
 import {
   type AppendEvent,
   type NewRun,
@@ -231,6 +232,18 @@ export interface StoreCaseOptions {
   now: () => number;
 }
 
+/** The rest of what {@linkcode storeCases} may be given. */
+export interface StoreSuiteOptions {
+  /** Called with each case's store once it is closed (to remove its files, drop its schema). */
+  cleanup?: (store: Store) => Promise<void>;
+  /**
+   * Opens another store on the state of `store` (the same dir, the same database): a second
+   * owner, as another process would be. The cases about two owners run only when it is given;
+   * each closes the store it opened.
+   */
+  peer?: (store: Store, options: StoreCaseOptions) => Promise<Store>;
+}
+
 /**
  * Registers the conformance cases (flat `Deno.test`s named `<name>: <behaviour>`) for a store.
  * Each case gets a fresh store from `make` (with the clock to use), closes it, then calls
@@ -246,8 +259,9 @@ export interface StoreCaseOptions {
 export function storeCases(
   name: string,
   make: (options: StoreCaseOptions) => Promise<Store>,
-  cleanup?: (store: Store) => Promise<void>,
+  suite: StoreSuiteOptions = {},
 ): void {
+  const { cleanup, peer } = suite;
   const test = (title: string, fn: (store: Store, clock: { ms: number }) => Promise<void>) =>
     Deno.test(`${name}: ${title}`, async () => {
       const clock = { ms: Date.UTC(2026, 0, 1, 12) };
@@ -259,6 +273,18 @@ export function storeCases(
         await cleanup?.(store);
       }
     });
+  // Two owners of one state: `a` is the case's store, `b` another store on the same state.
+  const owners = (title: string, fn: (a: Store, b: Store) => Promise<void>) => {
+    if (peer === undefined) return;
+    test(`two owners: ${title}`, async (a, clock) => {
+      const b = await peer(a, { now: () => clock.ms });
+      try {
+        await fn(a, b);
+      } finally {
+        await b.close();
+      }
+    });
+  };
 
   test("createRun() and getRun() round-trip a run; unknown ids are undefined", async (store) => {
     await newRun(store, "r1", 0, {
@@ -912,6 +938,112 @@ export function storeCases(
     assert.equal(await store.pruneRuns(iso(10)), 1);
     assert.deepEqual(await store.processes("r"), []);
   });
+
+  test("events() keeps fields a store does not know of (argsHash, masked and sealed results)", async (store) => {
+    // Newer engines add optional fields; the journal must give them back as they were.
+    const more = (e: AppendEvent, fields: Record<string, unknown>): AppendEvent =>
+      Object.assign({}, e, fields);
+    const created = more(ev.created("r", "a", 1), { argsHash: "sha256-9f2c" });
+    const succeeded = more(ev.succeeded("r", "a", 3, "***"), {
+      masked: true,
+      sealed: "enc:v1:c2VhbGVk",
+    });
+    const cached = more(ev.cached("r", "b", 4, "k", { token: "***" }), {
+      masked: true,
+      sealed: "enc:v1:b3RoZXI=",
+    });
+    const odd = more(ev.log("r", "a", 5, "x"), { attempt: 2, tags: ["a", { b: null }] });
+    await store.append([ev.runStarted("r", 0), created, ev.started("r", "a", 2), succeeded]);
+    await store.append([cached, odd]);
+    const without = (e: AppendEvent) => {
+      const { result: _, ...rest } = e;
+      return rest;
+    };
+    assert.deepEqual(
+      (await store.events("r")).map((e) => e.event),
+      [ev.runStarted("r", 0), created, ev.started("r", "a", 2), succeeded, cached, odd].map(
+        without,
+      ),
+    );
+    const t = byId(await store.getTasks("r"));
+    assert.equal(t.a.status, "succeeded");
+    assert.equal(t.a.result, "***", "the row holds the result as journaled");
+    assert.deepEqual(t.b.result, { token: "***" });
+    const [last] = await store.events("r", { taskId: "a", types: ["task.succeeded"] });
+    assert.equal((last.event as unknown as { sealed: string }).sealed, "enc:v1:c2VhbGVk");
+  });
+
+  const someone: RunOwner = { pid: 4242, host: "build-1", since: iso(0) };
+
+  owners(
+    "a run one holds is held for the other, which names its owner; released, the other may take it",
+    async (a, b) => {
+      const claim = await a.claimRun("r", someone);
+      assert.ok(claim.lease);
+      await a.createRun({
+        runId: "r",
+        flow: "etl",
+        status: "running",
+        params: {},
+        startedAt: iso(0),
+      });
+      const refused = await b.claimRun("r");
+      assert.equal(refused.lease, undefined);
+      assert.deepEqual(refused.heldBy, someone);
+      assert.deepEqual(await b.runOwner("r"), someone);
+      const row = await b.getRun("r");
+      assert.equal(row?.status, "running");
+      assert.deepEqual(row?.owner, someone);
+      await claim.lease.release();
+      assert.equal(await b.runOwner("r"), undefined);
+      assert.equal((await b.getRun("r"))?.status, "interrupted");
+      const taken = await b.claimRun("r");
+      assert.ok(taken.lease, "released: the other may claim it");
+      assert.equal((await a.claimRun("r")).heldBy?.pid, Deno.pid);
+      assert.equal((await a.getRun("r"))?.status, "running");
+      assert.deepEqual(await a.listRuns({ status: "running" }).then((r) => r.map((x) => x.runId)), [
+        "r",
+      ]);
+    },
+  );
+
+  owners(
+    "run.started of a run the other holds is refused with RunOwnedError and writes nothing",
+    async (a, b) => {
+      await a.append([ev.runStarted("r", 0), ev.created("r", "a", 1)]);
+      await assert.rejects(
+        () => b.append([ev.runStarted("r", 5), ev.created("r", "b", 5)]),
+        (e) => e instanceof RunOwnedError && e.runId === "r" && e.owner.pid === Deno.pid,
+      );
+      assert.deepEqual((await b.events("r")).map((e) => e.seq), [1, 2]);
+      assert.deepEqual((await b.getTasks("r")).map((t) => t.taskId), ["a"]);
+      // Once its owner finished it, the other may start it again.
+      await a.append([ev.runFinished("r", 6, "failed", { error: "x" })]);
+      await b.append([ev.runStarted("r", 7)]);
+      assert.equal((await a.getRun("r"))?.status, "running");
+      assert.ok((await a.claimRun("r")).heldBy, "now the other's");
+    },
+  );
+
+  owners(
+    "closing a store ends its leases: its runs read as interrupted and the other may take them",
+    async (a, b) => {
+      await b.append([ev.runStarted("r", 0), ev.created("r", "a", 1)]);
+      assert.ok((await b.claimRun("s")).lease);
+      assert.equal((await a.getRun("r"))?.status, "running");
+      await b.close();
+      assert.equal((await a.getRun("r"))?.status, "interrupted");
+      assert.equal(await a.runOwner("s"), undefined);
+      assert.deepEqual(
+        (await a.listRuns({ status: "interrupted" })).map((r) => r.runId),
+        ["r"],
+      );
+      assert.ok((await a.claimRun("r")).lease);
+      assert.ok((await a.claimRun("s")).lease);
+      await a.append([ev.runStarted("r", 2), ev.started("r", "a", 2)]);
+      assert.deepEqual((await a.events("r")).map((e) => e.seq), [1, 2, 3, 4]);
+    },
+  );
 
   test(
     "updatedAt moves when the run changes, and at least once a second while events arrive",

@@ -19,6 +19,7 @@
  */
 
 import { OrchestraError } from "../core/errors.ts";
+import { StoreError } from "./store.ts";
 
 /** Who holds a run's lease. */
 export interface RunOwner {
@@ -36,6 +37,13 @@ export interface RunLease {
   readonly runId: string;
   /** Who holds it. */
   readonly owner: RunOwner;
+  /**
+   * Aborted, with a `RunLeaseLostError`, once the store finds that the lease lapsed and
+   * another process took the run over (a store whose leases end only with their holder, as
+   * SQLite's lock files, leaves it out): the holder should stop running the run, since every
+   * write of it is refused from then on.
+   */
+  readonly signal?: AbortSignal;
   /** Gives the run up; calling it again does nothing. */
   release(): Promise<void>;
 }
@@ -108,6 +116,45 @@ export class RunOwnedError extends OrchestraError {
         `it with "orchestra cancel ${runId}"`,
     );
     this.name = "RunOwnedError";
+    this.runId = runId;
+    this.owner = owner;
+  }
+}
+
+/**
+ * This process held a run's lease, which lapsed (it was not renewed in time) and was taken
+ * over by another process: a write of the run from here is refused (fenced off), so that an
+ * owner presumed dead can never write over its successor.
+ *
+ * @example
+ * ```ts
+ * import { RunLeaseLostError } from "./ownership.ts";
+ * const err = new RunLeaseLostError("postgres://db/app", "r1", {
+ *   pid: 7,
+ *   host: "h",
+ *   since: "2026-01-01T00:00:00.000Z",
+ * });
+ * console.assert(err.message.includes("lost the lease of run r1 to process 7"));
+ * ```
+ */
+export class RunLeaseLostError extends StoreError {
+  /** The run. */
+  readonly runId: string;
+  /** Who took it over, when known (undefined once it released it in turn). */
+  readonly owner: RunOwner | undefined;
+  /** Creates the error; `store` names the state store (its URL, password masked). */
+  constructor(store: string, runId: string, owner?: RunOwner) {
+    super(
+      store,
+      `Cannot write run "${runId}" to the state store`,
+      `this process lost the lease of run ${runId} to ${
+        owner ? describeOwner(owner) : "another process (which has released it since)"
+      }: its lease lapsed (it was not renewed in time) and the run was taken over, so this ` +
+        `process writes nothing more of it. If this process was only slow (paused, ` +
+        `overloaded, cut off from the database), give leases more time (lease_timeout in ` +
+        `the store URL)`,
+    );
+    this.name = "RunLeaseLostError";
     this.runId = runId;
     this.owner = owner;
   }

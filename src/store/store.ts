@@ -2,8 +2,8 @@
  * The state store port: where runs, their tasks, their event journal and the result cache live.
  * The engine appends each scheduler tick's events in one call; the store records them in one
  * transaction, and the run and task rows it returns reflect them from then on. Implementations:
- * {@linkcode MemoryStore} (tests) and {@linkcode SqliteStore} (the default); every one passes
- * the conformance suite in `conformance.ts`.
+ * `MemoryStore` (tests), `SqliteStore` (the default) and `PostgresStore` (shared by machines);
+ * every one passes the conformance suite in `conformance.ts`.
  *
  * @module
  */

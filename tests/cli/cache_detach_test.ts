@@ -104,7 +104,8 @@ Deno.test({
       ]);
       const took = performance.now() - t0;
       assert.equal(started.code, 0, started.err);
-      assert.ok(took < 900, `returned after ${Math.round(took)} ms`);
+      // Validated first (the flow loads in its isolate), then at once: the run takes longer.
+      assert.ok(took < 5_000, `returned after ${Math.round(took)} ms`);
       const { runId } = JSON.parse(started.out);
       assert.match(runId, /\S/);
 

@@ -27,7 +27,7 @@ async function edited(dir: string, v1: string, v2: string) {
   const write = (body: string) =>
     Deno.writeTextFile(
       file,
-      `${HEAD}export default flow({ name: "edited", params }, (_f, p) => ${body});\n`,
+      `${HEAD}export default flow({ name: "edited", sandbox: false, params }, (_f, p) => ${body});\n`,
     );
   await write(v1);
   const first = await orchestraOutput([

@@ -1,22 +1,31 @@
 // Who owns a run: a lease the OS releases when its holder dies, never a PID probe. Real
 // processes: `orchestra run` killed with SIGKILL, then two `orchestra resume`s at once.
 import assert from "node:assert/strict";
+import { PostgresStore } from "../../src/store/postgres_store.ts";
 import { SqliteStore } from "../../src/store/sqlite_store.ts";
 import { cli, withState } from "../cli/_io.ts";
+import { pgTest, withFreshSchema } from "../_helpers/postgres.ts";
 import { spawnOrchestra, text, waitFor } from "./_processes.ts";
 import { listRuns } from "./_spawn.ts";
 
 const GATED = "tests/fixtures/durability/gate_flow.ts";
 
-/** `orchestra run` of the gated flow, SIGKILLed once its task runs: an interrupted run. */
-async function interruptedRun(dir: string): Promise<string> {
-  const args = ["-p", `log=${dir}/log`, "-p", `gate=${dir}/gate`, "--state-dir", dir];
+/**
+ * `orchestra run` of the gated flow, SIGKILLed once its task runs: an interrupted run (in the
+ * state dir, or in the store of `where`: `["--store", url]`, once its lease lapsed).
+ */
+async function interruptedRun(dir: string, where = ["--state-dir", dir]): Promise<string> {
+  const args = ["-p", `log=${dir}/log`, "-p", `gate=${dir}/gate`, ...where];
   const run = spawnOrchestra(["run", GATED, "-q", ...args]);
   await waitFor("the task to start", async () => (await text(`${dir}/log`)).includes("hold"));
   run.child.kill("SIGKILL");
   await run.done;
-  const [row] = await listRuns(dir);
-  return row.runId;
+  const runs = async () => JSON.parse((await cli(["runs", "--json", ...where])).out).runs;
+  await waitFor(
+    "the run to read as interrupted",
+    async () => (await runs())[0]?.status === "interrupted",
+  );
+  return (await runs())[0].runId;
 }
 
 Deno.test({
@@ -51,56 +60,69 @@ Deno.test({
   },
 });
 
+/** Two `orchestra resume`s of an interrupted run at once, in the store of `where`. */
+async function twoResumes(dir: string, where: string[]): Promise<void> {
+  const runId = await interruptedRun(dir, where);
+  const args = ["resume", runId, "--json", "-q", ...where];
+  const a = spawnOrchestra(args);
+  const b = spawnOrchestra(args);
+  // The loser stops at once; the winner holds the task until the gate opens. (Bounded: if
+  // both proceed, the gate opens after 20 s and the assertions below fail.)
+  let bound: ReturnType<typeof setTimeout> | undefined;
+  const first = await Promise.race([
+    a.done.then(() => a),
+    b.done.then(() => b),
+    new Promise<undefined>((r) => {
+      bound = setTimeout(async () => {
+        await Deno.writeTextFile(`${dir}/gate`, "");
+        r(undefined);
+      }, 20_000);
+    }),
+  ]);
+  clearTimeout(bound);
+  if (first === undefined) {
+    await Promise.all([a.done, b.done]);
+    assert.fail("both resumes proceeded (neither exited while the task held)");
+  }
+  const winner = first === a ? b : a;
+  const lost = await first.done;
+  assert.equal(lost.code, 2, first.err());
+  assert.match(
+    first.err(),
+    new RegExp(
+      `error: run ${runId} is already being run by process ${winner.child.pid} on host ` +
+        `"${Deno.hostname()}" since \\d{4}-\\d\\d-\\d\\dT`,
+    ),
+  );
+  const running = JSON.parse((await cli(["status", runId, "--json", ...where])).out);
+  assert.equal(running.status, "running");
+  assert.equal(running.owner.pid, winner.child.pid);
+  await Deno.writeTextFile(`${dir}/gate`, "");
+  const won = await winner.done;
+  assert.equal(won.code, 0, winner.err());
+  assert.equal(JSON.parse(winner.out()).status, "succeeded");
+  // The first run's attempt and the winner's: the loser ran nothing.
+  assert.deepEqual((await text(`${dir}/log`)).trim().split("\n"), ["hold", "hold"]);
+}
+
 Deno.test({
   name: "two resumes started at once: exactly one proceeds, the other exits 2 naming the owner",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    await withState(async (dir) => {
-      const runId = await interruptedRun(dir);
-      const args = ["resume", runId, "--json", "-q", "--state-dir", dir];
-      const a = spawnOrchestra(args);
-      const b = spawnOrchestra(args);
-      // The loser stops at once; the winner holds the task until the gate opens. (Bounded: if
-      // both proceed, the gate opens after 20 s and the assertions below fail.)
-      let bound: ReturnType<typeof setTimeout> | undefined;
-      const first = await Promise.race([
-        a.done.then(() => a),
-        b.done.then(() => b),
-        new Promise<undefined>((r) => {
-          bound = setTimeout(async () => {
-            await Deno.writeTextFile(`${dir}/gate`, "");
-            r(undefined);
-          }, 20_000);
-        }),
-      ]);
-      clearTimeout(bound);
-      if (first === undefined) {
-        await Promise.all([a.done, b.done]);
-        assert.fail("both resumes proceeded (neither exited while the task held)");
-      }
-      const winner = first === a ? b : a;
-      const lost = await first.done;
-      assert.equal(lost.code, 2, first.err());
-      assert.match(
-        first.err(),
-        new RegExp(
-          `error: run ${runId} is already being run by process ${winner.child.pid} on host ` +
-            `"${Deno.hostname()}" since \\d{4}-\\d\\d-\\d\\dT`,
-        ),
-      );
-      const running = JSON.parse((await cli(["status", runId, "--json", "--state-dir", dir])).out);
-      assert.equal(running.status, "running");
-      assert.equal(running.owner.pid, winner.child.pid);
-      await Deno.writeTextFile(`${dir}/gate`, "");
-      const won = await winner.done;
-      assert.equal(won.code, 0, winner.err());
-      assert.equal(JSON.parse(winner.out()).status, "succeeded");
-      // The first run's attempt and the winner's: the loser ran nothing.
-      assert.deepEqual((await text(`${dir}/log`)).trim().split("\n"), ["hold", "hold"]);
-    });
+    await withState((dir) => twoResumes(dir, ["--state-dir", dir]));
   },
 });
+
+pgTest(
+  "PostgreSQL: two resumes of a run whose killed owner's lease lapsed: exactly one proceeds, the other exits 2 naming the owner",
+  async (url) => {
+    await withFreshSchema(url, async (schemaUrl) => {
+      // A short lease, so that the killed run reads as interrupted soon.
+      await withState((dir) => twoResumes(dir, ["--store", `${schemaUrl}&lease_timeout=1`]));
+    });
+  },
+);
 
 Deno.test("a run recorded as running by a live PID (reused, or a zombie) is resumable when nobody holds it", async () => {
   await withState(async (dir) => {
@@ -168,3 +190,66 @@ Deno.test({
     });
   },
 });
+
+pgTest(
+  "PostgreSQL: a paused run whose lease lapsed and was taken over by a resume stops once continued: its task cancelled, exit 1 naming the new owner, nothing more written",
+  async (url) => {
+    await withFreshSchema(url, async (schemaUrl) => {
+      await withState(async (dir) => {
+        const store = `${schemaUrl}&lease_timeout=1`;
+        const where = ["--store", store];
+        const args = ["-p", `log=${dir}/log`, "-p", `gate=${dir}/gate`, "-q", ...where];
+        const first = spawnOrchestra(["run", GATED, ...args]);
+        const holds = async () => (await text(`${dir}/log`)).split("\n").length - 1;
+        let opened: ReturnType<typeof setTimeout> | undefined;
+        try {
+          await waitFor("the task to start", async () => (await holds()) === 1);
+          Deno.kill(first.child.pid, "SIGSTOP"); // paused past its lease: presumed dead
+          const runs = async () => JSON.parse((await cli(["runs", "--json", ...where])).out).runs;
+          await waitFor(
+            "the paused run to read as interrupted",
+            async () => (await runs())[0]?.status === "interrupted",
+          );
+          const runId = (await runs())[0].runId;
+          const second = spawnOrchestra(["resume", runId, "--json", "-q", ...where]);
+          await waitFor("the resumed task to start", async () => (await holds()) === 2);
+          Deno.kill(first.child.pid, "SIGCONT");
+          // Bounded: should the first run on, the gate opens after 20 s and this fails.
+          opened = setTimeout(() => Deno.writeTextFile(`${dir}/gate`, ""), 20_000);
+          const stopped = await first.done;
+          assert.equal(await text(`${dir}/gate`), "", "it stopped before its task could end");
+          assert.equal(stopped.code, 1, first.err());
+          assert.match(
+            first.err(),
+            new RegExp(
+              `this process lost the lease of run ${runId} to process ${second.child.pid} on ` +
+                `host "${Deno.hostname()}"`,
+            ),
+          );
+          await Deno.writeTextFile(`${dir}/gate`, "");
+          const resumed = await second.done;
+          assert.equal(resumed.code, 0, second.err());
+          assert.equal(JSON.parse(second.out()).status, "succeeded");
+          const status = JSON.parse((await cli(["status", runId, "--json", ...where])).out);
+          assert.deepEqual(status.tasks.map((t: { status: string }) => t.status), ["succeeded"]);
+          const pg = await PostgresStore.open(schemaUrl);
+          try {
+            const types = (await pg.events(runId)).map((e) => e.event.type);
+            assert.equal(types.includes("task.cancelled"), false, `the first wrote on: ${types}`);
+          } finally {
+            await pg.close();
+          }
+        } finally {
+          clearTimeout(opened);
+          try {
+            Deno.kill(first.child.pid, "SIGCONT");
+          } catch {
+            // ended
+          }
+          await Deno.writeTextFile(`${dir}/gate`, "");
+          await first.done;
+        }
+      });
+    });
+  },
+);

@@ -4,10 +4,13 @@ import {
   MemoryStore,
   ParamsValidationError,
   SqliteStore,
+  type Store,
   task,
   type TaskContext,
 } from "../../mod.ts";
 import { Orchestrator } from "../../src/orchestrator/orchestrator.ts";
+import { PostgresStore } from "../../src/store/postgres_store.ts";
+import { pgTest, withClient, withFreshSchema } from "../_helpers/postgres.ts";
 
 function gate(): { promise: Promise<void>; open(): void } {
   let open!: () => void;
@@ -29,7 +32,7 @@ const sleepy = task("sleepy", async (...rest: unknown[]) => {
 });
 const sleeping = flow("sleeping", () => sleepy());
 
-async function started(store = new MemoryStore(), concurrency?: number) {
+async function started(store: Store = new MemoryStore(), concurrency?: number) {
   const orchestrator = new Orchestrator({
     store,
     ...(concurrency !== undefined ? { concurrency } : {}),
@@ -282,3 +285,40 @@ Deno.test("start() resumes a run a crash interrupted: succeeded tasks do not run
   await owner.close();
   await Deno.remove(stateDir, { recursive: true });
 });
+
+pgTest(
+  "an Orchestrator on PostgreSQL whose run is taken over (its lease lapsed) stops the run and writes nothing more of it",
+  async (url) => {
+    await withFreshSchema(url, async (schemaUrl, schema) => {
+      const store = await PostgresStore.open(schemaUrl, { leaseTimeoutSeconds: 0.6 });
+      const other = await PostgresStore.open(schemaUrl);
+      const orchestrator = await started(store);
+      try {
+        const runId = await orchestrator.invoke(sleeping);
+        await until(
+          async () => (await orchestrator.status(runId))?.current[0] === "sleepy",
+          "sleepy",
+        );
+        // Its lease lapses (as if the process had been paused) and another process takes it.
+        let taken = false;
+        while (!taken) {
+          await withClient(
+            url,
+            (sql) =>
+              sql.unsafe(`UPDATE "${schema}".leases SET expires_at = now() - interval '1 second'`),
+          );
+          taken = (await other.claimRun(runId, { pid: 777, host: "b" })).lease !== undefined;
+        }
+        const seen = (await other.events(runId)).length;
+        const record = await orchestrator.wait(runId);
+        assert.notEqual(record.status, "succeeded");
+        assert.match(record.error ?? "", /lost the lease of run .* to process 777 on host "b"/);
+        assert.equal((await other.events(runId)).length, seen, "nothing written after");
+        assert.equal((await other.getRun(runId))?.status, "running", "the new owner's now");
+      } finally {
+        await orchestrator.stop();
+        await other.close();
+      }
+    });
+  },
+);

@@ -68,7 +68,8 @@ Deno.test("escape attempt: a JSON-syntax secret through the CLI (--secrets-file,
     await Deno.writeTextFile(`${dir}/.secrets`, 'S="{"\nQ=":"\n');
     await Deno.writeTextFile(
       `${dir}/flow.yaml`,
-      "tasks:\n  show:\n    run: echo ${{ secrets.S }} ${{ secrets.Q }} >&2; echo '[1, 2]'\n",
+      "tasks:\n  show:\n    output: json\n" +
+        "    run: echo ${{ secrets.S }} ${{ secrets.Q }} >&2; echo '[1, 2]'\n",
     );
     const io = fakeIo({ cwd: dir });
     const args = ["run", "flow.yaml", "--secrets-file", ".secrets", "--json", "--state-dir", dir];

@@ -20,7 +20,11 @@ const KEY = "the key of these tests, long enough";
 const FLOW = `import { flow, task } from ${JSON.stringify(MOD)};
 const here = new URL(".", import.meta.url).pathname;
 const count = (name: string) => Deno.writeTextFile(here + name + ".count", "x", { append: true });
-export const fromFile = task({ name: "from_file", secrets: ["FILE_TOKEN"] }, async (ctx) => {
+export const fromFile = task({
+  name: "from_file",
+  secrets: ["FILE_TOKEN"],
+  permissions: { write: ["./from_file.count"] },
+}, async (ctx) => {
   await count("from_file");
   const v = ctx.secret("FILE_TOKEN");
   ctx.log.info("file token is " + v);
@@ -42,7 +46,12 @@ export const cached = task(
   (h: { header: string }) => h.header.length,
 );
 export const flaky = task(
-  { name: "flaky", retries: { attempts: 2, delay: 1 }, secrets: ["FILE_TOKEN"] },
+  {
+    name: "flaky",
+    retries: { attempts: 2, delay: 1 },
+    secrets: ["FILE_TOKEN"],
+    permissions: { read: ["./fixed"] },
+  },
   async (ctx) => {
     try {
       await Deno.stat(here + "fixed");

@@ -19,7 +19,11 @@ storeCases(
   "SqliteStore",
   async (options) =>
     SqliteStore.open(await Deno.makeTempDir({ prefix: "orchestra-store-" }), options),
-  removeStore,
+  {
+    cleanup: removeStore,
+    // Another process's store: the same state dir, its own lock files.
+    peer: (store, options) => SqliteStore.open(dirOf((store as SqliteStore).path), options),
+  },
 );
 
 storeCases(
@@ -29,7 +33,7 @@ storeCases(
       ...options,
       durability: "normal",
     }),
-  removeStore,
+  { cleanup: removeStore },
 );
 
 Deno.test("SqliteStore.open() creates the state dir and state.db, in WAL, at the latest schema", async () => {

@@ -19,7 +19,10 @@ import { FileReadError, readBoundedFile, readBoundedTextFile } from "../../fs/re
 import type { FlowDefinition } from "../../core/protocol.ts";
 import { prepareParams } from "../../engine/execute.ts";
 import { planFlow } from "../../engine/plan.ts";
-import { FlowLoadError, loadFlowModule } from "../../loaders/ts_loader.ts";
+import { FlowLoadError } from "../../loaders/ts_loader.ts";
+import { type LoadedTsFlow, loadTsFlow } from "../../host/sandboxed_flow.ts";
+import { dynamicImportIssues } from "../../host/remote_imports.ts";
+import type { PlannedTask } from "../../host/task_launcher.ts";
 import { isYamlFile, loadYamlFlow } from "../../loaders/yaml_loader.ts";
 import { keyValues, type Parsed, UsageError } from "../args.ts";
 import type { Io } from "../io.ts";
@@ -45,6 +48,8 @@ export const FLOW_OPTIONS = {
   "params-file": { type: "string" },
   flow: { type: "string" },
   json: { type: "boolean" },
+  // Imports the flow's module into the orchestrator instead of its flow isolate.
+  "no-sandbox": { type: "boolean" },
 } as const;
 
 /** A loaded, validated flow ready for a command. */
@@ -67,6 +72,10 @@ export interface Prepared {
   protectedPaths: ProtectedPath[];
   /** Required params planned with placeholder values (only when inspecting, never to run). */
   placeholders: string[];
+  /** A TypeScript flow: its module graph, and its flow isolate while a run may use it. */
+  ts?: LoadedTsFlow;
+  /** What each planned task requests, before it was narrowed to its grant. */
+  planned: Map<string, PlannedTask>;
 }
 
 /** The SHA-256 of a flow file, hex: how a changed flow file is detected on resume. */
@@ -146,6 +155,7 @@ export async function prepare(
   const cliParams = keyValues(command, parsed.values.param as string[] | undefined);
   let def: FlowDefinition;
   let yamlGraph: FlowGraph | undefined;
+  let ts: LoadedTsFlow | undefined;
   try {
     if (isYamlFile(file)) {
       const compiled = await loadYamlFlow(file, io.cwd, {
@@ -155,17 +165,67 @@ export async function prepare(
       def = compiled.def;
       yamlGraph = compiled.graph;
     } else {
-      ({ flow: def } = await loadFlowModule(file, io.cwd, {
-        flow: parsed.values.flow as string | undefined,
-      }));
+      ts = await loadTsFlow(file, io.cwd, {
+        ...(typeof parsed.values.flow === "string" ? { flow: parsed.values.flow } : {}),
+        noSandbox: parsed.values["no-sandbox"] === true,
+        ...(policy ? { policy } : {}),
+      });
+      def = ts.def;
     }
   } catch (e) {
     if (e instanceof FlowLoadError) {
       io.stderr(`error: ${e.message}\n`);
       return 2;
     }
+    if (e instanceof FlowValidationError) {
+      io.stderr(renderIssues(e.flow, e.issues));
+      return 2;
+    }
     throw e;
   }
+  // The isolate stays for a run to use; every other way out of here stops it.
+  let keep = false;
+  try {
+    const prepared = await prepareLoaded(command, io, {
+      ...options,
+      settings,
+      policy,
+      def,
+      yamlGraph,
+      ts,
+      fileParams,
+      cliParams,
+      file,
+    });
+    keep = typeof prepared !== "number" && command === "run";
+    return prepared;
+  } finally {
+    if (!keep) ts?.isolate?.terminate();
+  }
+}
+
+/** What {@linkcode prepare} found before planning. */
+interface Loaded {
+  allowInvalid?: boolean;
+  params?: Record<string, unknown>;
+  settings: Settings;
+  policy: Policy | undefined;
+  def: FlowDefinition;
+  yamlGraph: FlowGraph | undefined;
+  ts: LoadedTsFlow | undefined;
+  fileParams: Record<string, unknown>;
+  cliParams: Record<string, unknown>;
+  file: string;
+}
+
+/** Params, the state dir, the plan and the permission checks of a loaded flow. */
+async function prepareLoaded(
+  command: string,
+  io: Io,
+  loaded: Loaded,
+): Promise<Prepared | number> {
+  const { settings, policy, def, yamlGraph, ts, fileParams, cliParams, file } = loaded;
+  const options = loaded;
   if (yamlGraph && yamlGraph.issues.some(isError) && !options.allowInvalid) {
     io.stderr(renderIssues(yamlGraph.name, yamlGraph.issues));
     return 2;
@@ -223,9 +283,15 @@ export async function prepare(
     // a compiled binary reads none.
     ...(runsFromSource() ? { denoCwd: Deno.cwd() } : {}),
   });
-  // A YAML flow's graph is static; a TypeScript flow's comes from planning its body.
-  const graph = yamlGraph ?? await planFlow(def, params, { baseDir });
+  // A YAML flow's graph is static; a TypeScript flow's comes from planning its body, in its
+  // flow isolate unless it opted out.
+  const graph = yamlGraph ??
+    (ts?.isolate
+      ? await ts.isolate.plan(ts.exportName, params, baseDir)
+      : await planFlow(def, params, { baseDir }));
+  if (ts) graph.sandboxed = ts.sandboxed;
   graph.issues = [...paramIssues, ...graph.issues];
+  const planned = new Map<string, PlannedTask>();
 
   const authorizer = new Authorizer({
     flow: graph.name,
@@ -238,6 +304,11 @@ export async function prepare(
   });
   graph.issues.push(...authorizer.ceilingIssues);
   for (const node of graph.nodes) {
+    planned.set(node.id, {
+      ...(node.config.permissions ? { permissions: node.config.permissions } : {}),
+      secrets: node.config.secrets,
+      ...(node.plugin ? { plugin: { name: node.plugin.name, version: node.plugin.version } } : {}),
+    });
     if (!node.config.permissions) continue;
     const { grant, issues } = authorizer.check({
       id: node.id,
@@ -252,6 +323,8 @@ export async function prepare(
     graph.issues.push(...issues);
     node.config = { ...node.config, permissions: grant };
   }
+  // Remote code only where a task that runs in a worker is granted it (after narrowing).
+  if (ts?.sandboxed) graph.issues.push(...dynamicImportIssues(ts.modules, graph));
   // Refusals are audited whether or not the command goes on to run anything.
   try {
     await authorizer.flushAudit();
@@ -273,6 +346,8 @@ export async function prepare(
     file: absolute,
     protectedPaths,
     placeholders,
+    ...(ts ? { ts } : {}),
+    planned,
   };
 }
 

@@ -28,6 +28,7 @@ export const RESUME_OPTIONS = {
   quiet: { type: "boolean", short: "q" },
   verbose: { type: "boolean", short: "v" },
   force: { type: "boolean" },
+  "no-sandbox": { type: "boolean" },
 } as const;
 
 /**
@@ -162,6 +163,7 @@ async function continueRun(command: Command, parsed: Parsed, io: Io): Promise<nu
     return await executePrepared(prepared, synthetic, io, {
       store,
       runId,
+      lease: claim.lease,
       restore: chosen.restore,
       resetTasks: chosen.reset,
       ...(command === "retry" ? { retryOf: { runId: run.runId, kept: chosen.kept } } : {}),

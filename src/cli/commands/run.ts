@@ -45,6 +45,7 @@ import {
   runSecrets,
   taskAccess,
 } from "./run_setup.ts";
+import { runSandboxedFlow } from "./run_sandboxed.ts";
 import { openStateStore, runLogPath } from "./state.ts";
 
 export type { Continuation } from "./run_setup.ts";
@@ -61,8 +62,11 @@ export const RUN_OPTIONS = {
   "run-id": { type: "string" },
 } as const;
 
-/** The flags every Orchestra process runs under (see deno.json's `orchestra` task). */
-const DENO_FLAGS = ["run", "-A", "--no-prompt", "--unstable-worker-options"];
+/**
+ * The flags every Orchestra process runs under (see deno.json's `orchestra` task): no lock
+ * file, so that remote code a flow's task is granted is never written into Orchestra's own.
+ */
+const DENO_FLAGS = ["run", "-A", "--no-prompt", "--no-lock", "--unstable-worker-options"];
 
 /** The command line of the same command, without `--detach`, with the run id. */
 function detachedArgs(parsed: Parsed, runId: string): string[] {
@@ -212,6 +216,7 @@ async function runInForeground(parsed: Parsed, io: Io): Promise<number> {
   // Settings (defaults < orchestra.yaml < ORCHESTRA_* < flags) come with the flow.
   const prepared = await prepare("run", parsed, io);
   if (typeof prepared === "number") return prepared;
+  if (v["dry-run"] || v.detach) prepared.ts?.isolate?.terminate();
   if (v["dry-run"]) {
     const { graph } = prepared;
     io.stdout(v.json ? JSON.stringify(graphJson(graph), null, 2) + "\n" : renderPlan(graph));
@@ -286,6 +291,20 @@ export async function executePrepared(
   io: Io,
   continuation?: Continuation,
 ): Promise<number> {
+  try {
+    return await executeWithStore(prepared, parsed, io, continuation);
+  } finally {
+    // A run that did not get as far as its flow isolate stops it all the same.
+    prepared.ts?.isolate?.terminate();
+  }
+}
+
+async function executeWithStore(
+  prepared: Prepared,
+  parsed: Parsed,
+  io: Io,
+  continuation?: Continuation,
+): Promise<number> {
   const { settings } = prepared;
   // Secrets: the secrets file first, then the environment.
   const secrets = await runSecrets(prepared, io);
@@ -301,9 +320,10 @@ export async function executePrepared(
   const runId = continuation?.runId ??
     (typeof v["run-id"] === "string" && v["run-id"] !== "" ? v["run-id"] : newRunId());
   try {
-    if (!continuation && !(await claimNew(store, runId, io))) return 2;
+    const lease = continuation ? continuation.lease : await claimNew(store, runId, io);
+    if (!continuation && !lease) return 2;
     configureProcesses({ maxOutput: settings.maxOutput });
-    return await executeOwned(prepared, parsed, io, { store, runId, secrets }, continuation);
+    return await executeOwned(prepared, parsed, io, { store, runId, secrets, lease }, continuation);
   } finally {
     await processGroups.stopAll({ runId });
     await store.close();
@@ -314,7 +334,7 @@ async function executeOwned(
   prepared: Prepared,
   parsed: Parsed,
   io: Io,
-  run: { store: Store; runId: string; secrets: RunSecrets },
+  run: { store: Store; runId: string; secrets: RunSecrets; lease?: RunLease },
   continuation: Continuation | undefined,
 ): Promise<number> {
   const v = parsed.values;
@@ -327,6 +347,9 @@ async function executeOwned(
     if (view) view.log(note);
     else logger.warn(note);
   });
+  // A lease lost to another process (a store shared by machines): stop, it runs there now.
+  const lost = () => controller.abort(run.lease?.signal?.reason);
+  run.lease?.signal?.addEventListener("abort", lost, { once: true });
   // One pool for the run, sized by --workers; tasks that choose no executor get --executor.
   const pool = new WorkerPool({ size: settings.workers });
   const access = taskAccess(prepared, runId, { store, secrets, io, logger });
@@ -347,29 +370,49 @@ async function executeOwned(
         controller.abort(new Error("cancelled with orchestra cancel"));
       }
     }, 500);
-    const flowRun = new FlowRun(def, params, {
-      runId,
-      baseDir: prepared.baseDir,
-      // Masked (and sealed) first; before the run's end is recorded, every process its tasks
-      // started is stopped.
-      journal: new SecretJournal(stoppingJournal(store, runId), shown, secrets.sealer),
-      // Results are cached in the store: across runs and processes.
-      cache: new SecretCache(new StoreCache(store), shown, secrets.sealer),
-      ...(restore ? { restore } : {}),
-      signal: controller.signal,
-      workerPool: pool,
-      defaultExecutor: settings.executor,
-      ...access.options,
-      ...(settings.concurrency !== undefined ? { concurrency: settings.concurrency } : {}),
-      onEvent: (e) => {
-        // A task that requests nothing is not asked about: its launch is recorded all the same.
-        if (e.type === "task.started" && e.attempt === 1) access.launched(e.taskId);
-        const event = maskEvent(shown, e);
-        if (view) view.onEvent(event);
-        else logEvent(logger.with({ runId: event.runId }), event);
-      },
-    });
-    record = await flowRun.start();
+    // Masked (and sealed) first; before the run's end is recorded, every process its tasks
+    // started is stopped.
+    const journal = new SecretJournal(stoppingJournal(store, runId), shown, secrets.sealer);
+    // Results are cached in the store: across runs and processes.
+    const cache = new SecretCache(new StoreCache(store), shown, secrets.sealer);
+    const onEvent = (e: RunEvent) => {
+      // A task that requests nothing is not asked about: its launch is recorded all the same.
+      if (e.type === "task.started" && e.attempt === 1) access.launched(e.taskId);
+      const event = maskEvent(shown, e);
+      if (view) view.onEvent(event);
+      else logEvent(logger.with({ runId: event.runId }), event);
+    };
+    if (prepared.ts?.sandboxed) {
+      // The flow's code runs in its flow isolate; the host journals, caches and launches.
+      record = await runSandboxedFlow(prepared, {
+        runId,
+        store,
+        secrets,
+        access,
+        pool,
+        restore,
+        signal: controller.signal,
+        onEvent,
+        journal,
+        cache,
+        logger,
+        logLevel: (v.verbose ? "debug" : settings.logLevel) as LogLevel,
+      });
+    } else {
+      record = await new FlowRun(def, params, {
+        runId,
+        baseDir: prepared.baseDir,
+        journal,
+        cache,
+        ...(restore ? { restore } : {}),
+        signal: controller.signal,
+        workerPool: pool,
+        defaultExecutor: settings.executor,
+        ...access.options,
+        ...(settings.concurrency !== undefined ? { concurrency: settings.concurrency } : {}),
+        onEvent,
+      }).start();
+    }
     if (continuation) await repairGroupRows(store, record).catch(() => {});
   } catch (e) {
     view?.close();
@@ -383,6 +426,7 @@ async function executeOwned(
     throw e;
   } finally {
     Deno.chdir(startDir);
+    run.lease?.signal?.removeEventListener("abort", lost);
     releaseConsole();
     clearInterval(poll);
     signals.stop();

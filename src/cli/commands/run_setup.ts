@@ -18,7 +18,7 @@ import { decryptValue, Sealer, SECRET_KEY_VARIABLE } from "../../permissions/enc
 import { SecretValues } from "../../permissions/secret_values.ts";
 import { stopLeftoverProcesses } from "../../host/processes.ts";
 import { restoredRows } from "../../orchestrator/continuation.ts";
-import type { Store, TaskRow } from "../../store/store.ts";
+import type { RunLease, Store, TaskRow } from "../../store/store.ts";
 import type { Io } from "../io.ts";
 import { SecretJournal, unsealRestored } from "../secret_journal.ts";
 import { hashFile, type Prepared } from "./common.ts";
@@ -28,6 +28,8 @@ import { readSecretsFile } from "./run_support.ts";
 export interface Continuation {
   /** The state store, open, holding the lease of `runId`; closed when the run ends. */
   store: Store;
+  /** The lease of `runId` the store holds (the run stops should it be lost). */
+  lease?: RunLease;
   /** The run's id: the run resumed, or the new run of a retry. */
   runId: string;
   /** Calls that completed: restored, not run again. */

@@ -176,6 +176,7 @@ export async function statusCommand(parsed: Parsed, io: Io): Promise<number> {
     const running = run.status === "running"
       ? tasks.filter((t) => t.status === "running").map((t) => t.taskId)
       : [];
+    const summaries = await stepSummaries(store, run.runId);
     if (parsed.values.json) {
       io.stdout(
         JSON.stringify(
@@ -201,6 +202,7 @@ export async function statusCommand(parsed: Parsed, io: Io): Promise<number> {
               ...(t.error ? { error: t.error } : {}),
               ...(t.reason ? { reason: t.reason } : {}),
             })),
+            summaries,
           },
           null,
           2,
@@ -214,7 +216,8 @@ export async function statusCommand(parsed: Parsed, io: Io): Promise<number> {
         runNotes(run, retries) +
         (run.error ? `Error: ${run.error}\n` : "") +
         (running.length ? `Running now: ${running.join(", ")}\n` : "") + "\n" +
-        table([["TASK", "STATUS", "ATTEMPTS", "DURATION", "NOTE"], ...taskRows(tasks)]),
+        table([["TASK", "STATUS", "ATTEMPTS", "DURATION", "NOTE"], ...taskRows(tasks)]) +
+        summaries.map((s) => `\nSummary of ${s.taskId}:\n${indent(s.summary)}\n`).join(""),
     );
     return 0;
   } finally {
@@ -236,6 +239,26 @@ async function runLog(parsed: Parsed, io: Io, runId: string): Promise<string[]> 
   } catch {
     return [];
   }
+}
+
+/**
+ * The step summaries tasks wrote (`$GITHUB_STEP_SUMMARY` of a YAML `run:` step), logged with a
+ * `summary` property: Markdown, shown by `status`.
+ */
+async function stepSummaries(
+  store: Store,
+  runId: string,
+): Promise<{ taskId: string; summary: string }[]> {
+  const out: { taskId: string; summary: string }[] = [];
+  for (const { event } of await store.events(runId, { types: ["task.log"] })) {
+    if (event.type !== "task.log" || typeof event.props?.summary !== "string") continue;
+    out.push({ taskId: event.taskId, summary: event.props.summary });
+  }
+  return out;
+}
+
+function indent(text: string): string {
+  return text.split("\n").map((l) => `  ${l}`).join("\n");
 }
 
 /** `orchestra logs RUN [TASK] [--follow] [--json]`. */

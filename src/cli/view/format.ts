@@ -117,3 +117,19 @@ export function plural(n: number, word: string): string {
 function pad2(n: number): string {
   return n < 10 ? `0${n}` : String(n);
 }
+
+/**
+ * A task's row label: its id, and its name when that says more (a YAML task's `name:`, a
+ * matrix leg's values), not when the id is made from the name (`load#2`, `square[3]`).
+ *
+ * @example
+ * ```ts
+ * import { taskLabel } from "./format.ts";
+ * console.assert(taskLabel("build", "Build the app") === "build · Build the app");
+ * console.assert(taskLabel("load#2", "load") === "load#2");
+ * ```
+ */
+export function taskLabel(id: string, name: string): string {
+  const derived = name === id || id.startsWith(`${name}#`) || id.startsWith(`${name}[`);
+  return derived || name === "" ? id : `${id} · ${name}`;
+}

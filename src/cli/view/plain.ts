@@ -8,7 +8,7 @@
 
 import type { RunEvent } from "../../core/events.ts";
 import type { RunRecord } from "../../engine/types.ts";
-import { formatClock, formatDuration, plural, stripControl } from "./format.ts";
+import { formatClock, formatDuration, plural, stripControl, taskLabel } from "./format.ts";
 import { RunState, type TaskView } from "./state.ts";
 import { COLORS, type Paint, painter, SYMBOLS } from "./style.ts";
 import { formatSummary } from "./summary.ts";
@@ -110,7 +110,7 @@ export class PlainView implements RunView {
         return p("dim", `… more items of ${stripControl(g.id)} failed; the summary lists them`);
       }
     }
-    const id = stripControl(event.taskId);
+    const id = stripControl(taskLabel(event.taskId, t.name));
     const mark = (status: keyof typeof SYMBOLS, text: string) =>
       `${p(COLORS[status], SYMBOLS[status])} ${id} ${p(COLORS[status], text)}`;
     switch (event.type) {
