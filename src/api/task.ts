@@ -39,6 +39,9 @@ export interface Task<A extends unknown[], R> extends TaskDefinition {
   readonly options: TaskOptions;
 }
 
+// The ambient scope's storage, looked up on the first call (it is shared through globalThis).
+let storage: ReturnType<typeof flowScopeStorage> | undefined;
+
 /**
  * Defines a task. The function receives the arguments the caller passed (references replaced
  * by their values) and then the {@linkcode TaskContext}.
@@ -71,7 +74,7 @@ export function task<P extends unknown[], R>(
   }
   const name = options.name;
   const def = function (...args: unknown[]): unknown {
-    const scope = flowScopeStorage().getStore();
+    const scope = (storage ??= flowScopeStorage()).getStore();
     if (scope === undefined) {
       throw new OrchestraError(
         `Task "${name}" was called outside a flow body (tasks cannot call tasks either); ` +

@@ -31,8 +31,20 @@ function describe(value: unknown): JsonProblem | undefined {
   return undefined;
 }
 
-function key(path: string, k: string): string {
-  return /^[A-Za-z_$][\w$]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`;
+function key(k: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`;
+}
+
+// Paths are built only for a problem, on the way back up (`segments` holds them innermost
+// first): scanning a list of 10,000 references makes no string.
+interface Found extends JsonProblem {
+  segments: string[];
+}
+
+function found(p: JsonProblem, segment: string): Found {
+  const f = p as Found;
+  (f.segments ??= []).push(segment);
+  return f;
 }
 
 // The objects on the path from the root to the value being scanned: a value that contains
@@ -59,27 +71,30 @@ export function findNonJson(
   onRef?: (v: object) => void,
 ): JsonProblem | undefined {
   const depth = ancestors.length;
+  let p: Found | undefined;
   try {
-    return scan(value, path, isRef, onRef);
+    p = scan(value, isRef, onRef);
   } finally {
     ancestors.length = depth;
   }
+  if (p === undefined) return undefined;
+  const segments = p.segments;
+  return {
+    path: segments === undefined ? path : path + segments.reverse().join(""),
+    what: p.what,
+    hint: p.hint,
+  };
 }
 
 function scan(
   value: unknown,
-  path: string,
   isRef?: (v: object) => boolean,
   onRef?: (v: object) => void,
-): JsonProblem | undefined {
+): Found | undefined {
   if (value === null || value === undefined) return undefined;
   const t = typeof value;
   if (t === "string" || t === "boolean") return undefined;
-  if (t !== "object") {
-    const p = describe(value);
-    if (p) p.path = path;
-    return p;
-  }
+  if (t !== "object") return describe(value) as Found | undefined;
   const obj = value as object;
   if (isRef !== undefined && isRef(obj)) {
     onRef?.(obj);
@@ -87,32 +102,31 @@ function scan(
   }
   if (ancestors.includes(obj)) {
     return {
-      path,
+      path: "",
       what: "a circular reference",
       hint: "pass a tree of plain values; remove the reference back to the containing value",
-    };
+    } as Found;
   }
   ancestors.push(obj);
-  const p = scanObject(obj, path, isRef, onRef);
+  const p = scanObject(obj, isRef, onRef);
   ancestors.pop();
   return p;
 }
 
 function scanObject(
   obj: object,
-  path: string,
   isRef?: (v: object) => boolean,
   onRef?: (v: object) => void,
-): JsonProblem | undefined {
+): Found | undefined {
   if (Array.isArray(obj)) {
     for (let i = 0; i < obj.length; i++) {
       const item = obj[i];
       if (item === undefined) {
-        return { path: `${path}[${i}]`, what: "undefined", hint: "use null in arrays" };
+        return found({ path: "", what: "undefined", hint: "use null in arrays" }, `[${i}]`);
       }
       if (item === null || typeof item === "string" || typeof item === "boolean") continue;
-      const p = scan(item, `${path}[${i}]`, isRef, onRef);
-      if (p) return p;
+      const p = scan(item, isRef, onRef);
+      if (p) return found(p, `[${i}]`);
     }
     return undefined;
   }
@@ -120,30 +134,32 @@ function scanObject(
   if (proto !== Object.prototype && proto !== null) {
     const name = (obj.constructor as { name?: string } | undefined)?.name ?? "object";
     if (obj instanceof Date) {
-      return { path, what: "a Date", hint: "convert it with .toISOString()" };
+      return { path: "", what: "a Date", hint: "convert it with .toISOString()" } as Found;
     }
     if (obj instanceof Map) {
-      return { path, what: "a Map", hint: "convert it with Object.fromEntries()" };
+      return { path: "", what: "a Map", hint: "convert it with Object.fromEntries()" } as Found;
     }
-    if (obj instanceof Set) return { path, what: "a Set", hint: "convert it with Array.from()" };
+    if (obj instanceof Set) {
+      return { path: "", what: "a Set", hint: "convert it with Array.from()" } as Found;
+    }
     if (typeof (obj as { then?: unknown }).then === "function") {
       return {
-        path,
+        path: "",
         what: "a promise",
         hint: "await it first, or pass the task reference itself",
-      };
+      } as Found;
     }
     return {
-      path,
+      path: "",
       what: `an instance of ${name}`,
       hint: "pass a plain object or array with the data you need",
-    };
+    } as Found;
   }
   for (const k in obj) {
     const item = (obj as Record<string, unknown>)[k];
     if (item === null || item === undefined || typeof item === "string") continue;
-    const p = scan(item, key(path, k), isRef, onRef);
-    if (p) return p;
+    const p = scan(item, isRef, onRef);
+    if (p) return found(p, key(k));
   }
   return undefined;
 }

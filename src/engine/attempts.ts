@@ -247,16 +247,22 @@ export class Attempts implements Launcher {
 
   #succeeded(node: Node, token: number, value: unknown): void {
     if (token !== node.token || node.state !== RUNNING) return;
-    // An attempt that could not be stopped (inline: the timer cannot fire while a synchronous
-    // task holds the thread) and returned late did not meet its timeout.
-    const late = this.#overran(node);
-    if (late !== undefined) {
-      this.#failed(node, token, late);
-      return;
+    if (node.config.timeoutMs !== undefined) {
+      // An attempt that could not be stopped (inline: the timer cannot fire while a synchronous
+      // task holds the thread) and returned late did not meet its timeout.
+      const late = this.#overran(node);
+      if (late !== undefined) {
+        this.#failed(node, token, late);
+        return;
+      }
+      if (node.cancelTimer !== undefined) node.cancelTimer();
     }
-    if (node.cancelTimer !== undefined) node.cancelTimer();
     const sched = this.#sched;
-    if (value !== null && value !== undefined && typeof value !== "string") {
+    const t = typeof value;
+    if (
+      value !== null && value !== undefined && t !== "string" && t !== "boolean" &&
+      !(t === "number" && Number.isFinite(value))
+    ) {
       const p = findNonJson(value, "result");
       if (p) {
         sched.release(node);

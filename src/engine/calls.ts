@@ -22,14 +22,16 @@ const LEG_ID = /^[^\[\]\s#]+\[[^\[\]\s#=,]+=[^\[\]\s#]*\]$/;
  * so the same body makes the same ids on every run (the basis of durable replay).
  */
 export class CallIds {
-  #counts = new Map<string, number>();
+  // One counter object per name: the next id is one lookup and an increment.
+  #counts = new Map<string, { n: number }>();
   #explicit = new Set<string>();
 
   /** The id of the next call of a task named `name`. */
   next(name: string): string {
+    let count = this.#counts.get(name);
+    if (count === undefined) this.#counts.set(name, count = { n: 0 });
     for (;;) {
-      const n = (this.#counts.get(name) ?? 0) + 1;
-      this.#counts.set(name, n);
+      const n = ++count.n;
       const id = n === 1 ? name : `${name}#${n}`;
       if (this.#explicit.size === 0 || !this.#explicit.has(id)) return id;
     }
@@ -44,7 +46,7 @@ export class CallIds {
     }
     const [name, nth] = id.split("#");
     const taken = this.#explicit.has(id) ||
-      (this.#counts.get(name) ?? 0) >= (nth === undefined ? 1 : Number(nth));
+      (this.#counts.get(name)?.n ?? 0) >= (nth === undefined ? 1 : Number(nth));
     if (taken) throw new TypeError(`Duplicate task id "${id}": give each call a unique id`);
     this.#explicit.add(id);
     return id;

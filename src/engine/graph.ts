@@ -12,7 +12,8 @@ import { type CallOptions, PROTOCOL_VERSION, type TaskDefinition } from "../core
 import type { TaskSettings } from "../core/model.ts";
 import type { PermissionSet } from "../core/permissions.ts";
 import { CallIds, scanArgs, substitute, TaskConfigs } from "./calls.ts";
-import { isRef, type MapState, Node, valueOf } from "./node.ts";
+import { Edges } from "./edges.ts";
+import { CANCELLED, isRef, type MapState, Node, RUNNING, valueOf } from "./node.ts";
 
 /** The default bound on how many items one `map` may expand into. */
 export const DEFAULT_MAP_LIMIT = 10_000;
@@ -80,6 +81,8 @@ export function taskDefinitionOf(task: unknown): TaskDefinition {
  * ```
  */
 export class GraphBuilder {
+  /** The run's edges. */
+  readonly edges: Edges = new Edges();
   readonly #settings: GraphSettings;
   readonly #sink: GraphSink;
   readonly #configs: TaskConfigs;
@@ -107,6 +110,12 @@ export class GraphBuilder {
     this.#closed = true;
   }
 
+  /** Frees the edges once every call has settled (before the run's record is built). */
+  release(): void {
+    this.#closed = true;
+    this.edges.clear();
+  }
+
   /** Adds a call of `task` with `args` (the call's own array: it is kept and resolved in place). */
   call(task: TaskDefinition, args: unknown[], options?: CallOptions): Node {
     const node = this.#node(task, options?.id);
@@ -115,6 +124,44 @@ export class GraphBuilder {
     node.args = args;
     this.#sink.add(node);
     return node;
+  }
+
+  /**
+   * The dependencies of a call that has not started (the references in its arguments), each
+   * once, in the order the call passes them; null when it has none.
+   */
+  depsOf(node: Node): Node[] | null {
+    if (node.state >= RUNNING) return null;
+    let deps: Node[] | null = null;
+    // Short lists are de-duplicated by looking; long ones (a fan-in) with a set.
+    let seen: Set<Node> | undefined;
+    const add = (d: Node) => {
+      if (deps === null) deps = [d];
+      else if (seen !== undefined) {
+        if (!seen.has(d)) {
+          seen.add(d);
+          deps.push(d);
+        }
+      } else if (!deps.includes(d)) {
+        deps.push(d);
+        if (deps.length > 16) seen = new Set(deps);
+      }
+    };
+    const refs = node.more?.refs;
+    if (refs) { for (const d of refs) add(d); }
+    else {
+      const args = node.args;
+      for (let i = 0; i < args.length; i++) {
+        const a = args[i];
+        if (a instanceof Node) add(a);
+      }
+    }
+    return deps;
+  }
+
+  /** The dependents still waiting for a node, in call order; null when none are. */
+  dependentsOf(node: Node): Node[] | null {
+    return this.edges.dependentsOf(node);
   }
 
   /** Adds a `f.map` group over `items` (a list, a reference, or a value holding references). */
@@ -147,8 +194,7 @@ export class GraphBuilder {
 
   /** Makes item `index` of a map group, called with `value`. */
   item(group: Node, index: number, value: unknown): Node {
-    const cfg = group.config;
-    const item = new Node(`${group.id}[${index}]`, this.#seq++, group.task, cfg, cfg.priority);
+    const item = new Node(`${group.id}[${index}]`, this.#seq++, group.task, group.config);
     item.group = group;
     const args = [value];
     this.#scan(item, args);
@@ -164,9 +210,10 @@ export class GraphBuilder {
 
   /** Replaces the references in a starting call's arguments by their values, in place. */
   resolve(node: Node): void {
-    if (node.deps === null) return;
     const args = node.args;
-    if (node.nestedRefs) {
+    const more = node.more;
+    if (more !== null && more.refs !== null) {
+      more.refs = null;
       for (let i = 0; i < args.length; i++) args[i] = substitute(args[i], isRef, valueOf);
     } else {
       for (let i = 0; i < args.length; i++) {
@@ -174,7 +221,6 @@ export class GraphBuilder {
         if (a instanceof Node) args[i] = a.value;
       }
     }
-    node.deps = null;
   }
 
   #node(task: TaskDefinition, explicitId?: string): Node {
@@ -184,39 +230,57 @@ export class GraphBuilder {
     const { config, issues } = this.#configs.get(task);
     if (issues.length) throw new FlowValidationError(this.#settings.flow, issues);
     const id = explicitId === undefined ? this.#ids.next(config.name) : this.#ids.claim(explicitId);
-    return new Node(id, this.#seq++, task, config, config.priority);
+    return new Node(id, this.#seq++, task, config);
   }
 
   #scan(node: Node, args: readonly unknown[]): void {
     // Primitives and top-level references are handled here without allocating; anything
-    // nested goes through the full JSON check, which also finds references inside it.
+    // nested goes through the full JSON check, which also finds references inside it. A call
+    // with nested references keeps them all, top-level ones too, in the order it passes them.
+    const edges = this.edges;
     for (let i = 0; i < args.length; i++) {
       const a = args[i];
       if (a instanceof Node) {
-        this.#link(node, a);
+        if (node.more !== null && node.more.refs !== null) node.addRef(a);
+        if (edges.link(node, a)) node.pending++;
       } else if (a !== null && typeof a === "object") {
-        scanArgs(node.id, [a], isRef, (r) => this.#link(node, r as Node), i);
-        if (node.deps !== null) node.nestedRefs = true;
+        this.#scanNested(node, args, i);
       } else if (a !== undefined && a !== null) {
         const t = typeof a;
         if (t !== "string" && t !== "boolean" && !(t === "number" && Number.isFinite(a))) {
-          scanArgs(node.id, [a], isRef, () => {}, i);
+          this.#refuse(node, () => scanArgs(node.id, [a], isRef, () => {}, i));
         }
       }
     }
   }
 
-  #link(node: Node, dep: Node): void {
-    // A node's references are linked all at once, so one mark per dependency de-duplicates.
-    if (dep.linkedTo === node) return;
-    dep.linkedTo = node;
-    if (node.deps === null) node.deps = [dep];
-    else node.deps.push(dep);
-    if (!dep.settled) {
-      node.pending++;
-      if (dep.dependents === null) dep.dependents = [node];
-      else dep.dependents.push(node);
+  /** Scans argument `i`, an array or object, for references (and checks it is JSON). */
+  #scanNested(node: Node, args: readonly unknown[], i: number): void {
+    const edges = this.edges;
+    this.#refuse(node, () =>
+      scanArgs(node.id, [args[i]], isRef, (r) => {
+        if (node.more === null || node.more.refs === null) {
+          // The first nested reference: the ones before it at the top level are kept too.
+          for (let k = 0; k < i; k++) if (args[k] instanceof Node) node.addRef(args[k] as Node);
+        }
+        node.addRef(r as Node);
+        if (edges.link(node, r as Node)) node.pending++;
+      }, i));
+  }
+
+  /** Runs a check that throws when an argument is not JSON: then the call must never run. */
+  #refuse(node: Node, check: () => void): void {
+    try {
+      check();
+    } catch (e) {
+      // Marked settled: it must not run when the references it linked settle.
+      node.state = CANCELLED;
+      throw e;
     }
+  }
+
+  #link(node: Node, dep: Node): void {
+    if (this.edges.link(node, dep)) node.pending++;
   }
 }
 

@@ -136,8 +136,14 @@ export class RunEvents {
   readonly journal: { push(event: JournalEvent): void } | undefined;
   /** Whether anyone receives events at all: otherwise they are not built. */
   readonly observed: boolean;
-  /** Set while a restored call is being added and settled: the journal does not get those. */
-  restoring = false;
+  /**
+   * Whether events about the call being handled now have anyone to go to (a plain field, read
+   * for every call; kept in step with {@linkcode RunEvents.restoring}).
+   */
+  wanted: boolean;
+  /** Whether the call being handled now is journaled. */
+  journaling: boolean;
+  #restoring = false;
   readonly #log: () => Logger;
 
   /** Events for `listener` and `journal`; a listener's exception is logged through `log`. */
@@ -149,29 +155,31 @@ export class RunEvents {
     this.listener = listener;
     this.journal = journal;
     this.observed = listener !== undefined || journal !== undefined;
+    this.wanted = this.observed;
+    this.journaling = journal !== undefined;
     this.#log = log;
   }
 
-  /** Whether events about the call being handled now have anyone to go to. */
-  get wanted(): boolean {
-    return this.listener !== undefined || (this.journal !== undefined && !this.restoring);
+  /** Set while a restored call is being added and settled: the journal does not get those. */
+  get restoring(): boolean {
+    return this.#restoring;
   }
-
-  /** Whether the call being handled now is journaled. */
-  get journaling(): boolean {
-    return this.journal !== undefined && !this.restoring;
+  set restoring(v: boolean) {
+    this.#restoring = v;
+    this.journaling = this.journal !== undefined && !v;
+    this.wanted = this.listener !== undefined || this.journaling;
   }
 
   /** Sends `event`; `result` travels with it to the journal (listeners get it from the record). */
   emit(event: RunEvent, result?: { value: unknown }): void {
-    if (this.journal !== undefined && !this.restoring) {
+    if (this.journaling) {
       // Only a listener would see the result on the event: without one, no copy is needed.
       let e: JournalEvent = event;
       if (result !== undefined) {
         if (this.listener === undefined) (e as { result?: unknown }).result = result.value;
         else e = { ...event, result: result.value };
       }
-      this.journal.push(e);
+      this.journal!.push(e);
     }
     if (this.listener === undefined) return;
     try {

@@ -74,26 +74,60 @@ export const EMPTY: unknown[] = [];
 
 const INSPECT = Symbol.for("Deno.customInspect");
 
-/** A task call: its place in the graph, its state, and the reference the body holds. */
+/** The promise of a node's result and its settling functions. */
+export type Deferred = {
+  promise: Promise<unknown>;
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+};
+
+/**
+ * What few nodes need: made on first use, so that a plain task call (the hot path, and what a
+ * 100,000-task graph holds until its run ends) stays a small object.
+ */
+export class NodeMore {
+  /** The error it settled with. */
+  error: unknown = undefined;
+  /** Why it was skipped. */
+  reason: string | undefined = undefined;
+  /** Where its cached result lives, once looked up. */
+  cacheKey: string | undefined = undefined;
+  /** What it logged. */
+  logs: TaskLogLine[] | undefined = undefined;
+  /** Cancels its attempt's timeout or its retry's delay. */
+  cancelTimer: (() => void) | undefined = undefined;
+  /** The promise the body awaits. */
+  deferred: Deferred | null = null;
+  /** For a map group: its state. */
+  map: MapState | null = null;
+  /** Decides, once its dependencies have settled, whether it runs. */
+  condition: TaskCondition | null = null;
+  /** What authorization granted, when it was asked. */
+  grant: PermissionSet | undefined = undefined;
+  /**
+   * When references sit inside arrays or objects of its arguments: every reference it passes
+   * (top-level ones too), in order, until it starts.
+   */
+  refs: Node[] | null = null;
+}
+
+/**
+ * A task call: its place in the graph, its state, and the reference the body holds. Its
+ * dependencies are the references in its arguments; its dependents live in the run's
+ * `Edges` (two flat arrays), not in an array of its own; the fields few calls need live in an
+ * object made on first use (behind the accessors below).
+ */
 export class Node implements TaskRef<unknown>, TaskCall {
   /** One of the states above. */
   state = PENDING;
   /** Dependencies not settled yet. */
   pending = 0;
-  /** What it depends on, until it starts (its arguments are resolved then). */
-  deps: Node[] | null = null;
-  /** What depends on it, until it settles. */
-  dependents: Node[] | null = null;
+  /** The head of its dependents' list in the run's `Edges`; -1 when none (or settled). */
+  firstOut = -1;
   /** The call's arguments: references until it starts, their values from then on. */
   args: unknown[] = EMPTY;
-  /** Whether references sit inside arrays or objects of the arguments (not only at the top). */
-  nestedRefs = false;
   /** The result. */
   value: unknown = undefined;
-  /** The error it settled with. */
-  error: unknown = undefined;
-  /** Why it was skipped. */
-  reason: string | undefined = undefined;
   /** Attempts made. */
   attempts = 0;
   /** Bumped by every attempt, retry and cancellation: a stale callback sees another token. */
@@ -103,28 +137,15 @@ export class Node implements TaskRef<unknown>, TaskCall {
   startedAt = -1;
   /** When it settled. */
   finishedAt = -1;
-  /** Where its cached result lives, once looked up. */
-  cacheKey: string | undefined = undefined;
-  /** What it logged. */
-  logs: TaskLogLine[] | undefined = undefined;
   /** The context of its current (or last) attempt. */
   ctx: AttemptContext | undefined = undefined;
-  /** Cancels its attempt's timeout or its retry's delay. */
-  cancelTimer: (() => void) | undefined = undefined;
-  /** The promise the body awaits, made on first use. */
-  deferred:
-    | { promise: Promise<unknown>; resolve(v: unknown): void; reject(e: unknown): void }
-    | null = null;
   /** The map group it is an item of. */
   group: Node | null = null;
-  /** For a map group: its state. */
-  map: MapState | null = null;
-  /** The node it was last linked to as a dependency (de-duplicates links). */
-  linkedTo: Node | null = null;
-  /** Decides, once its dependencies have settled, whether it runs. */
-  condition: TaskCondition | null = null;
-  /** What authorization granted, when it was asked. */
-  grant: PermissionSet | undefined = undefined;
+  /**
+   * What few calls need (an error, a condition, map state, a timer, …), made on first use
+   * through the accessors below; null for most calls, which the hot path checks first.
+   */
+  more: NodeMore | null = null;
 
   /** Makes the node of call `id`, the `seq`-th of its run. */
   constructor(
@@ -132,8 +153,88 @@ export class Node implements TaskRef<unknown>, TaskCall {
     readonly seq: number,
     readonly task: TaskDefinition,
     readonly config: TaskConfig,
-    readonly priority: number,
   ) {}
+
+  #more(): NodeMore {
+    return (this.more ??= new NodeMore());
+  }
+
+  /** Its priority in the ready queue. */
+  get priority(): number {
+    return this.config.priority;
+  }
+
+  /** The error it settled with. */
+  get error(): unknown {
+    return this.more === null ? undefined : this.more.error;
+  }
+  set error(v: unknown) {
+    if (v !== undefined || this.more !== null) this.#more().error = v;
+  }
+  /** Why it was skipped. */
+  get reason(): string | undefined {
+    return this.more === null ? undefined : this.more.reason;
+  }
+  set reason(v: string | undefined) {
+    if (v !== undefined || this.more !== null) this.#more().reason = v;
+  }
+  /** Where its cached result lives, once looked up. */
+  get cacheKey(): string | undefined {
+    return this.more === null ? undefined : this.more.cacheKey;
+  }
+  set cacheKey(v: string | undefined) {
+    if (v !== undefined || this.more !== null) this.#more().cacheKey = v;
+  }
+  /** What it logged. */
+  get logs(): TaskLogLine[] | undefined {
+    return this.more === null ? undefined : this.more.logs;
+  }
+  set logs(v: TaskLogLine[] | undefined) {
+    if (v !== undefined || this.more !== null) this.#more().logs = v;
+  }
+  /** Cancels its attempt's timeout or its retry's delay. */
+  get cancelTimer(): (() => void) | undefined {
+    return this.more === null ? undefined : this.more.cancelTimer;
+  }
+  set cancelTimer(v: (() => void) | undefined) {
+    if (v !== undefined || this.more !== null) this.#more().cancelTimer = v;
+  }
+  /** The promise the body awaits, made on first use. */
+  get deferred(): Deferred | null {
+    return this.more === null ? null : this.more.deferred;
+  }
+  /** For a map group: its state. */
+  get map(): MapState | null {
+    return this.more === null ? null : this.more.map;
+  }
+  set map(v: MapState | null) {
+    if (v !== null || this.more !== null) this.#more().map = v;
+  }
+  /** Decides, once its dependencies have settled, whether it runs. */
+  get condition(): TaskCondition | null {
+    return this.more === null ? null : this.more.condition;
+  }
+  set condition(v: TaskCondition | null) {
+    if (v !== null || this.more !== null) this.#more().condition = v;
+  }
+  /** What authorization granted, when it was asked. */
+  get grant(): PermissionSet | undefined {
+    return this.more === null ? undefined : this.more.grant;
+  }
+  set grant(v: PermissionSet | undefined) {
+    if (v !== undefined || this.more !== null) this.#more().grant = v;
+  }
+  /** Whether references sit inside arrays or objects of the arguments (not only at the top). */
+  get nestedRefs(): boolean {
+    return this.more !== null && this.more.refs !== null;
+  }
+
+  /** Records a reference of a call whose arguments hold references inside arrays or objects. */
+  addRef(ref: Node): void {
+    const more = this.#more();
+    if (more.refs === null) more.refs = [ref];
+    else more.refs.push(ref);
+  }
 
   /** Whether it has settled. */
   get settled(): boolean {
@@ -165,25 +266,26 @@ export class Node implements TaskRef<unknown>, TaskCall {
 
   /** The promise of its result, made on first use. */
   promise(): Promise<unknown> {
-    if (!this.deferred) {
+    const rare = this.#more();
+    if (!rare.deferred) {
       let resolve!: (v: unknown) => void, reject!: (e: unknown) => void;
       const promise = new Promise<unknown>((res, rej) => {
         resolve = res;
         reject = rej;
       });
-      this.deferred = { promise, resolve, reject };
+      rare.deferred = { promise, resolve, reject };
       if (this.settled) this.#settleDeferred();
     }
-    return this.deferred.promise;
+    return rare.deferred.promise;
   }
 
   /** Settles the promise of its result, if one was made. */
   notify(): void {
-    if (this.deferred) this.#settleDeferred();
+    if (this.more !== null && this.more.deferred !== null) this.#settleDeferred();
   }
 
   #settleDeferred(): void {
-    const d = this.deferred!;
+    const d = this.more!.deferred!;
     if (this.state === SUCCEEDED || this.state === CACHED) d.resolve(this.value);
     else if (this.state === FAILED && this.config.continueOnError) d.resolve(null);
     else d.reject(this.error);

@@ -13,11 +13,15 @@ import type { RunEvents } from "./journal.ts";
 import { CACHED, CANCELLED, FAILED, type Node, SKIPPED, STATUS, SUCCEEDED } from "./node.ts";
 import type { RunSecrets } from "./secrets.ts";
 
-/** Emits `task.created` for a node of run `runId` added at `now`, with its arguments' hash. */
+/**
+ * Emits `task.created` for a node of run `runId` with dependencies `deps`, added at `now`, with
+ * its arguments' hash.
+ */
 export function emitCreated(
   events: RunEvents,
   runId: string,
   node: Node,
+  deps: readonly Node[] | null,
   now: number,
   argsHash: string | undefined,
 ): void {
@@ -27,7 +31,7 @@ export function emitCreated(
     time: now,
     taskId: node.id,
     name: node.config.name,
-    needs: node.deps ? node.deps.map((d) => d.id) : [],
+    needs: deps ? deps.map((d) => d.id) : [],
     kind: node.map ? "map" : "task",
   };
   if (node.group) e.group = node.group.id;
@@ -85,12 +89,12 @@ export function emitSettled(
   }
 }
 
-/** What a node's condition sees: its dependencies' statuses and values. */
-export function conditionInfo(node: Node, cancelled: boolean): ConditionInfo {
+/** What a node's condition sees: its dependencies' (`deps`) statuses and values. */
+export function conditionInfo(deps: readonly Node[] | null, cancelled: boolean): ConditionInfo {
   const statuses: Record<string, TaskStatus> = {};
   const values: Record<string, unknown> = {};
-  if (node.deps !== null) {
-    for (const d of node.deps) {
+  if (deps !== null) {
+    for (const d of deps) {
       // A result from the cache is a success: `tasks.X.status == 'succeeded'` holds for it.
       statuses[d.id] = d.state === CACHED ? "succeeded" : STATUS[d.state];
       values[d.id] = d.value;

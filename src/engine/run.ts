@@ -348,7 +348,7 @@ export class FlowRun implements FlowScope {
     if (this.#finished || !this.#bodyDone || !this.#sched.idle) return;
     this.#finished = true;
     this.#sched.halted = true;
-    this.#graph.close();
+    this.#graph.release();
     void this.#finish();
   }
 

@@ -28,6 +28,7 @@ import {
   EMPTY,
   FAILED,
   Node,
+  type NodeMore,
   ok,
   PENDING,
   READY,
@@ -115,17 +116,17 @@ export class Scheduler implements GraphSink {
   /** Takes a new node: restores it, settles it at once (upstream failed), or makes it ready. */
   add(node: Node): void {
     const p = this.#p;
-    const restored = p.replay?.check(node);
+    const restored = p.replay === undefined ? undefined : p.replay.check(node);
     this.nodes.push(node);
     this.#unsettled++;
     const events = p.events;
     // A restored call's row already holds its result: listeners see it, the journal does not.
-    events.restoring = restored !== undefined;
+    if (restored !== undefined) events.restoring = true;
     // Nobody would see a restored call's events without a listener: they are not built.
     if (events.wanted) {
       // What a resumed run's calls must match (only the journal keeps it).
       const hash = events.journaling ? argsHash(node.args, refId) : undefined;
-      emitCreated(events, p.runId, node, p.clock.now(), hash);
+      emitCreated(events, p.runId, node, this.graph.depsOf(node), p.clock.now(), hash);
     }
     if (restored !== undefined) {
       // Completed before: its journaled result stands; it does not run again.
@@ -136,22 +137,28 @@ export class Scheduler implements GraphSink {
       events.restoring = false;
       return;
     }
-    const deps = node.deps;
-    if (deps !== null) {
-      // A dependency that already settled badly decides this node's fate now.
-      for (let i = 0; i < deps.length; i++) {
-        const d = deps[i];
-        if (d.state >= SUCCEEDED && !ok(d) && !node.condition?.evenIfUpstreamFailed) {
-          if (d.state === CANCELLED) this.settle(node, CANCELLED, d.error);
-          else this.skip(node, d.state === SKIPPED ? d.reason! : `upstream "${d.id}" failed`);
-          return;
-        }
+    // A dependency that already settled badly decides this node's fate now.
+    if (!(node.more?.condition?.evenIfUpstreamFailed)) {
+      const args = node.args;
+      for (let i = 0; i < args.length; i++) {
+        const d = args[i];
+        if (d instanceof Node && d.state >= SUCCEEDED && !ok(d)) return this.#settleBadly(node, d);
+      }
+      const refs = node.more?.refs;
+      if (refs) {
+        for (const d of refs) if (d.state >= SUCCEEDED && !ok(d)) return this.#settleBadly(node, d);
       }
     }
     // A map over a literal list (no args kept) is expanded by its caller right away.
-    if (node.pending === 0 && !(node.map !== null && node.args === EMPTY)) {
+    if (node.pending === 0 && !(node.more?.map != null && node.args === EMPTY)) {
       this.#becomeReady(node);
     }
+  }
+
+  /** Settles a new node whose dependency `d` already settled badly: skipped or cancelled. */
+  #settleBadly(node: Node, d: Node): void {
+    if (d.state === CANCELLED) this.settle(node, CANCELLED, d.error);
+    else this.skip(node, d.state === SKIPPED ? d.reason! : `upstream "${d.id}" failed`);
   }
 
   /** Expands a map group over `list`: one item per element, or the group fails. */
@@ -197,10 +204,16 @@ export class Scheduler implements GraphSink {
   }
 
   #becomeReady(node: Node): void {
-    if (node.condition !== null && !this.#conditionHolds(node)) return;
-    if (node.map !== null) {
+    // Most calls have no condition and are no map: one check.
+    if (node.more !== null) this.#becomeReadyMore(node, node.more);
+    else this.#enqueue(node);
+  }
+
+  #becomeReadyMore(node: Node, more: NodeMore): void {
+    if (more.condition !== null && !this.#conditionHolds(node)) return;
+    if (more.map !== null) {
       let list = this.graph.mapInput(node);
-      const select = node.map.select;
+      const select = more.map.select;
       if (select !== null) {
         try {
           list = select(list);
@@ -213,6 +226,10 @@ export class Scheduler implements GraphSink {
       this.expand(node, list);
       return;
     }
+    this.#enqueue(node);
+  }
+
+  #enqueue(node: Node): void {
     node.state = READY;
     const journal = this.#p.journal;
     if (journal !== undefined) {
@@ -221,7 +238,7 @@ export class Scheduler implements GraphSink {
       return;
     }
     this.#ready.push(node);
-    this.#kick();
+    if (!this.#draining) this.#kick();
   }
 
   #kick(): void {
@@ -236,7 +253,7 @@ export class Scheduler implements GraphSink {
   /** Evaluates a node's condition; skips (or fails) it and returns false when it must not run. */
   #conditionHolds(node: Node): boolean {
     const c = node.condition!;
-    const info = conditionInfo(node, this.cancelled);
+    const info = conditionInfo(this.graph.depsOf(node), this.cancelled);
     let holds: boolean;
     try {
       holds = c.test(info);
@@ -329,15 +346,16 @@ export class Scheduler implements GraphSink {
     if (node.state >= SUCCEEDED) return;
     const now = this.#p.clock.now();
     this.#settleOne(node, state, error, now);
-    const good = ok(node);
+    const good = state === SUCCEEDED || state === CACHED ||
+      (state === FAILED && node.config.continueOnError);
     const g = node.group;
     if (g !== null && g.state < SUCCEEDED) this.#itemSettled(g, node, good);
-    const deps = node.dependents;
-    if (deps === null) return;
-    node.dependents = null;
+    if (node.firstOut < 0) return;
+    const edges = this.graph.edges;
+    let e = edges.take(node);
     if (good) {
-      for (let i = 0; i < deps.length; i++) {
-        const d = deps[i];
+      for (; e >= 0; e = edges.next[e]) {
+        const d = edges.to[e];
         if (--d.pending === 0 && d.state === PENDING) this.#becomeReady(d);
       }
       return;
@@ -345,11 +363,12 @@ export class Scheduler implements GraphSink {
     // Everything downstream is skipped (or cancelled). Iterative: a failure at the head of a
     // 10,000-task chain must not recurse 10,000 deep.
     const reason = state === SKIPPED ? node.reason! : `upstream "${node.id}" failed`;
-    const stack = deps.slice();
+    const stack: Node[] = [];
+    for (; e >= 0; e = edges.next[e]) stack.push(edges.to[e]);
     while (stack.length) {
       const d = stack.pop()!;
       if (d.state >= SUCCEEDED) continue;
-      if (d.condition?.evenIfUpstreamFailed) {
+      if (d.more?.condition?.evenIfUpstreamFailed) {
         // Its condition decides (always(), failure()): it waits for the rest as usual.
         if (--d.pending === 0 && d.state === PENDING) this.#becomeReady(d);
         continue;
@@ -362,7 +381,8 @@ export class Scheduler implements GraphSink {
       }
       const dg = d.group;
       if (dg !== null && dg.state < SUCCEEDED) this.#itemSettled(dg, d, false);
-      if (d.dependents !== null) { for (const x of d.dependents) stack.push(x); }
+      if (d.firstOut < 0) continue;
+      for (let x = edges.take(d); x >= 0; x = edges.next[x]) stack.push(edges.to[x]);
     }
   }
 
@@ -371,11 +391,11 @@ export class Scheduler implements GraphSink {
     // Tasks that run after this one anyway (continueOnError, conditions) see null: JSON.
     if (state !== SUCCEEDED && state !== CACHED) node.value = null;
     node.state = state;
-    node.error = error;
+    if (error !== undefined) node.error = error;
     node.finishedAt = now;
     if (node.startedAt < 0) node.attempts = 0;
     this.#unsettled--;
-    if (node.deferred !== null) node.notify();
+    if (node.more !== null) node.notify();
     if (this.#p.events.wanted) {
       emitSettled(this.#p.events, this.#p.runId, this.#p.secrets, node, now);
     }
@@ -430,7 +450,8 @@ export class Scheduler implements GraphSink {
     }
     this.#running = 0;
     for (const node of survivors) {
-      node.pending = node.deps === null ? 0 : node.deps.filter((d) => !d.settled).length;
+      const deps = this.graph.depsOf(node);
+      node.pending = deps === null ? 0 : deps.filter((d) => !d.settled).length;
     }
     for (const node of survivors) if (node.pending === 0) this.#becomeReady(node);
   }

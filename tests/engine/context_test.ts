@@ -13,7 +13,7 @@ function setup() {
   const events: RunEvent[] = [];
   const def = task({ name: "t", secrets: ["TOKEN"] }, () => 1);
   const { config } = normalizeTaskOptions(def.options);
-  const node = new Node("t#2", 0, def, config, 0);
+  const node = new Node("t#2", 0, def, config);
   const scope: ContextScope = {
     runId: "r",
     flow: "f",

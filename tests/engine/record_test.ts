@@ -6,7 +6,7 @@ import { iso, runRecord, taskRecord } from "../../src/engine/record.ts";
 
 function node(id: string, state: number): Node {
   const def = task("t", () => 1);
-  const n = new Node(id, 0, def, normalizeTaskOptions(def.options).config, 0);
+  const n = new Node(id, 0, def, normalizeTaskOptions(def.options).config);
   n.state = state;
   return n;
 }

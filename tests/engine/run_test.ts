@@ -1072,3 +1072,22 @@ Deno.test("awaiting a map over its limit rejects with MapLimitError", async () =
   assert.equal(record.status, "failed");
   assert.deepEqual(record.tasks.map((t) => t.id), ["id"]);
 });
+
+Deno.test("a call refused for its arguments never runs, even once the references it holds settle", async () => {
+  const ran: string[] = [];
+  const first = task("first", () => 1);
+  const second = task("second", (..._a: unknown[]) => void ran.push("second"));
+  const f = flow("refused", () => {
+    const a = first();
+    try {
+      second(a, new Date(0));
+    } catch (e) {
+      assert.ok(e instanceof NotJsonError);
+    }
+    return a;
+  });
+  const record = await f.run();
+  assert.equal(record.status, "succeeded");
+  assert.deepEqual(ran, []);
+  assert.deepEqual(record.tasks.map((t) => t.id), ["first"]);
+});
