@@ -48,7 +48,7 @@ function standIn(child: FlowDefinition): TaskDefinition {
     const name = optionsOf(child).name;
     def = {
       [TASK_BRAND]: PROTOCOL_VERSION,
-      options: { name: taskName(name), description: `subflow "${name}"` },
+      options: { name: taskName(name) },
       fn: ((result: unknown) => result ?? null) as never,
       identity: `subflow:${name}`,
       subflow: name,
