@@ -118,8 +118,19 @@ function childParams(child: FlowDefinition, id: string, given: unknown): Record<
       issues.find((i) => i.hint)?.hint?.replace(/pass it with --param (\S+)=VALUE/, "pass $1"),
     );
   }
-  return { ...values, ...refs };
+  const out: Record<string | symbol, unknown> = { ...values, ...refs };
+  for (const s of Object.getOwnPropertySymbols(given)) {
+    out[s] = (given as Record<symbol, unknown>)[s];
+  }
+  return out as Record<string, unknown>;
 }
+
+/**
+ * A params key (a symbol, never a param) with references the child's tasks wait for besides
+ * those in its params: a YAML subflow task's `needs:`. A YAML child honours it; a TypeScript
+ * body does not see it.
+ */
+export const SUBFLOW_AFTER: unique symbol = Symbol.for("orchestra.subflow.after") as never;
 
 /**
  * The scope a child's body runs in: its calls get the child's own ids (`extract`, `extract#2`),
