@@ -128,6 +128,21 @@ async function loadSubflows(
       });
       continue;
     }
+    const missing = await Deno.stat(file).then(
+      () => undefined,
+      (e) =>
+        e instanceof Deno.errors.NotFound
+          ? `no such file (looked for ${shown})`
+          : String(e.message),
+    );
+    if (missing !== undefined) {
+      out.set(t.id, {
+        uses,
+        file: shown,
+        error: { message: missing, hint: "`uses:` of a flow file is relative to this flow's file" },
+      });
+      continue;
+    }
     const child = await load(file, flowDir, undefined, options, chain);
     out.set(t.id, { uses, file: shown, flow: child });
   }
