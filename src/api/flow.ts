@@ -29,16 +29,22 @@ export type Resolved<T> = T extends TaskRef<infer U> ? U
 export type SubflowParams<P> = { [K in keyof P]?: P[K] | TaskRef<NonNullable<P[K]>> };
 
 /**
+ * Inside another flow's body: calls the flow as a subflow with `params` (values or task
+ * references) and returns a reference to its result. Outside a body it throws. (Declared as a
+ * method's type, so that a `Flow<{ day: string }>` is still a `Flow`, as before flows were
+ * callable.)
+ */
+export type SubflowCall<P, R> = {
+  subflow(params?: SubflowParams<P>): TaskRef<R>;
+}["subflow"];
+
+/**
  * A flow: run it with `.run()` or `orchestra run FILE`. Called inside another flow's body, it is
  * a subflow: `report({ day: p.day })` returns a reference to its result, and its tasks join the
  * parent's run under the call's id (`report/extract`).
  */
-export interface Flow<P = Record<string, unknown>, R = unknown> extends FlowDefinition {
-  /**
-   * Inside another flow's body: calls this flow as a subflow with `params` (values or task
-   * references) and returns a reference to its result. Outside a body it throws.
-   */
-  (params?: SubflowParams<P>): TaskRef<R>;
+export interface Flow<P = Record<string, unknown>, R = unknown>
+  extends FlowDefinition, SubflowCall<P, R> {
   /** The flow's name. */
   readonly name: string;
   /** The options the flow was defined with. */

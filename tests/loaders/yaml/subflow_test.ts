@@ -73,9 +73,9 @@ Deno.test("describe shows the child's tasks nested under the subflow task", asyn
     },
   );
   assert.equal(r.code, 0, r.err);
-  assert.match(r.out, /\n  hi \(subflow "child"\)\s+hi\/repeat\s/);
-  assert.match(r.out, /\n    hi\/greet\s+-\s/);
-  assert.match(r.out, /\n    hi\/repeat\s+hi\/greet\s/);
+  assert.match(r.out, /\n {2}hi \(subflow "child"\)\s+hi\/repeat\s/);
+  assert.match(r.out, /\n {4}hi\/greet\s+-\s/);
+  assert.match(r.out, /\n {4}hi\/repeat\s+hi\/greet\s/);
   const g = await orchestra(
     "graph",
     "name: parent\ntasks:\n  hi:\n    uses: ./child.yaml\n    with: { who: Ada }\n",
