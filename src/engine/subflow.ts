@@ -25,6 +25,7 @@ import {
   type TaskDefinition,
 } from "../core/protocol.ts";
 import { CallIds } from "./calls.ts";
+import { taskDefinitionOf } from "./graph.ts";
 import type { FlowOptions } from "./types.ts";
 
 /** What a scope must offer for a subflow to be called in it. */
@@ -198,12 +199,8 @@ export function callIn(
   options?: CallOptions,
 ): unknown {
   if (isFlowDefinition(target)) return callSubflow(target, args, options, scope);
-  if (!isTaskDefinition(target)) {
-    throw new TypeError(
-      `f.call() expects a task made with task() or a flow made with flow(), got ${typeof target}`,
-    );
-  }
-  return scope.call(target, args as unknown[], options);
+  // Anything else gets the task error's hint: wrap the function with task().
+  return scope.call(taskDefinitionOf(target), args as unknown[], options);
 }
 
 /**
