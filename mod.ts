@@ -48,7 +48,14 @@ export { PluginLoadError } from "./src/plugins/resolve.ts";
 export type { PluginSearch, PluginSourceKind, ResolvedPlugin } from "./src/plugins/resolve.ts";
 export { PluginInspector } from "./src/plugins/inspect.ts";
 export type { ParamsCheck } from "./src/plugins/inspect.ts";
-export type { Flow, FlowBody, NoParams, Resolved } from "./src/api/flow.ts";
+export type {
+  Flow,
+  FlowBody,
+  NoParams,
+  Resolved,
+  SubflowCall,
+  SubflowParams,
+} from "./src/api/flow.ts";
 export type { FlowHandle, MapOptions, TaskRef } from "./src/engine/run.ts";
 export type { WorkerCall, WorkerTaskInfo } from "./src/executors/worker_pool.ts";
 

@@ -43,6 +43,8 @@ Deno.test("every example has a test here", async () => {
     "serve/nightly.yaml",
     "serve/deploy_hook.yaml",
     "serve/orchestra.tokens.yaml",
+    "subflows.ts",
+    "subflows.yaml",
   ];
   const files: string[] = [];
   const walk = async (dir: string) => {
@@ -170,6 +172,27 @@ Deno.test("examples/templates.yaml: templates from an included file", async () =
   );
   const total = doc.tasks.find((t: { id: string }) => t.id === "total");
   assert.equal(total.name, "total");
+});
+
+Deno.test("examples/subflows.ts: the child flow runs once per region, its tasks under each call", async () => {
+  const doc = await run(["examples/subflows.ts"]);
+  assert.deepEqual(doc.result.ranking, ["us", "eu", "apac"]);
+  assert.deepEqual(doc.result.reports[0], { region: "eu", orders: 3, revenue: 245.5 });
+  assert.deepEqual(doc.tasks.map((t: { id: string }) => t.id).slice(0, 3), [
+    "eu/extract",
+    "eu/summarize",
+    "eu",
+  ]);
+  const alone = await run(["examples/subflows.ts", "--flow", "regionReport", "-p", "region=us"]);
+  assert.deepEqual(alone.result, { region: "us", orders: 2, revenue: 312 });
+});
+
+Deno.test("examples/subflows.yaml: uses: a flow file, with: from params and from a task", async () => {
+  const doc = await run(["examples/subflows.yaml"]);
+  const byId = Object.fromEntries(doc.tasks.map((t: { id: string }) => [t.id, t]));
+  assert.equal(byId["first/label"].result, "us: 2 orders, 34 units");
+  assert.equal(byId["top/with.region"].result, "eu");
+  assert.equal(byId["summary"].result, "us: 2 orders, 34 units | busiest eu: 4 orders, 50 units");
 });
 
 Deno.test("examples/matrix.yaml: a leg per combination, include and exclude, every leg's outputs", async () => {

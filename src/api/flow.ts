@@ -14,6 +14,7 @@ import {
   PROTOCOL_VERSION,
 } from "../core/protocol.ts";
 import { executeFlow } from "../engine/execute.ts";
+import { callSubflow } from "../engine/subflow.ts";
 import type { FlowHandle, TaskRef } from "../engine/run.ts";
 import type { FlowOptions, RunOptions } from "../engine/types.ts";
 import { byStatus, type RunRecord } from "./record.ts";
@@ -24,8 +25,26 @@ export type Resolved<T> = T extends TaskRef<infer U> ? U
   : T extends Record<string, unknown> ? { [K in keyof T]: Resolved<T[K]> }
   : T;
 
-/** A flow: run it with `.run()` or `orchestra run FILE`. */
-export interface Flow<P = Record<string, unknown>, R = unknown> extends FlowDefinition {
+/** A subflow's params: each a value or a reference to a task's result of that type. */
+export type SubflowParams<P> = { [K in keyof P]?: P[K] | TaskRef<NonNullable<P[K]>> };
+
+/**
+ * Inside another flow's body: calls the flow as a subflow with `params` (values or task
+ * references) and returns a reference to its result. Outside a body it throws. (Declared as a
+ * method's type, so that a `Flow<{ day: string }>` is still a `Flow`, as before flows were
+ * callable.)
+ */
+export type SubflowCall<P, R> = {
+  subflow(params?: SubflowParams<P>): TaskRef<R>;
+}["subflow"];
+
+/**
+ * A flow: run it with `.run()` or `orchestra run FILE`. Called inside another flow's body, it is
+ * a subflow: `report({ day: p.day })` returns a reference to its result, and its tasks join the
+ * parent's run under the call's id (`report/extract`).
+ */
+export interface Flow<P = Record<string, unknown>, R = unknown>
+  extends FlowDefinition, SubflowCall<P, R> {
   /** The flow's name. */
   readonly name: string;
   /** The options the flow was defined with. */
@@ -132,17 +151,22 @@ export function flow(
     throw new TypeError(`flow("${options.name}") needs a body function as its second argument`);
   }
   const location = callerLocation();
-  const def: Flow<unknown, unknown> = {
+  // A function, so that calling a flow in another flow's body makes it a subflow.
+  const def = ((params?: unknown) => callSubflow(def, params)) as unknown as Flow<
+    unknown,
+    unknown
+  >;
+  Object.defineProperty(def, "name", { value: options.name, enumerable: true });
+  Object.assign(def, {
     [FLOW_BRAND]: PROTOCOL_VERSION,
-    name: options.name,
     options,
     body,
-    async run(params = {}, runOptions = {}) {
+    async run(params: Partial<unknown> = {}, runOptions: RunOptions = {}) {
       const problem = runOptionsProblem(options.name, runOptions);
       if (problem) throw new TypeError(problem);
       return byStatus(await executeFlow(def, params as Record<string, unknown>, runOptions));
     },
-  } as Flow<unknown, unknown>;
+  });
   if (location) Object.defineProperty(def, "location", { value: location });
   return def;
 }

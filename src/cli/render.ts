@@ -77,9 +77,78 @@ function retries(c: TaskConfig): string {
 }
 
 function label(node: TaskNode): string {
+  if (node.subflow !== undefined) return `${node.id} (subflow "${node.subflow}")`;
   if (node.kind !== "map") return node.id;
   const n = node.map?.items;
   return `${node.id} (map × ${n === "dynamic" || n === undefined ? "?" : n})`;
+}
+
+/**
+ * The subflow each node belongs to (the id of its nearest subflow task: `report` for
+ * `report/extract`), or undefined at the top level.
+ */
+export function subflowParents(nodes: readonly TaskNode[]): Map<string, string | undefined> {
+  const subflows = new Set(nodes.filter((n) => n.subflow !== undefined).map((n) => n.id));
+  const parents = new Map<string, string | undefined>();
+  for (const n of nodes) {
+    let parent: string | undefined;
+    for (let i = n.id.lastIndexOf("/"); i > 0; i = n.id.lastIndexOf("/", i - 1)) {
+      if (subflows.has(n.id.slice(0, i))) {
+        parent = n.id.slice(0, i);
+        break;
+      }
+    }
+    parents.set(n.id, parent);
+  }
+  return parents;
+}
+
+/** The nodes with each subflow's task first and its own tasks after it, with their depth. */
+function nested(nodes: readonly TaskNode[]): { node: TaskNode; depth: number }[] {
+  const parents = subflowParents(nodes);
+  const children = new Map<string | undefined, TaskNode[]>();
+  for (const n of nodes) {
+    const p = parents.get(n.id);
+    const list = children.get(p);
+    if (list) list.push(n);
+    else children.set(p, [n]);
+  }
+  const out: { node: TaskNode; depth: number }[] = [];
+  const walk = (parent: string | undefined, depth: number) => {
+    for (const node of children.get(parent) ?? []) {
+      out.push({ node, depth });
+      if (node.subflow !== undefined) walk(node.id, depth + 1);
+    }
+  };
+  walk(undefined, 0);
+  return out;
+}
+
+/** Visits the nodes nested by subflow: a subflow opens, its tasks, it closes. */
+function walkNested(
+  nodes: readonly TaskNode[],
+  visit: {
+    node: (n: TaskNode, depth: number) => void;
+    open: (n: TaskNode, depth: number) => void;
+    close: (n: TaskNode, depth: number) => void;
+  },
+): void {
+  const items = nested(nodes);
+  const open: { node: TaskNode; depth: number }[] = [];
+  for (const item of items) {
+    while (open.length && open[open.length - 1].depth >= item.depth) {
+      const o = open.pop()!;
+      visit.close(o.node, o.depth);
+    }
+    if (item.node.subflow !== undefined) {
+      visit.open(item.node, item.depth);
+      open.push(item);
+    } else visit.node(item.node, item.depth);
+  }
+  while (open.length) {
+    const o = open.pop()!;
+    visit.close(o.node, o.depth);
+  }
 }
 
 /** What the task would be granted, as `describe` and `--dry-run` show it. */
@@ -136,9 +205,10 @@ export function renderDescribe(graph: FlowGraph): string {
     "PRIORITY",
     "PERMISSIONS",
   ]];
-  for (const n of graph.nodes) {
+  // A subflow's tasks are listed under its task, indented.
+  for (const { node: n, depth } of nested(graph.nodes)) {
     rows.push([
-      label(n),
+      "  ".repeat(depth) + label(n),
       n.needs.length ? n.needs.join(", ") : "-",
       n.config.executor,
       retries(n.config),
@@ -268,6 +338,7 @@ export function renderPlan(graph: FlowGraph): string {
 
 /** The graph as JSON: what `graph --format json` and `describe --json` print. */
 export function graphJson(graph: FlowGraph): unknown {
+  const parents = subflowParents(graph.nodes);
   return {
     name: graph.name,
     description: graph.description ?? null,
@@ -298,6 +369,8 @@ export function graphJson(graph: FlowGraph): unknown {
       ...(n.title !== undefined ? { title: n.title } : {}),
       ...(n.map ? { items: n.map.items, mapConcurrency: n.map.concurrency ?? null } : {}),
       ...(n.plugin ? { plugin: n.plugin } : {}),
+      ...(n.subflow !== undefined ? { subflow: n.subflow } : {}),
+      ...(parents.get(n.id) !== undefined ? { parent: parents.get(n.id) } : {}),
       location: n.location ? formatLocation(n.location) : null,
     })),
     dynamicAfter: graph.dynamicAfter?.taskId ?? null,
@@ -310,12 +383,26 @@ export function graphJson(graph: FlowGraph): unknown {
 export function renderMermaid(graph: FlowGraph): string {
   const key = new Map(graph.nodes.map((n, i) => [n.id, `t${i}`]));
   const out = ["flowchart TD"];
-  for (const n of graph.nodes) {
-    const text = label(n).replaceAll('"', "#quot;");
-    out.push(
-      n.kind === "map" ? `  ${key.get(n.id)}[["${text}"]]` : `  ${key.get(n.id)}["${text}"]`,
+  // A subflow is a subgraph holding its tasks and, last, its own task (its result).
+  const node = (n: TaskNode, indent: string) => {
+    const text = (n.subflow !== undefined ? `${n.id} (result)` : label(n)).replaceAll(
+      '"',
+      "#quot;",
     );
-  }
+    const k = key.get(n.id);
+    out.push(n.kind === "map" ? `${indent}${k}[["${text}"]]` : `${indent}${k}["${text}"]`);
+  };
+  walkNested(graph.nodes, {
+    node: (n, depth) => node(n, "  ".repeat(depth + 1)),
+    open: (n, depth) => {
+      const title = `${n.id}: flow ${n.subflow}`.replaceAll('"', "#quot;");
+      out.push(`${"  ".repeat(depth + 1)}subgraph ${key.get(n.id)}_flow ["${title}"]`);
+    },
+    close: (n, depth) => {
+      node(n, "  ".repeat(depth + 2));
+      out.push(`${"  ".repeat(depth + 1)}end`);
+    },
+  });
   for (const n of graph.nodes) {
     for (const d of n.needs) if (key.has(d)) out.push(`  ${key.get(d)} --> ${key.get(n.id)}`);
   }
@@ -326,9 +413,26 @@ export function renderMermaid(graph: FlowGraph): string {
 export function renderDot(graph: FlowGraph): string {
   const q = (s: string) => JSON.stringify(s);
   const out = [`digraph ${q(graph.name)} {`, "  rankdir=LR;", "  node [shape=box];"];
-  for (const n of graph.nodes) {
-    out.push(`  ${q(n.id)} [label=${q(label(n))}${n.kind === "map" ? ", shape=box3d" : ""}];`);
-  }
+  const node = (n: TaskNode, depth: number) =>
+    out.push(
+      `${"  ".repeat(depth + 1)}${q(n.id)} [label=${
+        q(n.subflow !== undefined ? `${n.id} (result)` : label(n))
+      }${n.kind === "map" ? ", shape=box3d" : ""}];`,
+    );
+  let clusters = 0;
+  // A subflow is a cluster holding its tasks and its own task (its result).
+  walkNested(graph.nodes, {
+    node,
+    open: (n, depth) => {
+      const indent = "  ".repeat(depth + 1);
+      out.push(`${indent}subgraph ${q(`cluster_${clusters++}`)} {`);
+      out.push(`${indent}  label=${q(`${n.id}: flow ${n.subflow}`)};`);
+    },
+    close: (n, depth) => {
+      node(n, depth + 1);
+      out.push(`${"  ".repeat(depth + 1)}}`);
+    },
+  });
   for (const n of graph.nodes) for (const d of n.needs) out.push(`  ${q(d)} -> ${q(n.id)};`);
   out.push("}");
   return out.join("\n") + "\n";

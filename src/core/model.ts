@@ -162,6 +162,11 @@ export interface TaskNode {
   title?: string;
   /** The URL of the module whose top level defined the task (what a worker of it loads). */
   module?: string;
+  /**
+   * For the task that stands for a subflow call: the child flow's name. The child's tasks are
+   * the nodes whose ids start with this node's id and `/` (`report/extract`).
+   */
+  subflow?: string;
 }
 
 /** A cron entry of a flow's schedule: when `orchestra serve` runs it. */

@@ -47,6 +47,11 @@ export interface TaskDefinition {
   readonly prepare?: (args: unknown[], ctx: never) => unknown[] | Promise<unknown[]>;
   /** The plugin the task runs, if it runs one: what the policy and authorization judge. */
   readonly plugin?: { readonly name: string; readonly version: string; readonly source: string };
+  /**
+   * Set on the task that stands for a subflow call (`report` of `report/extract`): the child
+   * flow's name. Its value is the child's result, once the child's tasks have settled.
+   */
+  readonly subflow?: string;
 }
 
 /** What every copy of the library knows about a flow. */
@@ -99,6 +104,17 @@ export interface FlowScope {
   readonly protocol: number;
   /** Adds a call of `task` with `args` to the run and returns a reference to its result. */
   call(task: TaskDefinition, args: unknown[], options?: CallOptions): unknown;
+  /** The running flow's name (subflows name it in a cycle's chain). */
+  readonly flow?: string;
+  /** The run's id (what a subflow's body sees as `f.runId`). */
+  readonly runId?: string;
+  /** Adds an `f.map` group: a subflow's body maps through it with its ids prefixed. */
+  map?(items: unknown, task: unknown, options?: CallOptions): unknown;
+  /**
+   * Takes the id of a call made later (`explicit`, or the next of `name`): a subflow's call is
+   * made after its child's body has run, and that body's calls are named after it.
+   */
+  reserveId?(name: string, explicit?: string): string;
 }
 
 /** Whether a value is a task definition of a protocol this copy understands. */
@@ -109,7 +125,9 @@ export function isTaskDefinition(v: unknown): v is TaskDefinition {
 
 /** Whether a value is a flow definition of a protocol this copy understands. */
 export function isFlowDefinition(v: unknown): v is FlowDefinition {
-  return typeof v === "object" && v !== null &&
+  // A flow of this copy is a function (calling it in a body makes a subflow); older copies
+  // made plain objects.
+  return (typeof v === "object" || typeof v === "function") && v !== null &&
     (v as Record<symbol, unknown>)[FLOW_BRAND] === PROTOCOL_VERSION;
 }
 

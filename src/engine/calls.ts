@@ -25,6 +25,18 @@ export class CallIds {
   // One counter object per name: the next id is one lookup and an increment.
   #counts = new Map<string, { n: number }>();
   #explicit = new Set<string>();
+  #reserved: Set<string> | undefined;
+
+  /**
+   * Takes the id of a call that is made later (a subflow's call, made once the child's body has
+   * run, names the child's tasks before): `explicit`, or the next of `name`. The one later
+   * {@linkcode CallIds.claim} of it succeeds.
+   */
+  reserve(name: string, explicit?: string): string {
+    const id = explicit === undefined ? this.next(name) : this.claim(explicit);
+    (this.#reserved ??= new Set()).add(id);
+    return id;
+  }
 
   /** The id of the next call of a task named `name`. */
   next(name: string): string {
@@ -39,6 +51,10 @@ export class CallIds {
 
   /** Claims an id given explicitly; throws when it is taken or malformed. */
   claim(id: string): string {
+    if (this.#reserved?.delete(id)) {
+      this.#explicit.add(id);
+      return id;
+    }
     if (typeof id !== "string" || id === "" || (/[\[\]\s]/.test(id) && !LEG_ID.test(id))) {
       throw new TypeError(
         `Invalid task id ${JSON.stringify(id)}: use a name without spaces or brackets`,

@@ -192,6 +192,11 @@ export class GraphBuilder {
     return group;
   }
 
+  /** Takes the id of a call made later (see `CallIds.reserve`). */
+  reserveId(name: string, explicit?: string): string {
+    return this.#ids.reserve(name, explicit);
+  }
+
   /** Makes item `index` of a map group, called with `value`. */
   item(group: Node, index: number, value: unknown): Node {
     const item = new Node(`${group.id}[${index}]`, this.#seq++, group.task, group.config);

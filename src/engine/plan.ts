@@ -30,6 +30,7 @@ import { didYouMean } from "../core/suggest.ts";
 import { validateFlowGraph } from "../core/validate.ts";
 import { AVAILABLE_EXECUTORS, CallIds, scanArgs, TaskConfigs, workingDir } from "./calls.ts";
 import { DEFAULT_MAP_LIMIT, type MapOptions, taskDefinitionOf } from "./run.ts";
+import { callIn } from "./subflow.ts";
 import { codeHash } from "./task_cache.ts";
 import type { FlowOptions } from "./types.ts";
 
@@ -121,6 +122,7 @@ const isPlanRef = (v: object) => v instanceof PlanRef;
 
 class Planner implements FlowScope {
   readonly protocol = PROTOCOL_VERSION;
+  readonly runId = "plan";
   readonly nodes: TaskNode[] = [];
   readonly issues: ValidationIssue[] = [];
   dynamicAfter: FlowGraph["dynamicAfter"];
@@ -130,7 +132,12 @@ class Planner implements FlowScope {
   /** Cached tasks, whose code hash the plan shows in their cache key. */
   readonly cached = new Map<TaskDefinition, TaskNode>();
 
-  constructor(options: FlowOptions, baseDir: string | undefined, sandboxed: boolean) {
+  constructor(
+    readonly flow: string,
+    options: FlowOptions,
+    baseDir: string | undefined,
+    sandboxed: boolean,
+  ) {
     this.#configs = new TaskConfigs(
       options.defaults,
       options.permissions,
@@ -180,6 +187,7 @@ class Planner implements FlowScope {
     }
     const node: TaskNode = { id, name: config.name, kind, needs, config };
     if (task.plugin) node.plugin = { ...task.plugin };
+    if (task.subflow !== undefined) node.subflow = task.subflow;
     if (task.moduleUrl) node.module = task.moduleUrl;
     if (config.cache !== undefined && !this.cached.has(task)) this.cached.set(task, node);
     const loc = callerLocation() ?? task.location;
@@ -189,6 +197,10 @@ class Planner implements FlowScope {
     }
     this.nodes.push(node);
     return node;
+  }
+
+  reserveId(name: string, explicit?: string): string {
+    return this.#ids.reserve(name, explicit);
   }
 
   call(task: TaskDefinition, args: unknown[], options?: CallOptions): PlanRef {
@@ -248,13 +260,12 @@ export async function planFlow(
 ): Promise<FlowGraph> {
   const options = def.options as unknown as FlowOptions;
   const baseDir = planOptions.baseDir ?? workingDir();
-  const planner = new Planner(options, baseDir, planOptions.sandboxed === true);
+  const planner = new Planner(options.name, options, baseDir, planOptions.sandboxed === true);
   const handle = {
     runId: "plan",
     flow: options.name,
     map: (items: unknown, task: unknown, o?: MapOptions) => planner.map(items, task, o),
-    call: (task: unknown, args: unknown[], o?: CallOptions) =>
-      planner.call(taskDefinitionOf(task), args, o),
+    call: (task: unknown, args: unknown[], o?: CallOptions) => callIn(planner, task, args, o),
   };
   const flowIssues = [...checkFlowKeys(options, def.location), ...scheduleProblems(def)];
   // The body is planned even when the flow's own options are wrong: every problem, one pass.

@@ -29,6 +29,7 @@ import type { RunEvent, RunStatus } from "../core/events.ts";
 import { findNonJson } from "../core/json.ts";
 import {
   type CallOptions,
+  FLOW_BRAND,
   type FlowDefinition,
   type FlowScope,
   flowScopeStorage,
@@ -43,13 +44,14 @@ import { newRunId, substitute, workingDir } from "./calls.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { ContextScope } from "./context.ts";
 import { ExecutorRegistry, InlineExecutor } from "./executor.ts";
-import { GraphBuilder, type MapOptions, taskDefinitionOf } from "./graph.ts";
+import { GraphBuilder, type MapOptions } from "./graph.ts";
 import { HookRunner } from "./hooks.ts";
 import { JournalWriter, RunEvents } from "./journal.ts";
 import { FAILED, isRef, Node, type TaskRef, valueOf } from "./node.ts";
 import { runRecord } from "./record.ts";
 import { ReplayCheck } from "./replay.ts";
 import { Scheduler } from "./scheduler.ts";
+import { callIn } from "./subflow.ts";
 import { RunSecrets } from "./secrets.ts";
 import { TaskCache } from "./task_cache.ts";
 import type { FlowOptions, RunOptions, RunRecord } from "./types.ts";
@@ -86,6 +88,15 @@ export interface FlowHandle {
     task: (...args: never[]) => PromiseLike<R>,
     args: unknown[],
     options?: CallOptions,
+  ): TaskRef<R>;
+  /**
+   * Calls flow `child` as a subflow with `params` (values or references), like calling it
+   * directly, with an explicit `id` for the subflow's task (its tasks are named `id/…`).
+   */
+  call<R>(
+    child: { readonly [FLOW_BRAND]: number; run(...a: never[]): PromiseLike<{ result?: R }> },
+    params: Record<string, unknown>,
+    options?: { id?: string },
   ): TaskRef<R>;
 }
 
@@ -274,18 +285,26 @@ export class FlowRun implements FlowScope {
     }
   }
 
+  /** Adds an `f.map` group to the run (a subflow's body maps through this, ids prefixed). */
+  map(items: unknown, task: unknown, options?: MapOptions): TaskRef<unknown> {
+    try {
+      return this.#graph.map(items, task, options);
+    } catch (e) {
+      throw this.#checked(e);
+    }
+  }
+
+  /** Takes the id of a call made later (a subflow's, see `subflow.ts`). */
+  reserveId(name: string, explicit?: string): string {
+    return this.#graph.reserveId(name, explicit);
+  }
+
   #handle(): FlowHandle {
     return {
       runId: this.runId,
       flow: this.flow,
-      map: (items, task, options) => {
-        try {
-          return this.#graph.map(items, task, options) as never;
-        } catch (e) {
-          throw this.#checked(e);
-        }
-      },
-      call: (task, args, options) => this.call(taskDefinitionOf(task), args, options) as never,
+      map: (items, task, options) => this.map(items, task, options) as never,
+      call: (task, args, options) => callIn(this, task, args, options) as never,
     };
   }
 

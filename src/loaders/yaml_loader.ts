@@ -12,6 +12,8 @@ import type { PluginSearch } from "../plugins/resolve.ts";
 import { type CompiledFlow, compileFlow } from "./yaml/compile.ts";
 import { loadFlowSpec } from "./yaml/load.ts";
 import { resolveFlowPlugins } from "./yaml/plugins.ts";
+import type { FlowSpec } from "./yaml/spec.ts";
+import { isSubflowUses, type SubflowUse } from "./yaml/subflow.ts";
 
 /** Whether `path` names a YAML flow file. */
 export function isYamlFile(path: string): boolean {
@@ -76,11 +78,73 @@ async function load(
   cwd: string,
   text: string | undefined,
   options: LoadYamlOptions,
+  chain: readonly { file: string; shown: string }[] = [],
 ): Promise<CompiledFlow> {
   const absolute = resolve(cwd, path);
   const shown = displayPath(pathToFileURL(absolute).href);
   const spec = await loadFlowSpec(absolute, shown, text);
   const flowDir = absolute.slice(0, absolute.lastIndexOf("/")) || "/";
-  const plugins = await resolveFlowPlugins(spec, { ...options.plugins, flowDir });
-  return compileFlow(spec, { flowDir, plugins, ...(options.env ? { env: options.env } : {}) });
+  const subflows = await loadSubflows(spec, flowDir, options, [...chain, {
+    file: absolute,
+    shown,
+  }]);
+  // A `uses:` of a flow file is no plugin.
+  const pluginSpec = { ...spec, tasks: spec.tasks.filter((t) => !isSubflowUses(t.fields.uses)) };
+  const plugins = await resolveFlowPlugins(pluginSpec, { ...options.plugins, flowDir });
+  return compileFlow(spec, {
+    flowDir,
+    plugins,
+    subflows,
+    ...(options.env ? { env: options.env } : {}),
+  });
+}
+
+/**
+ * Loads the flow file of each `uses: ./other.yaml`, relative to the flow's own directory, with
+ * the same compiler; a file already in `chain` (the flows calling this one) is a cycle.
+ */
+async function loadSubflows(
+  spec: FlowSpec,
+  flowDir: string,
+  options: LoadYamlOptions,
+  chain: readonly { file: string; shown: string }[],
+): Promise<Map<string, SubflowUse>> {
+  const out = new Map<string, SubflowUse>();
+  for (const t of spec.tasks) {
+    const uses = t.fields.uses;
+    if (!isSubflowUses(uses)) continue;
+    const file = resolve(flowDir, uses);
+    const shown = displayPath(pathToFileURL(file).href);
+    const at = chain.findIndex((c) => c.file === file);
+    if (at >= 0) {
+      const names = [...chain.slice(at).map((c) => c.shown), shown];
+      out.set(t.id, {
+        uses,
+        file: shown,
+        error: {
+          message: `flows call each other in a cycle: ${names.join(" → ")}`,
+          hint: "a flow may not call itself, directly or through its subflows; break the cycle",
+        },
+      });
+      continue;
+    }
+    const missing = await Deno.stat(file).then(
+      () => undefined,
+      (e) =>
+        e instanceof Deno.errors.NotFound
+          ? `no such file (looked for ${shown})`
+          : String(e.message),
+    );
+    if (missing !== undefined) {
+      out.set(t.id, {
+        uses,
+        file: shown,
+        error: { message: missing, hint: "`uses:` of a flow file is relative to this flow's file" },
+      });
+      continue;
+    }
+    const child = await load(file, flowDir, undefined, options, chain);
+    out.set(t.id, { uses, file: shown, flow: child });
+  }
+  return out;
 }

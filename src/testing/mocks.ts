@@ -10,6 +10,7 @@
  */
 
 import {
+  type CallOptions,
   FLOW_BRAND,
   type FlowDefinition,
   type FlowScope,
@@ -135,14 +136,22 @@ export function withMocks(def: FlowDefinition, setup: MockSetup): MockedFlow {
         return ref;
       },
     };
+    // Subflows route their calls through this scope too (their tasks are mocked alike).
+    if (real.flow !== undefined) Object.assign(scope, { flow: real.flow, runId: real.runId });
+    if (real.map) scope.map = real.map.bind(real);
+    if (real.reserveId) scope.reserveId = real.reserveId.bind(real);
     const handle: FlowHandle = {
       runId: f.runId,
       flow: f.flow,
-      call: (task, args, options) => {
-        const ref = f.call(task, args, options);
-        remember(ref, task, () => args);
+      call: ((task: unknown, args: unknown, options?: CallOptions) => {
+        const ref = (f.call as (t: unknown, a: unknown, o?: CallOptions) => unknown)(
+          task,
+          args,
+          options,
+        );
+        if (Array.isArray(args)) remember(ref, task, () => args);
         return ref;
-      },
+      }) as FlowHandle["call"],
       map:
         ((items: unknown, task: (item: unknown) => PromiseLike<unknown>, options?: MapOptions) => {
           // The list each item comes from: seen through `select` unless given as a plain list

@@ -25,6 +25,7 @@ import type { PluginUse } from "./plugins.ts";
 import { buildFlow } from "./runtime.ts";
 import { addServeOptions } from "./serve_options.ts";
 import type { FlowSpec } from "./spec.ts";
+import type { SubflowUse } from "./subflow.ts";
 import { compileTask, outputNames } from "./task_compile.ts";
 
 export { buildFlow } from "./runtime.ts";
@@ -51,6 +52,8 @@ export interface CompileOptions {
    * only built-in plugins are known.
    */
   plugins?: ReadonlyMap<string, PluginUse>;
+  /** What each task's `uses: ./flow.yaml` resolved to, by task id. */
+  subflows?: ReadonlyMap<string, SubflowUse>;
 }
 
 /**
@@ -77,10 +80,20 @@ export function compileFlow(spec: FlowSpec, options: CompileOptions): CompiledFl
   const ctx = {
     flowDir: options.flowDir,
     ...(options.plugins ? { plugins: options.plugins } : {}),
+    ...(options.subflows ? { subflows: options.subflows } : {}),
   };
   const compiled: CompiledTask[] = spec.tasks.map((t) => compileTask(checker, t, ctx));
   linkReads(checker, compiled, options.plugins);
   const graph = buildGraph(checker, compiled, options.flowDir);
+  // A child's own problems are the parent's: they name the child's file, line and column.
+  for (const c of compiled) {
+    for (const i of c.subflow?.flow?.graph.issues ?? []) {
+      graph.issues.push({
+        ...i,
+        message: `In subflow "${c.spec.id}" (${c.subflow!.file}): ${i.message}`,
+      });
+    }
+  }
   const defaults = flowDefaults(spec);
   const def = buildFlow(spec, compiled, {
     flowDir: options.flowDir,

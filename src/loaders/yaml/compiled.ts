@@ -10,6 +10,7 @@ import type { ResolvedPlugin } from "../../plugins/resolve.ts";
 import type { Expr, Template } from "./expressions/mod.ts";
 import type { Interpolation } from "./shell_context.ts";
 import type { TaskSpec } from "./spec.ts";
+import type { SubflowUse } from "./subflow.ts";
 
 /** How a command's script is run. */
 export interface ShellChoice {
@@ -110,6 +111,8 @@ export interface CompiledTask {
   steps?: CompiledStep[];
   /** The plugin of `uses:`. */
   uses?: ResolvedPlugin;
+  /** The flow file of `uses: ./other.yaml`, compiled: the task runs it as a subflow. */
+  subflow?: SubflowUse;
   /** Plugin params that are shell commands, and the param their values go into. */
   shellParams?: Map<string, { command: ShellCommand; envParam?: string }>;
   /** Plugin params that become code: never rendered. */

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { subflowNodes } from "./subflow.ts";
 import { formatLocation, type SourceLocation } from "../../core/errors.ts";
 import {
   type FlowGraph,
@@ -192,7 +193,8 @@ export function buildGraph(
       for (const leg of own) nodes.push({ ...base, id: leg.id, title: titleOf(c, {}, leg.values) });
     } else if (c.matrix) {
       nodes.push({ ...base, kind: "map", map: { items: "dynamic" } });
-    } else nodes.push(base);
+    } else if (c.subflow?.flow) nodes.push(...subflowNodes(c, base));
+    else nodes.push(base);
   }
   const graph: FlowGraph = { name: spec.name, nodes, issues: [], location: spec.source.at(0) };
   if (spec.fields.description !== undefined) graph.description = spec.fields.description;

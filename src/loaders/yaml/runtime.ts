@@ -23,6 +23,8 @@ import { isTruthy, renderTemplate, type Template } from "./expressions/mod.ts";
 import { ancestorsOf } from "./graph.ts";
 import { legsOf, titleOf } from "./legs.ts";
 import type { FlowSpec } from "./spec.ts";
+import { callSubflowTask } from "./subflow.ts";
+import { SUBFLOW_AFTER } from "../../engine/subflow.ts";
 import { pluginArgs, runTask } from "./task_run.ts";
 import { type Input, type Leg, taskValues, type ValueSources } from "./values.ts";
 
@@ -99,9 +101,17 @@ class FlowRuntime {
     const state = this.#state(f.runId);
     const refs = new Map<string, unknown>();
     const src = this.sources(f.runId, this.hostSecret);
+    // Called as a subflow: what the parent's task needed, every task here waits for too.
+    const after = (params as Record<symbol, unknown>)[SUBFLOW_AFTER] as unknown[] | undefined;
     for (const c of this.#order) {
       const input = inputOf(c, params, refs, this.#ancestors);
+      if (after) input.after = input.after === undefined ? after : [input.after, after];
       const id = c.spec.id;
+      if (c.subflow?.flow) {
+        const sources = (x: TaskContext) => this.sources(x.runId, (n) => x.secret(n));
+        refs.set(id, callSubflowTask(f, c, input, src, sources));
+        continue;
+      }
       if (c.matrix) {
         const legs = { state, src, defOf: this.#defOf, hostSecret: this.hostSecret };
         refs.set(id, callLegs(f, c, input, params, legs));

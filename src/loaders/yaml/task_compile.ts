@@ -16,6 +16,7 @@ import { compilePlugin, fieldPath, pluginUse } from "./plugin_task.ts";
 import type { PluginUse } from "./plugins.ts";
 import type { TaskSpec } from "./spec.ts";
 import { compileSteps } from "./steps_compile.ts";
+import { compileSubflow, isSubflowUses, type SubflowUse } from "./subflow.ts";
 import { stableJson } from "./stable_json.ts";
 
 /** What compiling a task needs besides the task. */
@@ -24,6 +25,8 @@ export interface TaskContext {
   flowDir: string;
   /** What each task's `uses:` resolved to. */
   plugins?: ReadonlyMap<string, PluginUse>;
+  /** What each task's `uses: ./flow.yaml` resolved to, by task id. */
+  subflows?: ReadonlyMap<string, SubflowUse>;
 }
 
 /** Compiles one task. */
@@ -140,6 +143,10 @@ function compileWork(checker: Checker, c: CompiledTask, scope: Scope, ctx: TaskC
   }
   if (f.steps !== undefined) {
     c.steps = compileSteps(checker, t, scope);
+    return false;
+  }
+  if (isSubflowUses(f.uses)) {
+    compileSubflow(checker, c, ctx.subflows?.get(t.id), scope);
     return false;
   }
   return compilePlugin(checker, c, pluginUse(t, f.uses!, ctx.plugins, ctx.flowDir), scope);
