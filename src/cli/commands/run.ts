@@ -13,6 +13,11 @@ import { taskContextStorage } from "../../core/protocol.ts";
 import { FlowRun } from "../../engine/run.ts";
 import { captureConsole } from "../../executors/console_capture.ts";
 import { WorkerPool } from "../../executors/worker_pool.ts";
+import {
+  NoRemoteExecutor,
+  RemoteExecutor,
+  RemoteUnavailableError,
+} from "../../remote/remote_executor.ts";
 import { configureProcesses } from "../../executors/process.ts";
 import { processGroups } from "../../executors/process_registry.ts";
 import { newRunId } from "../../engine/calls.ts";
@@ -313,6 +318,13 @@ async function executeWithStore(
     io.stderr(`error: ${secrets}\n`);
     return 2;
   }
+  // Remote tasks are queued in PostgreSQL: on SQLite they cannot run, said before anything runs.
+  const remote = remoteTasks(prepared);
+  if (remote !== undefined && settings.store === undefined) {
+    await continuation?.store.close();
+    io.stderr(`error: ${new RemoteUnavailableError(remote).message}\n`);
+    return 2;
+  }
   // Every run is recorded (<state dir>/state.db, or the --store), one transaction per tick.
   const store = continuation?.store ?? await openStateStore(settings, io);
   if (typeof store === "number") return store;
@@ -352,6 +364,10 @@ async function executeOwned(
   run.lease?.signal?.addEventListener("abort", lost, { once: true });
   // One pool for the run, sized by --workers; tasks that choose no executor get --executor.
   const pool = new WorkerPool({ size: settings.workers });
+  // Tasks with executor "remote" go to `orchestra worker`s through the store's task queue.
+  const remote = settings.store !== undefined
+    ? new RemoteExecutor(settings.store)
+    : new NoRemoteExecutor();
   const access = taskAccess(prepared, runId, { store, secrets, io, logger });
   let poll: ReturnType<typeof setInterval> | undefined;
   const stopRecording = recordProcesses(store, runId);
@@ -390,6 +406,7 @@ async function executeOwned(
         secrets,
         access,
         pool,
+        remote,
         restore,
         signal: controller.signal,
         onEvent,
@@ -407,6 +424,7 @@ async function executeOwned(
         ...(restore ? { restore } : {}),
         signal: controller.signal,
         workerPool: pool,
+        executors: { remote },
         defaultExecutor: settings.executor,
         ...access.options,
         ...(settings.concurrency !== undefined ? { concurrency: settings.concurrency } : {}),
@@ -432,6 +450,7 @@ async function executeOwned(
     signals.stop();
     stopRecording();
     await pool.close();
+    await remote.close();
     await access.flush();
   }
   // Values restored from sealed results are not the engine's to mask: the record is masked
@@ -442,4 +461,11 @@ async function executeOwned(
   if (record.status === "succeeded") return 0;
   if (record.status === "cancelled" && signals.code !== undefined) return signals.code;
   return 1;
+}
+
+/** What in the run would go to remote workers (for the message when it cannot), if anything. */
+function remoteTasks(prepared: Prepared): string | undefined {
+  if (prepared.settings.executor === "remote") return "--executor remote";
+  const node = prepared.graph.nodes.find((n) => n.config.executor === "remote");
+  return node === undefined ? undefined : `Task "${node.id}" has executor "remote"`;
 }
