@@ -18,6 +18,7 @@ import type { LogLevel } from "../core/events.ts";
 import { PROTOCOL_VERSION, TASK_BRAND, type TaskDefinition } from "../core/protocol.ts";
 import type { WorkerRunner } from "../executors/worker_executor.ts";
 import type { WorkerTaskInfo } from "../executors/worker_pool.ts";
+import { decryptDeep, holdsEncrypted } from "../permissions/encrypted.ts";
 import { type ClaimedTask, type LoggedLine, type TaskOutcome, TaskQueue } from "./task_queue.ts";
 
 /** Options of a {@linkcode TaskWorker}. */
@@ -36,6 +37,8 @@ export interface TaskWorkerOptions {
   pool: WorkerRunner;
   /** A secret's value on this machine, for a task that declared it. */
   secret(name: string): string | undefined;
+  /** Decrypts an `enc:v1:` argument (with this machine's key). */
+  decrypt?(value: string): Promise<string>;
   /** Where its own notices go. */
   log(level: "info" | "warn", message: string): void;
   /** Its machine's name. @default Deno.hostname() */
@@ -264,9 +267,13 @@ export class TaskWorker {
       idempotencyKey: claim.idempotencyKey,
     };
     try {
+      const decrypt = this.#o.decrypt;
+      const args = decrypt !== undefined && holdsEncrypted(call.args)
+        ? await decryptDeep(call.args, decrypt, (v) => values.push(v)) as unknown[]
+        : call.args;
       const value = await this.#o.pool.run({
         task,
-        args: call.args,
+        args,
         info,
         grant: call.grant,
         secrets,

@@ -10,6 +10,7 @@
 import { maskPassword } from "../../core/connection_url.ts";
 import { errorMessage } from "../../core/errors.ts";
 import { WorkerPool } from "../../executors/worker_pool.ts";
+import { decryptValue, SECRET_KEY_VARIABLE } from "../../permissions/encrypted.ts";
 import { REMOTE_NEEDS_POSTGRES } from "../../remote/remote_executor.ts";
 import { TaskQueue } from "../../remote/task_queue.ts";
 import { TaskWorker } from "../../remote/task_worker.ts";
@@ -132,6 +133,7 @@ export async function workerCommand(parsed: Parsed, io: Io): Promise<number> {
     io.stderr(`error: ${file.error}\n`);
     return 2;
   }
+  const secretKey = io.env(SECRET_KEY_VARIABLE) ?? "";
   const say = (level: "info" | "warn", message: string) =>
     io.stderr(`${level === "warn" ? "warning: " : ""}${message}\n`);
   const pool = new WorkerPool({ size: concurrency });
@@ -144,6 +146,7 @@ export async function workerCommand(parsed: Parsed, io: Io): Promise<number> {
     pool,
     secret: (name) => Object.hasOwn(file.secrets, name) ? file.secrets[name] : io.env(name),
     log: say,
+    ...(secretKey ? { decrypt: (value: string) => decryptValue(value, secretKey) } : {}),
   });
   let signals = 0;
   const stopSignals = io.onSignal((signal) => {
@@ -208,7 +211,7 @@ export async function workersCommand(parsed: Parsed, io: Io): Promise<number> {
         `${((now - Date.parse(w.heartbeatAt)) / 1000).toFixed(1)}s ago`,
       ]);
     }
-    io.stdout(renderTable(rows) + `${depth} tasks queued\n`);
+    io.stdout(`${renderTable(rows)}\n${depth} tasks queued\n`);
     return 0;
   } catch (e) {
     io.stderr(`error: ${errorMessage(e)}\n`);
