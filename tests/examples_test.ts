@@ -40,6 +40,8 @@ Deno.test("every example has a test here", async () => {
     ...["shell", "http", "fs", "deno", "sleep", "log", "notify"].map((p) => `plugins/${p}.yaml`),
     "orchestrator.ts",
     "plugins.ts",
+    // tests/remote/remote_workers_test.ts runs this one (it needs PostgreSQL and workers):
+    "scale_out.ts",
   ];
   const files: string[] = [];
   const walk = async (dir: string) => {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { main } from "../../src/cli/main.ts";
 import { TaskQueue } from "../../src/remote/task_queue.ts";
-import { cli, fakeIo, withState } from "../cli/_io.ts";
+import { cli, fakeIo, ROOT, withState } from "../cli/_io.ts";
 import { pgTest, withClient, withFreshSchema } from "../_helpers/postgres.ts";
 import { killAll, MOD_URL, startWorker, until, type WorkerProcess } from "./_workers.ts";
 
@@ -278,3 +278,80 @@ pgTest("the fencing token discards the late result of a worker presumed dead", a
     }
   });
 });
+
+/** What examples/scale_out.ts computes for one part. */
+async function digestOf(part: number, rounds: number): Promise<string> {
+  let data = new TextEncoder().encode(`part ${part}`).buffer as ArrayBuffer;
+  for (let i = 0; i < rounds; i++) data = await crypto.subtle.digest("SHA-256", data);
+  return Array.from(new Uint8Array(data, 0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+pgTest(
+  "the CLI end to end: examples/scale_out.ts on two workers, one killed mid-run, finishes right",
+  async (url) => {
+    await withFreshSchema(url, async (schemaUrl, schema) => {
+      await withState(async (dir) => {
+        const workers: WorkerProcess[] = [];
+        try {
+          workers.push(await startWorker(schemaUrl, ["--concurrency", "2"], FAST));
+          workers.push(await startWorker(schemaUrl, ["--concurrency", "2"], FAST));
+          const run = new Deno.Command(Deno.execPath(), {
+            args: [
+              "run",
+              "-A",
+              "--no-prompt",
+              "--unstable-worker-options",
+              join(ROOT, "main.ts"),
+              "run",
+              join(ROOT, "examples", "scale_out.ts"),
+              "--store",
+              schemaUrl,
+              "--state-dir",
+              join(dir, "state"),
+              "-p",
+              "parts=8",
+              "-p",
+              "rounds=3000",
+              "--json",
+            ],
+            cwd: dir,
+            stdin: "null",
+            stdout: "piped",
+            stderr: "piped",
+            env: { NO_COLOR: "1" },
+          }).output();
+          const victim = workers[0];
+          await until("the first worker runs a task", async () => {
+            const rows = await withClient(url, (sql) =>
+              sql.unsafe(
+                `SELECT 1 FROM "${schema}".task_queue q JOIN "${schema}".workers w
+                ON w.worker_id = q.worker_id WHERE q.status = 'running' AND w.pid = $1`,
+                [victim.pid],
+              ));
+            return rows.length > 0;
+          });
+          victim.kill("SIGKILL");
+          const out = await run;
+          const err = new TextDecoder().decode(out.stderr);
+          assert.equal(out.code, 0, err);
+          const doc = JSON.parse(new TextDecoder().decode(out.stdout));
+          assert.equal(doc.status, "succeeded");
+          const items = doc.tasks.filter((t: { id: string }) => /^digest\[\d+\]$/.test(t.id));
+          assert.equal(items.length, 8, "each part recorded once");
+          for (const t of items) assert.equal(t.status, "succeeded");
+          assert.deepEqual(doc.result, {
+            parts: 8,
+            first: await digestOf(0, 3000),
+            last: await digestOf(7, 3000),
+          });
+          const digests = doc.tasks.find((t: { id: string }) => t.id === "digest").result;
+          for (let i = 0; i < 8; i++) {
+            assert.equal(digests[i], await digestOf(i, 3000), `part ${i}`);
+          }
+        } finally {
+          await killAll(workers);
+        }
+      });
+    });
+  },
+);
