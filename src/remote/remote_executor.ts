@@ -94,6 +94,15 @@ export class RemoteExecutor implements Executor {
           `top level, or give it another executor`,
       );
     }
+    if (task.prepare !== undefined && call.config.secrets.length > 0) {
+      // A YAML step's arguments are prepared here, its secrets' values in them: never queued.
+      throw new OrchestraError(
+        `Task "${call.id}" cannot run on a remote worker: it declares secrets, and a YAML ` +
+          `step's secrets would be written into the queue with its arguments; give it ` +
+          `another executor, or move it into a TypeScript task (whose secrets each worker ` +
+          `looks up on its own machine)`,
+      );
+    }
     const prepare = task.prepare as
       | ((args: unknown[], ctx: TaskContext) => unknown[] | Promise<unknown[]>)
       | undefined;

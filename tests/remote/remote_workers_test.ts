@@ -355,3 +355,126 @@ pgTest(
     });
   },
 );
+
+pgTest(
+  "a remote task runs with exactly its grant; YAML's executor: remote runs a plugin step on a worker",
+  async (url) => {
+    await withFreshSchema(url, async (schemaUrl) => {
+      await withState(async (dir) => {
+        const workers: WorkerProcess[] = [];
+        try {
+          workers.push(await startWorker(schemaUrl, ["--concurrency", "2"]));
+          const data = join(dir, "data.txt");
+          await Deno.writeTextFile(data, "granted");
+          const file = join(dir, "grant.ts");
+          await Deno.writeTextFile(
+            file,
+            `import { flow, task } from "${MOD_URL}";
+export const reads = task(
+  { name: "reads", executor: "remote", permissions: { read: [${JSON.stringify(data)}] } },
+  () => Deno.readTextFile(${JSON.stringify(data)}),
+);
+export const sneaks = task(
+  { name: "sneaks", executor: "remote", continueOnError: true },
+  () => Deno.readTextFile(${JSON.stringify(data)}),
+);
+export default flow("grant", () => ({ a: reads(), b: sneaks() }));
+`,
+          );
+          const io = fakeIo();
+          await main(
+            ["run", file, "--store", schemaUrl, "--state-dir", join(dir, "s"), "--json"],
+            io,
+          );
+          const doc = JSON.parse(io.out);
+          const byId = Object.fromEntries(
+            doc.tasks.map((t: { id: string }) => [t.id, t]),
+          ) as Record<string, { status: string; result?: unknown; error?: string }>;
+          assert.equal(byId.reads.status, "succeeded", JSON.stringify(byId.reads));
+          assert.equal(byId.reads.result, "granted");
+          assert.equal(byId.sneaks.status, "failed");
+          assert.match(
+            JSON.stringify(byId.sneaks),
+            /Requires read access to .*data\.txt.*task \\"sneaks\\" was not granted it/,
+          );
+
+          const yaml = join(dir, "remote.yaml");
+          await Deno.writeTextFile(
+            yaml,
+            `name: remote_yaml
+params:
+  who: { type: string, default: world }
+tasks:
+  greet:
+    uses: log
+    executor: remote
+    with: { message: "Hello, \${{ params.who }}", level: info }
+  shout:
+    needs: greet
+    executor: remote
+    uses: log
+    with: { message: "\${{ tasks.greet.result }}!" }
+`,
+          );
+          const y = fakeIo();
+          const code = await main(
+            [
+              "run",
+              yaml,
+              "--store",
+              schemaUrl,
+              "--state-dir",
+              join(dir, "s"),
+              "--json",
+              "-p",
+              "who=Ada",
+            ],
+            y,
+          );
+          assert.equal(code, 0, y.err);
+          const ydoc = JSON.parse(y.out);
+          assert.deepEqual(ydoc.tasks.map((t: { result: unknown }) => t.result), [
+            "Hello, Ada",
+            "Hello, Ada!",
+          ]);
+          assert.match(JSON.stringify(ydoc.tasks[0].logs), /Hello, Ada/);
+        } finally {
+          await killAll(workers);
+        }
+      });
+    });
+  },
+);
+
+pgTest(
+  "SIGTERM mid-task drains: the running task finishes and is recorded, then the worker exits 0",
+  async (url) => {
+    await withFreshSchema(url, async (schemaUrl, schema) => {
+      await withState(async (dir) => {
+        const workers: WorkerProcess[] = [];
+        try {
+          const w = await startWorker(schemaUrl, ["--concurrency", "1"]);
+          workers.push(w);
+          const running = runFlow(schemaUrl, dir, flowSource({ n: 1, ms: 1500 }));
+          await until("the worker runs the task", async () => {
+            const rows = await withClient(
+              url,
+              (sql) => sql.unsafe(`SELECT status FROM "${schema}".task_queue`),
+            );
+            return rows.length === 1 && rows[0].status === "running";
+          });
+          w.kill("SIGTERM");
+          const { code, err, doc } = await running;
+          assert.equal(code, 0, err);
+          assert.equal(doc.tasks[0].result.pid, w.pid);
+          assert.equal(doc.tasks[0].result.attempt, 1);
+          assert.equal(await w.exited, 0, w.err());
+          assert.match(w.err(), /SIGTERM: draining \(1 running\)/);
+          assert.match(w.err(), /orchestra worker stopped \(1 tasks done\)/);
+        } finally {
+          await killAll(workers);
+        }
+      });
+    });
+  },
+);
