@@ -10,21 +10,11 @@
  */
 
 import { OrchestraError } from "../core/errors.ts";
+import { NoRemoteExecutor, REMOTE_NEEDS_POSTGRES, RemoteUnavailableError } from "./no_remote.ts";
 import type { Executor, TaskCall } from "../engine/executor.ts";
 import type { TaskContext } from "../engine/types.ts";
+export { NoRemoteExecutor, REMOTE_NEEDS_POSTGRES, RemoteUnavailableError };
 import { type LoggedLine, type QueuedCall, type TaskOutcome, TaskQueue } from "./task_queue.ts";
-
-/** The message of a remote executor without a PostgreSQL store. */
-export const REMOTE_NEEDS_POSTGRES = "remote needs a PostgreSQL store: --store postgres://…";
-
-/** A remote task where there is no PostgreSQL store to queue it in. */
-export class RemoteUnavailableError extends OrchestraError {
-  /** Creates the error. */
-  constructor(what: string) {
-    super(`${what}: ${REMOTE_NEEDS_POSTGRES}`);
-    this.name = "RemoteUnavailableError";
-  }
-}
 
 /** One attempt to send to the workers. */
 export interface Submission {
@@ -224,18 +214,5 @@ export class RemoteExecutor implements Executor {
     this.#waiting.clear();
     if (this.#unlisten) await (await this.#unlisten.catch(() => undefined))?.().catch(() => {});
     await queue?.close().catch(() => {});
-  }
-}
-
-/** Stands in for the remote executor where the store is not PostgreSQL: each attempt fails. */
-export class NoRemoteExecutor implements Executor {
-  /** Fails the attempt with the reason. */
-  run(call: TaskCall): never {
-    throw new RemoteUnavailableError(`Task "${call.id}" has executor "remote"`);
-  }
-
-  /** Holds nothing. */
-  close(): Promise<void> {
-    return Promise.resolve();
   }
 }

@@ -52,7 +52,7 @@ export async function startWorker(
   }).spawn();
   let text = "";
   let ended = false;
-  let ready: () => void;
+  let ready: () => void = () => {};
   const isReady = new Promise<void>((r) => (ready = r));
   const reading = (async () => {
     const decoder = new TextDecoder();
