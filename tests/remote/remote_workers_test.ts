@@ -478,3 +478,44 @@ pgTest(
     });
   },
 );
+
+pgTest(
+  "orchestra worker is a host: a task module's top level runs only in its sandboxed worker",
+  async (url) => {
+    await withFreshSchema(url, async (schemaUrl) => {
+      await withState(async (dir) => {
+        const workers: WorkerProcess[] = [];
+        try {
+          workers.push(await startWorker(schemaUrl));
+          const marker = join(dir, "imported-by-the-host");
+          const file = join(dir, "side_effect.ts");
+          // Under the CLI the flow isolate imports this module with no permissions too: the
+          // write is caught there, so that the flow can be planned at all.
+          await Deno.writeTextFile(
+            file,
+            `import { flow, task } from "${MOD_URL}";
+try { Deno.writeTextFileSync(${
+              JSON.stringify(marker)
+            }, String(Deno.pid)); } catch { /* no rights */ }
+export const probe = task({ name: "probe", executor: "remote" }, () => {
+  try {
+    Deno.writeTextFileSync(${JSON.stringify(marker)}, "task");
+    return "wrote";
+  } catch (e) {
+    return (e as Error).name;
+  }
+});
+export default flow("host", () => probe());
+`,
+          );
+          const { code, err, doc } = await runFlow(schemaUrl, dir, await Deno.readTextFile(file));
+          assert.equal(code, 0, err);
+          assert.equal(doc.tasks[0].result as unknown, "NotCapable");
+          await assert.rejects(() => Deno.stat(marker), Deno.errors.NotFound);
+        } finally {
+          await killAll(workers);
+        }
+      });
+    });
+  },
+);
