@@ -61,3 +61,6 @@ export type {
   StoredEvent,
   TaskRow,
 } from "./src/store/store.ts";
+// Remote workers: tasks with executor "remote" go through the store's task queue.
+export { idempotencyKey, RemoteExecutor, type Submission } from "./src/remote/remote_executor.ts";
+export type { LoggedLine, QueuedCall } from "./src/remote/task_queue.ts";

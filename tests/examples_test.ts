@@ -45,6 +45,8 @@ Deno.test("every example has a test here", async () => {
     "serve/orchestra.tokens.yaml",
     "subflows.ts",
     "subflows.yaml",
+    // tests/remote/remote_workers_test.ts runs this one (it needs PostgreSQL and workers):
+    "scale_out.ts",
   ];
   const files: string[] = [];
   const walk = async (dir: string) => {

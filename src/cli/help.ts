@@ -35,6 +35,8 @@ Commands:
   retry RUN [--from TASK]  Run it again as a new run linked to it
   cache clear     Remove cached task results and authorization decisions
   store           Migrate a PostgreSQL store (migrate), copy a SQLite history into it (copy)
+  worker          Run the tasks runs send to remote workers (--store postgres://…)
+  workers         List the live workers of a PostgreSQL store
   plugins         List plugins, show one's manual (info), scaffold one (new), re-pin (update)
   schema          Print the JSON Schema of flow, config or policy files (for editors)
   config          Show the effective settings and where each came from

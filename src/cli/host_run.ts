@@ -38,6 +38,7 @@ import { recordProcesses, stoppingJournal } from "../host/processes.ts";
 import { describeOwner, type RunLease } from "../store/ownership.ts";
 import type { Store } from "../store/store.ts";
 import type { Prepared } from "./commands/common.ts";
+import { NoRemoteExecutor, RemoteExecutor } from "../remote/remote_executor.ts";
 import { runSandboxedFlow } from "./commands/run_sandboxed.ts";
 import { recordRunFailure } from "./commands/run_support.ts";
 import { type Continuation, recordRun, type RunSecrets, taskAccess } from "./commands/run_setup.ts";
@@ -243,14 +244,26 @@ function engineRun(
     spans.onEvent(event);
     options.onEvent?.(event);
   };
+  // Tasks with executor "remote" go to `orchestra worker`s through the store's task queue.
+  const remote = settings.store !== undefined
+    ? new RemoteExecutor(settings.store)
+    : new NoRemoteExecutor();
+  const closing = (start: () => Promise<RunRecord>) => async () => {
+    try {
+      return await start();
+    } finally {
+      await remote.close();
+    }
+  };
   if (prepared.ts?.sandboxed) {
-    return () =>
+    return closing(() =>
       runSandboxedFlow(prepared, {
         runId,
         store,
         secrets,
         access,
         pool: options.pool,
+        remote,
         restore,
         signal: run.signal,
         onEvent,
@@ -258,7 +271,8 @@ function engineRun(
         cache,
         logger: options.logger,
         logLevel: options.logLevel ?? settings.logLevel as LogLevel,
-      });
+      })
+    );
   }
   const flowRun = new FlowRun(prepared.def, prepared.params, {
     runId,
@@ -268,10 +282,11 @@ function engineRun(
     ...(restore ? { restore } : {}),
     signal: run.signal,
     workerPool: options.pool,
+    executors: { remote },
     defaultExecutor: settings.executor,
     ...access.options,
     ...(settings.concurrency !== undefined ? { concurrency: settings.concurrency } : {}),
     onEvent,
   });
-  return () => flowRun.start();
+  return closing(() => flowRun.start());
 }

@@ -46,6 +46,14 @@ import { SERVE_OPTIONS, serveCommand } from "./commands/serve.ts";
 import { SERVE_RUNNER_OPTIONS, serveRunnerCommand } from "./commands/serve_runner.ts";
 import { SECRET_OPTIONS, secretCommand } from "./commands/secret.ts";
 import { STORE_OPTIONS, storeCommand } from "./commands/store.ts";
+import {
+  WORKER_HELP,
+  WORKER_OPTIONS,
+  workerCommand,
+  WORKERS_HELP,
+  WORKERS_OPTIONS,
+  workersCommand,
+} from "./commands/worker.ts";
 import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
 import type { Io } from "./io.ts";
 
@@ -144,6 +152,16 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     storeCommand,
     { subcommands: ["migrate", "copy"] },
   ),
+  worker: spec(
+    "worker",
+    "Run the tasks runs send to remote workers (PostgreSQL)",
+    WORKER_OPTIONS,
+    workerCommand,
+    { workers: true, help: WORKER_HELP },
+  ),
+  workers: spec("workers", "List the live workers", WORKERS_OPTIONS, workersCommand, {
+    help: WORKERS_HELP,
+  }),
   plugins: spec(
     "plugins",
     "List, show, scaffold or re-pin plugins",

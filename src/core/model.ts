@@ -13,10 +13,10 @@ import { checkPermissionSet, type PermissionSet } from "./permissions.ts";
 import { didYouMean } from "./suggest.ts";
 
 /** Where a task runs. */
-export type ExecutorKind = "inline" | "worker" | "process";
+export type ExecutorKind = "inline" | "worker" | "process" | "remote";
 
 /** Every executor name, including those a given build may not offer yet. */
-export const EXECUTOR_KINDS: readonly ExecutorKind[] = ["inline", "worker", "process"];
+export const EXECUTOR_KINDS: readonly ExecutorKind[] = ["inline", "worker", "process", "remote"];
 
 /** Which errors are retried: a predicate, or a list of error names or classes. */
 export type RetryFilter =

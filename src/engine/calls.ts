@@ -12,7 +12,7 @@ import { exceedsCeiling, formatPermissions, type PermissionSet } from "../core/p
 import type { TaskDefinition } from "../core/protocol.ts";
 
 /** The executors this build offers. */
-export const AVAILABLE_EXECUTORS = ["inline", "worker"] as const;
+export const AVAILABLE_EXECUTORS = ["inline", "worker", "remote"] as const;
 
 // A matrix leg's id names its values, `build[os=linux,node=20]`: never a map item's `name[3]`.
 const LEG_ID = /^[^\[\]\s#]+\[[^\[\]\s#=,]+=[^\[\]\s#]*\]$/;
@@ -143,7 +143,8 @@ export class TaskConfigs {
       issues.push({
         message: `Task "${config.name}" asks for executor "${config.executor}", which this ` +
           `build does not offer yet`,
-        hint: `use executor "inline" or "worker" (shell commands run as processes from YAML flows)`,
+        hint: `use executor "inline", "worker" or "remote" (shell commands run as processes from ` +
+          `YAML flows)`,
       });
     }
     if (this.#strict && requestsAny(config.permissions)) {

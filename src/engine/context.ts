@@ -85,6 +85,10 @@ export class Ctx implements AttemptContext {
   get params(): Readonly<Record<string, unknown>> {
     return this.#scope.params;
   }
+  /** The same for every attempt of this call: `<runId>:<taskId>`. */
+  get idempotencyKey(): string {
+    return `${this.#scope.runId}:${this.#node.id}`;
+  }
   /** Aborted on timeout or cancellation. */
   get signal(): AbortSignal {
     // Created on first use: most tasks never look at their signal.

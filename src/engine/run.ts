@@ -38,6 +38,7 @@ import {
 } from "../core/protocol.ts";
 import { getLogger, type Logger } from "@logtape/logtape";
 import { WorkerExecutor } from "../executors/worker_executor.ts";
+import { NoRemoteExecutor } from "../remote/no_remote.ts";
 import { Attempts } from "./attempts.ts";
 import { defaultCache } from "./cache.ts";
 import { newRunId, substitute, workingDir } from "./calls.ts";
@@ -455,5 +456,7 @@ function executorsOf(options: RunOptions, slow: boolean): ExecutorRegistry {
   registry.provide("inline", () => new InlineExecutor(options.secrets !== undefined || slow));
   const pool = options.workerPool;
   registry.provide("worker", () => new WorkerExecutor(pool, { own: pool === undefined }));
+  // A remote task needs a RemoteExecutor over a PostgreSQL store (given in `executors`).
+  registry.provide("remote", () => new NoRemoteExecutor());
   return registry;
 }

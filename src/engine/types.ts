@@ -41,6 +41,12 @@ export interface TaskContext {
   readonly attempt: number;
   /** The run's params. */
   readonly params: Readonly<Record<string, unknown>>;
+  /**
+   * The same for every attempt of this call, and every delivery of it to a remote worker
+   * (`<runId>:<taskId>`): the key for side effects that must happen once (a payment, an
+   * e-mail) when a task may run more than once.
+   */
+  readonly idempotencyKey: string;
   /** Aborted when the attempt times out or the run is cancelled. */
   readonly signal: AbortSignal;
   /** The task's logger. */

@@ -11,7 +11,7 @@
 import type { LogLevel } from "../core/events.ts";
 import type { Executor, TaskCall } from "../engine/executor.ts";
 import type { TaskContext } from "../engine/types.ts";
-import { type WorkerCall, WorkerPool } from "./worker_pool.ts";
+import { type WorkerCall, WorkerPool, type WorkerTaskInfo } from "./worker_pool.ts";
 
 /** What the worker executor needs of a pool. */
 export interface WorkerRunner {
@@ -53,16 +53,18 @@ export class WorkerExecutor implements Executor {
       | ((args: unknown[], ctx: TaskContext) => unknown[] | Promise<unknown[]>)
       | undefined;
     const args = prepare ? await prepare(call.args, ctx) : call.args;
+    const info: WorkerTaskInfo & { idempotencyKey: string } = {
+      runId: ctx.runId,
+      flow: ctx.flow,
+      taskId: call.id,
+      attempt: ctx.attempt,
+      params: ctx.params as Record<string, unknown>,
+      idempotencyKey: `${ctx.runId}:${call.id}`,
+    };
     return await this.#pool.run({
       task: call.task,
       args,
-      info: {
-        runId: ctx.runId,
-        flow: ctx.flow,
-        taskId: call.id,
-        attempt: ctx.attempt,
-        params: ctx.params as Record<string, unknown>,
-      },
+      info,
       grant: call.grant ?? call.config.permissions,
       // Only what it declared: reading them through the context also masks them from now on.
       secrets: Object.fromEntries(call.config.secrets.map((name) => [name, ctx.secret(name)])),

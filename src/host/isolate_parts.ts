@@ -142,8 +142,11 @@ export class HostExecutor implements Executor {
     this.#send = send;
   }
 
-  /** Sends the call to the host; resolves with what its task worker returned. */
-  async run(call: TaskCall): Promise<unknown> {
+  /**
+   * Sends the call to the host; resolves with what its task worker returned. With `remote`,
+   * the host sends it to remote workers (`executor: "remote"`).
+   */
+  async run(call: TaskCall, remote = false): Promise<unknown> {
     const ctx = call.context;
     const task = call.task;
     if (task.moduleUrl === undefined) {
@@ -185,6 +188,7 @@ export class HostExecutor implements Executor {
             ? { plugin: { name: task.plugin.name, version: task.plugin.version } }
             : {}),
           ...(c.timeoutMs !== undefined ? { timeoutMs: c.timeoutMs } : {}),
+          ...(remote ? { remote: { tags: [...c.tags] } } : {}),
         },
       });
     });

@@ -112,6 +112,8 @@ export interface LaunchRequest {
   plugin?: { name: string; version: string };
   /** Its timeout, if it has one (the host enforces it too). */
   timeoutMs?: number;
+  /** It goes to remote workers (`executor: "remote"`), with its tags. */
+  remote?: { tags: string[] };
 }
 
 /** A task that requests permissions, before its first attempt: what may it have? */

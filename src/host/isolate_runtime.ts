@@ -181,6 +181,8 @@ class IsolateServer {
         executors: {
           inline: new IsolateInlineExecutor(this.#host, send),
           worker: this.#host,
+          // Queued by the host for `orchestra worker`s.
+          remote: { run: (call) => this.#host.run(call, true) },
         },
         // Secrets are the host's: a task that declares one runs in a worker the host launches.
         secrets: () => undefined,
@@ -192,7 +194,7 @@ class IsolateServer {
           : {}),
         ...(m.concurrency !== undefined ? { concurrency: m.concurrency } : {}),
         ...(m.defaultExecutor !== undefined
-          ? { defaultExecutor: m.defaultExecutor as "inline" | "worker" }
+          ? { defaultExecutor: m.defaultExecutor as "inline" | "worker" | "remote" }
           : {}),
       });
       record = await run.start();

@@ -21,10 +21,12 @@ import { PROTOCOL_VERSION, TASK_BRAND, type TaskDefinition } from "../core/proto
 import { stableJson } from "../engine/cache.ts";
 import { requestsAny } from "../engine/calls.ts";
 import type { WorkerRunner } from "../executors/worker_executor.ts";
+import type { WorkerTaskInfo } from "../executors/worker_pool.ts";
 import { decryptDeep, holdsEncrypted } from "../permissions/encrypted.ts";
 import type { AuthorizeRequest, LaunchRequest } from "./isolate_protocol.ts";
 import { isOrchestraModule, type ModuleGraph } from "./module_graph.ts";
 import { uncoveredImports } from "./remote_imports.ts";
+import { type RemoteExecutor, RemoteUnavailableError } from "../remote/remote_executor.ts";
 
 /** A launch the host refused: the isolate asked for what the flow does not hold. */
 export class LaunchRefusedError extends OrchestraError {
@@ -72,6 +74,11 @@ export interface TaskLauncherOptions {
   mask(text: string): string;
   /** Runs task workers. */
   pool: WorkerRunner;
+  /**
+   * Sends the tasks with `executor: "remote"` to remote workers; without it, such a task is
+   * refused (the store is not PostgreSQL).
+   */
+  remote?: Pick<RemoteExecutor, "submit">;
 }
 
 function plannedFor(planned: ReadonlyMap<string, PlannedTask>, taskId: string) {
@@ -185,6 +192,7 @@ export class TaskLauncher {
           `permissions: { import: ${JSON.stringify(hosts)} }, or define it in another module`,
       );
     }
+    if (r.remote !== undefined) return await this.#remote(r, grant, signal, onLog);
     const secrets: Record<string, string> = {};
     for (const name of r.secrets) {
       const value = o.secret(name, r.taskId);
@@ -206,20 +214,60 @@ export class TaskLauncher {
       moduleUrl: r.moduleUrl,
       workerName: r.workerName,
     } as TaskDefinition;
+    const info: WorkerTaskInfo & { idempotencyKey: string } = {
+      runId: o.runId,
+      flow: o.flow,
+      taskId: r.taskId,
+      attempt: r.attempt,
+      params: o.params,
+      idempotencyKey: `${o.runId}:${r.taskId}`,
+    };
     return await o.pool.run({
       task,
       args,
-      info: {
-        runId: o.runId,
-        flow: o.flow,
-        taskId: r.taskId,
-        attempt: r.attempt,
-        params: o.params,
-      },
+      info,
       grant,
       secrets,
       signal,
       onLog: (level, message, props) => onLog(level, o.mask(message), props),
     });
+  }
+
+  /**
+   * Queues the task for remote workers, with its grant and the names of its secrets (each
+   * worker looks their values up on its machine: they are never written to the queue);
+   * `enc:v1:` arguments stay encrypted, for a worker that holds the key.
+   */
+  async #remote(
+    r: LaunchRequest,
+    grant: PermissionSet,
+    signal: AbortSignal,
+    onLog: (level: LogLevel, message: string) => void,
+  ): Promise<unknown> {
+    const o = this.#o;
+    if (o.remote === undefined) {
+      throw new RemoteUnavailableError(`Task "${r.taskId}" has executor "remote"`);
+    }
+    return await o.remote.submit(
+      {
+        runId: o.runId,
+        taskId: r.taskId,
+        attempt: r.attempt,
+        tags: r.remote?.tags ?? [],
+        call: {
+          moduleUrl: r.moduleUrl,
+          workerName: r.workerName,
+          name: r.name,
+          flow: o.flow,
+          params: o.params,
+          args: r.args,
+          grant,
+          secrets: [...r.secrets],
+          ...(r.timeoutMs !== undefined ? { timeoutMs: r.timeoutMs } : {}),
+        },
+      },
+      signal,
+      (line) => onLog(line.level, o.mask(line.message)),
+    );
   }
 }

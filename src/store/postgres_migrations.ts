@@ -140,6 +140,53 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       CREATE INDEX state_by_expiry ON state (scope, expires_at) WHERE expires_at IS NOT NULL;
     `,
   },
+  {
+    description: "the task queue of remote workers; the workers themselves",
+    sql: `
+      -- One row per attempt of a task sent to remote workers (executor: remote). A worker
+      -- claims ready rows (FOR UPDATE SKIP LOCKED), each claim with a new fencing token from
+      -- task_tokens, and holds a lease it renews by heartbeat; a row whose lease lapsed is
+      -- ready again. A result is written only by the claim holding the row's token, so the late
+      -- result of a worker presumed dead is discarded. call is the task's JSON (module, name,
+      -- arguments, grant, the names of its secrets), result the outcome's JSON. A task's tags
+      -- must all be among a worker's tags for it to claim the row.
+      CREATE SEQUENCE task_tokens;
+      CREATE TABLE task_queue (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        run_id text NOT NULL,
+        task_id text NOT NULL,
+        attempt integer NOT NULL,
+        idempotency_key text NOT NULL,
+        tags text[] NOT NULL DEFAULT '{}',
+        call text NOT NULL,
+        status text NOT NULL DEFAULT 'queued',
+        token bigint,
+        worker_id text,
+        claims integer NOT NULL DEFAULT 0,
+        lease_expires_at timestamptz,
+        result text,
+        enqueued_at timestamptz NOT NULL DEFAULT now(),
+        started_at timestamptz,
+        finished_at timestamptz
+      );
+      CREATE INDEX task_queue_ready ON task_queue (id) WHERE status = 'queued';
+      CREATE INDEX task_queue_leased ON task_queue (lease_expires_at) WHERE status = 'running';
+      CREATE INDEX task_queue_by_run ON task_queue (run_id);
+
+      -- The live workers: each renews its row by heartbeat (expires_at on the server's clock).
+      CREATE TABLE workers (
+        worker_id text PRIMARY KEY,
+        host text NOT NULL,
+        pid integer NOT NULL,
+        tags text[] NOT NULL,
+        concurrency integer NOT NULL,
+        running integer NOT NULL DEFAULT 0,
+        started_at timestamptz NOT NULL DEFAULT now(),
+        heartbeat_at timestamptz NOT NULL DEFAULT now(),
+        expires_at timestamptz NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The schema version this code writes. */

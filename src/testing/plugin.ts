@@ -144,13 +144,15 @@ export function runPlugin<T = unknown, P = any>(
   const signal = options.signal ?? new AbortController().signal;
   const secrets = options.secrets ?? {};
   const taskId = options.taskId ?? plugin.name;
+  const runId = options.runId ?? "test-run";
   const ctx: TaskContext = {
-    runId: options.runId ?? "test-run",
+    runId,
     flow: "test",
     taskId,
     name: plugin.workerName,
     attempt: options.attempt ?? 1,
     params: {},
+    idempotencyKey: `${runId}:${taskId}`,
     signal,
     log: { debug: log("debug"), info: log("info"), warn: log("warning"), error: log("error") },
     sleep: (ms) => sleep(clock, ms, signal),

@@ -186,7 +186,7 @@ Deno.test("config exits 2 listing every problem in the file, variables and flags
         "error: invalid configuration (5 problems):",
         '  orchestra.yaml:1:1: Unknown setting "concurency" (did you mean "concurrency"?)',
         '  orchestra.yaml:2:10: Setting "workers" must be a whole number ≥ 1, got 0',
-        '  ORCHESTRA_EXECUTOR must be one of inline, worker, process, got "thread"',
+        '  ORCHESTRA_EXECUTOR must be one of inline, worker, process, remote, got "thread"',
         '  --log-format must be one of text, json, got "jsn" (did you mean "json"?)',
         '  --workers must be a whole number ≥ 1, got "x"',
         "",

@@ -221,7 +221,7 @@ Deno.test("resolveConfig() reports every problem in the file at once, with posit
           "policyFile, secretsFile, workers, executor, durability, maxOutput, store, tokensFile",
       },
       {
-        message: 'Setting "executor" must be one of inline, worker, process, got a list',
+        message: 'Setting "executor" must be one of inline, worker, process, remote, got a list',
         location: at(8, 11),
       },
       {
@@ -320,7 +320,7 @@ Deno.test("resolveConfig() names the environment variable of each bad value", as
       '(did you mean "warning"?)',
       'ORCHESTRA_LOG_FORMAT must be one of text, json, got "yaml"',
       'ORCHESTRA_WORKERS must be a whole number ≥ 1, got "0"',
-      'ORCHESTRA_EXECUTOR must be one of inline, worker, process, got "wrker" ' +
+      'ORCHESTRA_EXECUTOR must be one of inline, worker, process, remote, got "wrker" ' +
       '(did you mean "worker"?)',
     ]);
   });
@@ -337,7 +337,7 @@ Deno.test("resolveConfig() names the flag of each bad value, with file and env p
       'Setting "workers" must be a whole number ≥ 1, got "many" (a string)',
       'ORCHESTRA_CONCURRENCY must be a whole number ≥ 1, got "-1"',
       "--concurrency must be a whole number ≥ 1, got 1.5",
-      '--executor must be one of inline, worker, process, got "ssh"',
+      '--executor must be one of inline, worker, process, remote, got "ssh"',
       '--state-dir must be a path (a non-empty string), got "" (a string)',
     ]);
   });

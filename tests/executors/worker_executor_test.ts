@@ -59,6 +59,7 @@ Deno.test("WorkerExecutor sends the pool the call with its grant, secrets and co
     taskId: "read#2",
     attempt: 2,
     params: { p: 1 },
+    idempotencyKey: "r:read#2",
   });
   assert.deepEqual(sent.grant, { read: ["./data"] }, "without authorization: what it requested");
   assert.deepEqual(sent.secrets, { TOKEN: "value-of-TOKEN" });

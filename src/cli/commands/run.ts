@@ -12,6 +12,7 @@ import type { RunEvent } from "../../core/events.ts";
 import { taskContextStorage } from "../../core/protocol.ts";
 import { captureConsole } from "../../executors/console_capture.ts";
 import { WorkerPool } from "../../executors/worker_pool.ts";
+import { RemoteUnavailableError } from "../../remote/remote_executor.ts";
 import { newRunId } from "../../engine/calls.ts";
 import type { RunRecord, TaskContext } from "../../engine/types.ts";
 import type { SecretValues } from "../../permissions/secret_values.ts";
@@ -286,6 +287,13 @@ async function executeWithStore(
     io.stderr(`error: ${secrets}\n`);
     return 2;
   }
+  // Remote tasks are queued in PostgreSQL: on SQLite they cannot run, said before anything runs.
+  const remote = remoteTasks(prepared);
+  if (remote !== undefined && prepared.settings.store === undefined) {
+    await continuation?.store.close();
+    io.stderr(`error: ${new RemoteUnavailableError(remote).message}\n`);
+    return 2;
+  }
   // Every run is recorded (<state dir>/state.db, or the --store), one transaction per tick.
   const store = continuation?.store ?? await openStateStore(prepared.settings, io);
   if (typeof store === "number") return store;
@@ -355,4 +363,11 @@ async function executeWithView(
   if (record.status === "succeeded") return 0;
   if (record.status === "cancelled" && signals.code !== undefined) return signals.code;
   return 1;
+}
+
+/** What in the run would go to remote workers (for the message when it cannot), if anything. */
+function remoteTasks(prepared: Prepared): string | undefined {
+  if (prepared.settings.executor === "remote") return "--executor remote";
+  const node = prepared.graph.nodes.find((n) => n.config.executor === "remote");
+  return node === undefined ? undefined : `Task "${node.id}" has executor "remote"`;
 }

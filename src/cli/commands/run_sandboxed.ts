@@ -10,7 +10,9 @@ import type { Logger, LogLevel } from "@logtape/logtape";
 import type { RunEvent } from "../../core/events.ts";
 import type { ResultCache } from "../../engine/cache.ts";
 import type { Journal, RestoredTask, RunRecord } from "../../engine/types.ts";
+import type { Executor } from "../../engine/executor.ts";
 import type { WorkerRunner } from "../../executors/worker_executor.ts";
+import type { RemoteExecutor } from "../../remote/remote_executor.ts";
 import { runSandboxed } from "../../host/isolate_run.ts";
 import { restartContinuation } from "../../host/restart.ts";
 import { TaskLauncher } from "../../host/task_launcher.ts";
@@ -31,6 +33,8 @@ export interface SandboxedRun {
   access: TaskAccess;
   /** The run's worker pool. */
   pool: WorkerRunner;
+  /** Where `executor: "remote"` tasks go (with a PostgreSQL store). */
+  remote: Executor & Partial<Pick<RemoteExecutor, "submit">>;
   /** Calls restored (resume, retry). */
   restore: ReadonlyMap<string, RestoredTask> | undefined;
   /** Cancels the run. */
@@ -65,6 +69,7 @@ export function runSandboxedFlow(prepared: Prepared, run: SandboxedRun): Promise
     decrypt: (value) => access.options.decrypt(value),
     mask: (text) => secrets.values.mask(text),
     pool: run.pool,
+    ...(run.remote.submit ? { remote: run.remote as RemoteExecutor } : {}),
   });
   return runSandboxed({
     ...(isolate ? { isolate } : {}),

@@ -210,7 +210,7 @@ export function buildGraph(
   graph.issues = [
     ...checker.issues,
     ...validateFlowGraph(graph, {
-      executors: ["inline", "process", "worker"],
+      executors: ["inline", "process", "worker", "remote"],
       ...(flowDir !== undefined ? { baseDir: flowDir } : {}),
     }).filter((i) =>
       !/needs unknown task|^Duplicate task id/.test(i.message) && !own.has(i.message)

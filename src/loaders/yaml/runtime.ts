@@ -387,8 +387,8 @@ function taskDefinition(
       }
       : {}),
   };
-  if (!c.uses || options.executor !== "worker") return def;
-  // The plugin's module, imported by a worker started with the task's grant.
+  if (!c.uses || (options.executor !== "worker" && options.executor !== "remote")) return def;
+  // The plugin's module, imported by a worker (or a remote worker's) started with the grant.
   return {
     ...def,
     moduleUrl: c.uses.moduleUrl,
