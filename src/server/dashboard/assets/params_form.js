@@ -61,6 +61,7 @@ export function readField(field, raw) {
       ? { value: field.options[i] }
       : { omit: true };
   }
+  if (raw === undefined || raw === null) return { omit: true };
   const text = String(raw);
   if (text.trim() === "") return { omit: true };
   if (field.type === "integer" || field.type === "number") {
