@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import {
   applyEvent,
   graphOf,
+  isKept,
   mergeRecord,
   runModel,
   shapeKey,
@@ -108,7 +109,7 @@ Deno.test("run model: retried attempts, a cache hit with its key, and a timeline
   const tl = timelineOf(m, T0 + 100);
   assert.equal(tl.start, T0);
   assert.equal(tl.end, T0 + 31);
-  const rows = Object.fromEntries(tl.rows.map((r: { id: string }) => [r.id, r]));
+  const rows = Object.fromEntries(tl.rows.map((r) => [r.id, r]));
   assert.deepEqual(
     rows.flaky.bars.map((b: { start: number; end: number; outcome: string }) => [
       b.start - T0,
@@ -167,7 +168,7 @@ Deno.test("run model: map items are folded into their group's node, with counts 
   assert.equal(tl.hidden, 1);
 });
 
-Deno.test("run model: tasks a retry kept have rows but no events, and the record's end wins", () => {
+Deno.test("run model: tasks a retry kept succeed without an attempt; the record's end wins", () => {
   const doc = {
     runId: "r2",
     flow: "f",
@@ -188,9 +189,14 @@ Deno.test("run model: tasks a retry kept have rows but no events, and the record
   };
   const m = runModel(doc);
   play(m, [
+    // As a retry journals a kept task: created and succeeded, with no attempt.
+    ev(100, "task.created", task("a", { needs: [] })),
+    ev(100, "task.succeeded", task("a", { attempt: 1, durationMs: 7 })),
     ev(100, "task.created", task("b", { needs: ["a"] })),
     ev(101, "task.started", task("b", { attempt: 1 })),
   ]);
+  assert.equal(isKept(m.tasks.get("a")), true);
+  assert.equal(isKept(m.tasks.get("b")), false);
   const rows = timelineOf(m, T0 + 110).rows;
   // The kept task is drawn at the new run's start, not back where the old run ran it.
   assert.deepEqual(

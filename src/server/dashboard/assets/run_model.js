@@ -4,7 +4,7 @@
 //
 // The record and the events overlap: the stream starts from the first event, so a task the
 // record shows finished is seen running again, then finished, and ends as the record says.
-// Tasks a retry kept from the run it retries have rows but no events.
+// Tasks a retry kept from the run it retries succeed without an attempt (see isKept).
 
 /** The states a task can be in, as the store names them. */
 export const TASK_STATES = [
@@ -42,7 +42,6 @@ function taskOfRow(t) {
     reason: t.reason,
     cacheKey: t.cacheKey,
     items: t.items,
-    events: 0,
   };
 }
 
@@ -88,7 +87,6 @@ export function mergeRecord(model, doc) {
     Object.assign(old, {
       ...fresh,
       attempts: old.attempts,
-      events: old.events,
       startedAt: fresh.startedAt ?? old.startedAt,
       finishedAt: fresh.finishedAt ?? old.finishedAt,
     });
@@ -102,7 +100,6 @@ function taskFor(model, e) {
     t = taskOfRow({ id: e.taskId, name: e.name, status: "pending" });
     model.tasks.set(e.taskId, t);
   }
-  t.events++;
   return t;
 }
 
@@ -287,6 +284,14 @@ export function shapeKey(graph) {
   return JSON.stringify([graph.nodes.map((n) => n.id), graph.edges.map((e) => [e.from, e.to])]);
 }
 
+/**
+ * Whether a task was kept from the run a retry retries: it succeeded without an attempt in
+ * this run (a retry journals such a task as created and succeeded, nothing more).
+ */
+export function isKept(t) {
+  return t.status === "succeeded" && t.attempts.length === 0 && t.kind !== "map";
+}
+
 function barsOf(t, model, now) {
   const bars = t.attempts.map((a) => ({
     attempt: a.n,
@@ -296,12 +301,15 @@ function barsOf(t, model, now) {
       ? (model.status === "running" ? "running" : "cancelled")
       : a.outcome,
   }));
-  if (bars.length === 0 && t.startedAt !== undefined && t.status !== "cached") {
-    // No attempt events: kept from the run a retry retries, or a map group.
-    const kept = t.events === 0 && t.status === "succeeded";
-    const start = kept ? Math.max(t.startedAt, model.startedAt ?? t.startedAt) : t.startedAt;
-    const end = kept ? start : (t.finishedAt ?? (model.status === "running" ? now : start));
-    bars.push({ attempt: 0, start, end, outcome: kept ? "restored" : t.status });
+  if (bars.length || t.status === "cached") return bars;
+  if (isKept(t)) {
+    // Drawn at the new run's start, not back where the old run ran it.
+    const at = model.startedAt ?? t.finishedAt ?? t.startedAt;
+    if (at !== undefined) bars.push({ attempt: 0, start: at, end: at, outcome: "restored" });
+  } else if (t.startedAt !== undefined) {
+    // A map group: from its expansion to its end.
+    const end = t.finishedAt ?? (model.status === "running" ? now : t.startedAt);
+    bars.push({ attempt: 0, start: t.startedAt, end, outcome: t.status });
   }
   return bars;
 }

@@ -5,7 +5,7 @@
 import { apiPath } from "./api.js";
 import { h } from "./dom.js";
 import { duration, localTime, plainText, shortJson } from "./format.js";
-import { itemsOf } from "./run_model.js";
+import { isKept, itemsOf } from "./run_model.js";
 import { follow } from "./sse.js";
 import { actionButton, badge, facts } from "./ui.js";
 
@@ -32,7 +32,7 @@ function logView(runId, taskId, signal) {
           "div",
           { class: ["line", `level-${data.level}`] },
           h("span", { class: "time" }, localTime(data.time).slice(11)),
-          plainText(data.message),
+          h("span", { class: "msg" }, plainText(data.message)),
         ),
       );
       count++;
@@ -122,8 +122,8 @@ export class TaskPanel {
         ["Cache key", t.cacheKey ? h("code", { class: "cache-key" }, t.cacheKey) : ""],
         [
           "Kept",
-          t.events === 0 && model.trigger?.kind === "retry" && t.status === "succeeded"
-            ? `from run ${model.trigger.of ?? ""}`
+          isKept(t) && model.trigger?.kind === "retry"
+            ? `from run ${model.trigger.of ?? ""} (not run again)`
             : "",
         ],
       ]),
