@@ -161,6 +161,6 @@ export async function flowView(root, { name, query, navigate, signal }) {
       fixedFlow: flow.name,
       navigate: (q) => navigate(route("flows", flow.name) + (q.size ? `?${q}` : "")),
       signal,
-    }),
+    }).element,
   );
 }

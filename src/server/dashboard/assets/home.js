@@ -51,45 +51,38 @@ function flowRow(f) {
   );
 }
 
-/** Renders the first page into `root`. */
+/** Renders the first page into `root`: the flows and the runs load side by side. */
 export async function homeView(root, { query, navigate, signal }) {
-  const flowsBody = h("tbody");
-  let names = [];
-  try {
-    const { flows } = await api("/api/v1/flows", { signal });
-    names = flows.map((f) => f.name);
-    flowsBody.append(...flows.map(flowRow));
-    if (!flows.length) {
-      flowsBody.append(
-        h("tr", {}, h("td", { colspan: 6, class: "muted" }, "No flows under the served paths.")),
-      );
-    }
-  } catch (e) {
-    if (signal.aborted) return;
-    throw e;
-  }
-  root.replaceChildren(
-    h("h1", {}, "Flows"),
-    h(
-      "table",
-      { id: "flows" },
-      h(
-        "thead",
-        {},
-        h(
-          "tr",
-          {},
-          ["Flow", "Valid", "Schedules", "Next run", "Webhook", ""].map((t) => h("th", {}, t)),
-        ),
-      ),
-      flowsBody,
-    ),
-    h("h2", {}, "Runs"),
-    runsTable({
-      query,
-      navigate: (q) => navigate(route() + (q.size ? `?${q}` : "")),
-      flows: names,
-      signal,
-    }),
+  const flowsBody = h(
+    "tbody",
+    {},
+    h("tr", {}, h("td", { colspan: 6, class: "muted" }, "Loading…")),
   );
+  const flowsTable = h(
+    "table",
+    { id: "flows" },
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        ["Flow", "Valid", "Schedules", "Next run", "Webhook", ""].map((t) => h("th", {}, t)),
+      ),
+    ),
+    flowsBody,
+  );
+  const runs = runsTable({
+    query,
+    navigate: (q) => navigate(route() + (q.size ? `?${q}` : "")),
+    signal,
+  });
+  root.replaceChildren(h("h1", {}, "Flows"), flowsTable, h("h2", {}, "Runs"), runs.element);
+  const { flows } = await api("/api/v1/flows", { signal });
+  flowsBody.replaceChildren(
+    ...(flows.length
+      ? flows.map(flowRow)
+      : [h("tr", {}, h("td", { colspan: 6, class: "muted" }, "No flows under the served paths."))]),
+  );
+  runs.setFlows(flows.map((f) => f.name));
 }

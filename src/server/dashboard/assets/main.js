@@ -2,12 +2,17 @@
 // form, and one view at a time (leaving a view aborts its streams and timers).
 
 import { setToken, token } from "./api.js";
-import { flowView } from "./flow_page.js";
 import { h } from "./dom.js";
-import { homeView } from "./home.js";
-import { runView } from "./run_page.js";
-import { schedulesView } from "./schedules.js";
 import { errorText, notice } from "./ui.js";
+
+// Each view is loaded when it is first shown: the first page does not wait for the run page's
+// graph library.
+const VIEWS = {
+  home: () => import("./home.js").then((m) => m.homeView),
+  flow: () => import("./flow_page.js").then((m) => m.flowView),
+  run: () => import("./run_page.js").then((m) => m.runView),
+  schedules: () => import("./schedules.js").then((m) => m.schedulesView),
+};
 
 /** The route of a `location.hash`: its decoded path segments and its query. */
 export function parseRoute(hash) {
@@ -43,13 +48,14 @@ async function render() {
   root.dataset.view = parts[0] ?? "home";
   root.replaceChildren(h("p", { class: "muted" }, "Loading…"));
   try {
-    if (parts.length === 0) await homeView(root, context);
+    if (parts.length === 0) await (await VIEWS.home())(root, context);
     else if (parts[0] === "flows" && parts.length === 2) {
-      await flowView(root, { ...context, name: parts[1] });
+      await (await VIEWS.flow())(root, { ...context, name: parts[1] });
     } else if (parts[0] === "runs" && parts.length === 2) {
-      await runView(root, { ...context, id: parts[1] });
-    } else if (parts[0] === "schedules" && parts.length === 1) await schedulesView(root, context);
-    else {
+      await (await VIEWS.run())(root, { ...context, id: parts[1] });
+    } else if (parts[0] === "schedules" && parts.length === 1) {
+      await (await VIEWS.schedules())(root, context);
+    } else {
       root.replaceChildren(
         h("h1", {}, "Nothing here"),
         h(

@@ -11,10 +11,10 @@ const STATUSES = ["running", "succeeded", "failed", "cancelled"];
 const PAGE = 50;
 
 /**
- * The runs list, in a new element. `query` holds the filters (`flow`, `status`, `offset`);
- * `navigate(query)` changes them. With `fixedFlow` there is no flow filter.
+ * The runs list: `{ element, setFlows(names) }`. `query` holds the filters (`flow`, `status`,
+ * `offset`); `navigate(query)` changes them. With `fixedFlow` there is no flow filter.
  */
-export function runsTable({ query, navigate, flows = [], fixedFlow, signal, refreshMs = 3000 }) {
+export function runsTable({ query, navigate, fixedFlow, signal, refreshMs = 3000 }) {
   const flow = fixedFlow ?? query.get("flow") ?? "";
   const status = query.get("status") ?? "";
   const offset = Math.max(0, Number(query.get("offset") ?? 0) || 0);
@@ -43,6 +43,12 @@ export function runsTable({ query, navigate, flows = [], fixedFlow, signal, refr
     h("option", { value: "" }, "any status"),
     STATUSES.map((st) => h("option", { value: st }, st)),
   );
+  // The flow filter's choices arrive with the flows (setFlows), not before the first page.
+  const flowChoices = (names) => [
+    h("option", { value: "" }, "every flow"),
+    // A filter on a flow the server no longer has still shows as chosen.
+    [...new Set([...names, ...(flow ? [flow] : [])])].map((f) => h("option", { value: f }, f)),
+  ];
   const flowSelect = fixedFlow ? undefined : h(
     "select",
     {
@@ -51,9 +57,7 @@ export function runsTable({ query, navigate, flows = [], fixedFlow, signal, refr
       on: { change: (e) => go({ flow: e.target.value, offset: 0 }) },
       value: flow,
     },
-    h("option", { value: "" }, "every flow"),
-    // A filter on a flow the server no longer has still shows as chosen.
-    [...new Set([...flows, ...(flow ? [flow] : [])])].map((f) => h("option", { value: f }, f)),
+    flowChoices([]),
   );
   const el = h(
     "section",
@@ -98,6 +102,7 @@ export function runsTable({ query, navigate, flows = [], fixedFlow, signal, refr
     );
     next.disabled = page.next === null;
     info.textContent = page.runs.length ? `runs ${offset + 1}–${offset + page.runs.length}` : "";
+    if (el.dataset.loaded !== "true") performance.mark("orchestra:runs-shown");
     el.dataset.loaded = "true";
   };
   const tick = async () => {
@@ -113,5 +118,13 @@ export function runsTable({ query, navigate, flows = [], fixedFlow, signal, refr
     }
   };
   tick();
-  return el;
+  return {
+    element: el,
+    /** Gives the flow filter its choices. */
+    setFlows(names) {
+      if (!flowSelect) return;
+      flowSelect.replaceChildren(...flowChoices(names).flat());
+      flowSelect.value = flow;
+    },
+  };
 }
