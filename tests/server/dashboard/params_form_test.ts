@@ -57,9 +57,7 @@ Deno.test("params form: each param gets a control for its type, enum, default an
 });
 
 Deno.test("params form: typed text becomes JSON of the param's type; empty means the default", () => {
-  const f = Object.fromEntries(
-    fieldsOf(SCHEMA).map((x: { name: string }) => [x.name, x]),
-  );
+  const f = Object.fromEntries(fieldsOf(SCHEMA).map((x) => [x.name, x]));
   assert.deepEqual(readField(f.n, " 42 "), { value: 42 });
   assert.deepEqual(readField(f.n, "x"), { value: "x" }, "sent as typed: the API says why not");
   assert.deepEqual(readField(f.n, ""), { omit: true });
