@@ -220,3 +220,32 @@ Deno.test("run model: tasks a retry kept succeed without an attempt; the record'
   assert.deepEqual(m.tasks.get("b").result, { ok: true });
   assert.equal(m.tasks.get("b").attempts.length, 1, "the attempts seen stay");
 });
+
+Deno.test("run model: a resumed run runs again after its first end, in the same journal", () => {
+  const m = runModel({ runId: "r1", flow: "f", status: "running", startedAt: iso(0), tasks: [] });
+  play(m, [
+    ev(0, "run.started", { flow: "f", params: {} }),
+    ev(0, "task.created", task("a", { needs: [] })),
+    ev(1, "task.started", task("a", { attempt: 1 })),
+    ev(2, "task.cancelled", task("a")),
+    ev(2, "run.finished", { flow: "f", status: "cancelled", error: "cancelled" }),
+  ]);
+  assert.equal(m.status, "cancelled");
+  play(m, [
+    ev(10, "run.started", { flow: "f", params: {} }),
+    ev(10, "task.created", task("a", { needs: [] })),
+    ev(11, "task.started", task("a", { attempt: 1 })),
+  ]);
+  assert.deepEqual([m.status, m.finishedAt, m.error], ["running", undefined, undefined]);
+  assert.equal(m.tasks.get("a").status, "running");
+  play(m, [
+    ev(15, "task.succeeded", task("a", { attempt: 1, durationMs: 4 })),
+    ev(15, "run.finished", { flow: "f", status: "succeeded" }),
+  ]);
+  assert.deepEqual(
+    m.tasks.get("a").attempts.map((a: { outcome: string }) => a.outcome),
+    ["cancelled", "succeeded"],
+  );
+  assert.equal(m.status, "succeeded");
+  assert.equal(m.startedAt, T0, "the run's start is its first");
+});

@@ -128,8 +128,11 @@ export function applyEvent(model, e, seq) {
   if (seq !== undefined) model.lastSeq = Math.max(model.lastSeq, seq);
   switch (e.type) {
     case "run.started":
+      // A second start after an end is a resume: the run goes on in the same journal.
       model.startedAt ??= e.time;
-      if (!model.finishedAt) model.status = "running";
+      model.status = "running";
+      model.finishedAt = undefined;
+      model.error = undefined;
       return "state";
     case "run.finished":
       model.status = e.status;
