@@ -187,6 +187,44 @@ browserTest(
       );
 
       await t.step(
+        "cancel a running run, then resume it: the same run goes on to green",
+        async () => {
+          const r = await call(`${s.url}/api/v1/flows/pipeline/runs`, "POST", {
+            params: { rows: 1, pause: 3 },
+          });
+          const id = r.json.runId as string;
+          await page.goto(`${s.url}/#/runs/${id}`);
+          await waitNode(page, "wait", "running");
+          await page.locator("#cancel").click();
+          await page.locator('#view[data-status="cancelled"]').waitFor();
+          await waitNode(page, "wait", "cancelled");
+          await page.locator("#resume").click();
+          await waitNode(page, "wait", "running");
+          for (const task of ["extract", "wait", "load"]) await waitNode(page, task, "succeeded");
+          await page.locator('#view[data-status="succeeded"]').waitFor();
+          assert.equal(await runIdOf(page), id, "resumed in place");
+          assert.equal((await waitRun(s.url, id)).status, "succeeded");
+        },
+      );
+
+      await t.step(
+        "a schedule: triggered by hand (its run shows the schedule), paused, resumed",
+        async () => {
+          await page.goto(`${s.url}/#/flows/pipeline`);
+          const row = page.locator('#schedules tr[data-schedule="pipeline:0"]');
+          await row.locator('button[data-action="trigger"]').click();
+          await page.locator("#notice").getByText(/^Started run /).waitFor();
+          await page.locator("#runs .trigger", { hasText: "schedule pipeline:0" }).first()
+            .waitFor();
+          await row.locator('button[data-action="pause"]').click();
+          await row.locator('.badge[data-status="paused"]').waitFor();
+          await row.locator('button[data-action="resume"]').click();
+          await row.locator('button[data-action="pause"]').waitFor();
+          assert.equal(await row.locator('.badge[data-status="paused"]').count(), 0);
+        },
+      );
+
+      await t.step(
         "a map group with its items, retried attempts and a cache hit with its key",
         async () => {
           for (let i = 0; i < 2; i++) {
