@@ -38,6 +38,27 @@ function subtitle(n, task) {
   return parts.join(" · ");
 }
 
+/** The arrow head of the edges. */
+function arrowHead() {
+  return s(
+    "defs",
+    {},
+    s(
+      "marker",
+      {
+        id: "arrow",
+        viewBox: "0 0 10 10",
+        refX: 9,
+        refY: 5,
+        markerWidth: 7,
+        markerHeight: 7,
+        orient: "auto-start-reverse",
+      },
+      s("path", { class: "arrow", d: "M0,0 L10,5 L0,10 z" }),
+    ),
+  );
+}
+
 /** The graph of a run, in `container`; `onSelect(taskId)` when a node is chosen. */
 export class GraphView {
   #container;
@@ -74,33 +95,16 @@ export class GraphView {
     for (const e of graph.edges) g.setEdge(e.from, e.to);
     dagre.layout(g);
     const size = g.graph();
+    const width = Math.ceil(size.width ?? 0);
+    const height = Math.ceil(size.height ?? 0);
     const svg = s("svg", {
       class: "graph",
-      width: Math.ceil(size.width ?? 0),
-      height: Math.ceil(size.height ?? 0),
-      viewBox: `0 0 ${Math.ceil(size.width ?? 0)} ${Math.ceil(size.height ?? 0)}`,
+      width,
+      height,
+      viewBox: `0 0 ${width} ${height}`,
       role: "group",
       "aria-label": "Tasks of the run",
-    });
-    svg.append(
-      s(
-        "defs",
-        {},
-        s(
-          "marker",
-          {
-            id: "arrow",
-            viewBox: "0 0 10 10",
-            refX: 9,
-            refY: 5,
-            markerWidth: 7,
-            markerHeight: 7,
-            orient: "auto-start-reverse",
-          },
-          s("path", { class: "arrow", d: "M0,0 L10,5 L0,10 z" }),
-        ),
-      ),
-    );
+    }, arrowHead());
     for (const e of g.edges()) {
       const points = g.edge(e).points ?? [];
       if (!points.length) continue;
@@ -117,41 +121,46 @@ export class GraphView {
     }
     this.#nodes.clear();
     for (const n of graph.nodes) {
-      const box = g.node(n.id);
-      const w = box.width;
-      const h = box.height;
-      const chars = Math.floor((w - 20) / CHAR_PX);
-      const title = s("title", {}, n.id);
-      const sub = s("text", { class: "sub", x: 10, y: 31 }, "");
-      const el = s(
-        "g",
-        {
-          class: "node",
-          transform: `translate(${(box.x - w / 2).toFixed(1)},${(box.y - h / 2).toFixed(1)})`,
-          tabindex: 0,
-          role: "button",
-          dataset: { task: n.id, kind: n.kind },
-          on: {
-            click: () => this.#onSelect(n.id),
-            keydown: (ev) => {
-              if (ev.key === "Enter" || ev.key === " ") {
-                ev.preventDefault();
-                this.#onSelect(n.id);
-              }
-            },
-          },
-        },
-        title,
-        s("rect", { class: "box", width: w, height: h }),
-        s("text", { class: "label", x: 10, y: 17 }, clip(n.label, chars)),
-        sub,
-      );
-      const bar = n.kind === "map" ? s("g", { class: "segments" }) : undefined;
-      if (bar) el.append(bar);
-      svg.append(el);
-      this.#nodes.set(n.id, { el, title, sub, bar, width: w, chars });
+      const ref = this.#node(n, g.node(n.id));
+      svg.append(ref.el);
+      this.#nodes.set(n.id, ref);
     }
     this.#container.replaceChildren(svg);
+  }
+
+  /** A node at its place in the layout; its state is painted by #paint. */
+  #node(n, box) {
+    const w = box.width;
+    const h = box.height;
+    const chars = Math.floor((w - 20) / CHAR_PX);
+    const title = s("title", {}, n.id);
+    const sub = s("text", { class: "sub", x: 10, y: 31 }, "");
+    const bar = n.kind === "map" ? s("g", { class: "segments" }) : undefined;
+    const choose = () => this.#onSelect(n.id);
+    const el = s(
+      "g",
+      {
+        class: "node",
+        transform: `translate(${(box.x - w / 2).toFixed(1)},${(box.y - h / 2).toFixed(1)})`,
+        tabindex: 0,
+        role: "button",
+        dataset: { task: n.id, kind: n.kind },
+        on: {
+          click: choose,
+          keydown: (ev) => {
+            if (ev.key !== "Enter" && ev.key !== " ") return;
+            ev.preventDefault();
+            choose();
+          },
+        },
+      },
+      title,
+      s("rect", { class: "box", width: w, height: h }),
+      s("text", { class: "label", x: 10, y: 17 }, clip(n.label, chars)),
+      sub,
+      bar,
+    );
+    return { el, title, sub, bar, width: w, chars };
   }
 
   #paint(ref, n, task, selected) {

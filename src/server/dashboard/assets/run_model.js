@@ -116,9 +116,108 @@ function close(t, time, outcome) {
   }
 }
 
+// What each event type does to the model: "structure" when tasks or edges were added, "state"
+// when only states changed.
+const ON_EVENT = {
+  "run.started"(model, e) {
+    // A second start after an end is a resume: the run goes on in the same journal.
+    model.startedAt ??= e.time;
+    model.status = "running";
+    model.finishedAt = undefined;
+    model.error = undefined;
+    return "state";
+  },
+  "run.finished"(model, e) {
+    model.status = e.status;
+    model.finishedAt = e.time;
+    if (e.error !== undefined) model.error = e.error;
+    for (const t of model.tasks.values()) close(t, e.time, "cancelled");
+    return "state";
+  },
+  "task.created"(model, e) {
+    const known = model.tasks.has(e.taskId);
+    const t = taskFor(model, e);
+    const needs = Array.isArray(e.needs) ? e.needs : [];
+    const changed = !known || t.needs.join("\n") !== needs.join("\n") ||
+      t.group !== e.group || t.kind !== (e.kind ?? "task");
+    t.needs = [...needs];
+    t.kind = e.kind ?? "task";
+    if (e.group !== undefined) t.group = e.group;
+    return changed ? "structure" : "state";
+  },
+  "task.started"(model, e) {
+    const t = taskFor(model, e);
+    t.status = "running";
+    t.startedAt ??= e.time;
+    t.finishedAt = undefined;
+    const open = openAttempt(t);
+    if (!open || open.n !== e.attempt) {
+      if (open) close(t, e.time, "retried");
+      t.attempts.push({ n: e.attempt, start: e.time, end: undefined, outcome: "running" });
+    }
+    t.attemptCount = Math.max(t.attemptCount, e.attempt);
+    return "state";
+  },
+  "task.retrying"(model, e) {
+    const t = taskFor(model, e);
+    close(t, e.time, "retried");
+    t.error = e.error;
+    return "state";
+  },
+  "task.succeeded"(model, e) {
+    const t = taskFor(model, e);
+    t.status = "succeeded";
+    t.finishedAt = e.time;
+    t.error = undefined;
+    close(t, e.time, "succeeded");
+    return "state";
+  },
+  "task.failed"(model, e) {
+    const t = taskFor(model, e);
+    t.status = "failed";
+    t.finishedAt = e.time;
+    t.error = e.error;
+    t.attemptCount = Math.max(t.attemptCount, e.attempts ?? 0);
+    close(t, e.time, "failed");
+    return "state";
+  },
+  "task.cached"(model, e) {
+    const t = taskFor(model, e);
+    t.status = "cached";
+    t.cacheKey = e.key;
+    t.startedAt ??= e.time;
+    t.finishedAt = e.time;
+    t.cachedAt = e.time;
+    return "state";
+  },
+  "task.skipped"(model, e) {
+    const t = taskFor(model, e);
+    t.status = "skipped";
+    t.reason = e.reason;
+    t.finishedAt = e.time;
+    return "state";
+  },
+  "task.cancelled"(model, e) {
+    const t = taskFor(model, e);
+    t.status = "cancelled";
+    t.finishedAt = e.time;
+    close(t, e.time, "cancelled");
+    return "state";
+  },
+  "map.expanded"(model, e) {
+    const t = taskFor(model, e);
+    t.kind = "map";
+    t.items = e.items;
+    t.startedAt ??= e.time;
+    if (!ENDED.has(t.status)) t.status = "running";
+    return "state";
+  },
+};
+
 /**
  * Applies one event of the run. Returns `"structure"` when tasks or edges were added (the
- * graph must be laid out again), `"state"` when only states changed, `false` for nothing.
+ * graph must be laid out again), `"state"` when only states changed, `false` for nothing
+ * (a log line, an event type this page does not know).
  *
  * @param {ReturnType<typeof runModel>} model
  * @param {Record<string, any>} e a RunEvent
@@ -126,101 +225,8 @@ function close(t, time, outcome) {
  */
 export function applyEvent(model, e, seq) {
   if (seq !== undefined) model.lastSeq = Math.max(model.lastSeq, seq);
-  switch (e.type) {
-    case "run.started":
-      // A second start after an end is a resume: the run goes on in the same journal.
-      model.startedAt ??= e.time;
-      model.status = "running";
-      model.finishedAt = undefined;
-      model.error = undefined;
-      return "state";
-    case "run.finished":
-      model.status = e.status;
-      model.finishedAt = e.time;
-      if (e.error !== undefined) model.error = e.error;
-      for (const t of model.tasks.values()) close(t, e.time, "cancelled");
-      return "state";
-    case "task.created": {
-      const known = model.tasks.has(e.taskId);
-      const t = taskFor(model, e);
-      const needs = Array.isArray(e.needs) ? e.needs : [];
-      const changed = !known || t.needs.join("\n") !== needs.join("\n") ||
-        t.group !== e.group || t.kind !== (e.kind ?? "task");
-      t.needs = [...needs];
-      t.kind = e.kind ?? "task";
-      if (e.group !== undefined) t.group = e.group;
-      return changed ? "structure" : "state";
-    }
-    case "task.started": {
-      const t = taskFor(model, e);
-      t.status = "running";
-      t.startedAt ??= e.time;
-      t.finishedAt = undefined;
-      const open = openAttempt(t);
-      if (!open || open.n !== e.attempt) {
-        if (open) close(t, e.time, "retried");
-        t.attempts.push({ n: e.attempt, start: e.time, end: undefined, outcome: "running" });
-      }
-      t.attemptCount = Math.max(t.attemptCount, e.attempt);
-      return "state";
-    }
-    case "task.retrying": {
-      const t = taskFor(model, e);
-      close(t, e.time, "retried");
-      t.error = e.error;
-      return "state";
-    }
-    case "task.succeeded": {
-      const t = taskFor(model, e);
-      t.status = "succeeded";
-      t.finishedAt = e.time;
-      t.error = undefined;
-      close(t, e.time, "succeeded");
-      return "state";
-    }
-    case "task.failed": {
-      const t = taskFor(model, e);
-      t.status = "failed";
-      t.finishedAt = e.time;
-      t.error = e.error;
-      t.attemptCount = Math.max(t.attemptCount, e.attempts ?? 0);
-      close(t, e.time, "failed");
-      return "state";
-    }
-    case "task.cached": {
-      const t = taskFor(model, e);
-      t.status = "cached";
-      t.cacheKey = e.key;
-      t.startedAt ??= e.time;
-      t.finishedAt = e.time;
-      t.cachedAt = e.time;
-      return "state";
-    }
-    case "task.skipped": {
-      const t = taskFor(model, e);
-      t.status = "skipped";
-      t.reason = e.reason;
-      t.finishedAt = e.time;
-      return "state";
-    }
-    case "task.cancelled": {
-      const t = taskFor(model, e);
-      t.status = "cancelled";
-      t.finishedAt = e.time;
-      close(t, e.time, "cancelled");
-      return "state";
-    }
-    case "map.expanded": {
-      const t = taskFor(model, e);
-      t.kind = "map";
-      t.items = e.items;
-      t.startedAt ??= e.time;
-      if (!ENDED.has(t.status)) t.status = "running";
-      return "state";
-    }
-    default:
-      return false;
-  }
+  const on = Object.hasOwn(ON_EVENT, e.type) ? ON_EVENT[e.type] : undefined;
+  return on ? on(model, e) : false;
 }
 
 /** The items of a map group, in order. */

@@ -72,10 +72,79 @@ function tasksTable(model, select) {
   );
 }
 
+/** The run's facts: flow, trigger, times, params, result, error. */
+function aboutOf(model) {
+  const iso = (t) => (t === undefined ? undefined : new Date(t).toISOString());
+  return facts([
+    ["Flow", flowLink(model.flow)],
+    ["Trigger", triggerText(model.trigger)],
+    ["Started", localTime(model.startedAt)],
+    ["Took", span(iso(model.startedAt), iso(model.finishedAt))],
+    ["Params", h("code", {}, shortJson(model.params, 400))],
+    [
+      "Result",
+      model.result !== undefined && model.result !== null
+        ? h("code", {}, shortJson(model.result, 400))
+        : "",
+    ],
+    ["Error", model.error ? h("span", { class: "run-error" }, model.error) : ""],
+  ]);
+}
+
+/** The buttons a run in its state offers: Cancel while it runs; Resume and Retry after a failure. */
+function actionsOf(model, { retry, navigate }) {
+  const running = model.status === "running";
+  const again = !running && model.status !== "succeeded";
+  const post = (what) => api(apiPath`/runs/${model.runId}/${what}`, { method: "POST", body: {} });
+  return [
+    running
+      ? actionButton("Cancel", async () => {
+        await post("cancel");
+        notice("Cancellation requested");
+      }, { id: "cancel" })
+      : "",
+    again
+      ? actionButton("Resume", async () => {
+        await post("resume");
+        navigate(route("runs", model.runId));
+      }, { id: "resume", title: "Run what did not succeed again, in this run" })
+      : "",
+    again
+      ? actionButton("Retry", () => retry(undefined), {
+        id: "retry",
+        title: "A new run of what did not succeed; the rest is kept",
+      })
+      : "",
+  ];
+}
+
+/** Follows the run's events into the model, calling `draw()` on each change. */
+function followRun(model, root, { signal, draw }) {
+  const q = new URLSearchParams({ types: GRAPH_EVENTS.join(",") });
+  root.dataset.live = "following";
+  follow(`${apiPath`/runs/${model.runId}/events`}?${q}`, {
+    signal,
+    onEvent: ({ id: seq, data }) => {
+      if (data && applyEvent(model, data, Number(seq))) draw();
+    },
+    onEnd: async () => {
+      // The record has what events do not: results, and the tasks a retry kept.
+      try {
+        mergeRecord(model, await api(apiPath`/runs/${model.runId}`, { signal }));
+      } catch { /* drawn from the events */ }
+      root.dataset.live = "ended";
+      draw();
+    },
+    onError: (message) => notice(message, "error"),
+  });
+  // Durations and running bars grow while the run goes on.
+  const clock = setInterval(() => model.status === "running" && draw(), 1000);
+  signal.addEventListener("abort", () => clearInterval(clock), { once: true });
+}
+
 /** Renders run `id` into `root`, live while it runs. */
 export async function runView(root, { id, query, navigate, signal }) {
-  const doc = await api(apiPath`/runs/${id}`, { signal });
-  const model = runModel(doc);
+  const model = runModel(await api(apiPath`/runs/${id}`, { signal }));
   let selected = query.get("task") ?? undefined;
   const title = h("span", { class: "run-status" });
   const about = h("div", {});
@@ -111,61 +180,22 @@ export async function runView(root, { id, query, navigate, signal }) {
     h("h2", {}, "Tasks"),
     tasksBox,
   );
-
-  const drawAbout = () => {
-    title.replaceChildren(badge(model.status));
-    root.dataset.status = model.status;
-    const iso = (t) => (t === undefined ? undefined : new Date(t).toISOString());
-    about.replaceChildren(facts([
-      ["Flow", flowLink(model.flow)],
-      ["Trigger", triggerText(model.trigger)],
-      ["Started", localTime(model.startedAt)],
-      ["Took", span(iso(model.startedAt), iso(model.finishedAt))],
-      ["Params", h("code", {}, shortJson(model.params, 400))],
-      [
-        "Result",
-        model.result !== undefined && model.result !== null
-          ? h("code", {}, shortJson(model.result, 400))
-          : "",
-      ],
-      ["Error", model.error ? h("span", { class: "run-error" }, model.error) : ""],
-    ]));
-  };
   let shownStatus;
-  const drawActions = () => {
-    if (shownStatus === model.status) return;
-    shownStatus = model.status;
-    const running = model.status === "running";
-    actions.replaceChildren(
-      running
-        ? actionButton("Cancel", async () => {
-          await api(apiPath`/runs/${model.runId}/cancel`, { method: "POST", body: {} });
-          notice("Cancellation requested");
-        }, { id: "cancel" })
-        : "",
-      !running && model.status !== "succeeded"
-        ? actionButton("Resume", async () => {
-          await api(apiPath`/runs/${model.runId}/resume`, { method: "POST", body: {} });
-          navigate(route("runs", model.runId));
-        }, { id: "resume", title: "Run what did not succeed again, in this run" })
-        : "",
-      !running && model.status !== "succeeded"
-        ? actionButton("Retry", () => retry(undefined), {
-          id: "retry",
-          title: "A new run of what did not succeed; the rest is kept",
-        })
-        : "",
-    );
-  };
   let queued = false;
+  // At most one drawing a frame, however fast the events come.
   function draw() {
     if (queued || signal.aborted) return;
     queued = true;
     requestAnimationFrame(() => {
       queued = false;
       if (signal.aborted) return;
-      drawAbout();
-      drawActions();
+      title.replaceChildren(badge(model.status));
+      root.dataset.status = model.status;
+      about.replaceChildren(aboutOf(model));
+      if (shownStatus !== model.status) {
+        shownStatus = model.status;
+        actions.replaceChildren(...actionsOf(model, { retry, navigate }));
+      }
       graph.update(graphOf(model), model, selected);
       drawTimeline(timelineBox, timelineOf(model), { selected, onSelect: select });
       tasksBox.replaceChildren(tasksTable(model, select));
@@ -173,24 +203,5 @@ export async function runView(root, { id, query, navigate, signal }) {
     });
   }
   draw();
-  // Durations and running bars grow while the run goes on.
-  const clock = setInterval(() => model.status === "running" && draw(), 1000);
-  signal.addEventListener("abort", () => clearInterval(clock), { once: true });
-  const q = new URLSearchParams({ types: GRAPH_EVENTS.join(",") });
-  follow(`${apiPath`/runs/${model.runId}/events`}?${q}`, {
-    signal,
-    onEvent: ({ id: seq, data }) => {
-      if (data && applyEvent(model, data, Number(seq))) draw();
-    },
-    onEnd: async () => {
-      // The record has what events do not: results, and the tasks a retry kept.
-      try {
-        mergeRecord(model, await api(apiPath`/runs/${model.runId}`, { signal }));
-      } catch { /* drawn from the events */ }
-      root.dataset.live = "ended";
-      draw();
-    },
-    onError: (message) => notice(message, "error"),
-  });
-  root.dataset.live = "following";
+  followRun(model, root, { signal, draw });
 }

@@ -10,28 +10,22 @@ import { badge, errorText, flowLink, runLink, triggerText } from "./ui.js";
 const STATUSES = ["running", "succeeded", "failed", "cancelled"];
 const PAGE = 50;
 
-/**
- * The runs list: `{ element, setFlows(names) }`. `query` holds the filters (`flow`, `status`,
- * `offset`); `navigate(query)` changes them. With `fixedFlow` there is no flow filter.
- */
-export function runsTable({ query, navigate, fixedFlow, signal, refreshMs = 3000 }) {
-  const flow = fixedFlow ?? query.get("flow") ?? "";
-  const status = query.get("status") ?? "";
-  const offset = Math.max(0, Number(query.get("offset") ?? 0) || 0);
-  const body = h("tbody");
-  const info = h("span", { class: "muted" });
-  const prev = h("button", { type: "button", disabled: offset === 0 }, "← Newer");
-  const next = h("button", { type: "button", disabled: true }, "Older →");
-  const go = (changes) => {
-    const q = new URLSearchParams(query);
-    for (const [k, v] of Object.entries(changes)) {
-      if (v === "" || v === 0 || v === undefined) q.delete(k);
-      else q.set(k, String(v));
-    }
-    navigate(q);
-  };
-  prev.addEventListener("click", () => go({ offset: Math.max(0, offset - PAGE) }));
-  next.addEventListener("click", () => go({ offset: offset + PAGE }));
+/** One run of the list. */
+function runRow(r) {
+  return h(
+    "tr",
+    { class: `run status-${r.status}`, dataset: { run: r.runId } },
+    h("td", {}, runLink(r.runId, r.runId.slice(0, 13))),
+    h("td", {}, flowLink(r.flow)),
+    h("td", {}, badge(r.status)),
+    h("td", { title: localTime(r.startedAt) }, relative(r.startedAt)),
+    h("td", {}, span(r.startedAt, r.finishedAt)),
+    h("td", {}, triggerText(r.trigger), r.error ? h("div", { class: "muted" }, r.error) : ""),
+  );
+}
+
+/** The filters: status, and flow (unless the list is one flow's). */
+function filters({ flow, status, fixedFlow, go }) {
   const statusSelect = h(
     "select",
     {
@@ -59,6 +53,32 @@ export function runsTable({ query, navigate, fixedFlow, signal, refreshMs = 3000
     },
     flowChoices([]),
   );
+  return { statusSelect, flowSelect, flowChoices };
+}
+
+/**
+ * The runs list: `{ element, setFlows(names) }`. `query` holds the filters (`flow`, `status`,
+ * `offset`); `navigate(query)` changes them. With `fixedFlow` there is no flow filter.
+ */
+export function runsTable({ query, navigate, fixedFlow, signal, refreshMs = 3000 }) {
+  const flow = fixedFlow ?? query.get("flow") ?? "";
+  const status = query.get("status") ?? "";
+  const offset = Math.max(0, Number(query.get("offset") ?? 0) || 0);
+  const body = h("tbody");
+  const info = h("span", { class: "muted" });
+  const prev = h("button", { type: "button", disabled: offset === 0 }, "← Newer");
+  const next = h("button", { type: "button", disabled: true }, "Older →");
+  const go = (changes) => {
+    const q = new URLSearchParams(query);
+    for (const [k, v] of Object.entries(changes)) {
+      if (v === "" || v === 0 || v === undefined) q.delete(k);
+      else q.set(k, String(v));
+    }
+    navigate(q);
+  };
+  prev.addEventListener("click", () => go({ offset: Math.max(0, offset - PAGE) }));
+  next.addEventListener("click", () => go({ offset: offset + PAGE }));
+  const { statusSelect, flowSelect, flowChoices } = filters({ flow, status, fixedFlow, go });
   const el = h(
     "section",
     { class: "runs" },
@@ -84,18 +104,7 @@ export function runsTable({ query, navigate, fixedFlow, signal, refreshMs = 3000
     if (flow) q.set("flow", flow);
     if (status) q.set("status", status);
     const page = await api(`/api/v1/runs?${q}`, { signal });
-    const rows = page.runs.map((r) =>
-      h(
-        "tr",
-        { class: `run status-${r.status}`, dataset: { run: r.runId } },
-        h("td", {}, runLink(r.runId, r.runId.slice(0, 13))),
-        h("td", {}, flowLink(r.flow)),
-        h("td", {}, badge(r.status)),
-        h("td", { title: localTime(r.startedAt) }, relative(r.startedAt)),
-        h("td", {}, span(r.startedAt, r.finishedAt)),
-        h("td", {}, triggerText(r.trigger), r.error ? h("div", { class: "muted" }, r.error) : ""),
-      )
-    );
+    const rows = page.runs.map(runRow);
     replace(
       body,
       rows.length ? rows : h("tr", {}, h("td", { colspan: 6, class: "muted" }, "No runs yet.")),

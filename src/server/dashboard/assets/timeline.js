@@ -35,6 +35,57 @@ function clip(text, chars) {
   return text.length > chars ? text.slice(0, chars - 1) + "…" : text;
 }
 
+/** One task's row at `y`: its label, a bar per attempt, a cache hit's mark, a skip's reason. */
+function rowOf(r, y, x, { selected, onSelect }) {
+  const row = s("g", {
+    class: `row state-${r.state}${r.id === selected ? " selected" : ""}`,
+    dataset: { task: r.id },
+    on: { click: () => onSelect(r.id) },
+  });
+  row.append(
+    s(
+      "text",
+      { class: "label", x: 6 + r.depth * 12, y: y + 14 },
+      clip(r.label, Math.floor((LABEL_W - 10 - r.depth * 12) / 6.6)),
+      s("title", {}, `${r.id}: ${r.state}`),
+    ),
+  );
+  for (const b of r.bars) {
+    const bx = x(b.start);
+    const what = `${r.id}${b.attempt ? `, attempt ${b.attempt}` : ""}: ${b.outcome}`;
+    row.append(
+      s(
+        "rect",
+        {
+          class: `bar outcome-${b.outcome}`,
+          x: bx.toFixed(1),
+          y: y + 4,
+          width: Math.max(2, x(b.end) - bx).toFixed(1),
+          height: ROW_H - 8,
+          dataset: { attempt: b.attempt },
+        },
+        s("title", {}, `${what}, ${duration(b.end - b.start)}`),
+      ),
+    );
+  }
+  if (r.cached !== undefined) {
+    const cx = x(r.cached);
+    const cy = y + ROW_H / 2;
+    row.append(
+      s(
+        "path",
+        { class: "mark outcome-cached", d: `M${cx},${cy - 6} l6,6 l-6,6 l-6,-6 z` },
+        s("title", {}, `${r.id}: cache hit`),
+      ),
+      s("text", { x: cx + 10, y: y + 14 }, "cached"),
+    );
+  }
+  if (r.state === "skipped") {
+    row.append(s("text", { x: LABEL_W + 4, y: y + 14 }, clip(`skipped: ${r.reason ?? ""}`, 90)));
+  }
+  return row;
+}
+
 /**
  * Draws the timeline into `container`.
  *
@@ -67,59 +118,7 @@ export function drawTimeline(container, tl, { selected, onSelect }) {
   }
   svg.append(axis);
   tl.rows.forEach((r, i) => {
-    const y = AXIS_H + i * ROW_H;
-    const row = s("g", {
-      class: `row state-${r.state}${r.id === selected ? " selected" : ""}`,
-      dataset: { task: r.id },
-      on: { click: () => onSelect(r.id) },
-    });
-    row.append(
-      s(
-        "text",
-        { class: "label", x: 6 + r.depth * 12, y: y + 14 },
-        clip(r.label, Math.floor((LABEL_W - 10 - r.depth * 12) / 6.6)),
-        s("title", {}, `${r.id}: ${r.state}`),
-      ),
-    );
-    for (const b of r.bars) {
-      const bx = x(b.start);
-      row.append(
-        s(
-          "rect",
-          {
-            class: `bar outcome-${b.outcome}`,
-            x: bx.toFixed(1),
-            y: y + 4,
-            width: Math.max(2, x(b.end) - bx).toFixed(1),
-            height: ROW_H - 8,
-            dataset: { attempt: b.attempt },
-          },
-          s(
-            "title",
-            {},
-            `${r.id}${b.attempt ? `, attempt ${b.attempt}` : ""}: ${b.outcome}, ${
-              duration(b.end - b.start)
-            }`,
-          ),
-        ),
-      );
-    }
-    if (r.cached !== undefined) {
-      const cx = x(r.cached);
-      const cy = y + ROW_H / 2;
-      row.append(
-        s(
-          "path",
-          { class: "mark outcome-cached", d: `M${cx},${cy - 6} l6,6 l-6,6 l-6,-6 z` },
-          s("title", {}, `${r.id}: cache hit`),
-        ),
-        s("text", { x: cx + 10, y: y + 14 }, "cached"),
-      );
-    }
-    if (r.state === "skipped") {
-      row.append(s("text", { x: LABEL_W + 4, y: y + 14 }, clip(`skipped: ${r.reason ?? ""}`, 90)));
-    }
-    svg.append(row);
+    svg.append(rowOf(r, AXIS_H + i * ROW_H, x, { selected, onSelect }));
   });
   if (tl.hidden) {
     svg.append(
