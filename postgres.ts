@@ -23,6 +23,7 @@
  */
 
 export {
+  DEFAULT_LEASE_TIMEOUT_SECONDS,
   type ImportedCacheEntry,
   type ImportedRun,
   type PostgresDurability,
@@ -44,11 +45,15 @@ export type {
   TaskEventBase,
   TaskStatus,
 } from "./src/core/events.ts";
-export { StoreVersionError } from "./src/store/store.ts";
+export { StoreError, StoreVersionError } from "./src/store/store.ts";
+export { RunLeaseLostError, RunOwnedError } from "./src/store/ownership.ts";
+export type { RunClaim, RunLease, RunOwner, RunOwnership } from "./src/store/ownership.ts";
 export type {
   AppendEvent,
   CacheEntry,
   EventQuery,
+  NewRun,
+  ProcessRecord,
   ReopenOptions,
   RunFilter,
   RunRow,

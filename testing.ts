@@ -10,14 +10,14 @@
  *
  * @example
  * ```ts
- * import { flow, task } from "./mod.ts";
+ * import { flow, task } from "@orchestra/orchestra";
  * import {
  *   assertRanBefore,
  *   assertSucceeded,
  *   assertTaskAttempts,
  *   assertTaskResult,
  *   runFlow,
- * } from "./testing.ts";
+ * } from "@orchestra/orchestra/testing";
  *
  * const download = task("download", async () => {
  *   const response = await fetch("https://example.com/users.csv");
@@ -42,7 +42,7 @@
  */
 
 export { runFlow } from "./src/testing/flow.ts";
-export type { RunFlowOptions, TestRun } from "./src/testing/flow.ts";
+export type { RunFlowOptions, TestRun, TestRunExtras } from "./src/testing/flow.ts";
 export { usesName } from "./src/testing/mocks.ts";
 export type { PluginMock, TaskMock } from "./src/testing/mocks.ts";
 export { runPlugin, runPluginInWorker } from "./src/testing/plugin.ts";

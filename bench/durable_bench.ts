@@ -10,7 +10,7 @@
  */
 
 import { FlowRun } from "../src/engine/run.ts";
-import type { RestoredTask } from "../src/engine/types.ts";
+import { restoredCalls } from "../src/engine/replay.ts";
 import { type Durability, SqliteStore } from "../src/store/sqlite_store.ts";
 import { chain, fanOut, layered } from "./shapes.ts";
 
@@ -73,13 +73,8 @@ for (const [name, f] of Object.entries(shapes)) {
     n: 30,
     async fn() {
       const tasks = await store.getTasks(runId);
-      const restore = new Map<string, RestoredTask>();
-      for (const t of tasks) {
-        if (t.kind === "map") continue;
-        if (t.status === "succeeded" || t.status === "cached") {
-          restore.set(t.taskId, { name: t.name, value: t.result ?? null, attempts: t.attempts });
-        }
-      }
+      // As resume builds it: with each call's place and arguments' hash, checked on replay.
+      const restore = restoredCalls(tasks);
       await store.reopenRun(runId, { resetTasks: [] });
       const record = await new FlowRun(f, {}, { runId, journal: store, restore }).start();
       if (record.status !== "succeeded") throw new Error(record.error);

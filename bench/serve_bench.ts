@@ -66,7 +66,7 @@ export async function serveBench(
     terminal: { isTerminal: false, columns: 100, rows: 30 },
     cwd: dir,
     env: (n) => n === "BENCH_SECRET" ? secret : Deno.env.get(n),
-    onInterrupt: () => () => {},
+    onSignal: () => () => {},
     exit: (c) => Deno.exit(c),
   });
   if (typeof server === "string") throw new Error(server);

@@ -5,9 +5,16 @@
  *     deno task orchestra run examples/etl.ts
  *
  * The rates source fails on its first attempt, as networks do; the task retries with backoff.
+ * The report lands in examples/reports/sales.json: tasks run in their flow file's folder, so a
+ * relative path in a flow is relative to it, wherever the command ran.
+ *
+ * Each task declares what it needs, and gets nothing else: the two readers may read ./data,
+ * the `fs` plugin that saves the report may write exactly the report's path, and the rest only
+ * compute (they run in the flow's isolate, which has no permissions at all).
  */
 
-import { flow, task, type TaskContext } from "@orchestra/orchestra";
+import { flow, task, type TaskContext, type TaskRef, usePlugin } from "@orchestra/orchestra";
+import { fs } from "@orchestra/orchestra/plugins";
 
 const DATA = new URL("./data/", import.meta.url);
 
@@ -22,7 +29,12 @@ interface Sale {
 
 /** Parses the CSV; rows with missing fields are reported and dropped. */
 export const extractSales = task(
-  { name: "extract_sales", description: "Read sales.csv", timeout: "10s" },
+  {
+    name: "extract_sales",
+    description: "Read sales.csv",
+    timeout: "10s",
+    permissions: { read: ["./data"] },
+  },
   async (ctx: TaskContext) => {
     const text = await Deno.readTextFile(new URL("sales.csv", DATA));
     const [header, ...lines] = text.trim().split("\n");
@@ -55,6 +67,7 @@ export const fetchRates = task(
     name: "fetch_rates",
     description: "Exchange rates to USD",
     retries: { attempts: 3, delay: "200ms", backoff: 2, jitter: 0.1 },
+    permissions: { read: ["./data"] },
   },
   async (ctx: TaskContext) => {
     await ctx.sleep(200);
@@ -75,23 +88,13 @@ export const summarize = task(
   },
 );
 
-/** Writes the report and returns where it went. */
-export const loadReport = task(
-  { name: "load_report", description: "Write the report", retries: 2 },
-  async (
-    rows: { region: string; orders: number; revenue: number }[],
-    out: string,
-    ctx: TaskContext,
-  ) => {
-    const report = {
-      total: Math.round(rows.reduce((s, r) => s + r.revenue, 0) * 100) / 100,
-      regions: [...rows].sort((a, b) => b.revenue - a.revenue),
-    };
-    await Deno.mkdir(out.replace(/\/[^/]*$/, ""), { recursive: true });
-    await Deno.writeTextFile(out, JSON.stringify(report, null, 2) + "\n");
-    ctx.log.info(`Report written to ${out}`);
-    return report;
-  },
+/** The report: the total and the regions by revenue. */
+export const buildReport = task(
+  { name: "build_report", description: "Total and regions by revenue" },
+  (rows: { region: string; orders: number; revenue: number }[]) => ({
+    total: Math.round(rows.reduce((s, r) => s + r.revenue, 0) * 100) / 100,
+    regions: [...rows].sort((a, b) => b.revenue - a.revenue),
+  }),
 );
 
 export default flow(
@@ -101,8 +104,8 @@ export default flow(
     params: {
       out: {
         type: "string",
-        default: ".orchestra/reports/sales.json",
-        description: "Where to write the report",
+        default: "reports/sales.json",
+        description: "Where to write the report (relative to this file's folder)",
       },
     },
   },
@@ -110,7 +113,16 @@ export default flow(
     const sales = extractSales();
     const rates = fetchRates();
     const regions = ["eu", "us", "apac", "latam"].map((r) => summarize(r, sales, rates));
-    const report = loadReport(regions, params.out);
+    const report = buildReport(regions);
+    // The fs plugin asks for write of exactly this path, wherever --param out points.
+    usePlugin(fs, {
+      op: "write",
+      path: params.out,
+      content: report as TaskRef<unknown>,
+      parents: true,
+    }, {
+      id: "load_report",
+    });
     return { report };
   },
 );

@@ -15,6 +15,7 @@ import {
   definePlugin,
   type PluginContext,
   type PluginDefinition,
+  type WithDefaults,
 } from "../src/plugins/contract.ts";
 
 const permissionValue = z.union([z.boolean(), z.array(z.string())]);
@@ -39,13 +40,24 @@ export interface DenoParams {
   permissions: PermissionSet;
 }
 
-const params: z.ZodType<DenoParams> = z.strictObject({
-  module: z.string().optional().describe(
+// A value is data, never code: a flow refuses `${{ }}` in these params (it would make a
+// value into source text, or let a value choose which code runs) and says what to do instead.
+const CODE_HINT = "pass the value in `args:` (e.g. args: [${{ params.name }}]) and read it as " +
+  "the exported function's argument";
+const MODULE_HINT = "name the module in the file: a value may not choose which code runs (make " +
+  "one task per module, with `if:`)";
+
+/** The params of the `deno` plugin as a task passes them (those with defaults optional). */
+export type DenoInput = WithDefaults<DenoParams, "export" | "args" | "permissions">;
+
+const params: z.ZodType<DenoParams, DenoInput> = z.strictObject({
+  module: z.string().optional().meta({ "x-orchestra-code": MODULE_HINT }).describe(
     "The module to run: a path relative to the flow file's directory, or a URL " +
-      "(`file:`, `https:`, `npm:`, `jsr:`)",
+      "(`file:`, `https:`, `npm:`, `jsr:`); it may not hold ${{ }}",
   ),
-  code: z.string().optional().describe(
-    "TypeScript source to run instead of a module; it may import only absolute specifiers",
+  code: z.string().optional().meta({ "x-orchestra-code": CODE_HINT }).describe(
+    "TypeScript source to run instead of a module; it may import only absolute specifiers, " +
+      "and may not hold ${{ }}: values go in `args`",
   ),
   export: z.string().default("default").describe("The export to run or return"),
   args: z.array(z.unknown()).default([]).describe(
@@ -139,7 +151,11 @@ async function load(p: DenoParams, ctx: PluginContext): Promise<Record<string, u
 export type DenoContext = PluginContext;
 
 /** The `deno` plugin. */
-const deno: PluginDefinition<DenoParams> = definePlugin<DenoParams>({
+const deno: PluginDefinition<DenoParams, DenoInput, unknown> = definePlugin<
+  DenoParams,
+  DenoInput,
+  unknown
+>({
   name: "deno",
   version: "1.0.0",
   description: "Runs a TypeScript module or snippet with the permissions given to it.",
@@ -151,12 +167,15 @@ file's directory, or a \`file:\`, \`https:\`, \`npm:\` or \`jsr:\` specifier) or
 \`code\`. The plugin imports it and looks at \`export\` (default: the default export):
 
 - a function is called as \`fn(...args, ctx)\` and its result (awaited) is the task's result.
-  \`ctx\` holds \`inputs\` (the results of the tasks this one waited for, by id), \`log\`,
+  \`args\` is where values go: \`args: [\${{ params.region }}]\` hands the value to the
+  function as data. \`ctx\` holds \`inputs\` (the results of the tasks this one waited for, by id), \`log\`,
   \`signal\` (aborted on cancellation and timeout), \`secret(name)\`, \`sleep(ms)\`, \`runId\`,
   \`taskId\`, \`attempt\` and \`dir\` (the flow file's directory);
 - any other value is the result as it is.
 
-The result must be a JSON value. A snippet is a module of its own: it may \`export default\`
+The result must be a JSON value. \`code\` and \`module\` may not hold \`\${{ }}\` (a
+flow that tries is refused when it is validated): a value would become source text, or choose
+which code runs. A snippet is a module of its own: it may \`export default\`
 a function or a value, and import absolute specifiers (\`npm:\`, \`jsr:\`, \`https:\`,
 \`file:\`, \`node:\`) but not relative paths; it is evaluated afresh for every attempt. A
 module is evaluated once per worker, and workers stay warm between tasks: put work that must

@@ -8,7 +8,11 @@
 import { definePlugin, type PluginDefinition } from "../src/plugins/contract.ts";
 
 /** The `end` plugin. */
-const end: PluginDefinition = definePlugin({
+const end: PluginDefinition<
+  Record<string, never>,
+  Record<string, never>,
+  Readonly<Record<string, unknown>>
+> = definePlugin<Record<string, never>, Record<string, never>, Readonly<Record<string, unknown>>>({
   name: "end",
   version: "1.0.0",
   description: "Marks where a workflow ends; its result is the results it waited for, by id.",

@@ -7,8 +7,9 @@
 
 import { dirname, resolve } from "node:path";
 import { z } from "zod";
+import { OrchestraError } from "../src/core/errors.ts";
 import type { PermissionSet } from "../src/core/permissions.ts";
-import { definePlugin, type PluginDefinition } from "../src/plugins/contract.ts";
+import { definePlugin, type PluginDefinition, type WithDefaults } from "../src/plugins/contract.ts";
 
 /** One operation of the `fs` plugin. */
 export type FsOp = "read" | "write" | "copy" | "list" | "glob" | "exists" | "remove" | "mkdir";
@@ -41,7 +42,13 @@ export interface FsParams {
   dot: boolean;
 }
 
-const params: z.ZodType<FsParams> = z.strictObject({
+/** The params of the `fs` plugin as a task passes them (those with defaults optional). */
+export type FsInput = WithDefaults<
+  FsParams,
+  "format" | "append" | "parents" | "recursive" | "details" | "dot"
+>;
+
+const params: z.ZodType<FsParams, FsInput> = z.strictObject({
   op: z.enum(OPS).describe("What to do: read, write, copy, list, glob, exists, remove or mkdir"),
   path: z.string().optional().describe(
     "The file or directory, relative to the flow file's directory; for glob the directory " +
@@ -103,13 +110,16 @@ function fsPermissions(p: Partial<Record<keyof FsParams, unknown>>, dir: string)
       return { read: [path("path")] };
     case "glob":
       return { read: [p.path === undefined ? dir : path("path")] };
+    // Writing also reads the file's own metadata: a file with other links, or a link leading
+    // out of the grant, is refused before anything is written (only the file itself is read).
     case "write":
+      return { read: [path("path")], write: [target("path")] };
     case "mkdir":
       return { write: [target("path")] };
     case "remove":
       return { write: [path("path")] };
     case "copy":
-      return { read: [path("path")], write: [target("to")] };
+      return { read: [path("path"), path("to")], write: [target("to")] };
     default:
       throw new TypeError(`op must be one of ${OPS.join(", ")}`);
   }
@@ -230,19 +240,120 @@ async function glob(root: string, pattern: string, dot: boolean): Promise<string
   return out.sort();
 }
 
+// ---- links ----
+
+/**
+ * The `fs` plugin refused a path that Deno's own check would let through: a symbolic link
+ * leading outside the task's grant, or a file with more than one hard link.
+ */
+export class FsLinkError extends OrchestraError {
+  /** The path as the task named it. */
+  readonly path: string;
+  /** Creates the error. */
+  constructor(path: string, message: string) {
+    super(message);
+    this.name = "FsLinkError";
+    this.path = path;
+  }
+}
+
+/**
+ * Refuses a path that leads, through symbolic links, somewhere the task was not granted.
+ * Deno checks a path as written and the system then follows links, so a link inside a granted
+ * directory (or one replaced after validation) would reach any file.
+ */
+async function checkWhereItLeads(path: string, name: "read" | "write"): Promise<void> {
+  let real: string;
+  try {
+    real = await Deno.realPath(path);
+  } catch {
+    return; // it does not exist (yet): the operation itself says so, or creates it
+  }
+  if (real === path) return;
+  const { state } = await Deno.permissions.query({ name, path: real });
+  if (state === "granted") return;
+  throw new FsLinkError(
+    path,
+    `fs refuses to ${name} "${path}": it leads through a symbolic link to "${real}", which ` +
+      `the task was not granted; name "${real}" itself, or grant it in the task's permissions`,
+  );
+}
+
+/** Refuses a file that has other names: its content may be a file outside the grant. */
+async function checkOneLink(file: Deno.FsFile, path: string, what: string): Promise<void> {
+  const info = await file.stat();
+  const links = info.nlink ?? 1;
+  if (!info.isFile || links <= 1) return;
+  throw new FsLinkError(
+    path,
+    `fs refuses to ${what} "${path}": the file has ${links} hard links, so it may be a file ` +
+      `outside the task's grant under another name (Deno cannot tell); copy the file instead ` +
+      `of linking it`,
+  );
+}
+
+/** Opens a file to read, refusing links that leave the grant. */
+async function openToRead(path: string): Promise<Deno.FsFile> {
+  await checkWhereItLeads(path, "read");
+  const file = await Deno.open(path, { read: true });
+  try {
+    await checkOneLink(file, path, "read");
+  } catch (e) {
+    file.close();
+    throw e;
+  }
+  return file;
+}
+
+/** Opens a file to write (created if missing, never truncated before the checks). */
+async function openToWrite(path: string, append: boolean): Promise<Deno.FsFile> {
+  await checkWhereItLeads(path, "write");
+  const existed = await Deno.lstat(path).then(() => true, () => false);
+  const file = await Deno.open(path, { write: true, create: true, append });
+  try {
+    // A new file may have been made through a folder link swapped in meanwhile: look again.
+    if (!existed) await checkWhereItLeads(path, "write");
+    await checkOneLink(file, path, "write");
+    if (!append) await file.truncate(0);
+  } catch (e) {
+    file.close();
+    if (!existed) await Deno.remove(path).catch(() => {});
+    throw e;
+  }
+  return file;
+}
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  for (let at = 0; at < bytes.length;) at += await file.write(bytes.subarray(at));
+}
+
 // ---- operations ----
 
-async function copy(from: string, to: string): Promise<number> {
+async function copyFile(from: string, to: string): Promise<void> {
+  using source = await openToRead(from);
+  const mode = (await source.stat()).mode;
+  const target = await openToWrite(to, false);
+  await source.readable.pipeTo(target.writable, { preventClose: false });
+  if (mode !== null) await Deno.chmod(to, mode & 0o777);
+}
+
+async function copy(from: string, to: string, top = true): Promise<number> {
+  if (top) await checkWhereItLeads(from, "read");
   const info = await Deno.lstat(from);
+  if (top && info.isDirectory && (to === from || to.startsWith(`${from}/`))) {
+    throw new TypeError(
+      `fs cannot copy "${from}" into "${to}", which is inside it; copy it somewhere else`,
+    );
+  }
   if (!info.isDirectory) {
-    await Deno.copyFile(from, to);
+    await copyFile(from, to);
     return 1;
   }
   await Deno.mkdir(to, { recursive: true });
   let files = 0;
   for await (const entry of Deno.readDir(from)) {
     if (entry.isSymlink) continue;
-    files += await copy(resolve(from, entry.name), resolve(to, entry.name));
+    files += await copy(resolve(from, entry.name), resolve(to, entry.name), false);
   }
   return files;
 }
@@ -264,7 +375,8 @@ async function run(p: FsParams, dir: string): Promise<unknown> {
   const path = p.path === undefined ? dir : resolvePath(p.path, dir);
   switch (p.op) {
     case "read": {
-      const text = await Deno.readTextFile(path);
+      using file = await openToRead(path);
+      const text = await new Response(file.readable).text();
       if (p.format === "text") return text;
       try {
         return JSON.parse(text);
@@ -277,8 +389,10 @@ async function run(p: FsParams, dir: string): Promise<unknown> {
         ? p.content
         : JSON.stringify(p.content, null, 2) + "\n";
       if (p.parents) await Deno.mkdir(dirname(path), { recursive: true });
-      await Deno.writeTextFile(path, text, { append: p.append });
-      return { path, bytes: new TextEncoder().encode(text).length };
+      const bytes = new TextEncoder().encode(text);
+      using file = await openToWrite(path, p.append);
+      await writeAll(file, bytes);
+      return { path, bytes: bytes.length };
     }
     case "copy": {
       const to = resolvePath(p.to!, dir);
@@ -312,7 +426,7 @@ async function run(p: FsParams, dir: string): Promise<unknown> {
 }
 
 /** The `fs` plugin. */
-const fs: PluginDefinition<FsParams> = definePlugin<FsParams>({
+const fs: PluginDefinition<FsParams, FsInput, unknown> = definePlugin<FsParams, FsInput, unknown>({
   name: "fs",
   version: "1.0.0",
   description: "Reads, writes, copies, lists, globs and removes files inside the granted paths.",
@@ -327,8 +441,8 @@ so the plugin cannot touch anything else.
 | op | params | result | permission |
 | --- | --- | --- | --- |
 | \`read\` | \`path\`, \`format\` (\`text\` or \`json\`) | the text, or the parsed JSON | read \`path\` |
-| \`write\` | \`path\`, \`content\`, \`append\`, \`parents\` | \`{ path, bytes }\` | write \`path\` |
-| \`copy\` | \`path\`, \`to\`, \`parents\` | \`{ from, to, files }\` | read \`path\`, write \`to\` |
+| \`write\` | \`path\`, \`content\`, \`append\`, \`parents\` | \`{ path, bytes }\` | write and read \`path\` |
+| \`copy\` | \`path\`, \`to\`, \`parents\` | \`{ from, to, files }\` | read \`path\` and \`to\`, write \`to\` |
 | \`list\` | \`path\`, \`details\` | names, sorted (or \`{ name, type, size }\`) | read \`path\` |
 | \`glob\` | \`path\` (default: the flow's directory), \`pattern\`, \`dot\` | paths relative to \`path\`, sorted | read \`path\` |
 | \`exists\` | \`path\` | \`true\` or \`false\` | read \`path\` |
@@ -345,6 +459,12 @@ grant widens to it.
 \`{a,b}\` either alternative, \`[abc]\` one of the characters. Wildcards skip names starting
 with a dot unless \`dot: true\`. Files and directories both match; symbolic links are
 matched but not followed, so the search stays inside \`path\`.
+
+**Links.** Deno checks a path as written and the system then follows links, so \`fs\`
+checks what it opens: a file with more than one hard link is refused (its content may be a
+file outside the grant under another name: copy it instead of linking it), and so is a path
+that leads through a symbolic link somewhere the task was not granted (name the real path, or
+grant it). Writing reads the file's own metadata for these checks, hence read of \`path\`.
 
 **Errors.** A missing file fails \`read\`, \`copy\` and \`list\` with the path; a path
 outside the grant fails with Deno's \`NotCapable\` error (it cannot happen with params the

@@ -11,10 +11,10 @@ import { z } from "zod";
 import { parseDuration } from "../src/core/duration.ts";
 import type { PermissionSet } from "../src/core/permissions.ts";
 import type { TaskLogger } from "../src/engine/types.ts";
-import { definePlugin, type PluginDefinition } from "../src/plugins/contract.ts";
+import { definePlugin, type PluginDefinition, type WithDefaults } from "../src/plugins/contract.ts";
 
 /** A param that takes milliseconds or a duration string (`10s`), checked when parsed. */
-export function durationParam(what: string): z.ZodType<number | string> {
+export function durationParam(what: string): z.ZodType<number | string, number | string> {
   return z.union([z.number().nonnegative(), z.string()], {
     error: 'expected milliseconds or a duration such as "10s"',
   }).superRefine((value, ctx) => {
@@ -66,7 +66,13 @@ export interface HttpParams {
   response: "auto" | "json" | "text";
 }
 
-const params: z.ZodType<HttpParams> = z.strictObject({
+/** The params of the `http` plugin as a task passes them (those with defaults optional). */
+export type HttpInput = WithDefaults<
+  HttpParams,
+  "headers" | "query" | "headerSecrets" | "retries" | "retryDelay" | "timeout" | "response"
+>;
+
+const params: z.ZodType<HttpParams, HttpInput> = z.strictObject({
   url: z.string().superRefine((url, ctx) => {
     if (url.includes("${{")) return; // known when the task runs
     try {
@@ -300,7 +306,11 @@ function parseBody(res: SentResponse, mode: "auto" | "json" | "text", what: stri
 }
 
 /** The `http` plugin. */
-const http: PluginDefinition<HttpParams> = definePlugin<HttpParams>({
+const http: PluginDefinition<HttpParams, HttpInput, HttpResult> = definePlugin<
+  HttpParams,
+  HttpInput,
+  HttpResult
+>({
   name: "http",
   version: "1.0.0",
   description: "Sends an HTTP request; its result is { status, headers, body }.",

@@ -5,7 +5,7 @@
  */
 
 import { z } from "zod";
-import { definePlugin, type PluginDefinition } from "../src/plugins/contract.ts";
+import { definePlugin, type PluginDefinition, type WithDefaults } from "../src/plugins/contract.ts";
 
 /** The params of the `log` plugin, defaults applied. */
 export interface LogParams {
@@ -17,7 +17,10 @@ export interface LogParams {
   data?: unknown;
 }
 
-const params: z.ZodType<LogParams> = z.strictObject({
+/** The params of the `log` plugin as a task passes them (`level` defaults to `"info"`). */
+export type LogInput = WithDefaults<LogParams, "level">;
+
+const params: z.ZodType<LogParams, LogInput> = z.strictObject({
   message: z.string().describe("The message to log; `${{ }}` expressions are rendered first"),
   level: z.enum(["debug", "info", "warn", "error"]).default("info").describe(
     "The log level: debug, info, warn or error",
@@ -28,7 +31,11 @@ const params: z.ZodType<LogParams> = z.strictObject({
 });
 
 /** The `log` plugin. */
-const log: PluginDefinition<LogParams> = definePlugin<LogParams>({
+const log: PluginDefinition<LogParams, LogInput, string> = definePlugin<
+  LogParams,
+  LogInput,
+  string
+>({
   name: "log",
   version: "1.0.0",
   description: "Writes a message to the task's log; its result is the message.",

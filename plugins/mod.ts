@@ -14,8 +14,8 @@
  *
  * @example
  * ```ts
- * import { flow, usePlugin } from "../mod.ts";
- * import { log, sleep } from "./mod.ts";
+ * import { flow, usePlugin } from "@orchestra/orchestra";
+ * import { log, sleep } from "@orchestra/orchestra/plugins";
  *
  * const greet = flow("greet", () => {
  *   const pause = usePlugin(sleep, { duration: "10ms" });
@@ -44,10 +44,10 @@ export { default as notify } from "./notify.ts";
 export { default as sleep } from "./sleep.ts";
 
 // Their params
-export type { DenoContext, DenoParams } from "./deno.ts";
-export type { FsOp, FsParams } from "./fs.ts";
-export type { HttpMethod, HttpParams, HttpResult, QueryValue } from "./http.ts";
-export type { LogParams } from "./log.ts";
-export type { NotifyParams } from "./notify.ts";
-export type { ShellParams } from "./shell.ts";
+export type { DenoContext, DenoInput, DenoParams } from "./deno.ts";
+export type { FsInput, FsOp, FsParams } from "./fs.ts";
+export type { HttpInput, HttpMethod, HttpParams, HttpResult, QueryValue } from "./http.ts";
+export type { LogInput, LogParams } from "./log.ts";
+export type { NotifyInput, NotifyParams, NotifyResult } from "./notify.ts";
+export type { ShellInput, ShellParams } from "./shell.ts";
 export type { SleepParams } from "./sleep.ts";

@@ -9,7 +9,7 @@
 import { z } from "zod";
 import { parseDuration } from "../src/core/duration.ts";
 import type { PermissionSet } from "../src/core/permissions.ts";
-import { definePlugin, type PluginDefinition } from "../src/plugins/contract.ts";
+import { definePlugin, type PluginDefinition, type WithDefaults } from "../src/plugins/contract.ts";
 import { durationParam, netHost, sendWithRetries } from "./http.ts";
 
 const STATUSES = {
@@ -45,7 +45,19 @@ export interface NotifyParams {
   timeout: number | string;
 }
 
-const params: z.ZodType<NotifyParams> = z.strictObject({
+/** The params of the `notify` plugin as a task passes them (those with defaults optional). */
+export type NotifyInput = WithDefaults<
+  NotifyParams,
+  "fields" | "payload" | "retries" | "retryDelay" | "timeout"
+>;
+
+/** What the `notify` plugin results in: the webhook's HTTP status. */
+export interface NotifyResult {
+  /** The HTTP status the webhook answered with. */
+  status: number;
+}
+
+const params: z.ZodType<NotifyParams, NotifyInput> = z.strictObject({
   url: z.string().superRefine((url, ctx) => {
     if (url.includes("${{")) return; // known when the task runs
     try {
@@ -126,7 +138,11 @@ function notifyPermissions(p: { url?: unknown; host?: unknown }): PermissionSet 
 }
 
 /** The `notify` plugin. */
-const notify: PluginDefinition<NotifyParams> = definePlugin<NotifyParams>({
+const notify: PluginDefinition<NotifyParams, NotifyInput, NotifyResult> = definePlugin<
+  NotifyParams,
+  NotifyInput,
+  NotifyResult
+>({
   name: "notify",
   version: "1.0.0",
   description: "Posts a message to a Slack-compatible webhook.",
@@ -170,7 +186,7 @@ task with the status and the start of the response body. The result is \`{ statu
     status: failure
     fields: { run: \${{ run.id }} }
 `,
-  run: async (p, ctx): Promise<{ status: number }> => {
+  run: async (p, ctx): Promise<NotifyResult> => {
     let url: string;
     if (p.url !== undefined) url = p.url;
     else {

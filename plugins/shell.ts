@@ -16,7 +16,7 @@ import {
   logOutputLines,
   parseOutput,
 } from "../src/executors/process.ts";
-import { definePlugin, type PluginDefinition } from "../src/plugins/contract.ts";
+import { definePlugin, type PluginDefinition, type WithDefaults } from "../src/plugins/contract.ts";
 
 // How much of a command's output is kept for its result (its first 200 lines are logged).
 const MAX_CAPTURE = 16 * 1024 * 1024;
@@ -28,6 +28,10 @@ const envName = z.string().regex(ENV_NAME, "expected a variable name such as MY_
 export interface ShellParams {
   /** The command, run with `sh -c`. */
   command: string;
+  /** Values for the command's positional parameters, `$1`, `$2`, …: data, never code. */
+  args: string[];
+  /** How the output becomes the result: `auto` (JSON when it parses), `text` or `json`. */
+  output: "auto" | "text" | "json";
   /** Where it runs, relative to the flow file's directory. */
   cwd?: string;
   /** Variables set for the command. */
@@ -38,10 +42,25 @@ export interface ShellParams {
   secretEnv: Record<string, string>;
 }
 
-const params: z.ZodType<ShellParams> = z.strictObject({
-  // Values of `${{ }}` in it are shell-quoted when a flow renders it, as in `run:`.
-  command: z.string().min(1).meta({ "x-orchestra-quote": "shell" }).describe(
-    "The command, run with `sh -c`; its stdout is the result",
+/** The params of the `shell` plugin as a task passes them (those with defaults optional). */
+export type ShellInput =
+  & Omit<WithDefaults<ShellParams, "output" | "env" | "passEnv" | "secretEnv">, "args">
+  & {
+    /** Values for `"$1"`, `"$2"`, …; numbers and booleans become text. @default [] */
+    args?: (string | number | boolean)[];
+  };
+
+const params: z.ZodType<ShellParams, ShellInput> = z.strictObject({
+  // In a YAML flow, each `${{ }}` in it becomes a variable set in `env`, as in `run:`.
+  command: z.string().min(1).meta({ "x-orchestra-quote": "shell", "x-orchestra-env": "env" })
+    .describe(
+      "The command, run with `sh -c`; its stdout is the result. In a YAML flow, values of " +
+        "${{ }} reach it as data (never as shell code)",
+    ),
+  args: z.array(z.union([z.string(), z.number(), z.boolean()]).transform(String)).default([])
+    .describe('Values for the positional parameters "$1", "$2", …: data, never shell code'),
+  output: z.enum(["auto", "text", "json"]).default("auto").describe(
+    "How stdout becomes the result: auto (JSON when it parses, else text), text, or json",
   ),
   cwd: z.string().optional().describe(
     "Where it runs, relative to the flow file's directory; that directory when not given",
@@ -68,7 +87,9 @@ const GROUPED = Deno.build.os === "linux";
  * command ends by itself, the wrapper kills the watchdog first.
  */
 const WRAPPER = `exec 3<&0
-sh -c "$1" 3<&- </dev/null &
+cmd=$1
+shift
+sh -c "$cmd" sh "$@" 3<&- </dev/null &
 c=$!
 { trap '' TERM; cat <&3; kill -TERM 0; sleep 5; kill -KILL 0; } >/dev/null 2>&1 &
 w=$!
@@ -113,11 +134,15 @@ interface RunOptions {
   onLine: (stream: "stdout" | "stderr", line: string) => void;
 }
 
-async function runCommand(command: string, options: RunOptions): Promise<string> {
+async function runCommand(
+  command: string,
+  args: string[],
+  options: RunOptions,
+): Promise<string> {
   const { signal } = options;
   signal.throwIfAborted();
   const child = new Deno.Command(GROUPED ? "setsid" : "sh", {
-    args: GROUPED ? ["sh", "-c", WRAPPER, "sh", command] : ["-c", command],
+    args: GROUPED ? ["sh", "-c", WRAPPER, "sh", command, ...args] : ["-c", command, "sh", ...args],
     cwd: options.cwd,
     env: options.env,
     clearEnv: true,
@@ -161,10 +186,26 @@ async function runCommand(command: string, options: RunOptions): Promise<string>
   }
 }
 
+function result(stdout: string, output: ShellParams["output"]): unknown {
+  if (output === "auto") return parseOutput(stdout);
+  const text = stdout.trim();
+  if (output === "text") return text;
+  if (text === "") return null;
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new SyntaxError(`output: json, but the output is not JSON (${(e as Error).message})`);
+  }
+}
+
 /** The `shell` plugin. */
-const shell: PluginDefinition<ShellParams> = definePlugin<ShellParams>({
+const shell: PluginDefinition<ShellParams, ShellInput, unknown> = definePlugin<
+  ShellParams,
+  ShellInput,
+  unknown
+>({
   name: "shell",
-  version: "1.0.0",
+  version: "1.1.0",
   description: "Runs a shell command (sh -c); its result is its output, parsed as JSON if it is.",
   params,
   secrets: (p) => Object.values(p.secretEnv ?? {}),
@@ -176,7 +217,8 @@ const shell: PluginDefinition<ShellParams> = definePlugin<ShellParams>({
       env: [...new Set([...BASE_ENV_NAMES, ...pass])],
     };
   },
-  result: "stdout trimmed: parsed as JSON when it is JSON, else the text; null when empty",
+  result: "stdout trimmed: with output: auto (the default) parsed as JSON when it is JSON, else " +
+    "the text, null when empty; output: text keeps the text, output: json requires JSON",
   docs: `Runs \`command\` with \`sh -c\`, in the flow file's directory (or \`cwd\`, relative
 to it), and returns its output: stdout trimmed, parsed as JSON when it parses, else the text,
 and \`null\` when there is none. Every line of output also goes to the task's log.
@@ -185,10 +227,17 @@ and \`null\` when there is none. Every line of output also goes to the task's lo
 \`HOME\`, \`LANG\`, \`TZ\` and \`TMPDIR\` from the host, the host variables named in
 \`passEnv\`, the values in \`env\`, and in \`secretEnv\` variables whose values are secrets
 (\`TOKEN: API_TOKEN\` sets \`$TOKEN\` to the secret \`API_TOKEN\`, which the task then
-declares). In a YAML flow, every value a \`\${{ }}\` puts into \`command\` is shell-quoted, as
-in \`run:\`, so a param can never inject shell syntax; an expression inside quotes is refused.
-From TypeScript, build the command yourself, or pass values through \`env\` and use
-\`"$NAME"\`.
+declares).
+
+**Values are data.** In a YAML flow, each \`\${{ }}\` in \`command\` becomes a variable of its
+own in \`env\` (as in \`run:\`), so a value can never inject shell syntax, wherever it stands;
+places where the shell would run a value as code (arithmetic, \`eval\`) are refused when the
+flow is validated. From TypeScript, never build the command from values: pass them in
+\`args\` (the command reads \`"$1"\`, \`"$2"\`, …) or \`env\` (\`"$NAME"\`). A command that
+still holds \`\${{ }}\` when it runs is refused.
+
+**Output.** \`output: auto\` (the default) parses stdout as JSON when it parses; \`text\`
+keeps it as text (trimmed); \`json\` requires JSON.
 
 **Errors.** A non-zero exit fails the task with the exit code and the last lines of stderr.
 The task's \`timeout:\` and cancellation stop the command and everything it started (SIGTERM
@@ -205,6 +254,13 @@ whatever the user running Orchestra can, so a flow's ceiling or a policy must al
     env: { FILE: sales.csv }
 `,
   run: async (p, ctx) => {
+    if (p.command.includes("${{")) {
+      // Only a YAML flow renders `${{ }}`, and what it renders holds none: this came from code.
+      throw new TypeError(
+        "The command holds ${{ }}, which is not rendered here (only in a YAML flow); pass " +
+          'values in `args` and read them as "$1", "$2", …, or in `env` as "$NAME"',
+      );
+    }
     const env: Record<string, string> = {};
     for (const name of BASE_ENV_NAMES) {
       try {
@@ -220,13 +276,13 @@ whatever the user running Orchestra can, so a flow's ceiling or a policy must al
     }
     for (const [k, v] of Object.entries(p.env)) env[k] = String(v);
     for (const [k, secret] of Object.entries(p.secretEnv)) env[k] = ctx.secret(secret);
-    const out = await runCommand(p.command, {
+    const out = await runCommand(p.command, p.args, {
       cwd: p.cwd === undefined ? ctx.dir : resolvePath(p.cwd, ctx.dir),
       env,
       signal: ctx.signal,
       onLine: logOutputLines(ctx.log),
     });
-    return parseOutput(out);
+    return result(out, p.output);
   },
 });
 

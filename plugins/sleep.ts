@@ -28,10 +28,14 @@ export interface SleepParams {
   duration: number | string;
 }
 
-const params: z.ZodType<SleepParams> = z.strictObject({ duration });
+const params: z.ZodType<SleepParams, SleepParams> = z.strictObject({ duration });
 
 /** The `sleep` plugin. */
-const sleep: PluginDefinition<SleepParams> = definePlugin<SleepParams>({
+const sleep: PluginDefinition<SleepParams, SleepParams, number> = definePlugin<
+  SleepParams,
+  SleepParams,
+  number
+>({
   name: "sleep",
   version: "1.0.0",
   description: "Waits for a duration; stops at once when the run is cancelled.",

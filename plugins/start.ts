@@ -8,7 +8,11 @@
 import { definePlugin, type PluginDefinition } from "../src/plugins/contract.ts";
 
 /** The `start` plugin. */
-const start: PluginDefinition = definePlugin({
+const start: PluginDefinition<Record<string, never>, Record<string, never>, true> = definePlugin<
+  Record<string, never>,
+  Record<string, never>,
+  true
+>({
   name: "start",
   version: "1.0.0",
   description: "Marks where a workflow begins; succeeds at once with true.",
@@ -18,7 +22,7 @@ const start: PluginDefinition = definePlugin({
   docs: "Chestra's built-in first task. It takes no params and needs no permissions; tasks " +
     "that wait for its output signals (or `needs:` it) start right after it.",
   example: 'start:\n  uses: start\nwork:\n  needs: start\n  run: echo "started"\n',
-  run: () => true,
+  run: () => true as const,
 });
 
 export default start;

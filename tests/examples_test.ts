@@ -32,6 +32,8 @@ Deno.test("every example has a test here", async () => {
     "params.yaml",
     "conditions.yaml",
     "templates.yaml",
+    "matrix.yaml",
+    "github/ci.yaml",
     "chestra/workflow.yaml",
     "chestra/plugins/my_plugin.ts",
     // tests/examples_plugins_test.ts runs these:
@@ -170,6 +172,61 @@ Deno.test("examples/templates.yaml: templates from an included file", async () =
   assert.equal(total.name, "total");
 });
 
+Deno.test("examples/matrix.yaml: a leg per combination, include and exclude, every leg's outputs", async () => {
+  const doc = await run(["examples/matrix.yaml"]);
+  const legs = doc.tasks.filter((t: { id: string }) => t.id.startsWith("total["));
+  assert.deepEqual(legs.map((t: { id: string }) => t.id), [
+    "total[region=eu,product=widget]",
+    "total[region=eu,product=gadget]",
+    "total[region=us,product=widget]",
+    "total[region=us,product=gadget]",
+    "total[region=apac,product=widget]",
+    "total[region=latam,product=gizmo,note=added_by_include]",
+  ]);
+  assert.equal(legs[0].name, "Units sold (eu, widget)");
+  // Every leg's outputs, in leg order: 12 + 15 widgets in eu, 3 gadgets, …
+  assert.deepEqual(doc.result.summary, {
+    legs: ["eu/widget", "eu/gadget", "us/widget", "us/gadget", "apac/widget", "latam/gizmo"],
+    units: [27, 3, 30, 4, 18, 6],
+    all: "success",
+  });
+  const one = await run(["examples/matrix.yaml", "-p", 'regions=["eu"]']);
+  assert.deepEqual(one.result.summary.legs, ["eu/widget", "eu/gadget", "latam/gizmo"]);
+});
+
+Deno.test("examples/github/ci.yaml: a GitHub workflow's jobs run step after step", async () => {
+  const doc = await run(["examples/github/ci.yaml"]);
+  const byId = Object.fromEntries(doc.tasks.map((t: { id: string }) => [t.id, t]));
+  assert.equal(byId.lint.name, "Lint the sales file");
+  assert.deepEqual(byId.lint.result, { blanks: "0" });
+  assert.deepEqual(
+    ["eu", "us", "apac"].map((r) => byId[`count[region=${r}]`].result),
+    [{ orders: "4" }, { orders: "3" }, { orders: "2" }],
+  );
+  const report = byId.report.logs.map((l: { message: string }) => l.message);
+  assert.ok(report.includes("orders per region: 4, 3, 2"), report.join("\n"));
+  assert.equal(byId.alert.status, "skipped");
+  const summary = byId["count[region=eu]"].logs.find((l: { props?: { summary?: string } }) =>
+    l.props?.summary
+  );
+  assert.equal(summary.props.summary, "- eu: 4 orders");
+
+  const io = fakeIo();
+  const strict = ["run", "examples/github/ci.yaml", "-p", "level=strict", "--json", "-q"];
+  assert.equal(await main(strict, io), 1);
+  const failed = Object.fromEntries(
+    JSON.parse(io.out).tasks.map((t: { id: string; status: string }) => [t.id, t.status]),
+  );
+  assert.equal(failed.lint, "failed");
+  assert.equal(failed.report, "skipped");
+  assert.equal(failed.alert, "succeeded", "failure() looks at every job upstream");
+
+  const described = fakeIo();
+  assert.equal(await main(["describe", "examples/github/ci.yaml"], described), 0);
+  assert.match(described.out, /Schedule \(run by `orchestra serve`\):\n {2}cron "30 4 \* \* 1-5"/);
+  assert.match(described.out, /Note: runs-on \(ubuntu-latest\) is ignored/);
+});
+
 Deno.test("examples/chestra: Chestra's example workflow runs unchanged with plugins/my_plugin.ts", async () => {
   const doc = await run(["examples/chestra/workflow.yaml"]);
   assert.equal(doc.flow, "Example Workflow");
@@ -187,12 +244,20 @@ Deno.test("examples/flow.schema.json is what `orchestra schema` prints", async (
   assert.equal(await Deno.readTextFile("examples/flow.schema.json"), io.out);
   const schema = JSON.parse(io.out);
   assert.equal(schema.$schema, "https://json-schema.org/draft/2020-12/schema");
-  for (const f of ["etl", "params", "conditions", "templates"]) {
+  for (const f of ["etl", "params", "conditions", "templates", "matrix"]) {
     const text = await Deno.readTextFile(`examples/${f}.yaml`);
     assert.match(text, /^# yaml-language-server: \$schema=\.\/flow\.schema\.json\n/);
   }
   const chestra = await Deno.readTextFile("examples/chestra/workflow.yaml");
   assert.match(chestra, /^# yaml-language-server: \$schema=\.\.\/flow\.schema\.json\n/);
+  for (const which of ["config", "policy"]) {
+    const out = fakeIo();
+    assert.equal(await main(["schema", which], out), 0);
+    assert.equal(await Deno.readTextFile(`examples/${which}.schema.json`), out.out, which);
+  }
+  const bad = fakeIo();
+  assert.equal(await main(["schema", "flows"], bad), 2);
+  assert.match(bad.err, /expected flow, config or policy, got "flows"/);
 });
 
 Deno.test("examples/orchestrator.ts: three background runs, recorded in SQLite", async () => {

@@ -16,7 +16,7 @@ import type { TaskContext } from "../engine/types.ts";
  * @throws {OrchestraError} outside a running task.
  * @example
  * ```ts
- * import { context, flow, task } from "../../mod.ts";
+ * import { context, flow, task } from "@orchestra/orchestra";
  * const token = task({ name: "token", secrets: ["API_TOKEN"] }, () => context().secret("API_TOKEN"));
  * const record = await flow("t", () => token()).run({}, { secrets: () => "s3cret" });
  * console.assert(record.result === "***");

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { didYouMean } from "../core/suggest.ts";
 import type { ParamsOf, ParamsSchema } from "../core/params.ts";
 import {
   callerLocation,
@@ -14,7 +15,8 @@ import {
 } from "../core/protocol.ts";
 import { executeFlow } from "../engine/execute.ts";
 import type { FlowHandle, TaskRef } from "../engine/run.ts";
-import type { FlowOptions, RunOptions, RunRecord } from "../engine/types.ts";
+import type { FlowOptions, RunOptions } from "../engine/types.ts";
+import { byStatus, type RunRecord } from "./record.ts";
 
 /** A value with every task reference in it replaced by the type of its result. */
 export type Resolved<T> = T extends TaskRef<infer U> ? U
@@ -29,10 +31,57 @@ export interface Flow<P = Record<string, unknown>, R = unknown> extends FlowDefi
   /** The options the flow was defined with. */
   readonly options: FlowOptions;
   /**
-   * Runs the flow in this process and resolves with its record (also when it failed).
-   * Rejects, before any task starts, if the flow or the params are invalid.
+   * Runs the flow in this process and resolves with its record (also when it failed): check
+   * `record.status === "succeeded"` and `record.result` is typed. Rejects, before any task
+   * starts, if the flow or the params are invalid (`ParamsValidationError`: an unknown param,
+   * or any param for a flow that declares none) or an option is unknown (`TypeError`).
    */
   run(params?: Partial<P>, options?: RunOptions): Promise<RunRecord<R>>;
+}
+
+/** The params of a flow that declares none: nothing may be passed. */
+export type NoParams = Record<string, never>;
+
+/** Every option `run()` takes (the type checks that none is missing or extra). */
+const RUN_OPTION_NAMES = [
+  "runId",
+  "concurrency",
+  "signal",
+  "clock",
+  "onEvent",
+  "cache",
+  "hooks",
+  "middleware",
+  "coerceParams",
+  "random",
+  "workerPool",
+  "defaultExecutor",
+  "journal",
+  "decrypt",
+  "secrets",
+  "restore",
+  "priorAttempts",
+  "authorize",
+  "baseDir",
+  "executors",
+] as const satisfies readonly (keyof RunOptions)[];
+// A new run option must be added above, or run() would refuse it.
+const _allRunOptions: Exclude<keyof RunOptions, typeof RUN_OPTION_NAMES[number]> extends never
+  ? true
+  : never = true;
+
+/** Why `run()` options are unusable, or `undefined`: an unknown name, with a did-you-mean. */
+function runOptionsProblem(flowName: string, options: unknown): string | undefined {
+  if (options === undefined) return undefined;
+  if (options === null || typeof options !== "object" || Array.isArray(options)) {
+    return `flow("${flowName}").run(params, options): options must be an object`;
+  }
+  const known: readonly string[] = RUN_OPTION_NAMES;
+  const unknown = Object.keys(options).filter((k) => !known.includes(k));
+  if (unknown.length === 0) return undefined;
+  return `flow("${flowName}").run(): unknown option${unknown.length > 1 ? "s" : ""} ${
+    unknown.map((k) => `"${k}"${didYouMean(k, known)}`).join(", ")
+  }; the options are ${known.join(", ")}`;
 }
 
 /** The body of a flow. */
@@ -43,7 +92,7 @@ export type FlowBody<P, R> = (f: FlowHandle, params: P) => R;
  *
  * @example
  * ```ts
- * import { flow, task } from "../../mod.ts";
+ * import { flow, task } from "@orchestra/orchestra";
  * const fetchNumbers = task("fetch", (n: number) => Array.from({ length: n }, (_, i) => i + 1));
  * const double = task("double", (x: number) => x * 2);
  * const total = task("total", (xs: number[]) => xs.reduce((a, b) => a + b, 0));
@@ -57,8 +106,8 @@ export type FlowBody<P, R> = (f: FlowHandle, params: P) => R;
  */
 export function flow<R>(
   name: string,
-  body: FlowBody<Record<string, unknown>, R>,
-): Flow<Record<string, unknown>, Resolved<Awaited<R>>>;
+  body: FlowBody<NoParams, R>,
+): Flow<NoParams, Resolved<Awaited<R>>>;
 /** Defines a flow with typed params: the body's `params` argument is typed from the schema. */
 export function flow<const S extends ParamsSchema, R>(
   options: FlowOptions<S> & { params: S },
@@ -67,8 +116,8 @@ export function flow<const S extends ParamsSchema, R>(
 /** Defines a flow from options, without params. */
 export function flow<R>(
   options: FlowOptions<undefined>,
-  body: FlowBody<Record<string, unknown>, R>,
-): Flow<Record<string, unknown>, Resolved<Awaited<R>>>;
+  body: FlowBody<NoParams, R>,
+): Flow<NoParams, Resolved<Awaited<R>>>;
 export function flow(
   nameOrOptions: string | FlowOptions,
   body: FlowBody<never, unknown>,
@@ -88,8 +137,10 @@ export function flow(
     name: options.name,
     options,
     body,
-    run(params = {}, runOptions = {}) {
-      return executeFlow(def, params as Record<string, unknown>, runOptions);
+    async run(params = {}, runOptions = {}) {
+      const problem = runOptionsProblem(options.name, runOptions);
+      if (problem) throw new TypeError(problem);
+      return byStatus(await executeFlow(def, params as Record<string, unknown>, runOptions));
     },
   } as Flow<unknown, unknown>;
   if (location) Object.defineProperty(def, "location", { value: location });

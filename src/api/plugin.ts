@@ -6,6 +6,7 @@
  * @module
  */
 
+import { fileURLToPath } from "node:url";
 import { FlowValidationError, OrchestraError, type ValidationIssue } from "../core/errors.ts";
 import type { TaskSettings } from "../core/model.ts";
 import {
@@ -18,14 +19,16 @@ import {
 import { didYouMean } from "../core/suggest.ts";
 import type { TaskRef } from "../engine/run.ts";
 import type { TaskContext } from "../engine/types.ts";
-import { BUILTIN_PLUGINS } from "../plugins/builtin.ts";
+import { BUILTIN_PLUGINS, type BuiltinPlugins } from "../plugins/builtin.ts";
 import {
   invokePlugin,
   isPluginDefinition,
   parsePluginParams,
   type PluginDefinition,
   type PluginEnv,
+  type PluginParams,
   pluginPermissions,
+  type PluginResult,
   pluginSecrets,
 } from "../plugins/contract.ts";
 import type { Input } from "./task.ts";
@@ -52,22 +55,37 @@ function holdsReference(v: unknown): boolean {
 
 /**
  * Adds a task that runs `plugin` with `params` to the running flow; returns a reference to its
- * result. A built-in may be named by its name. The task runs in a worker with the plugin's
- * permissions (a pure built-in runs inline); when those depend on params that are references,
- * pass `permissions` in the options.
+ * result. `params` are typed from the plugin's schema (a zod schema's input: fields with
+ * defaults may be left out, required ones may not) and may hold references to other tasks'
+ * results; the reference is typed with the plugin's result. A built-in may be named by its
+ * name. The task runs in a worker with the plugin's permissions (a pure built-in runs inline);
+ * when those depend on params that are references, pass `permissions` in the options.
  *
  * @example
  * ```ts
- * import { flow, usePlugin } from "../../mod.ts";
- * const hello = flow("hello", () => usePlugin("end", {}, { id: "done", inputs: { x: 1 } }));
+ * import { flow, usePlugin } from "@orchestra/orchestra";
+ * const hello = flow("hello", () => {
+ *   const said = usePlugin("log", { message: "hi" }); // level has a default
+ *   return usePlugin("end", {}, { id: "done", inputs: { said } });
+ * });
  * const record = await hello.run();
- * console.assert(JSON.stringify(record.result) === '{"x":1}');
+ * console.assert(JSON.stringify(record.result) === '{"said":"hi"}');
  * ```
  */
-export function usePlugin<P>(
-  plugin: PluginDefinition<P> | string,
-  // Params with defaults may be left out: the schema fills them in before the plugin runs.
-  params: Input<Partial<P>>,
+export function usePlugin<P, I, R>(
+  plugin: PluginDefinition<P, I, R>,
+  params: Input<NoInfer<I>>,
+  options?: UsePluginOptions,
+): TaskRef<Awaited<R>>;
+/** Adds a task that runs the built-in plugin named `name` (`"http"`, `"log"`, …). */
+export function usePlugin<N extends keyof BuiltinPlugins>(
+  name: N,
+  params: Input<PluginParams<BuiltinPlugins[N]>>,
+  options?: UsePluginOptions,
+): TaskRef<PluginResult<BuiltinPlugins[N]>>;
+export function usePlugin(
+  plugin: PluginDefinition<unknown, unknown, unknown> | string,
+  params: unknown,
   options: UsePluginOptions = {},
 ): TaskRef<unknown> {
   const def = typeof plugin === "string" ? BUILTIN_PLUGINS.get(plugin) : plugin;
@@ -89,7 +107,7 @@ export function usePlugin<P>(
   }
   const frame = callerFrame();
   const here = frame?.url.startsWith("file:")
-    ? decodeURIComponent(new URL(".", frame.url).pathname).replace(/\/$/, "")
+    ? fileURLToPath(new URL(".", frame.url)).replace(/\/$/, "")
     : Deno.cwd();
   const env: PluginEnv = { dir: options.dir ?? here };
   const { id, inputs, dir: _dir, ...settings } = options;

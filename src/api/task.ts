@@ -23,7 +23,7 @@ export type Input<T> =
   | T
   | TaskRef<T>
   | (T extends readonly (infer U)[] ? readonly Input<U>[]
-    : T extends Record<string, unknown> ? { [K in keyof T]: Input<T[K]> }
+    : T extends object ? { [K in keyof T]: Input<T[K]> }
     : never);
 
 /** The parameters a caller passes: the function's, minus a trailing {@linkcode TaskContext}. */
@@ -45,7 +45,7 @@ export interface Task<A extends unknown[], R> extends TaskDefinition {
  *
  * @example
  * ```ts
- * import { flow, task } from "../../mod.ts";
+ * import { flow, task } from "@orchestra/orchestra";
  * const square = task("square", (n: number) => n * n);
  * const sum = task({ name: "sum", retries: 2, timeout: "30s" }, (xs: number[]) =>
  *   xs.reduce((a, b) => a + b, 0));

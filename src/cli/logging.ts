@@ -6,6 +6,7 @@
  */
 
 import { configure, getJsonLinesFormatter, type LogLevel, type LogRecord } from "@logtape/logtape";
+import { escapeControl } from "./view/format.ts";
 
 /** The log formats the CLI offers. */
 export type LogFormat = "text" | "json";
@@ -54,7 +55,8 @@ export async function setupLogging(options: LoggingOptions): Promise<void> {
   const format = options.format === "json" ? json : formatTextRecord;
   await configure({
     reset: true,
-    sinks: { cli: (record: LogRecord) => options.write(format(record)) },
+    // A task's log line cannot drive the terminal: its control characters are shown escaped.
+    sinks: { cli: (record: LogRecord) => options.write(escapeControl(format(record))) },
     loggers: [
       { category: ["orchestra"], lowestLevel: options.level, sinks: ["cli"] },
       { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["cli"] },

@@ -17,6 +17,9 @@ import type { FlowGraph, TaskConfig, TaskNode } from "../core/model.ts";
 import { paramSpec } from "../core/params.ts";
 import { formatPermissions, isUnsandboxed, type PermissionSet } from "../core/permissions.ts";
 import type { JsonSchema, PluginManifest } from "../plugins/contract.ts";
+import { escapeControl } from "./view/format.ts";
+import { displayWidth, padEnd } from "./view/text.ts";
+import { describeCacheKey } from "../engine/task_cache.ts";
 
 /**
  * Every problem, one per line, under `error: <subject> is invalid (N problems):`, warnings
@@ -41,10 +44,22 @@ export function renderIssues(flow: string, issues: readonly ValidationIssue[]): 
   return renderProblems(`flow "${flow}"`, issues);
 }
 
-/** Rows as aligned columns, two spaces apart, each line after `indent`; no final newline. */
+/**
+ * Rows as aligned columns, two spaces apart, each line after `indent`; no final newline.
+ * Cells are measured in terminal cells (an emoji or a CJK character takes two) and their
+ * control characters are shown escaped, so a task id cannot break the columns.
+ *
+ * @example
+ * ```ts
+ * import { renderTable } from "./render.ts";
+ * console.assert(renderTable([["ID", "STATUS"], ["日本", "ok"], ["a", "ok"]]) ===
+ *   "ID    STATUS\n日本  ok\na     ok");
+ * ```
+ */
 export function renderTable(rows: string[][], indent = ""): string {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  return rows.map((r) => indent + r.map((cell, c) => cell.padEnd(widths[c])).join("  ").trimEnd())
+  const cells = rows.map((r) => r.map((cell) => escapeControl(cell)));
+  const widths = cells[0].map((_, c) => Math.max(...cells.map((r) => displayWidth(r[c]))));
+  return cells.map((r) => indent + r.map((cell, c) => padEnd(cell, widths[c])).join("  ").trimEnd())
     .join("\n");
 }
 
@@ -109,6 +124,7 @@ export function renderDescribe(graph: FlowGraph): string {
     }`,
   );
   out.push(`Concurrency: ${graph.concurrency ?? "unlimited"}`);
+  if (graph.sandboxed !== undefined) out.push(`Sandbox: ${sandboxLine(graph.sandboxed)}`);
   out.push("", `Tasks (${graph.nodes.length}):`);
   const rows = [[
     "ID",
@@ -140,18 +156,62 @@ export function renderDescribe(graph: FlowGraph): string {
       out.push(`  ${n.id}: ${n.plugin!.name}@${n.plugin!.version} (${n.plugin!.source})`);
     }
   }
+  out.push(...cacheKeys(graph));
+  const named = graph.nodes.filter((n) => n.title !== undefined);
+  if (named.length) {
+    out.push("", "Names:");
+    for (const n of named) out.push(`  ${n.id}: ${n.title}`);
+  }
   const described = graph.nodes.filter((n) => n.config.description);
   if (described.length) {
     out.push("");
     for (const n of described) out.push(`  ${n.id}: ${n.config.description}`);
   }
+  if (graph.schedules?.length) {
+    out.push("", "Schedule (run by `orchestra serve`):");
+    for (const s of graph.schedules) {
+      out.push(`  cron "${s.cron}"${s.location ? ` (${formatLocation(s.location)})` : ""}`);
+    }
+  }
   out.push("", ...notes(graph));
   return out.join("\n").trimEnd() + "\n";
 }
 
+/** What each cached task's key is made of (`describe`, `--dry-run`). */
+function cacheKeys(graph: FlowGraph): string[] {
+  const cached = graph.nodes.filter((n) => n.config.cache);
+  if (!cached.length) return [];
+  const seen = new Set<string>();
+  const out = ["", "Cache keys (a result is reused only while every part matches):"];
+  for (const n of cached) {
+    if (seen.has(n.name)) continue;
+    seen.add(n.name);
+    out.push(`  ${n.name}: ${describeCacheKey(graph.name, n.name, n.config.cache!)}`);
+  }
+  return out;
+}
+
+/** Where the flow's own code runs, as `describe` says it. */
+function sandboxLine(sandboxed: boolean): string {
+  return sandboxed
+    ? "on — the flow's module, body and inline tasks run in a flow isolate with no permissions"
+    : "OFF (unsandboxed) — the flow opted out: its module and inline tasks run in the " +
+      "orchestrator, with all of its rights";
+}
+
 function notes(graph: FlowGraph): string[] {
-  const out: string[] = [];
-  if (graph.nodes.some((n) => n.config.executor === "inline")) {
+  const out: string[] = (graph.notes ?? []).map((n) => `Note: ${n}.`);
+  if (graph.sandboxed === true) {
+    out.push(
+      "Note: inline tasks run in the flow's isolate with no permissions; a task that requests " +
+        "permissions or declares secrets runs in a task worker with exactly its grant.",
+    );
+  } else if (graph.sandboxed === false) {
+    out.push(
+      "Note: this flow runs unsandboxed: its module and inline tasks run in the orchestrator's " +
+        "own isolate, with all of its rights.",
+    );
+  } else if (graph.nodes.some((n) => n.config.executor === "inline")) {
     out.push(
       "Note: inline tasks run in the orchestrator's own isolate and are not sandboxed; " +
         "their permissions are what the orchestrator has.",
@@ -200,6 +260,7 @@ export function renderPlan(graph: FlowGraph): string {
       layers(graph.nodes).length
     } step(s); tasks in the same step can run in parallel.`,
   );
+  out.push(...cacheKeys(graph));
   const n = notes(graph);
   if (n.length) out.push(...n);
   return out.join("\n") + "\n";
@@ -214,6 +275,7 @@ export function graphJson(graph: FlowGraph): unknown {
     params: graph.params ?? {},
     permissions: graph.permissions ?? null,
     concurrency: graph.concurrency ?? null,
+    ...(graph.sandboxed !== undefined ? { sandboxed: graph.sandboxed } : {}),
     tasks: graph.nodes.map((n) => ({
       id: n.id,
       name: n.name,
@@ -223,14 +285,24 @@ export function graphJson(graph: FlowGraph): unknown {
       retries: n.config.retry.attempts - 1,
       timeoutMs: n.config.timeoutMs ?? null,
       priority: n.config.priority,
-      cache: n.config.cache ? { ttlMs: n.config.cache.ttlMs } : null,
+      cache: n.config.cache
+        ? {
+          ttlMs: n.config.cache.ttlMs,
+          key: describeCacheKey(graph.name, n.name, n.config.cache),
+          ...(n.config.cache.version !== undefined ? { version: n.config.cache.version } : {}),
+          ...(n.config.cache.code !== undefined ? { code: n.config.cache.code } : {}),
+        }
+        : null,
       permissions: n.config.permissions ?? null,
       continueOnError: n.config.continueOnError,
+      ...(n.title !== undefined ? { title: n.title } : {}),
       ...(n.map ? { items: n.map.items, mapConcurrency: n.map.concurrency ?? null } : {}),
       ...(n.plugin ? { plugin: n.plugin } : {}),
       location: n.location ? formatLocation(n.location) : null,
     })),
     dynamicAfter: graph.dynamicAfter?.taskId ?? null,
+    schedules: (graph.schedules ?? []).map((s) => s.cron),
+    notes: graph.notes ?? [],
   };
 }
 

@@ -97,6 +97,7 @@ const PATH_KEYS: ReadonlySet<SettingKey> = new Set([
   "pluginDirs",
   "policyFile",
   "secretsFile",
+  "tokensFile",
 ]);
 const KEBAB_TO_KEY = new Map(SETTING_SPECS.map((s) => [s.kebab, s.key]));
 

@@ -8,6 +8,7 @@
 import { dirname, join, resolve } from "node:path";
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import { errorMessage, type SourceLocation, type ValidationIssue } from "../core/errors.ts";
+import { FileReadError, readBoundedTextFile } from "../fs/read_bounded.ts";
 import { JsoncSyntaxError, type JsonNode, parseJsonc, toValue } from "./_jsonc.ts";
 
 /** The file names searched for in each directory, in order of precedence. */
@@ -200,7 +201,7 @@ function readJson(path: string, text: string, format: "deno" | "json"): ConfigFi
 /** The text of `path`, or `undefined` when there is no such file. */
 async function readText(path: string): Promise<string | undefined> {
   try {
-    return await Deno.readTextFile(path);
+    return await readBoundedTextFile(path, { what: "configuration file" });
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return undefined;
     throw e;
@@ -217,7 +218,11 @@ function unreadable(path: string, e: unknown): ConfigFile {
     path,
     hasSettings: true,
     entries: [],
-    issues: [{ message: `Cannot read config file "${path}": ${errorMessage(e)}` }],
+    issues: [{
+      message: e instanceof FileReadError
+        ? e.message
+        : `Cannot read config file "${path}": ${errorMessage(e)}`,
+    }],
   };
 }
 

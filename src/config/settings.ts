@@ -60,17 +60,27 @@ export interface Settings {
    */
   durability: DurabilityName;
   /**
+   * The most a `run:` step may print on stdout (its result), in bytes; a step that prints
+   * more fails (its output is never cut short silently). @default 16 MiB
+   */
+  maxOutput: number;
+  /**
    * A PostgreSQL store (`postgres://user@host:port/db`) for runs, journals and caches instead
    * of SQLite in the state dir; unset keeps SQLite. @default undefined
    */
   store?: string;
+  /**
+   * `orchestra serve`'s tokens file: API tokens by role (hashed) and each webhook flow's
+   * secret name. `serve token add` writes it. @default undefined
+   */
+  tokensFile?: string;
 }
 
 /** The name of one setting. */
 export type SettingKey = keyof Settings;
 
 /** How a setting's value is checked and parsed. */
-export type SettingKind = "path" | "paths" | "count" | "choice" | "store";
+export type SettingKind = "path" | "paths" | "count" | "choice" | "size" | "store";
 
 /** One setting's names in every source, and its kind. */
 export interface SettingSpec {
@@ -95,11 +105,12 @@ function spec(
   kind: SettingKind,
   description: string,
   choices?: readonly string[],
+  flagName?: string,
 ): SettingSpec {
   const kebab = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
   const env = `ORCHESTRA_${kebab.replaceAll("-", "_").toUpperCase()}`;
   // The flag is singular for a list: it is repeated once per item.
-  const flag = `--${kind === "paths" ? kebab.replace(/s$/, "") : kebab}`;
+  const flag = flagName ?? `--${kind === "paths" ? kebab.replace(/s$/, "") : kebab}`;
   return { key, kebab, env, flag, kind, description, ...(choices ? { choices } : {}) };
 }
 
@@ -131,10 +142,23 @@ export const SETTING_SPECS: readonly SettingSpec[] = [
     DURABILITIES,
   ),
   spec(
+    "maxOutput",
+    "size",
+    "The most a run: step may print on stdout (16MiB, 1GiB, bytes); more fails the step",
+  ),
+  spec(
     "store",
     "store",
     "A PostgreSQL store for runs, journals and caches (postgres://user@host:port/db) " +
       "instead of SQLite in the state dir",
+  ),
+  // Only orchestra serve (and config) take its flag, --tokens as the issue names it.
+  spec(
+    "tokensFile",
+    "path",
+    "orchestra serve's tokens file (API tokens by role, webhook secrets)",
+    undefined,
+    "--tokens",
   ),
 ];
 
@@ -166,9 +190,37 @@ export function defaultSettings(): Settings {
     workers: Math.max(1, navigator.hardwareConcurrency || 1),
     executor: "inline",
     durability: "full",
+    maxOutput: 16 * 1024 * 1024,
     store: undefined,
+    tokensFile: undefined,
   };
 }
+
+const UNITS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  k: 1024,
+  kb: 1000,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1000 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1000 ** 3,
+  gib: 1024 ** 3,
+};
+
+/** A size as text (`16MiB`, `64 MB`, `1g`, `1048576`) in bytes, or undefined. */
+function parseSize(text: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
+  if (!m) return undefined;
+  const unit = UNITS[m[2].toLowerCase()];
+  if (unit === undefined) return undefined;
+  const n = Math.round(Number(m[1]) * unit);
+  return Number.isSafeInteger(n) && n >= 1 ? n : undefined;
+}
+
+const SIZE_PROBLEM = "must be a size such as 16MiB, 512KiB, 1GiB or a number of bytes";
 
 /** A checked value, or what is wrong with it (and, for a list, the 0-based bad `item`). */
 export type Checked =
@@ -265,6 +317,16 @@ export function checkValue(key: SettingKey, value: unknown): Checked {
       );
     case "choice":
       return checkChoice(s, value, typeof value === "string" ? `"${value}"` : describe(value));
+    case "size": {
+      const n = typeof value === "number"
+        ? (Number.isSafeInteger(value) && value >= 1 ? value : undefined)
+        : typeof value === "string"
+        ? parseSize(value)
+        : undefined;
+      return n === undefined
+        ? fail(`${SIZE_PROBLEM}, got ${describe(value)}`)
+        : { ok: true, value: n };
+    }
     case "store":
       return checkStore(value, false);
   }
@@ -297,6 +359,10 @@ export function parseText(key: SettingKey, text: string): Checked {
     }
     case "choice":
       return checkChoice(s, text.trim(), `"${text}"`);
+    case "size": {
+      const n = parseSize(text);
+      return n === undefined ? fail(`${SIZE_PROBLEM}, got "${text}"`) : { ok: true, value: n };
+    }
     case "store":
       return checkStore(text.trim(), true);
   }

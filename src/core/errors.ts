@@ -24,7 +24,7 @@ export function formatLocation(loc: SourceLocation): string {
  *
  * @example
  * ```ts
- * import { OrchestraError } from "./errors.ts";
+ * import { OrchestraError } from "@orchestra/orchestra";
  * const err = new OrchestraError("Something failed");
  * console.assert(err instanceof Error && err.name === "OrchestraError");
  * ```
@@ -74,7 +74,7 @@ export function formatIssue(issue: ValidationIssue): string {
  *
  * @example
  * ```ts
- * import { FlowValidationError } from "./errors.ts";
+ * import { FlowValidationError } from "@orchestra/orchestra";
  * const err = new FlowValidationError("etl", [{ message: 'Task "b" needs unknown task "x"' }]);
  * console.assert(err.issues.length === 1);
  * ```
@@ -153,12 +153,22 @@ export class TaskTimeoutError extends OrchestraError {
   readonly taskId: string;
   /** The timeout in milliseconds. */
   readonly timeoutMs: number;
-  /** Creates the error. */
-  constructor(taskId: string, timeoutMs: number) {
-    super(`Task "${taskId}" timed out after ${formatMs(timeoutMs)}`);
+  /** How long the attempt ran, when it returned only after its timeout (it was not stopped). */
+  readonly elapsedMs: number | undefined;
+  /**
+   * Creates the error; `elapsedMs` is given for an attempt whose executor could not stop it
+   * (inline), which returned late.
+   */
+  constructor(taskId: string, timeoutMs: number, elapsedMs?: number) {
+    super(
+      `Task "${taskId}" timed out after ${formatMs(timeoutMs)}` +
+        (elapsedMs === undefined ? "" : ` (it returned after ${formatMs(elapsedMs)}: its ` +
+          `executor cannot stop a running task; executor "worker" stops it at its timeout)`),
+    );
     this.name = "TaskTimeoutError";
     this.taskId = taskId;
     this.timeoutMs = timeoutMs;
+    this.elapsedMs = elapsedMs;
   }
 }
 
@@ -192,22 +202,36 @@ export class NotJsonError extends OrchestraError {
   }
 }
 
-/** On replay, a flow body called a different task than the journal recorded for that call. */
+/**
+ * On replay (`resume`), the flow body made a call the journal does not match: another task under
+ * a recorded call's id, different arguments, or its calls in another order.
+ *
+ * @example
+ * ```ts
+ * import { NonDeterminismError } from "./errors.ts";
+ * const err = new NonDeterminismError("0190", "load#2", 'call "load#2" was called with different arguments: args[0] changed');
+ * console.assert(err.taskId === "load#2" && err.message.includes("args[0] changed"));
+ * ```
+ */
 export class NonDeterminismError extends OrchestraError {
   /** The run. */
   readonly runId: string;
   /** The call's id. */
   readonly taskId: string;
-  /** Creates the error. */
-  constructor(runId: string, taskId: string, recorded: string, called: string) {
+  /** What changed, as a sentence fragment. */
+  readonly change: string;
+  /** Creates the error; `change` says what differs from the journal. */
+  constructor(runId: string, taskId: string, change: string) {
     super(
-      `Run "${runId}" cannot be replayed: call "${taskId}" was task "${recorded}" when the run ` +
-        `began, but the flow body now calls task "${called}" there; the body must make the same ` +
-        `calls in the same order (use --force to start the changed flow as a new run)`,
+      `Run "${runId}" cannot be replayed: ${change}. A resumed flow body must make the same ` +
+        `calls, with the same arguments, in the same order as when the run began: run the ` +
+        `changed flow as a new run (orchestra run), or give calls whose order depends on timing ` +
+        `an explicit id (f.call(task, args, { id }))`,
     );
     this.name = "NonDeterminismError";
     this.runId = runId;
     this.taskId = taskId;
+    this.change = change;
   }
 }
 

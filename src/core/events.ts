@@ -40,7 +40,17 @@ export interface TaskEventBase extends RunEventBase {
 /** Every event a run emits. */
 export type RunEvent =
   | RunEventBase & { type: "run.started"; flow: string; params: Record<string, unknown> }
-  | TaskEventBase & { type: "task.created"; needs: string[]; group?: string; kind: "task" | "map" }
+  | TaskEventBase & {
+    type: "task.created";
+    needs: string[];
+    group?: string;
+    kind: "task" | "map";
+    /**
+     * In a journaled run: each argument as a short hash (a reference as `&` and its id),
+     * space-separated, which a resumed run's calls must match.
+     */
+    argsHash?: string;
+  }
   | TaskEventBase & { type: "task.started"; attempt: number }
   | TaskEventBase & { type: "task.retrying"; attempt: number; delayMs: number; error: string }
   | TaskEventBase & { type: "task.succeeded"; attempt: number; durationMs: number }

@@ -43,8 +43,14 @@ export interface RetryOptions {
 export interface CacheOptions {
   /** How long a cached result stays valid. @default "1h" */
   ttl?: Duration;
-  /** Computes the cache key from the task's resolved arguments. @default JSON of the args */
+  /**
+   * Computes the cache key from the task's resolved arguments. An explicit key replaces the
+   * flow, the task and its code in the key, so tasks of other flows that compute the same key
+   * share results. @default the flow, the task, its code and the arguments
+   */
   key?: (args: readonly unknown[]) => string;
+  /** Bump it to drop the results cached so far (a string or a number). @default none */
+  version?: string | number;
 }
 
 /** Settings a task may carry; flows can give defaults for most of them. */
@@ -99,6 +105,13 @@ export interface CachePolicy {
   ttlMs: number;
   /** Custom key function. */
   key?: (args: readonly unknown[]) => string;
+  /** The version the user gave, as text. */
+  version?: string;
+  /**
+   * A hash of what the task is (its identity string, or its function's source), once the engine
+   * has computed it (planning shows it).
+   */
+  code?: string;
 }
 
 /** A task's settings after defaults are applied and values are parsed. */
@@ -145,6 +158,18 @@ export interface TaskNode {
   map?: { items: number | "dynamic"; concurrency?: number };
   /** For a task that runs a plugin: which one, and where it was found. */
   plugin?: { name: string; version: string; source: string };
+  /** The name shown to people, when it differs from the id (a YAML task's `name:`). */
+  title?: string;
+  /** The URL of the module whose top level defined the task (what a worker of it loads). */
+  module?: string;
+}
+
+/** A cron entry of a flow's schedule: when `orchestra serve` runs it. */
+export interface FlowSchedule {
+  /** Five fields: minute hour day-of-month month day-of-week. */
+  cron: string;
+  /** Where it was written. */
+  location?: SourceLocation;
 }
 
 /** The flow graph: what validation, `describe`, `graph` and `--dry-run` work on. */
@@ -167,6 +192,16 @@ export interface FlowGraph {
   dynamicAfter?: { taskId: string; location?: SourceLocation };
   /** Problems found while the front end built the graph. */
   issues: ValidationIssue[];
+  /** When `orchestra serve` runs the flow. */
+  schedules?: FlowSchedule[];
+  /** What the flow's file says that is accepted and ignored, for `describe`. */
+  notes?: string[];
+  /**
+   * Where the flow's own code runs: `true` in a flow isolate with no permissions (the CLI's
+   * default for TypeScript flows), `false` in the orchestrator itself (the flow opted out).
+   * Unset for YAML flows (they hold no code of their own) and in the library.
+   */
+  sandboxed?: boolean;
 }
 
 const RETRY_KEYS = ["attempts", "delay", "backoff", "maxDelay", "jitter", "retryOn"];
@@ -310,6 +345,14 @@ export function normalizeTaskOptions(
     const ttlMs = c.ttl === undefined ? 3_600_000 : duration(c.ttl, "cache.ttl", problems);
     config.cache = { ttlMs: ttlMs ?? 3_600_000 };
     if (c.key) config.cache.key = c.key;
+    if (c.version !== undefined) {
+      if (
+        typeof c.version === "string" ||
+        (typeof c.version === "number" && Number.isFinite(c.version))
+      ) {
+        config.cache.version = String(c.version);
+      } else problems.push(`cache.version must be a string or a number, got ${typeof c.version}`);
+    }
   }
   if (o.executor !== undefined) {
     if (!EXECUTOR_KINDS.includes(o.executor)) {

@@ -172,6 +172,16 @@ export function checkParamsSchema(schema: unknown): ValidationIssue[] {
           JSON.stringify(spec.default)
         } is not of type ${spec.type}`,
       });
+    } else if (
+      spec.default !== undefined && Array.isArray(spec.enum) &&
+      !spec.enum.some((e) => e === spec.default)
+    ) {
+      // The default would be used without the check every passed value gets.
+      issues.push({
+        message: `Param "${name}": default ${JSON.stringify(spec.default)} is not one of its ` +
+          `enum values ${spec.enum.map((e) => JSON.stringify(e)).join(", ")}`,
+        hint: "make the default one of the enum values, or add it to the enum",
+      });
     }
   }
   return issues;
@@ -185,7 +195,8 @@ export interface ValidateParamsOptions {
 
 /**
  * Validates params against a schema: fills defaults, converts command-line strings when asked,
- * and reports every problem at once. Without a schema, params pass through unchanged.
+ * and reports every problem at once. Without a schema the flow takes no params: any given is
+ * an unknown param.
  *
  * @example
  * ```ts
@@ -203,12 +214,13 @@ export function validateParams(
   input: Record<string, unknown>,
   options: ValidateParamsOptions = {},
 ): { values: Record<string, unknown>; issues: ValidationIssue[] } {
-  if (!schema) return { values: { ...input }, issues: [] };
+  // A flow that declares no params takes none: a param given to it is a mistake, as any
+  // unknown param is (below).
   const values: Record<string, unknown> = {};
   const issues: ValidationIssue[] = [];
-  const names = Object.keys(schema);
+  const names = Object.keys(schema ?? {});
   for (const name of Object.keys(input)) {
-    if (!Object.hasOwn(schema, name)) {
+    if (!schema || !Object.hasOwn(schema, name)) {
       issues.push({
         param: name,
         message: `Unknown param "${name}"${didYouMean(name, names)}`,
@@ -217,7 +229,7 @@ export function validateParams(
     }
   }
   for (const name of names) {
-    const spec = paramSpec(schema[name]);
+    const spec = paramSpec(schema![name]);
     let value = input[name];
     if (value === undefined) {
       if (spec.default !== undefined) values[name] = structuredClone(spec.default);

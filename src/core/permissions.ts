@@ -48,22 +48,40 @@ function normalizePath(path: string): string {
   return (absolute ? "/" : "") + out.join("/") || ".";
 }
 
-function pathCovers(allowed: string, wanted: string): boolean {
-  const a = normalizePath(allowed);
-  const w = normalizePath(wanted);
+// A relative path resolved against `baseDir` (pure: no file system access), else as written.
+function absolute(path: string, baseDir: string | undefined): string {
+  if (path.startsWith("file://")) {
+    try {
+      path = decodeURIComponent(new URL(path).pathname);
+    } catch {
+      // not a URL after all: compared as written
+    }
+  }
+  if (baseDir === undefined || path.startsWith("/")) return path;
+  return `${baseDir.replace(/\/+$/, "")}/${path}`;
+}
+
+function pathCovers(allowed: string, wanted: string, baseDir: string | undefined): boolean {
+  const a = normalizePath(absolute(allowed, baseDir));
+  const w = normalizePath(absolute(wanted, baseDir));
   if (a === "/" || a === w) return true;
   // The working directory covers relative paths that stay inside it.
   if (a === ".") return !w.startsWith("/") && w !== ".." && !w.startsWith("../");
   return w.startsWith(a + "/");
 }
 
-function valueCovers(name: PermissionName, allowed: string, wanted: string): boolean {
+function valueCovers(
+  name: PermissionName,
+  allowed: string,
+  wanted: string,
+  baseDir: string | undefined,
+): boolean {
   if (allowed === wanted) return true;
   switch (name) {
     case "read":
     case "write":
     case "ffi":
-      return pathCovers(allowed, wanted);
+      return pathCovers(allowed, wanted, baseDir);
     case "net":
       // "example.com" covers "example.com:443"; a port in the ceiling must match exactly.
       return !allowed.includes(":") && wanted.split(":")[0] === allowed;
@@ -74,19 +92,34 @@ function valueCovers(name: PermissionName, allowed: string, wanted: string): boo
   }
 }
 
+/** Options of {@linkcode exceedsCeiling}. */
+export interface CeilingOptions {
+  /**
+   * The absolute directory relative paths (of the request and the ceiling) resolve against, so
+   * `./data` and `/flows/data` compare as the same folder. Without it, a relative path only
+   * compares with relative paths. @default none
+   */
+  baseDir?: string;
+}
+
 /**
  * Lists what `request` asks for beyond `ceiling`. An undefined ceiling allows everything.
+ * Paths are compared lexically (`.` and `..` resolved), relative ones against
+ * `options.baseDir`; where links lead is for the permission model (`src/permissions`) to judge.
  *
  * @example
  * ```ts
  * import { exceedsCeiling } from "./permissions.ts";
  * const excess = exceedsCeiling({ net: ["api.example.com", "evil.com"] }, { net: ["api.example.com"] });
  * console.assert(excess.length === 1 && excess[0].value === "evil.com");
+ * const same = exceedsCeiling({ read: ["/flows/data/in.csv"] }, { read: ["./data"] }, { baseDir: "/flows" });
+ * console.assert(same.length === 0);
  * ```
  */
 export function exceedsCeiling(
   request: PermissionSet | undefined,
   ceiling: PermissionSet | undefined,
+  options: CeilingOptions = {},
 ): PermissionExcess[] {
   if (!request || !ceiling) return [];
   const out: PermissionExcess[] = [];
@@ -100,7 +133,9 @@ export function exceedsCeiling(
       continue;
     }
     for (const w of wanted) {
-      if (!Array.isArray(allowed) || !allowed.some((a) => valueCovers(name, a, w))) {
+      if (
+        !Array.isArray(allowed) || !allowed.some((a) => valueCovers(name, a, w, options.baseDir))
+      ) {
         out.push({ name, value: w });
       }
     }

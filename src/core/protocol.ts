@@ -8,6 +8,7 @@
  */
 
 import { AsyncLocalStorage } from "node:async_hooks";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import type { SourceLocation } from "./errors.ts";
 import type { TaskStatus } from "./events.ts";
 import type { TaskOptions } from "./model.ts";
@@ -31,6 +32,12 @@ export interface TaskDefinition {
   readonly location?: SourceLocation;
   /** The URL of the module whose top level defined the task, when it was defined there. */
   readonly moduleUrl?: string;
+  /**
+   * What the task is, for the cache key, when its function's source does not say it: a front end
+   * sets it (a compiled YAML step: its command, or its plugin's name@version and `with:`).
+   * Editing it drops the task's cached results. @default the function's source
+   */
+  readonly identity?: string;
   /** The name a worker finds the task under in that module. @default options.name */
   readonly workerName?: string;
   /**
@@ -56,7 +63,7 @@ export interface FlowDefinition {
 
 /** What a condition sees once every dependency of a task has settled. */
 export interface ConditionInfo {
-  /** The status of each dependency, by id. */
+  /** The status of each dependency, by id (a result from the cache counts as `succeeded`). */
   readonly statuses: Readonly<Record<string, TaskStatus>>;
   /** The result of each dependency, by id (null where it did not succeed). */
   readonly values: Readonly<Record<string, unknown>>;
@@ -124,8 +131,8 @@ export interface CallerFrame {
   topLevel: boolean;
 }
 
-const FRAME =
-  /^\s*at (?:(\S.*?) \()?((?:file|https?|jsr|npm|data|blob):[^()\s]+):(\d+):(\d+)\)?\s*$/;
+// The URL may hold spaces: V8 prints some file URLs with their path decoded.
+const FRAME = /^\s*at (?:(\S.*?) \()?((?:file|https?|jsr|npm|data|blob):.+?):(\d+):(\d+)\)?\s*$/;
 const OWN_FILE =
   /\/src\/(core|engine|api|loaders|plugins|testing)\/[^/]+\.ts$|\/orchestra\/[^/]*\/?mod\.ts$/;
 
@@ -139,13 +146,25 @@ export function callerFrame(): CallerFrame | undefined {
     const m = FRAME.exec(stack[i]);
     if (!m || OWN_FILE.test(m[2])) continue;
     const topLevel = m[1] === undefined && i === stack.length - 1;
+    const url = frameUrl(m[2]);
     return {
-      location: { file: displayPath(m[2]), line: Number(m[3]), col: Number(m[4]) },
-      url: m[2],
+      location: { file: displayPath(url), line: Number(m[3]), col: Number(m[4]) },
+      url,
       topLevel,
     };
   }
   return undefined;
+}
+
+/**
+ * A stack frame's URL as Deno gives it to `import.meta.url`. V8 prints some frames of a module
+ * in `a #b/données` as `file:///a #b/données/x.ts` and others percent-encoded: both must name
+ * the same module, or a worker would not find the tasks registered under it.
+ */
+function frameUrl(raw: string): string {
+  // deno-lint-ignore no-control-regex
+  if (!raw.startsWith("file://") || !/[\s#?]|[^\x00-\x7f]/.test(raw)) return raw;
+  return pathToFileURL(raw.slice("file://".length)).href;
 }
 
 /** The file, line and column of the user's code that called into the library. */
@@ -153,7 +172,8 @@ export function callerLocation(): SourceLocation | undefined {
   return callerFrame()?.location;
 }
 
-const CONTEXT_KEY = Symbol.for("orchestra.context.v1");
+/** Where {@linkcode taskContextStorage} keeps its storage on `globalThis`. */
+export const CONTEXT_KEY: unique symbol = Symbol.for("orchestra.context.v1") as never;
 
 /** The running task's context, shared by every copy of the library (see `context()`). */
 export function taskContextStorage(): AsyncLocalStorage<unknown> {
@@ -164,7 +184,8 @@ export function taskContextStorage(): AsyncLocalStorage<unknown> {
 /** In a worker, which runs one task at a time: that task's context. */
 export const WORKER_CONTEXT: unique symbol = Symbol.for("orchestra.worker.context.v1") as never;
 
-const REGISTRY_KEY = Symbol.for("orchestra.tasks.v1");
+/** Where {@linkcode taskRegistry} keeps the registry on `globalThis`. */
+export const REGISTRY_KEY: unique symbol = Symbol.for("orchestra.tasks.v1") as never;
 
 /**
  * Tasks defined at the top level of a module, by module URL and name, shared by every copy of
@@ -191,7 +212,7 @@ export function registerTask(def: TaskDefinition): void {
 /** A file URL shown relative to the working directory when it lies below it. */
 export function displayPath(file: string): string {
   if (!file.startsWith("file://")) return file;
-  let path = decodeURIComponent(new URL(file).pathname);
+  let path = fileURLToPath(file);
   try {
     const cwd = Deno.cwd();
     if (path.startsWith(cwd + "/")) path = path.slice(cwd.length + 1);

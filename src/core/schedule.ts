@@ -11,6 +11,7 @@
 import { Cron } from "croner";
 import { type Duration, parseDuration } from "./duration.ts";
 import { errorMessage, type ValidationIssue } from "./errors.ts";
+import { type ParamsSchema, validateParams } from "./params.ts";
 
 /** What runs for ticks missed while no server was running. */
 export type CatchupPolicy = "skip" | "latest" | "all";
@@ -149,6 +150,42 @@ export function checkSchedules(
     });
   });
   return { schedules: issues.length ? [] : schedules, issues };
+}
+
+/**
+ * Every problem of a flow's schedule as written: those of its entries
+ * ({@linkcode checkSchedules}) and the params each gives its runs that the flow's params schema
+ * refuses. Each problem has its `path` in the schedule list.
+ *
+ * @example
+ * ```ts
+ * import { scheduleIssues } from "./schedule.ts";
+ * const issues = scheduleIssues("etl", [{ cron: "0 2 * * *", params: { day: 3 } }], {
+ *   day: { type: "string" },
+ * });
+ * console.assert(issues.length === 1 && issues[0].message.startsWith("schedule[0].params: "));
+ * ```
+ */
+export function scheduleIssues(
+  flow: string,
+  value: unknown,
+  params: ParamsSchema | undefined,
+): (ValidationIssue & { path: (string | number)[] })[] {
+  const issues = [...checkSchedules(flow, value).issues];
+  const list = value === undefined ? [] : Array.isArray(value) ? value : [value];
+  list.forEach((entry, index) => {
+    if (!isPlainObject(entry)) return;
+    const given = (entry as { params?: unknown }).params ?? {};
+    if (!isPlainObject(given)) return; // said above
+    for (const i of validateParams(params, given as Record<string, unknown>).issues) {
+      issues.push({
+        message: `schedule[${index}].params: ${i.message}`,
+        path: [index, "params"],
+        ...(i.hint ? { hint: i.hint } : {}),
+      });
+    }
+  });
+  return issues;
 }
 
 function checkCatchup(

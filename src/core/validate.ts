@@ -16,6 +16,8 @@ import { didYouMean } from "./suggest.ts";
 export interface ValidateGraphOptions {
   /** Executors this build can run; tasks that ask for another are invalid. @default all */
   executors?: readonly ExecutorKind[];
+  /** The absolute directory relative permission paths resolve against. @default none */
+  baseDir?: string;
 }
 
 /**
@@ -100,7 +102,8 @@ export function validateFlowGraph(
         `use one of: ${executors.join(", ")}`,
       );
     }
-    for (const ex of exceedsCeiling(node.config.permissions, graph.permissions)) {
+    const ceilingOptions = options.baseDir === undefined ? {} : { baseDir: options.baseDir };
+    for (const ex of exceedsCeiling(node.config.permissions, graph.permissions, ceilingOptions)) {
       const value = ex.value === true ? "all" : `"${ex.value}"`;
       issue(
         `Task "${node.id}" requests ${ex.name} ${value}, beyond the flow's ceiling (${

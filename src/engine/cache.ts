@@ -36,8 +36,8 @@ export interface CacheStore {
  *
  * @example
  * ```ts
- * import { StoreCache } from "./cache.ts";
- * import { MemoryStore } from "../store/memory_store.ts";
+ * import { StoreCache } from "@orchestra/orchestra";
+ * import { MemoryStore } from "@orchestra/orchestra";
  * const cache = new StoreCache(new MemoryStore());
  * await cache.set("k", 42, 1000);
  * console.assert((await cache.get("k", 999))?.value === 42);
@@ -73,7 +73,7 @@ export class StoreCache implements ResultCache {
  *
  * @example
  * ```ts
- * import { MemoryCache } from "./cache.ts";
+ * import { MemoryCache } from "@orchestra/orchestra";
  * const cache = new MemoryCache();
  * cache.set("k", 42, 1000);
  * console.assert(cache.get("k", 999)?.value === 42 && cache.get("k", 1000) === undefined);

@@ -14,6 +14,9 @@ import type { TaskDefinition } from "../core/protocol.ts";
 /** The executors this build offers. */
 export const AVAILABLE_EXECUTORS = ["inline", "worker"] as const;
 
+// A matrix leg's id names its values, `build[os=linux,node=20]`: never a map item's `name[3]`.
+const LEG_ID = /^[^\[\]\s#]+\[[^\[\]\s#=,]+=[^\[\]\s#]*\]$/;
+
 /**
  * Deterministic call ids: the first call of `load` is `load`, the second `load#2`, and so on,
  * so the same body makes the same ids on every run (the basis of durable replay).
@@ -34,7 +37,7 @@ export class CallIds {
 
   /** Claims an id given explicitly; throws when it is taken or malformed. */
   claim(id: string): string {
-    if (typeof id !== "string" || id === "" || /[\[\]\s]/.test(id)) {
+    if (typeof id !== "string" || id === "" || (/[\[\]\s]/.test(id) && !LEG_ID.test(id))) {
       throw new TypeError(
         `Invalid task id ${JSON.stringify(id)}: use a name without spaces or brackets`,
       );
@@ -56,6 +59,20 @@ export interface ResolvedTask {
   issues: ValidationIssue[];
   /** Only the problems in the task's own options (graph validation checks the rest). */
   optionIssues: ValidationIssue[];
+  /**
+   * The problems of where the task would run (a worker task a worker cannot load, an inline
+   * task under `sandbox: "strict"`): graph validation cannot see them, so planning reports them.
+   */
+  placementIssues: ValidationIssue[];
+}
+
+/** The working directory, where relative permission paths go by default; none if unknown. */
+export function workingDir(): string | undefined {
+  try {
+    return Deno.cwd();
+  } catch {
+    return undefined; // an isolate without read permission: paths compare as written
+  }
 }
 
 /** Resolves and caches each task's settings for one flow. */
@@ -65,16 +82,29 @@ export class TaskConfigs {
   #ceiling: PermissionSet | undefined;
 
   #strict: boolean;
+  #sandboxed: boolean;
+  #baseDir: string | undefined;
+  #executors: readonly string[];
 
-  /** Resolves settings against the flow's `defaults`, permission `ceiling` and sandbox mode. */
+  /**
+   * Resolves settings against the flow's `defaults`, permission `ceiling` and sandbox mode;
+   * `executors` names those the run offers besides this build's own, and relative permission
+   * paths compare against the ceiling's as resolved against `baseDir`. With `sandboxed`, the
+   * flow's user code runs in a flow isolate with no permissions, so a task that requests
+   * permissions or declares secrets runs in a task worker whatever its executor.
+   */
   constructor(
     defaults: TaskSettings | undefined,
     ceiling: PermissionSet | undefined,
-    sandbox?: "strict",
+    sandbox?: "strict" | boolean,
+    more: { executors?: readonly string[]; baseDir?: string; sandboxed?: boolean } = {},
   ) {
     this.#defaults = defaults;
     this.#ceiling = ceiling;
     this.#strict = sandbox === "strict";
+    this.#sandboxed = more.sandboxed === true;
+    this.#executors = more.executors ?? [];
+    this.#baseDir = more.baseDir;
   }
 
   /** The settings of `task`. */
@@ -87,7 +117,11 @@ export class TaskConfigs {
     }));
     if (task.location) { for (const i of optionIssues) i.location = task.location; }
     const issues = [...optionIssues];
-    if (!(AVAILABLE_EXECUTORS as readonly string[]).includes(config.executor)) {
+    const placementIssues: ValidationIssue[] = [];
+    if (
+      !(AVAILABLE_EXECUTORS as readonly string[]).includes(config.executor) &&
+      !this.#executors.includes(config.executor)
+    ) {
       issues.push({
         message: `Task "${config.name}" asks for executor "${config.executor}", which this ` +
           `build does not offer yet`,
@@ -96,22 +130,30 @@ export class TaskConfigs {
     }
     if (this.#strict && requestsAny(config.permissions)) {
       if (task.options.executor === "inline" || this.#defaults?.executor === "inline") {
-        issues.push({
+        placementIssues.push({
           message: `Task "${config.name}" requests permissions but runs inline, and the flow ` +
             `demands sandbox: "strict"`,
           hint: 'remove executor: "inline" so it runs in a worker with exactly its grant',
         });
       } else if (task.options.executor === undefined) config.executor = "worker";
     }
+    const needsRights = requestsAny(config.permissions) || config.secrets.length > 0;
+    if (this.#sandboxed && needsRights && config.executor === "inline") config.executor = "worker";
     if (config.executor === "worker" && !task.moduleUrl) {
-      issues.push({
+      placementIssues.push({
         message: `Task "${config.name}" cannot run in a worker: it is not defined at the top ` +
           `level of a module, so a worker cannot load it`,
-        hint: "define it with task(…) at the top level of a module (exported or not), or use " +
-          'executor: "inline"',
+        hint: this.#sandboxed && needsRights
+          ? "define it with task(…) at the top level of a module (exported or not): a task " +
+            "that requests permissions or declares secrets runs in a task worker, since the " +
+            "flow isolate has no permissions"
+          : "define it with task(…) at the top level of a module (exported or not), or use " +
+            'executor: "inline"',
       });
     }
-    for (const ex of exceedsCeiling(config.permissions, this.#ceiling)) {
+    issues.push(...placementIssues);
+    const base = this.#baseDir === undefined ? {} : { baseDir: this.#baseDir };
+    for (const ex of exceedsCeiling(config.permissions, this.#ceiling, base)) {
       issues.push({
         message: `Task "${config.name}" requests ${ex.name} ${
           ex.value === true ? "(all)" : `"${ex.value}"`
@@ -120,7 +162,7 @@ export class TaskConfigs {
       });
     }
     if (task.location) { for (const i of issues) i.location ??= task.location; }
-    r = { config, issues, optionIssues };
+    r = { config, issues, optionIssues, placementIssues };
     this.#cache.set(task, r);
     return r;
   }

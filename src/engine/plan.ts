@@ -16,6 +16,7 @@ import {
 import type { FlowGraph, TaskNode } from "../core/model.ts";
 import { checkParamsSchema } from "../core/params.ts";
 import { checkPermissionSet } from "../core/permissions.ts";
+import { scheduleIssues } from "../core/schedule.ts";
 import {
   callerLocation,
   type CallOptions,
@@ -27,8 +28,9 @@ import {
 } from "../core/protocol.ts";
 import { didYouMean } from "../core/suggest.ts";
 import { validateFlowGraph } from "../core/validate.ts";
-import { AVAILABLE_EXECUTORS, CallIds, scanArgs, TaskConfigs } from "./calls.ts";
+import { AVAILABLE_EXECUTORS, CallIds, scanArgs, TaskConfigs, workingDir } from "./calls.ts";
 import { DEFAULT_MAP_LIMIT, type MapOptions, taskDefinitionOf } from "./run.ts";
+import { codeHash } from "./task_cache.ts";
 import type { FlowOptions } from "./types.ts";
 
 const FLOW_KEYS = [
@@ -72,12 +74,31 @@ export function checkFlowOptions(
   for (const p of checkPermissionSet(options.permissions, "the flow's permissions")) {
     issues.push({ message: p });
   }
+  const sandbox = options.sandbox as unknown;
+  if (sandbox !== undefined && sandbox !== true && sandbox !== false && sandbox !== "strict") {
+    issues.push({
+      message: `sandbox must be true, false or "strict", got ${JSON.stringify(sandbox)}`,
+      hint: 'leave it out (user code runs in a flow isolate), "strict", or false to opt out',
+    });
+  }
   const c = options.concurrency;
   if (c !== undefined && !(Number.isInteger(c) && c >= 1)) {
     issues.push({ message: `concurrency must be a whole number ≥ 1, got ${c}` });
   }
   if (location) { for (const i of issues) i.location ??= location; }
   return issues;
+}
+
+/** A TS flow's `schedule` option: what orchestra serve would refuse, found by validate too. */
+function scheduleProblems(def: FlowDefinition): ValidationIssue[] {
+  const options = def.options as unknown as FlowOptions;
+  return scheduleIssues(options.name, options.schedule, options.params).map((
+    { path: _path, ...i },
+  ) => ({
+    ...i,
+    message: `Flow "${options.name}" option ${i.message}`,
+    ...(def.location ? { location: def.location } : {}),
+  }));
 }
 
 class PlanRef {
@@ -106,9 +127,16 @@ class Planner implements FlowScope {
   readonly #ids = new CallIds();
   readonly #configs: TaskConfigs;
   readonly #reported = new Set<TaskDefinition>();
+  /** Cached tasks, whose code hash the plan shows in their cache key. */
+  readonly cached = new Map<TaskDefinition, TaskNode>();
 
-  constructor(options: FlowOptions) {
-    this.#configs = new TaskConfigs(options.defaults, options.permissions, options.sandbox);
+  constructor(options: FlowOptions, baseDir: string | undefined, sandboxed: boolean) {
+    this.#configs = new TaskConfigs(
+      options.defaults,
+      options.permissions,
+      options.sandbox,
+      { ...(baseDir === undefined ? {} : { baseDir }), sandboxed },
+    );
   }
 
   boundary(taskId: string): void {
@@ -124,7 +152,10 @@ class Planner implements FlowScope {
     args: readonly unknown[],
     explicitId?: string,
   ): TaskNode {
-    const { config, optionIssues: issues } = this.#configs.get(task);
+    // What run refuses before the first task, validation reports: the task's options and
+    // where it can run (graph validation checks executors and the ceiling itself).
+    const { config, optionIssues, placementIssues } = this.#configs.get(task);
+    const issues = [...optionIssues, ...placementIssues];
     let id: string;
     try {
       id = explicitId === undefined ? this.#ids.next(config.name) : this.#ids.claim(explicitId);
@@ -149,6 +180,8 @@ class Planner implements FlowScope {
     }
     const node: TaskNode = { id, name: config.name, kind, needs, config };
     if (task.plugin) node.plugin = { ...task.plugin };
+    if (task.moduleUrl) node.module = task.moduleUrl;
+    if (config.cache !== undefined && !this.cached.has(task)) this.cached.set(task, node);
     const loc = callerLocation() ?? task.location;
     if (loc) node.location = loc;
     if (this.issues.length && this.issues[this.issues.length - 1].taskId === id) {
@@ -180,13 +213,28 @@ class Planner implements FlowScope {
   }
 }
 
+/** Options of {@linkcode planFlow}. */
+export interface PlanOptions {
+  /**
+   * The absolute directory relative permission paths resolve against when requests are
+   * compared with the ceiling. @default the working directory
+   */
+  baseDir?: string;
+  /**
+   * The flow's user code runs in a flow isolate with no permissions (`orchestra run`'s
+   * default): tasks that request permissions or declare secrets are planned in task workers.
+   * @default false
+   */
+  sandboxed?: boolean;
+}
+
 /**
  * Plans a flow with the given (already validated) params and validates the result.
  *
  * @example
  * ```ts
- * import { flow, task } from "../../mod.ts";
- * import { planFlow } from "./plan.ts";
+ * import { flow, task } from "@orchestra/orchestra";
+ * import { planFlow } from "@orchestra/orchestra";
  * const one = task("one", () => 1);
  * const double = task("double", (n: number) => n * 2);
  * const graph = await planFlow(flow("demo", () => double(one())), {});
@@ -196,9 +244,11 @@ class Planner implements FlowScope {
 export async function planFlow(
   def: FlowDefinition,
   params: Record<string, unknown>,
+  planOptions: PlanOptions = {},
 ): Promise<FlowGraph> {
   const options = def.options as unknown as FlowOptions;
-  const planner = new Planner(options);
+  const baseDir = planOptions.baseDir ?? workingDir();
+  const planner = new Planner(options, baseDir, planOptions.sandboxed === true);
   const handle = {
     runId: "plan",
     flow: options.name,
@@ -206,7 +256,7 @@ export async function planFlow(
     call: (task: unknown, args: unknown[], o?: CallOptions) =>
       planner.call(taskDefinitionOf(task), args, o),
   };
-  const flowIssues = checkFlowKeys(options, def.location);
+  const flowIssues = [...checkFlowKeys(options, def.location), ...scheduleProblems(def)];
   // The body is planned even when the flow's own options are wrong: every problem, one pass.
   {
     try {
@@ -235,6 +285,12 @@ export async function planFlow(
       }
     }
   }
+  // What each cached task's key is made of includes a hash of its code.
+  await Promise.all(
+    [...planner.cached].map(async ([task, node]) => {
+      node.config.cache!.code = await codeHash(task);
+    }),
+  );
   const graph: FlowGraph = {
     name: options.name,
     nodes: planner.nodes,
@@ -246,7 +302,10 @@ export async function planFlow(
   if (options.permissions) graph.permissions = options.permissions;
   if (options.concurrency !== undefined) graph.concurrency = options.concurrency;
   if (planner.dynamicAfter) graph.dynamicAfter = planner.dynamicAfter;
-  graph.issues = validateFlowGraph(graph, { executors: AVAILABLE_EXECUTORS });
+  graph.issues = validateFlowGraph(graph, {
+    executors: AVAILABLE_EXECUTORS,
+    ...(baseDir === undefined ? {} : { baseDir }),
+  });
   return graph;
 }
 

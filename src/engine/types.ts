@@ -13,6 +13,7 @@ import type { ParamsSchema } from "../core/params.ts";
 import type { PermissionSet } from "../core/permissions.ts";
 import type { ResultCache } from "./cache.ts";
 import type { Clock } from "./clock.ts";
+import type { Executor } from "./executor.ts";
 
 /** A task's logger: lines are kept with the task in the run record and sent to LogTape. */
 export interface TaskLogger {
@@ -97,10 +98,15 @@ export interface FlowOptions<S extends ParamsSchema | undefined = ParamsSchema |
   /** Wrappers around every task attempt, outermost first. */
   middleware?: readonly Middleware[];
   /**
-   * `"strict"`: every task that requests a permission runs in a worker with exactly its grant
-   * (a task that requests permissions but insists on `executor: "inline"` is invalid).
+   * Where the flow's own code runs under `orchestra run` (and `validate`, `describe`, …).
+   * By default (`true`) its module, body and pure tasks run in a flow isolate with no
+   * permissions, and a task that requests permissions runs in a task worker with exactly its
+   * grant. `false` opts out: the module is imported into the orchestrator and inline tasks
+   * share its rights, as in the library (a policy may forbid it). `"strict"` is the default
+   * and more: a task that requests permissions but insists on `executor: "inline"` is invalid.
+   * `flow.run()` in the library always runs in the caller's isolate. @default true
    */
-  sandbox?: "strict";
+  sandbox?: "strict" | boolean;
   /** When `orchestra serve` runs the flow on its own: `{ cron, timezone, params, catchup, overlap }` entries. */
   schedule?: readonly ScheduleSpec[];
 }
@@ -129,6 +135,12 @@ export interface RunOptions {
   random?: () => number;
   /** Runs `executor: "worker"` tasks. @default a pool of its own, closed when the run ends */
   workerPool?: { run(call: WorkerCall): Promise<unknown> };
+  /**
+   * Executors by the name tasks choose them with (`executor: "worker"`), in place of (or
+   * besides) the built-in `inline` and `worker`. The run does not close executors it was given.
+   * @default inline, and a worker executor over `workerPool`
+   */
+  executors?: Readonly<Record<string, Executor>>;
   /** The executor of every task that does not choose one. @default "inline" */
   defaultExecutor?: ExecutorKind;
   /**
@@ -142,6 +154,19 @@ export interface RunOptions {
   secrets?: (name: string, taskId: string) => string | undefined;
   /** Results of calls that completed before (resume): they are restored, not run again. */
   restore?: ReadonlyMap<string, RestoredTask>;
+  /**
+   * Attempts that calls already made in an earlier life of this run, by call id: a restarted
+   * flow isolate continues each call from there, with the retry budget it has left. A call
+   * whose last attempt failed is judged by its retry policy at once (retried after its delay,
+   * or failed); one marked `final` fails without running again. @default none
+   */
+  priorAttempts?: ReadonlyMap<string, PriorAttempts>;
+  /**
+   * The absolute directory relative permission paths resolve against when requests are
+   * compared with the flow's ceiling (`orchestra run` passes the flow file's directory).
+   * @default the working directory
+   */
+  baseDir?: string;
   /**
    * Decides, before its first attempt, what a task that requests permissions is granted;
    * throws to deny it (the task fails, and is not retried). @default everything requested
@@ -173,6 +198,26 @@ export interface RestoredTask {
   value: unknown;
   /** Attempts it took. */
   attempts: number;
+  /**
+   * The hash of its arguments when it was called (`task.created`'s `argsHash`): different ones
+   * on replay are non-determinism. @default not checked
+   */
+  argsHash?: string;
+  /**
+   * Its place among the body's calls with generated ids (0 for the first): another place on
+   * replay means the body calls tasks in another order. @default not checked
+   */
+  call?: number;
+}
+
+/** What a call did before its run was restarted (see `RunOptions.priorAttempts`). */
+export interface PriorAttempts {
+  /** Attempts it made (and finished). */
+  attempts: number;
+  /** How the last one failed, if it did: the retry policy decides what follows. */
+  error?: unknown;
+  /** It had failed for good: it fails again with `error`, and does not run. */
+  final?: boolean;
 }
 
 /** A line a task logged. */

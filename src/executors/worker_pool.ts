@@ -1,9 +1,15 @@
 /**
- * The worker executor: a pool of Web Workers keyed by module and permission set, each started
- * with exactly the Deno permissions its tasks were granted (`Worker` option
+ * The worker executor: a pool of Web Workers keyed by module, permission set and the names of
+ * the secrets a task declared (tasks that declare different secrets never share a worker),
+ * each started with exactly the Deno permissions its tasks were granted (`Worker` option
  * `deno.permissions`, which needs `--unstable-worker-options`). Tasks are pipelined to warm
  * workers; a timeout or cancellation terminates the worker running the task, so even a
  * CPU-bound loop stops, and the pool replaces it.
+ *
+ * Each worker starts from the sandbox bootstrap (`sandbox_bootstrap.ts`) and talks to the pool
+ * only over a private `MessagePort` sent in the first message; a reply counts only with the
+ * nonce of its call, which task code never sees. A worker that reports a refused action or an
+ * uncaught error is retired: it finishes the task it runs, the rest move to a fresh worker.
  *
  * @module
  */
@@ -11,7 +17,8 @@
 import type { LogLevel } from "../core/events.ts";
 import { PERMISSION_NAMES, type PermissionSet } from "../core/permissions.ts";
 import type { TaskDefinition } from "../core/protocol.ts";
-import type { RunMessage, WorkerReply } from "./worker_entry.ts";
+import { explainDenial } from "../permissions/denial.ts";
+import type { HostMessage, RunMessage, WorkerReply } from "./worker_entry.ts";
 
 /** What a task's context tells it inside a worker. */
 export interface WorkerTaskInfo {
@@ -53,6 +60,10 @@ export interface WorkerPoolOptions {
 
 interface Pending {
   id: number;
+  /** Only a reply carrying it is this call's. */
+  nonce: string;
+  /** The worker it was sent to. */
+  slot?: Slot;
   call: WorkerCall;
   resolve(v: unknown): void;
   reject(e: unknown): void;
@@ -62,7 +73,11 @@ interface Pending {
 interface Slot {
   key: string;
   worker: Worker;
+  /** The pool's end of the private channel: the only place replies are taken from. */
+  port: MessagePort;
   ready: boolean;
+  /** Takes no new task; terminated once what runs in it has answered. */
+  retiring: boolean;
   backlog: RunMessage[];
   /** Calls to send at the end of this tick, in one message. */
   outbox: RunMessage[];
@@ -81,20 +96,52 @@ export function workerPermissions(grant: PermissionSet | undefined): Deno.Permis
   return out as Deno.PermissionOptionsObject;
 }
 
+const BOOTSTRAP = new URL("./sandbox_bootstrap.ts", import.meta.url).href;
 const ENTRY = new URL("./worker_entry.ts", import.meta.url).href;
 
 function entryModule(moduleUrl: string): string {
   // Static imports need no read permission in the worker: its grant stays what the task asked.
-  const code = `import ${JSON.stringify(moduleUrl)};\n` +
-    `import { serveTasks } from ${JSON.stringify(ENTRY)};\nserveTasks();\n`;
+  // The bootstrap comes first and the protocol module second, so both run before user code.
+  const code = `import ${JSON.stringify(BOOTSTRAP)};\n` +
+    `import { serveTasks } from ${JSON.stringify(ENTRY)};\n` +
+    `import ${JSON.stringify(moduleUrl)};\nserveTasks();\n`;
   return `data:application/javascript;base64,${btoa(code)}`;
+}
+
+/** Where a worker's relative paths point: the process's working directory, its workers' too. */
+function workingDir(): string {
+  try {
+    return Deno.cwd();
+  } catch {
+    return "."; // not allowed to read it: relative paths stay as written
+  }
+}
+
+/** The pool key: tasks share a worker only with the same module, grant and secret names. */
+function poolKey(moduleUrl: string, call: WorkerCall): string {
+  const secrets = Object.keys(call.secrets ?? {}).sort();
+  return `${moduleUrl}\n${JSON.stringify(workerPermissions(call.grant))}\n${
+    JSON.stringify(secrets)
+  }`;
+}
+
+function runMessage(moduleUrl: string, p: Pending): RunMessage {
+  return {
+    type: "run",
+    id: p.id,
+    nonce: p.nonce,
+    moduleUrl,
+    name: p.call.task.workerName ?? p.call.task.options.name,
+    args: p.call.args,
+    info: p.call.info,
+    secrets: p.call.secrets ?? {},
+  };
 }
 
 function toError(e: { name: string; message: string; stack?: string }, call: WorkerCall): Error {
   let message = e.message;
   if (e.name === "NotCapable" || /^Requires \w+ access/.test(e.message)) {
-    message = `${e.message} (task "${call.info.taskId}" was not granted it: add it to the ` +
-      `task's permissions, within the flow's ceiling)`;
+    message = explainDenial(e.message, call.info.taskId, call.grant, workingDir());
   }
   const err = new Error(message);
   err.name = e.name;
@@ -136,27 +183,19 @@ export class WorkerPool {
       );
     }
     if (call.signal.aborted) return Promise.reject(call.signal.reason);
-    const key = `${moduleUrl}\n${JSON.stringify(workerPermissions(call.grant))}`;
+    const key = poolKey(moduleUrl, call);
     return new Promise((resolve, reject) => {
       const id = this.#nextId++;
       const pending: Pending = {
         id,
+        nonce: crypto.randomUUID(),
         call,
         resolve,
         reject,
-        onAbort: () => this.#abort(key, id, call.signal.reason),
+        onAbort: () => this.#abort(pending, call.signal.reason),
       };
       call.signal.addEventListener("abort", pending.onAbort, { once: true });
-      const message: RunMessage = {
-        type: "run",
-        id,
-        moduleUrl,
-        name: call.task.workerName ?? call.task.options.name,
-        args: call.args,
-        info: call.info,
-        secrets: call.secrets ?? {},
-      };
-      this.#send(this.#pick(key, moduleUrl, call.grant), pending, message);
+      this.#send(this.#pick(key, moduleUrl, call.grant), pending, runMessage(moduleUrl, pending));
     });
   }
 
@@ -181,7 +220,9 @@ export class WorkerPool {
     const slots = this.#slots.get(key) ?? [];
     this.#slots.set(key, slots);
     let best: Slot | undefined;
-    for (const s of slots) if (!best || s.inflight.size < best.inflight.size) best = s;
+    for (const s of slots) {
+      if (!s.retiring && (!best || s.inflight.size < best.inflight.size)) best = s;
+    }
     if (best && (best.inflight.size === 0 || slots.length >= this.#size)) return best;
     const slot = this.#spawn(key, moduleUrl, grant);
     slots.push(slot);
@@ -194,25 +235,32 @@ export class WorkerPool {
       name: `orchestra:${moduleUrl.slice(moduleUrl.lastIndexOf("/") + 1)}`,
       deno: { permissions: workerPermissions(grant) },
     } as WorkerOptions);
+    const channel = new MessageChannel();
     const slot: Slot = {
       key,
       worker,
+      port: channel.port1,
       ready: false,
+      retiring: false,
       backlog: [],
       outbox: [],
       inflight: new Map(),
       dead: false,
     };
-    worker.onmessage = (e: MessageEvent<WorkerReply>) => this.#onMessage(slot, e.data);
+    // The first message hands the worker's bootstrap its end of the private channel; anything
+    // posted on the worker's global scope (by task code) is not listened to.
+    worker.postMessage({ type: "connect" }, [channel.port2]);
+    channel.port1.onmessage = (e: MessageEvent<WorkerReply>) => this.#onMessage(slot, e.data);
+    const where = moduleUrl.slice(moduleUrl.lastIndexOf("/") + 1);
     worker.onerror = (e: ErrorEvent) => {
       e.preventDefault();
-      const where = moduleUrl.slice(moduleUrl.lastIndexOf("/") + 1);
       this.#kill(slot, new Error(`The worker for tasks of ${where} failed: ${e.message}`));
     };
     return slot;
   }
 
   #send(slot: Slot, pending: Pending, message: RunMessage): void {
+    pending.slot = slot;
     slot.inflight.set(pending.id, pending);
     if (!slot.ready) {
       slot.backlog.push(message);
@@ -226,13 +274,18 @@ export class WorkerPool {
     if (slot.dead || slot.outbox.length === 0) return;
     const runs = slot.outbox;
     slot.outbox = [];
-    slot.worker.postMessage(runs.length === 1 ? runs[0] : { type: "runs", runs });
+    this.#post(slot, runs.length === 1 ? runs[0] : { type: "runs", runs });
+  }
+
+  #post(slot: Slot, message: HostMessage): void {
+    slot.port.postMessage(message);
   }
 
   #onMessage(slot: Slot, m: WorkerReply): void {
+    if (slot.dead) return;
     if (m.type === "ready") {
       slot.ready = true;
-      if (slot.backlog.length) slot.worker.postMessage({ type: "runs", runs: slot.backlog });
+      if (slot.backlog.length) this.#post(slot, { type: "runs", runs: slot.backlog });
       slot.backlog = [];
       return;
     }
@@ -240,8 +293,19 @@ export class WorkerPool {
       for (const r of m.replies) this.#onMessage(slot, r);
       return;
     }
+    if (m.type === "broken") {
+      const url = slot.key.slice(0, slot.key.indexOf("\n"));
+      const where = url.slice(url.lastIndexOf("/") + 1);
+      this.#kill(slot, new Error(`The worker for tasks of ${where} failed: ${m.message}`));
+      return;
+    }
+    if (m.type === "retire") {
+      this.#retire(slot, m.running);
+      return;
+    }
     const pending = slot.inflight.get(m.id);
-    if (!pending) return; // aborted meanwhile
+    // Aborted meanwhile, or not this call's reply.
+    if (!pending || m.nonce !== pending.nonce) return;
     if (m.type === "log") {
       pending.call.onLog(m.level, m.message, m.props);
       return;
@@ -250,20 +314,44 @@ export class WorkerPool {
     pending.call.signal.removeEventListener("abort", pending.onAbort);
     if (m.ok) pending.resolve(m.value);
     else pending.reject(toError(m.error, pending.call));
+    if (slot.retiring && slot.inflight.size === 0) this.#kill(slot, undefined);
   }
 
-  #abort(key: string, id: number, reason: unknown): void {
-    const slot = this.#slots.get(key)?.find((s) => s.inflight.has(id));
-    if (!slot) return;
-    const pending = slot.inflight.get(id)!;
+  /**
+   * Gives the worker no more tasks: the call it runs (if any) may finish there, every other
+   * call sent to it moves to another worker, and it is terminated once it is idle.
+   */
+  #retire(slot: Slot, running: number | null): void {
+    if (slot.retiring) return;
+    slot.retiring = true;
+    const moved = [...slot.inflight.values()].filter((p) => p.id !== running);
+    for (const p of moved) slot.inflight.delete(p.id);
+    slot.backlog = [];
+    slot.outbox = [];
+    if (slot.inflight.size === 0) this.#kill(slot, undefined);
+    this.#resend(slot.key, moved);
+  }
+
+  #resend(key: string, calls: Pending[]): void {
+    const moduleUrl = key.slice(0, key.indexOf("\n"));
+    for (const p of calls) {
+      this.#send(this.#pick(key, moduleUrl, p.call.grant), p, runMessage(moduleUrl, p));
+    }
+  }
+
+  #abort(pending: Pending, reason: unknown): void {
+    const slot = pending.slot;
+    const id = pending.id;
+    if (!slot || slot.dead || !slot.inflight.has(id)) return;
     const running = slot.inflight.keys().next().value === id && slot.ready;
     if (!running) {
       // Not started: the worker will skip it.
       slot.inflight.delete(id);
       slot.backlog = slot.backlog.filter((m) => m.id !== id);
       slot.outbox = slot.outbox.filter((m) => m.id !== id);
-      if (slot.ready) slot.worker.postMessage({ type: "abort", id, reason: String(reason) });
+      if (slot.ready) this.#post(slot, { type: "abort", id, reason: String(reason) });
       pending.reject(reason);
+      if (slot.retiring && slot.inflight.size === 0) this.#kill(slot, undefined);
       return;
     }
     // Running: only terminating the worker stops a CPU-bound task. What was queued behind it
@@ -273,26 +361,14 @@ export class WorkerPool {
     const queued = [...slot.inflight.values()];
     slot.inflight.clear();
     this.#kill(slot, reason);
-    const [moduleUrl] = key.split("\n");
-    for (const p of queued) {
-      const grant = p.call.grant;
-      const message: RunMessage = {
-        type: "run",
-        id: p.id,
-        moduleUrl,
-        name: p.call.task.workerName ?? p.call.task.options.name,
-        args: p.call.args,
-        info: p.call.info,
-        secrets: p.call.secrets ?? {},
-      };
-      this.#send(this.#pick(key, moduleUrl, grant), p, message);
-    }
+    this.#resend(slot.key, queued);
   }
 
   #kill(slot: Slot, reason: unknown): void {
     if (slot.dead) return;
     slot.dead = true;
     slot.worker.terminate();
+    slot.port.close();
     const slots = this.#slots.get(slot.key);
     if (slots) slots.splice(slots.indexOf(slot), 1);
     for (const p of slot.inflight.values()) {

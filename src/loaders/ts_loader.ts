@@ -5,9 +5,12 @@
  * @module
  */
 
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { OrchestraError } from "../core/errors.ts";
 import { type FlowDefinition, isFlowDefinition } from "../core/protocol.ts";
 import { didYouMean } from "../core/suggest.ts";
+import { checkRegularFile, FileReadError } from "../fs/read_bounded.ts";
 
 /** A flow file could not be loaded, or holds no flow (or not the one asked for). */
 export class FlowLoadError extends OrchestraError {
@@ -49,9 +52,73 @@ export function flowsOf(mod: Record<string, unknown>): { name: string; flow: Flo
   return out;
 }
 
+/** A flow file, checked to be a regular file of at most 16 MiB: its absolute path and URL. */
+export async function checkFlowFile(
+  path: string,
+  cwd: string,
+): Promise<{ absolute: string; url: string }> {
+  const absolute = resolve(cwd, path);
+  // Never by concatenation: a folder named "a #b" or "données" must load too.
+  const url = pathToFileURL(absolute).href;
+  try {
+    // A FIFO would block the import forever, a device fill the memory.
+    await checkRegularFile(absolute, { what: "flow file", shown: path });
+  } catch (e) {
+    if (e instanceof FileReadError) throw new FlowLoadError(path, e.message, { cause: e });
+    if (e instanceof Deno.errors.NotFound) {
+      throw new FlowLoadError(
+        path,
+        `Cannot load "${path}": no such file (looked in ${cwd})`,
+      );
+    }
+    throw new FlowLoadError(path, `Cannot load "${path}": ${(e as Error).message}`, { cause: e });
+  }
+  return { absolute, url };
+}
+
+/**
+ * The flow to run among those a module exports (`{ name: export name, flowName }`, default
+ * export first): the one named by `wanted` (flow or export name), else the default export,
+ * else the only one; a {@linkcode FlowLoadError} otherwise.
+ */
+export function pickFlow<T extends { name: string; flowName: string }>(
+  flows: readonly T[],
+  path: string,
+  wanted: string | undefined,
+): T {
+  if (flows.length === 0) {
+    throw new FlowLoadError(
+      path,
+      `"${path}" exports no flow; export one, e.g. \`export default flow("name", (f) => …)\``,
+    );
+  }
+  if (wanted !== undefined) {
+    const found = flows.find((f) => f.flowName === wanted || f.name === wanted);
+    if (!found) {
+      const names = flows.map((f) => f.flowName);
+      throw new FlowLoadError(
+        path,
+        `"${path}" has no flow "${wanted}"${didYouMean(wanted, names)}; it has: ${
+          names.join(", ")
+        }`,
+      );
+    }
+    return found;
+  }
+  if (flows[0].name === "default" || flows.length === 1) return flows[0];
+  throw new FlowLoadError(
+    path,
+    `"${path}" exports ${flows.length} flows (${
+      flows.map((f) => f.flowName).join(", ")
+    }); pick one with --flow NAME or make one the default export`,
+  );
+}
+
 /**
  * Imports `path` (absolute, or relative to `cwd`) and returns its flow: the one named by
- * `options.flow`, else the default export, else the only exported flow.
+ * `options.flow`, else the default export, else the only exported flow. The module runs in
+ * this isolate, with its rights: `orchestra run` loads flows in a flow isolate instead
+ * (`src/host/`), and this only for a flow that opts out of it.
  *
  * @example
  * ```ts ignore
@@ -64,21 +131,7 @@ export async function loadFlowModule(
   cwd: string,
   options: LoadFlowOptions = {},
 ): Promise<LoadedFlow> {
-  const absolute = path.startsWith("/") ? path : `${cwd.replace(/\/+$/, "")}/${path}`;
-  const url = new URL(`file://${absolute}`).href;
-  try {
-    const info = await Deno.stat(absolute);
-    if (!info.isFile) throw new FlowLoadError(path, `Cannot load "${path}": it is not a file`);
-  } catch (e) {
-    if (e instanceof FlowLoadError) throw e;
-    if (e instanceof Deno.errors.NotFound) {
-      throw new FlowLoadError(
-        path,
-        `Cannot load "${path}": no such file (looked in ${cwd})`,
-      );
-    }
-    throw new FlowLoadError(path, `Cannot load "${path}": ${(e as Error).message}`, { cause: e });
-  }
+  const { url } = await checkFlowFile(path, cwd);
   let mod: Record<string, unknown>;
   try {
     // The user's module: a dynamic import by design (our own modules are imported statically).
@@ -90,34 +143,7 @@ export async function loadFlowModule(
       { cause: e },
     );
   }
-  const flows = flowsOf(mod);
-  if (flows.length === 0) {
-    throw new FlowLoadError(
-      path,
-      `"${path}" exports no flow; export one, e.g. \`export default flow("name", (f) => …)\``,
-    );
-  }
-  if (options.flow !== undefined) {
-    const wanted = options.flow;
-    const found = flows.find((f) => f.flow.options.name === wanted || f.name === wanted);
-    if (!found) {
-      const names = flows.map((f) => f.flow.options.name);
-      throw new FlowLoadError(
-        path,
-        `"${path}" has no flow "${wanted}"${didYouMean(wanted, names)}; it has: ${
-          names.join(", ")
-        }`,
-      );
-    }
-    return { flow: found.flow, exportName: found.name, url };
-  }
-  if (flows[0].name === "default" || flows.length === 1) {
-    return { flow: flows[0].flow, exportName: flows[0].name, url };
-  }
-  throw new FlowLoadError(
-    path,
-    `"${path}" exports ${flows.length} flows (${
-      flows.map((f) => f.flow.options.name).join(", ")
-    }); pick one with --flow NAME or make one the default export`,
-  );
+  const flows = flowsOf(mod).map((f) => ({ ...f, flowName: f.flow.options.name }));
+  const found = pickFlow(flows, path, options.flow);
+  return { flow: found.flow, exportName: found.name, url };
 }

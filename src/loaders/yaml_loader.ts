@@ -5,6 +5,8 @@
  * @module
  */
 
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { displayPath } from "../core/protocol.ts";
 import type { PluginSearch } from "../plugins/resolve.ts";
 import { type CompiledFlow, compileFlow } from "./yaml/compile.ts";
@@ -75,8 +77,8 @@ async function load(
   text: string | undefined,
   options: LoadYamlOptions,
 ): Promise<CompiledFlow> {
-  const absolute = path.startsWith("/") ? path : `${cwd.replace(/\/+$/, "")}/${path}`;
-  const shown = displayPath(new URL(`file://${absolute}`).href);
+  const absolute = resolve(cwd, path);
+  const shown = displayPath(pathToFileURL(absolute).href);
   const spec = await loadFlowSpec(absolute, shown, text);
   const flowDir = absolute.slice(0, absolute.lastIndexOf("/")) || "/";
   const plugins = await resolveFlowPlugins(spec, { ...options.plugins, flowDir });

@@ -6,15 +6,26 @@
  * @module
  */
 
-import type { RunStatus, TaskStatus } from "../core/events.ts";
+import type { TaskStatus } from "../core/events.ts";
 import { errorMessage } from "../core/errors.ts";
 import { type FlowDefinition, isFlowDefinition } from "../core/protocol.ts";
 import { newRunId } from "../engine/calls.ts";
 import { prepareParams } from "../engine/execute.ts";
 import { FlowRun } from "../engine/run.ts";
 import type { RestoredTask, RunRecord } from "../engine/types.ts";
+import { repairGroupRows } from "../host/group_rows.ts";
+import { recordProcesses, stopLeftoverProcesses, stoppingJournal } from "../host/processes.ts";
+import { restoredRows, resumePlan, retryPlan } from "./continuation.ts";
+import { byStatus, type RunRecord as FlowRunRecord } from "../api/record.ts";
 import { SqliteStore } from "../store/sqlite_store.ts";
-import { type RunFilter, RunNotFoundError, type RunRow, type Store } from "../store/store.ts";
+import {
+  type RunFilter,
+  type RunLease,
+  RunNotFoundError,
+  type RunRow,
+  type RunRowStatus,
+  type Store,
+} from "../store/store.ts";
 
 /** Options of an {@linkcode Orchestrator}. */
 export interface OrchestratorOptions {
@@ -26,6 +37,17 @@ export interface OrchestratorOptions {
   concurrency?: number;
   /** Flows this orchestrator knows by name: interrupted runs of these are resumed on start. */
   flows?: readonly FlowDefinition[];
+}
+
+/** Options of {@linkcode Orchestrator.retry}. */
+export interface RunRetryOptions {
+  /**
+   * The task to run again, with everything downstream of it (a map item: the item, its group
+   * and what depends on the group). @default what did not succeed
+   */
+  from?: string;
+  /** Params that replace the original run's, by name. @default the original's */
+  params?: Record<string, unknown>;
 }
 
 /** Options of {@linkcode Orchestrator.stop}. */
@@ -50,8 +72,11 @@ export interface RunStatusReport {
   runId: string;
   /** The flow's name. */
   flow: string;
-  /** Where the run stands (`running` also while it waits for a free slot). */
-  status: RunStatus;
+  /**
+   * Where the run stands (`running` also while it waits for a free slot; `interrupted` when
+   * its row says running but its owner is gone).
+   */
+  status: RunRowStatus;
   /** What went wrong, when it failed or was cancelled. */
   error?: string;
   /** The flow's result, once it succeeded. */
@@ -64,6 +89,8 @@ export interface RunStatusReport {
   current: string[];
   /** Every task recorded so far. */
   tasks: RunTaskSummary[];
+  /** The run this one retries, if it is a retry. */
+  retryOf?: string;
 }
 
 /** A run this orchestrator executes (or has queued, or has finished). */
@@ -82,19 +109,13 @@ interface LocalRun {
 const CANCEL_POLL_MS = 500;
 
 /**
- * Runs executing in this process, across every orchestrator: a run row with this process's
- * pid is a live run (not a crash to pick up) exactly when it is in here.
- */
-const executingHere = new Set<string>();
-
-/**
  * Runs flows in the background, records them in a store and resumes those a crash
  * interrupted.
  *
  * @example
  * ```ts
- * import { flow, MemoryStore, task } from "../../mod.ts";
- * import { Orchestrator } from "./orchestrator.ts";
+ * import { flow, MemoryStore, task } from "@orchestra/orchestra";
+ * import { Orchestrator } from "@orchestra/orchestra";
  *
  * const double = task("double", (n: number) => n * 2);
  * const doubling = flow(
@@ -150,9 +171,9 @@ export class Orchestrator {
   }
 
   /**
-   * Opens the store and resumes the runs a crash left `running` whose flow it knows: their
-   * succeeded tasks are restored, the rest run again. Runs of other flows, and runs whose
-   * process is still alive (or on another host), are left alone.
+   * Opens the store and resumes the runs a crash interrupted (their owner is gone) whose flow
+   * it knows: their succeeded tasks are restored, the rest run again. Runs of other flows,
+   * and runs another live process owns, are left alone.
    */
   async start(): Promise<void> {
     if (this.#state !== "new") throw new Error("The orchestrator was already started");
@@ -161,10 +182,13 @@ export class Orchestrator {
     const poll = setInterval(() => this.#pollCancels(), CANCEL_POLL_MS);
     Deno.unrefTimer(poll);
     this.#poll = poll;
-    for (const row of await this.#store.listRuns({ status: "running" })) {
+    for (const row of await this.#store.listRuns({ status: "interrupted" })) {
       const def = this.#flows.get(row.flow);
-      if (def === undefined || this.#runs.has(row.runId) || isAlive(row)) continue;
-      await this.#resume(row, def);
+      if (def === undefined || this.#runs.has(row.runId)) continue;
+      // Another orchestrator may be picking it up at this moment: one of them gets it.
+      const { lease } = await this.#store.claimRun(row.runId);
+      if (lease === undefined) continue;
+      if (!(await this.#resume(row, def, lease))) await lease.release();
     }
     this.#state = "started";
   }
@@ -188,6 +212,7 @@ export class Orchestrator {
     const values = prepareParams(flow, params);
     this.#flows.set(flow.options.name, flow);
     const runId = newRunId();
+    const { lease } = await this.store.claimRun(runId);
     await this.store.createRun({
       runId,
       flow: flow.options.name,
@@ -197,8 +222,64 @@ export class Orchestrator {
       pid: Deno.pid,
       host: Deno.hostname(),
     });
-    this.#launch(runId, flow, values, undefined);
+    this.#launch(runId, flow, values, undefined, lease);
     return runId;
+  }
+
+  /**
+   * Runs a recorded run again as a new run linked to it (`retryOf`): the original and its
+   * failure stay as they were. The tasks before `from` keep their results; `from` and what is
+   * downstream of it run again, with `params` over the original's. Resolves with the new run's
+   * id once it is recorded (it runs in the background, like an invoke). The flow must be known
+   * here (in `flows`, or invoked before).
+   */
+  async retry(runId: string, options: RunRetryOptions = {}): Promise<string> {
+    if (this.#state !== "started") {
+      throw new Error(`Cannot retry run "${runId}": the orchestrator is not started`);
+    }
+    const row = await this.store.getRun(runId);
+    if (row === undefined) throw new RunNotFoundError(runId);
+    const def = this.#flows.get(row.flow);
+    if (def === undefined) {
+      throw new Error(
+        `Cannot retry run "${runId}": its flow "${row.flow}" is not known here; pass it in the ` +
+          `flows option or invoke it first`,
+      );
+    }
+    if (row.status === "running") {
+      throw new Error(`Cannot retry run "${runId}": it is still running; cancel it first`);
+    }
+    const tasks = await this.store.getTasks(runId);
+    const { from } = options;
+    if (from !== undefined && !tasks.some((t) => t.taskId === from)) {
+      throw new RangeError(
+        `Cannot retry run "${runId}" from "${from}": it has no such task (it has ${
+          tasks.map((t) => `"${t.taskId}"`).join(", ")
+        })`,
+      );
+    }
+    const plan = from === undefined ? resumePlan(tasks) : retryPlan(tasks, from);
+    const values = prepareParams(def, { ...row.params, ...options.params });
+    const retryId = newRunId();
+    const { lease } = await this.store.claimRun(retryId);
+    await this.store.createRun({
+      runId: retryId,
+      flow: row.flow,
+      status: "running",
+      params: values,
+      startedAt: new Date().toISOString(),
+      pid: Deno.pid,
+      host: Deno.hostname(),
+      retryOf: runId,
+    });
+    if (plan.kept.length) {
+      await this.store.append([
+        { type: "run.started", runId: retryId, time: Date.now(), flow: row.flow, params: values },
+        ...restoredRows(retryId, plan.kept),
+      ]);
+    }
+    this.#launch(retryId, def, values, plan.restore, lease);
+    return retryId;
   }
 
   /** Where a run stands (any run in the store), or `undefined` for an unknown id. */
@@ -214,8 +295,11 @@ export class Orchestrator {
       ...(row.result !== undefined ? { result: row.result } : {}),
       startedAt: row.startedAt,
       ...(row.finishedAt !== undefined ? { finishedAt: row.finishedAt } : {}),
-      current: tasks.filter((t) => t.status === "running").map((t) => t.taskId),
+      current: row.status === "running"
+        ? tasks.filter((t) => t.status === "running").map((t) => t.taskId)
+        : [],
       tasks: tasks.map((t) => ({ id: t.taskId, status: t.status, attempts: t.attempts })),
+      ...(row.retryOf !== undefined ? { retryOf: row.retryOf } : {}),
     };
   }
 
@@ -240,12 +324,14 @@ export class Orchestrator {
 
   /**
    * Resolves with the record of a run this orchestrator started (or resumed) once it
-   * finishes. Rejects with {@linkcode RunNotFoundError} for any other run.
+   * finishes (a union by status: `result` is there once `status === "succeeded"`; `R` says
+   * what the flow's body returns, `wait<{ total: number }>(id)`). Rejects with
+   * {@linkcode RunNotFoundError} for any other run.
    */
-  wait(runId: string): Promise<RunRecord> {
+  wait<R = unknown>(runId: string): Promise<FlowRunRecord<R>> {
     const local = this.#runs.get(runId);
     if (local === undefined) return Promise.reject(new RunNotFoundError(runId));
-    return local.done;
+    return local.done.then((record) => byStatus(record as RunRecord<R>));
   }
 
   /**
@@ -275,28 +361,24 @@ export class Orchestrator {
     this.#state = "stopped";
   }
 
-  async #resume(row: RunRow, def: FlowDefinition): Promise<void> {
+  /** Continues an interrupted run this orchestrator has claimed; false if it may not. */
+  async #resume(row: RunRow, def: FlowDefinition, lease: RunLease): Promise<boolean> {
     let params: Record<string, unknown>;
     try {
       params = prepareParams(def, row.params);
     } catch {
-      return; // the flow changed so its params no longer fit: not ours to decide
+      return false; // the flow changed so its params no longer fit: not ours to decide
     }
-    const tasks = await this.store.getTasks(row.runId);
-    const restore = new Map<string, RestoredTask>();
-    const reset: string[] = [];
-    for (const t of tasks) {
-      if (t.status !== "succeeded" && t.status !== "cached") reset.push(t.taskId);
-      else if (t.kind !== "map") {
-        restore.set(t.taskId, { name: t.name, value: t.result ?? null, attempts: t.attempts });
-      }
-    }
+    const { restore, reset } = resumePlan(await this.store.getTasks(row.runId));
+    // What its dead owner left running stops before anything runs again.
+    await stopLeftoverProcesses(this.store, row.runId);
     const reopened = await this.store.reopenRun(row.runId, {
       resetTasks: reset,
       pid: Deno.pid,
       host: Deno.hostname(),
     });
-    if (reopened) this.#launch(row.runId, def, params, restore);
+    if (reopened) this.#launch(row.runId, def, params, restore, lease);
+    return reopened;
   }
 
   #launch(
@@ -304,6 +386,7 @@ export class Orchestrator {
     def: FlowDefinition,
     params: Record<string, unknown>,
     restore: ReadonlyMap<string, RestoredTask> | undefined,
+    lease: RunLease | undefined,
   ): void {
     let resolve!: (record: RunRecord) => void;
     const done = new Promise<RunRecord>((r) => (resolve = r));
@@ -317,8 +400,11 @@ export class Orchestrator {
       resolve,
       finished: false,
     };
+    // A lease lost to another process (a store shared by machines): it runs there now.
+    lease?.signal?.addEventListener("abort", () => run.controller.abort(lease.signal?.reason), {
+      once: true,
+    });
     this.#runs.set(runId, run);
-    executingHere.add(runId);
     this.#queue.push(run);
     this.#next();
   }
@@ -336,13 +422,16 @@ export class Orchestrator {
 
   async #execute(run: LocalRun): Promise<void> {
     let record: RunRecord;
+    // The process groups of its tasks are recorded, and stopped before its end is recorded.
+    const stopRecording = recordProcesses(this.store, run.runId);
     try {
       record = await new FlowRun(run.def, run.params, {
         runId: run.runId,
-        journal: this.store,
+        journal: stoppingJournal(this.store, run.runId),
         signal: run.controller.signal,
         ...(run.restore ? { restore: run.restore } : {}),
       }).start();
+      if (run.restore) await repairGroupRows(this.store, record).catch(() => {});
     } catch (e) {
       // The engine resolves failed runs with their record; reaching here is a bug or a store
       // that broke down: record the failure so the run does not stay `running` forever.
@@ -369,8 +458,8 @@ export class Orchestrator {
         tasks: [],
       };
     }
+    stopRecording();
     run.finished = true;
-    executingHere.delete(run.runId);
     run.resolve(record);
   }
 
@@ -384,22 +473,5 @@ export class Orchestrator {
         run.controller.abort(new Error("cancelled with orchestra cancel"));
       }
     }
-  }
-}
-
-/**
- * Whether the process recorded as running a run is still there. A run on another host, or
- * without a pid, is presumed alive: it cannot be probed from here. One with this process's pid
- * is alive when an orchestrator here executes it (a stopped or abandoned one's run is not).
- */
-function isAlive(row: RunRow): boolean {
-  if (row.pid === undefined || row.host !== Deno.hostname()) return true;
-  if (row.pid === Deno.pid) return executingHere.has(row.runId);
-  try {
-    Deno.kill(row.pid, "SIGCONT"); // a probe: it throws NotFound when the process is gone
-    return true;
-  } catch (e) {
-    // Without the permission to probe (or for another user's process), presume it alive.
-    return !(e instanceof Deno.errors.NotFound);
   }
 }

@@ -21,7 +21,8 @@
  * - Value patterns: `true` (or `*`) matches everything, including a request for all.
  *   Path patterns (`read`, `write`, `ffi`) match a path and everything below it, `*` stays
  *   within one path segment and `**` crosses segments; relative patterns are relative to the
- *   policy file. Host patterns (`net`, `import`) are `host[:port]`, `*` matching any run of
+ *   policy file; a pattern whose leading folders are (or pass through) a symbolic link also
+ *   matches where the link leads. Host patterns (`net`, `import`) are `host[:port]`, `*` matching any run of
  *   characters (dots included); without a port they match every port, and `*.example.com`
  *   also matches `example.com`. `env`, `run` and `sys` patterns are globs on the name; a
  *   bare `run` deny pattern such as `curl` also denies any path ending in `/curl`.
@@ -47,6 +48,7 @@ import {
   HOST_PERMISSIONS,
   hostCovers,
   type HostValue,
+  linkTarget,
   parseHost,
   PATH_PERMISSIONS,
 } from "./values.ts";
@@ -87,6 +89,11 @@ export interface Policy {
   rules: readonly PolicyRule[];
   /** The external authorization service, if the policy names one. */
   authorization?: AuthorizationConfig;
+  /**
+   * `required`: no flow may opt out of its flow isolate (`sandbox: false` or `--no-sandbox`).
+   * @default "optional"
+   */
+  sandbox?: "required" | "optional";
 }
 
 /** The task a policy is asked about. */
@@ -156,6 +163,29 @@ function hostPatternTest(pattern: string, v: HostValue, mode: "covers" | "overla
   }
 }
 
+/**
+ * A path pattern, and the same pattern with its leading folders (those before the first `*`)
+ * replaced by where they lead when they are or pass through a symbolic link: a rule naming
+ * a link is about the files it reaches, as a request naming one is judged by them.
+ */
+function pathPatterns(pattern: string): string[] {
+  if (!pattern.startsWith("/")) return [pattern];
+  const names = pattern.split("/");
+  const literal = names.findIndex((n) => n.includes("*"));
+  const head = literal < 0 ? pattern : names.slice(0, literal).join("/") || "/";
+  const target = linkTarget(head);
+  if (target === undefined) return [pattern];
+  const rest = literal < 0 ? "" : names.slice(literal).join("/");
+  return [pattern, rest ? `${target.replace(/\/$/, "")}/${rest}` : target];
+}
+
+function pathPatternTest(pattern: string, value: string, mode: "covers" | "overlaps"): boolean {
+  const glob = compileGlob(pattern, "/");
+  if (ancestorsOrSelf(value).some((a) => globMatches(glob, a))) return true;
+  return mode === "overlaps" &&
+    globMatchesSomeExtension(glob, value.endsWith("/") ? value : `${value}/`);
+}
+
 function patternTest(
   name: PermissionName,
   pattern: string,
@@ -163,10 +193,7 @@ function patternTest(
   mode: "covers" | "overlaps",
 ): boolean {
   if (PATH_PERMISSIONS.has(name)) {
-    const glob = compileGlob(pattern, "/");
-    if (ancestorsOrSelf(value).some((a) => globMatches(glob, a))) return true;
-    return mode === "overlaps" &&
-      globMatchesSomeExtension(glob, value.endsWith("/") ? value : `${value}/`);
+    return pathPatterns(pattern).some((p) => pathPatternTest(p, value, mode));
   }
   if (HOST_PERMISSIONS.has(name)) {
     const v = parseHost(value);

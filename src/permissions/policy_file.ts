@@ -16,6 +16,8 @@
  *     permissions:
  *       net: [api.example.com, "*.s3.amazonaws.com:443"]
  *       read: [./data]              # relative to this file
+ * # Optional: no flow may opt out of its flow isolate (sandbox: false, --no-sandbox).
+ * sandbox: required
  * # Optional: ask a service about each task's grant.
  * authorization:
  *   url: https://authz.example.com/orchestra
@@ -31,6 +33,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { errorMessage, formatIssue, OrchestraError, type ValidationIssue } from "../core/errors.ts";
 import { PERMISSION_NAMES, type PermissionName } from "../core/permissions.ts";
 import { didYouMean } from "../core/suggest.ts";
+import { FileReadError, readBoundedTextFile } from "../fs/read_bounded.ts";
 import { type YamlPath, YamlSource } from "../loaders/yaml/source.ts";
 import { AUTHORIZATION_KEYS, checkAuthorizationConfig } from "./authorization.ts";
 import type { Policy, PolicyEffect, PolicyPatterns, PolicyRule } from "./policy.ts";
@@ -42,7 +45,7 @@ export const POLICY_FILE_NAMES: readonly string[] = [
   "orchestra.policy.yml",
 ];
 
-const TOP_KEYS = ["default", "allow", "deny", "authorization"];
+const TOP_KEYS = ["default", "allow", "deny", "authorization", "sandbox"];
 const RULE_KEYS = ["flow", "task", "plugin", "permissions", "reason"];
 
 /**
@@ -292,6 +295,14 @@ export function parsePolicy(text: string, file: string, options: ParsePolicyOpti
   // Deny rules first: file order within each effect is kept for messages.
   const rules = [...r.rules("deny", data.deny), ...r.rules("allow", data.allow)];
   const policy: Policy = { file, default: defaultEffect, rules };
+  if (data.sandbox === "required") policy.sandbox = "required";
+  else if (data.sandbox !== undefined && data.sandbox !== null && data.sandbox !== "optional") {
+    r.issue(
+      ["sandbox"],
+      `"sandbox" must be required or optional, got ${JSON.stringify(data.sandbox)}`,
+      "sandbox: required refuses flows that opt out of their flow isolate",
+    );
+  }
   if (data.authorization !== undefined && data.authorization !== null) {
     const { config, problems } = checkAuthorizationConfig(data.authorization);
     if (isMapping(data.authorization)) {
@@ -320,8 +331,11 @@ export function parsePolicy(text: string, file: string, options: ParsePolicyOpti
 export async function loadPolicy(path: string): Promise<Policy> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = await readBoundedTextFile(path, { what: "policy file" });
   } catch (e) {
+    if (e instanceof FileReadError) {
+      throw new PolicyError(path, [{ message: e.message }], { cause: e });
+    }
     const missing = e instanceof Deno.errors.NotFound;
     throw new PolicyError(path, [{
       message: missing

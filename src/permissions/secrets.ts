@@ -1,12 +1,13 @@
 /**
  * Secrets: providers that look values up by name (environment variables, dotenv files, a
  * static map), resolving a list of names against them in order, and masking the values in
- * any text that leaves a task (logs, events, `--json`, error messages).
+ * anything that leaves a task (logs, events, `--json`, error messages; see `masking.ts`).
  *
  * @module
  */
 
 import { errorMessage, OrchestraError } from "../core/errors.ts";
+import { FileReadError, readBoundedTextFile } from "../fs/read_bounded.ts";
 
 /** Somewhere secrets can be looked up by name. */
 export interface SecretProvider {
@@ -88,10 +89,12 @@ export function dotenvSecrets(path: string): SecretProvider {
   const load = async () => {
     let text: string;
     try {
-      text = await Deno.readTextFile(path);
+      text = await readBoundedTextFile(path, { what: "dotenv file" });
     } catch (e) {
       throw new SecretProviderError(
-        e instanceof Deno.errors.NotFound
+        e instanceof FileReadError
+          ? e.message
+          : e instanceof Deno.errors.NotFound
           ? `Dotenv file "${path}" does not exist; create it or remove it from the secret providers`
           : `Cannot read dotenv file "${path}": ${errorMessage(e)}`,
         { cause: e },
@@ -276,53 +279,12 @@ export async function resolveSecrets(
   return out;
 }
 
-/** The string masked values are replaced with. */
-export const MASK = "***";
-
-/**
- * A function that replaces every secret value in a text with `***`. Besides each value, it
- * masks its JSON-escaped form (as it appears in `--json` output and events) and, for a
- * multi-line value, each of its lines of four or more characters.
- *
- * @example
- * ```ts
- * import { secretMasker } from "./secrets.ts";
- * const mask = secretMasker(["hunter2", 'q"uote']);
- * console.assert(mask("password=hunter2") === "password=***");
- * console.assert(mask(JSON.stringify({ p: 'q"uote' })) === '{"p":"***"}');
- * ```
- */
-export function secretMasker(values: Iterable<string>): (text: string) => string {
-  const needles = new Set<string>();
-  for (const v of values) {
-    if (v === "") continue;
-    needles.add(v);
-    needles.add(JSON.stringify(v).slice(1, -1));
-    if (/[\r\n]/.test(v)) {
-      for (const line of v.split(/\r?\n/)) if (line.trim().length >= 4) needles.add(line);
-    }
-  }
-  if (needles.size === 0) return (text) => text;
-  // Longest first, so a value containing another is masked whole.
-  const pattern = new RegExp(
-    [...needles].sort((a, b) => b.length - a.length)
-      .map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
-      .join("|"),
-    "g",
-  );
-  return (text) => text.replace(pattern, MASK);
-}
-
-/**
- * Replaces every secret value in `text` with `***` (see {@linkcode secretMasker}, which is
- * faster for masking many texts with the same values).
- *
- * @example
- * ```ts
- * import { maskSecrets } from "./secrets.ts";
- * console.assert(maskSecrets("token t0k3n sent", ["t0k3n"]) === "token *** sent");
- * ```
- */
-export function maskSecrets(text: string, values: Iterable<string>): string {
-  return secretMasker(values)(text);
-}
+// Masking lives in its own module; it is part of what this one offers.
+export {
+  MASK,
+  type Masker,
+  maskSecrets,
+  maskValue,
+  secretMasker,
+  SHORT_SECRET_LENGTH,
+} from "./masking.ts";

@@ -92,13 +92,19 @@ export async function secureStateDir(dir: string): Promise<void> {
   }
   await narrow(dir, info.mode, 0o700);
   for (const name of STORE_FILES) {
-    const file = await Deno.open(join(dir, name), {
-      read: true,
-      write: true,
-      create: true,
-      mode: 0o600,
-    });
-    file.close();
+    try {
+      const file = await Deno.open(join(dir, name), {
+        read: true,
+        write: true,
+        create: true,
+        mode: 0o600,
+      });
+      file.close();
+    } catch (e) {
+      // A state dir that cannot be written: the store says so when it is opened for writing,
+      // and commands that only read it go on.
+      if (!(e instanceof Deno.errors.PermissionDenied)) throw e;
+    }
   }
   for await (const entry of Deno.readDir(dir)) {
     const path = join(dir, entry.name);

@@ -26,17 +26,34 @@ export const PLUGIN_BRAND: unique symbol = Symbol.for("orchestra.plugin") as nev
 /** A JSON Schema document (draft 2020-12), as a plain object. */
 export type JsonSchema = { [key: string]: unknown };
 
-/** A zod schema (any copy of zod 4), as far as plugins need it. */
-export interface ZodLike<T = unknown> {
+/**
+ * A zod schema (any copy of zod 4), as far as plugins need it: `T` is what parsing gives (defaults
+ * filled in), `I` what may be passed (fields with defaults optional).
+ */
+export interface ZodLike<T = unknown, I = T> {
   /** Zod's parse without throwing. */
   safeParse(value: unknown): {
     success: boolean;
     data?: T;
     error?: { issues: { path: PropertyKey[]; message: string }[] };
   };
-  /** Zod 4's internals: how a zod schema is recognised. */
-  readonly _zod: unknown;
+  /** Zod 4's internals: how a zod schema is recognised, and its input and output types. */
+  readonly _zod: { readonly input: I; readonly output: T };
 }
+
+/**
+ * A params type with the fields in `K` optional: what a plugin's params are as written when
+ * those fields have defaults.
+ *
+ * @example
+ * ```ts
+ * import type { WithDefaults } from "@orchestra/orchestra";
+ * interface GreetParams { who: string; greeting: string }
+ * const params: WithDefaults<GreetParams, "greeting"> = { who: "Ada" };
+ * console.assert(params.who === "Ada");
+ * ```
+ */
+export type WithDefaults<P, K extends keyof P> = Omit<P, K> & Partial<Pick<P, K>>;
 
 /** Where a plugin runs: what both its permission function and its `run` are told. */
 export interface PluginEnv {
@@ -80,8 +97,11 @@ export type PluginSecrets<P> =
   | readonly string[]
   | { bivariant(params: P): readonly string[] }["bivariant"];
 
-/** What `definePlugin` takes. */
-export interface PluginSpec<P> {
+/**
+ * What `definePlugin` takes. `P`: the params `run` receives (defaults filled in); `I`: the params
+ * a task passes (as written under `with:` or to `usePlugin`); `R`: what `run` returns.
+ */
+export interface PluginSpec<P, I = unknown, R = unknown> {
   /** The name `uses:` refers to: lower case letters, digits, `-` and `_`. */
   name: string;
   /** Its version (semver: `1.2.3`). */
@@ -89,7 +109,7 @@ export interface PluginSpec<P> {
   /** One line on what it does. */
   description: string;
   /** Its params: a zod schema or a JSON Schema object. @default an empty object */
-  params?: ZodLike<P> | JsonSchema;
+  params?: ZodLike<P, I> | JsonSchema;
   /** The Deno permissions it needs, fixed or from its params. @default none */
   permissions?: PluginPermissions<P>;
   /**
@@ -110,7 +130,7 @@ export interface PluginSpec<P> {
   /** What its result is, for `orchestra plugins info`. */
   result?: string;
   /** Does the work; the return value (JSON) is the task's result. */
-  run(params: P, ctx: PluginContext): unknown;
+  run(params: P, ctx: PluginContext): R | Promise<R>;
 }
 
 /** A plugin's description as plain data: what crosses from a worker and what the CLI shows. */
@@ -135,15 +155,28 @@ export interface PluginManifest {
   result?: string;
 }
 
-/** A plugin: what `definePlugin` returns. */
-export interface PluginDefinition<P = Record<string, unknown>> extends PluginSpec<P> {
+/**
+ * A plugin: what `definePlugin` returns. `P`: its params as `run` receives them; `I`: as a task
+ * passes them (inferred from a zod schema; `unknown`, anything, when not known); `R`: its result.
+ */
+export interface PluginDefinition<P = Record<string, unknown>, I = unknown, R = unknown>
+  extends PluginSpec<P, I, R> {
   /** Protocol version. */
   readonly [PLUGIN_BRAND]: number;
   /** The URL of the module that defined it (at its top level), when known. */
   readonly moduleUrl?: string;
   /** The name its worker task is registered under in that module. */
   readonly workerName: string;
+  /** Types only, never set: the params a task passes and the result, for `usePlugin`. */
+  readonly "~types"?: { readonly params: I; readonly result: R };
 }
+
+/** The params a task passes to a plugin (fields with defaults optional). */
+export type PluginParams<T> = T extends PluginDefinition<infer _P, infer I, infer _R> ? I : never;
+
+/** What a plugin's task results in. */
+export type PluginResult<T> = T extends PluginDefinition<infer _P, infer _I, infer R> ? Awaited<R>
+  : never;
 
 /** One problem with a plugin's params: where (a path inside the params) and what. */
 export interface ParamsProblem {
@@ -180,7 +213,7 @@ export function pluginWorkerName(name: string): string {
  *
  * @example
  * ```ts
- * import { definePlugin } from "../../mod.ts";
+ * import { definePlugin } from "@orchestra/orchestra";
  * import { z } from "npm:zod@4.1.12";
  *
  * export default definePlugin({
@@ -192,9 +225,9 @@ export function pluginWorkerName(name: string): string {
  * });
  * ```
  */
-export function definePlugin<P = Record<string, unknown>>(
-  spec: PluginSpec<P>,
-): PluginDefinition<P> {
+export function definePlugin<P = Record<string, unknown>, I = unknown, R = unknown>(
+  spec: PluginSpec<P, I, R>,
+): PluginDefinition<P, I, R> {
   if (spec === null || typeof spec !== "object") {
     throw new TypeError("definePlugin() takes an object: { name, version, description, run }");
   }
@@ -226,7 +259,11 @@ export function definePlugin<P = Record<string, unknown>>(
     throw new TypeError(`definePlugin(): ${who}: ${problems.join("; ")}`);
   }
   const workerName = pluginWorkerName(spec.name);
-  const def = { ...spec, [PLUGIN_BRAND]: PROTOCOL_VERSION, workerName } as PluginDefinition<P>;
+  const def = { ...spec, [PLUGIN_BRAND]: PROTOCOL_VERSION, workerName } as PluginDefinition<
+    P,
+    I,
+    R
+  >;
   const frame = callerFrame();
   if (frame?.topLevel) {
     Object.defineProperty(def, "moduleUrl", { value: frame.url, enumerable: false });

@@ -1,7 +1,8 @@
 /**
  * Reads plugin modules without trusting them: each module is imported in a worker started
- * with no permissions at all, which sends back its plugins' manifests and checks params. The
- * built-ins (our own code, already loaded) are checked in this process.
+ * with no permissions at all, from the sandbox bootstrap (so its top-level code cannot signal
+ * or end this process), which sends back its plugins' manifests and checks params over a
+ * private port. The built-ins (our own code, already loaded) are checked in this process.
  *
  * @module
  */
@@ -22,10 +23,12 @@ export interface ParamsCheck {
   secrets?: string[];
 }
 
+const BOOTSTRAP = new URL("../executors/sandbox_bootstrap.ts", import.meta.url).href;
 const ENTRY = new URL("./inspect_entry.ts", import.meta.url).href;
 
 interface Loaded {
   worker: Worker;
+  port: MessagePort;
   manifests: Promise<PluginManifest[]>;
   pending: Map<number, (reply: { check?: ParamsCheck; error?: string }) => void>;
 }
@@ -65,7 +68,7 @@ export class PluginInspector {
     const id = this.#nextId++;
     const reply = await new Promise<{ check?: ParamsCheck; error?: string }>((resolve) => {
       loaded.pending.set(id, resolve);
-      loaded.worker.postMessage({ type: "check", id, name, params, env });
+      loaded.port.postMessage({ type: "check", id, name, params, env });
     });
     if (reply.error !== undefined || !reply.check) {
       throw new PluginLoadError(`Checking params of plugin "${name}" failed: ${reply.error}`);
@@ -75,7 +78,10 @@ export class PluginInspector {
 
   /** Terminates every worker. */
   close(): void {
-    for (const l of this.#loaded.values()) l.worker.terminate();
+    for (const l of this.#loaded.values()) {
+      l.worker.terminate();
+      l.port.close();
+    }
     this.#loaded.clear();
   }
 
@@ -83,15 +89,20 @@ export class PluginInspector {
     const known = this.#loaded.get(moduleUrl);
     if (known) return known;
     // Imported dynamically, so that a module that fails to load is an answer, not a crash.
-    const code = `import { serveInspection } from ${JSON.stringify(ENTRY)};\n` +
+    // The bootstrap first: it runs before the plugin's code, which the import below loads.
+    const code = `import ${JSON.stringify(BOOTSTRAP)};\n` +
+      `import { inspectionFailed, serveInspection } from ${JSON.stringify(ENTRY)};\n` +
       `let mod;\ntry { mod = await import(${JSON.stringify(moduleUrl)}); }\n` +
-      `catch (e) { postMessage({ type: "failed", message: String(e?.message ?? e) }); }\n` +
+      `catch (e) { inspectionFailed(e); }\n` +
       `if (mod) serveInspection(mod);\n`;
     const worker = new Worker(`data:application/javascript;base64,${btoa(code)}`, {
       type: "module",
       name: `orchestra:inspect:${moduleUrl.slice(moduleUrl.lastIndexOf("/") + 1)}`,
       deno: { permissions: "none" },
     } as WorkerOptions);
+    const channel = new MessageChannel();
+    worker.postMessage({ type: "connect" }, [channel.port2]);
+    const port = channel.port1;
     const pending = new Map<number, (reply: { check?: ParamsCheck; error?: string }) => void>();
     const manifests = new Promise<PluginManifest[]>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -103,7 +114,7 @@ export class PluginInspector {
           ),
         );
       }, LOAD_TIMEOUT_MS);
-      worker.onmessage = (e: MessageEvent) => {
+      port.onmessage = (e: MessageEvent) => {
         const m = e.data as { type: string; id?: number; manifests?: PluginManifest[] };
         if (m.type === "manifests") {
           clearTimeout(timer);
@@ -111,7 +122,11 @@ export class PluginInspector {
         } else if (m.type === "failed") {
           clearTimeout(timer);
           worker.terminate();
-          reject(loadFailure(moduleUrl, (e.data as { message: string }).message));
+          port.close();
+          const error = loadFailure(moduleUrl, (e.data as { message: string }).message);
+          for (const done of pending.values()) done({ error: error.message });
+          pending.clear();
+          reject(error);
         } else if (m.type === "checked") {
           const done = pending.get(m.id!);
           pending.delete(m.id!);
@@ -130,7 +145,7 @@ export class PluginInspector {
     });
     // Callers that never await the manifests still see the failure through check().
     manifests.catch(() => {});
-    const loaded: Loaded = { worker, manifests, pending };
+    const loaded: Loaded = { worker, port, manifests, pending };
     this.#loaded.set(moduleUrl, loaded);
     return loaded;
   }

@@ -2,20 +2,16 @@
  * The worker side of plugin inspection. A plugin module from a folder, a URL or a package is
  * imported in a worker without any permission; this module reads the plugins it exports and
  * checks params against them, so the process that validates a flow never runs plugin code.
+ * The worker starts from the sandbox bootstrap, like a task worker: the plugin's code cannot
+ * signal or end the orchestrator, and its answers travel only on the bootstrap's private port.
  *
  * @module
  */
 
-import {
-  isPluginDefinition,
-  parsePluginParams,
-  type PluginDefinition,
-  type PluginEnv,
-  pluginManifest,
-  pluginPermissions,
-  pluginSecrets,
-} from "./contract.ts";
-import type { ParamsCheck } from "./inspect.ts";
+import { primordials as P, type SandboxScope, takeBridge } from "../executors/sandbox_bootstrap.ts";
+
+import { type PluginDefinition, type PluginEnv, pluginManifest } from "./contract.ts";
+import { checkPlugin, pluginsOf } from "./inspect_check.ts";
 
 /** A request to check params against one of the module's plugins. */
 export interface CheckRequest {
@@ -31,51 +27,74 @@ export interface CheckRequest {
   env: PluginEnv;
 }
 
-const self = globalThis as unknown as {
-  postMessage(message: unknown): void;
-  onmessage: ((e: MessageEvent) => void) | null;
-};
+// Taken at this module's evaluation, before the plugin's module is imported.
+const bridge = takeBridge();
 
-/** The plugins a module exports, default export first, each once. */
-export function pluginsOf(mod: Record<string, unknown>): PluginDefinition[] {
-  const out: PluginDefinition[] = [];
-  const keys = Object.keys(mod).sort((a, b) => (a === "default" ? -1 : b === "default" ? 1 : 0));
-  for (const k of keys) {
-    const v = mod[k];
-    if (isPluginDefinition(v) && !out.includes(v)) out.push(v);
-  }
-  return out;
-}
+let failed = false;
 
-/** Checks params against a plugin and computes its permissions: the same in both processes. */
-export function checkPlugin(
-  plugin: PluginDefinition,
-  params: unknown,
-  env: PluginEnv,
-): ParamsCheck {
-  const parsed = parsePluginParams(plugin, params);
-  const out: ParamsCheck = { problems: parsed.ok ? [] : parsed.problems };
-  const secrets = pluginSecrets(plugin, parsed.ok ? parsed.value : params);
-  if (secrets.length) out.secrets = secrets;
+/** Tells the inspector that the module could not be read; only the first failure counts. */
+export function inspectionFailed(e: unknown): void {
+  if (failed) return;
+  failed = true;
+  let message: string;
   try {
-    out.permissions = pluginPermissions(plugin, parsed.ok ? parsed.value : params, env);
-  } catch (e) {
-    out.permissionsError = e instanceof Error ? e.message : String(e);
+    message = e instanceof P.SafeError ? P.SafeString(e.message) : P.SafeString(e);
+  } catch {
+    message = "an error that cannot be shown";
   }
-  return out;
+  bridge.send({ type: "failed", message });
 }
+
+const moduleName = P.SafeString((globalThis as { name?: string }).name ?? "")
+  .replace(/^orchestra:inspect:/, "");
+// While the plugin's module loads, what its top-level code does is the module's.
+bridge.setTopLevel({
+  who: `the top-level code of plugin module ${moduleName || "being read"}`,
+  context: undefined,
+  loading: true,
+  fail: (error: Error) => inspectionFailed(error),
+});
 
 /** Answers the inspector: call once, at the end of the worker's entry module. */
 export function serveInspection(mod: Record<string, unknown>): void {
-  const plugins = pluginsOf(mod);
-  self.onmessage = (e: MessageEvent<CheckRequest>) => {
-    const m = e.data;
+  bridge.setTopLevel(undefined);
+  if (failed) return;
+  let plugins: PluginDefinition[];
+  let manifests: unknown;
+  try {
+    plugins = pluginsOf(mod);
+    manifests = plugins.map(pluginManifest);
+  } catch (e) {
+    inspectionFailed(e);
+    return;
+  }
+  bridge.receive((data) => {
+    const m = data as CheckRequest;
     const plugin = plugins.find((p) => p.name === m.name);
     if (!plugin) {
-      self.postMessage({ type: "checked", id: m.id, error: `no plugin "${m.name}" here` });
+      bridge.send({ type: "checked", id: m.id, error: `no plugin "${m.name}" here` });
       return;
     }
-    self.postMessage({ type: "checked", id: m.id, check: checkPlugin(plugin, m.params, m.env) });
-  };
-  self.postMessage({ type: "manifests", manifests: plugins.map(pluginManifest) });
+    // The plugin's permission and secret functions are its code: they run as its scope.
+    let answered = false;
+    const scope: SandboxScope = {
+      who: `plugin "${m.name}"`,
+      context: undefined,
+      fail: (error: Error) => {
+        if (answered) return;
+        answered = true;
+        bridge.send({ type: "checked", id: m.id, error: error.message });
+      },
+    };
+    try {
+      const check = bridge.run(scope, checkPlugin, plugin, m.params, m.env);
+      if (!answered) bridge.send({ type: "checked", id: m.id, check });
+    } catch (e) {
+      scope.fail(e instanceof Error ? e : new Error(String(e)));
+    } finally {
+      answered = true;
+      bridge.end(scope);
+    }
+  });
+  bridge.send({ type: "manifests", manifests });
 }

@@ -31,6 +31,7 @@
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { errorMessage } from "../core/errors.ts";
+import { readBoundedTextFile } from "../fs/read_bounded.ts";
 import { PluginLoadError } from "./resolve.ts";
 
 /** How a remote plugin was loaded. */
@@ -294,7 +295,7 @@ export async function pinnedPlugins(lockFile: string): Promise<PinnedPlugin[]> {
 async function readLock(path: string): Promise<Map<string, LockEntry>> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = await readBoundedTextFile(path, { what: "lock file" });
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return new Map();
     throw new PluginLoadError(

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { fileURLToPath, pathToFileURL } from "node:url";
 import semver from "semver";
 import { OrchestraError } from "../core/errors.ts";
 import { displayPath } from "../core/protocol.ts";
@@ -131,7 +132,7 @@ interface FolderEntry {
 }
 
 function absolute(path: string, base: string): string {
-  if (path.startsWith("file:")) return decodeURIComponent(new URL(path).pathname);
+  if (path.startsWith("file:")) return fileURLToPath(path);
   const full = path.startsWith("/") ? path : `${base.replace(/\/+$/, "")}/${path}`;
   const out: string[] = [];
   for (const seg of full.split("/")) {
@@ -204,7 +205,9 @@ const BUILTIN_URLS = () =>
 const shown = (path: string): string => displayPath(fileUrl(path));
 
 function fileUrl(path: string): string {
-  return new URL(`file://${path.split("/").map(encodeURIComponent).join("/")}`).href;
+  // The form Deno gives the module's import.meta.url: NAME@1.2.0.ts keeps its "@", so the
+  // worker finds the plugin's task under the URL it was registered with.
+  return pathToFileURL(path).href;
 }
 
 /** A built-in plugin as a `uses:` resolves to it. */

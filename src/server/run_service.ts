@@ -227,7 +227,8 @@ export class RunService {
     const resumed: string[] = [];
     for (const { key } of await this.#o.store.stateList(this.#owned, Date.now())) {
       const row = await this.#o.store.getRun(key);
-      if (!row || row.status !== "running") {
+      // Its runner ended with it (a drain, a crash): the run's lease ended too.
+      if (!row || row.status !== "interrupted") {
         await this.#o.store.stateDelete(this.#owned, key);
         continue;
       }

@@ -9,8 +9,8 @@
  *   map.expanded) sets the status and the whole outcome (end time, result, error, reason,
  *   cache key); fields it does not set are cleared;
  * - attempts only grow; the start time is the first one seen; `items` is the last one seen;
- * - `task.created` sets name, kind, needs and group, and never the state (a re-created call
- *   on resume keeps its result);
+ * - `task.created` sets name, kind, needs, group and the arguments' hash, and never the state
+ *   (a re-created call on resume keeps its result);
  * - a row's `seq` is the journal seq of the task's first event, so tasks sort in the order
  *   they were first recorded.
  *
@@ -180,6 +180,7 @@ export function applyTaskEvent(row: TaskRow, e: AppendEvent): void {
       row.needs = e.needs ?? [];
       if (e.group !== undefined && e.group !== null) row.group = e.group;
       else if ("group" in row) delete row.group;
+      if (e.argsHash !== undefined) row.argsHash = e.argsHash;
       break;
     case "task.started":
       settle(row, "running", null);

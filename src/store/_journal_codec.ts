@@ -45,9 +45,15 @@ const SHAPES: readonly Shape[] = [
   { type: "task.log", task: true, fields: ["level", "message"], optional: ["props"] },
   { type: "map.expanded", task: true, fields: ["items"], optional: [] },
   { type: "run.finished", task: false, fields: ["flow", "status"], optional: ["result", "error"] },
+  // task.created of a journaled call, with its arguments' hash (the engine's replay check).
+  { type: "task.created", task: true, fields: ["needs", "kind", "argsHash"], optional: ["group"] },
 ];
 
-const CODES = new Map<string, number>(SHAPES.map((s, i) => [s.type, i]));
+// A type's first shape is its code; a later shape of the same type is chosen by a field.
+const CODES = new Map<string, number>();
+SHAPES.forEach((s, i) => CODES.has(s.type) || CODES.set(s.type, i));
+const CREATED = CODES.get("task.created")!;
+const CREATED_HASHED = SHAPES.length - 1;
 
 /** The name the engine gives a call with this id: the id up to its `#n` or `[i]`. */
 export function derivedName(taskId: string): string {
@@ -61,10 +67,11 @@ export function derivedName(taskId: string): string {
 
 /** The tuple of an event, or undefined when it must be kept whole. */
 function tuple(e: AppendEvent, t0: number): unknown[] | undefined {
-  const code = CODES.get(e.type);
+  let code = CODES.get(e.type);
   if (code === undefined) return undefined;
-  const s = SHAPES[code];
   const r = e as unknown as Record<string, unknown>;
+  if (code === CREATED && r.argsHash !== undefined) code = CREATED_HASHED;
+  const s = SHAPES[code];
   const dt = e.time - t0;
   if (!Number.isSafeInteger(e.time) || !Number.isSafeInteger(dt)) return undefined;
   const out: unknown[] = [code, dt];

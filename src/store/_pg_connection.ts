@@ -44,6 +44,8 @@ export interface StoreUrl {
   sslrootcert?: string;
   /** Seconds to wait for a connection (`connect_timeout`), when the URL says. */
   connectTimeoutSeconds?: number;
+  /** Seconds a run's lease lasts without a heartbeat (`lease_timeout`), when the URL says. */
+  leaseTimeoutSeconds?: number;
   /** The server's host, for messages. */
   host: string;
   /** The server's port. */
@@ -77,6 +79,30 @@ export class StoreConnectionError extends OrchestraError {
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** The URL's parameters the store reads itself (the driver would send them as settings). */
+const OWN_PARAMS = ["schema", "sslmode", "sslrootcert", "connect_timeout", "lease_timeout"];
+
+/** The shortest and longest lease a store accepts, in seconds. */
+export const LEASE_TIMEOUT_RANGE: readonly [number, number] = [0.1, 86_400];
+
+/**
+ * What is wrong with a lease timeout in seconds (the URL's `lease_timeout`, or the store
+ * option), or undefined when it is fine.
+ *
+ * @example
+ * ```ts
+ * import { leaseTimeoutProblem } from "./_pg_connection.ts";
+ * console.assert(leaseTimeoutProblem(15) === undefined);
+ * console.assert(leaseTimeoutProblem(0)?.startsWith("must be a number of seconds"));
+ * ```
+ */
+export function leaseTimeoutProblem(seconds: number): string | undefined {
+  const [min, max] = LEASE_TIMEOUT_RANGE;
+  return Number.isFinite(seconds) && seconds >= min && seconds <= max
+    ? undefined
+    : `must be a number of seconds from ${min} to ${max} (15 when not given)`;
+}
 
 /**
  * Takes a store URL apart; a `StoreConnectionError` says what is wrong with a bad one.
@@ -130,8 +156,15 @@ export function parseStoreUrl(url: string): StoreUrl {
       `connect_timeout=${JSON.stringify(timeout)} must be a whole number of seconds`,
     );
   }
+  const lease = params.get("lease_timeout");
+  if (lease !== null) {
+    const problem = leaseTimeoutProblem(/^\d+(\.\d+)?$/.test(lease) ? Number(lease) : NaN);
+    if (problem) {
+      throw new StoreConnectionError(shown, `lease_timeout=${JSON.stringify(lease)} ${problem}`);
+    }
+  }
   // The store reads these itself; the driver would send them to the server as settings.
-  for (const own of ["schema", "sslmode", "sslrootcert", "connect_timeout"]) params.delete(own);
+  for (const own of OWN_PARAMS) params.delete(own);
   const driverUrl = parsed.href.replace(/\?$/, "");
   return {
     url,
@@ -141,6 +174,7 @@ export function parseStoreUrl(url: string): StoreUrl {
     sslmode,
     ...(sslrootcert === undefined ? {} : { sslrootcert }),
     ...(timeout === null ? {} : { connectTimeoutSeconds: Number(timeout) }),
+    ...(lease === null ? {} : { leaseTimeoutSeconds: Number(lease) }),
     host: parsed.hostname || "localhost",
     port: parsed.port ? Number(parsed.port) : 5432,
     user: decodeURIComponent(parsed.username),
@@ -160,6 +194,12 @@ export interface ConnectOptions {
   connectTimeoutSeconds: number;
   /** `off` for `durability: normal`: commits do not wait for the WAL to be flushed. */
   synchronousCommit: "on" | "off";
+  /**
+   * Milliseconds after which the server ends a session whose transaction waits on its client
+   * (`idle_in_transaction_session_timeout`): a paused or cut-off owner must not keep the row
+   * locks of a half-done append, which would keep its lease from being taken over.
+   */
+  idleInTransactionMs: number;
 }
 
 /** The `ssl` option of the driver for the URL's `sslmode`. */
@@ -206,6 +246,7 @@ export async function connect(u: StoreUrl, options: ConnectOptions): Promise<pos
     connection: {
       application_name: "orchestra",
       synchronous_commit: options.synchronousCommit,
+      idle_in_transaction_session_timeout: options.idleInTransactionMs,
     },
     // Prepared statements make each of the store's few queries parse once per connection.
     prepare: true,
@@ -250,6 +291,9 @@ export function connectionProblem(e: unknown, u: StoreUrl): string | undefined {
     case "3D000":
       return `the database "${u.database}" does not exist; create it (createdb ` +
         `${u.database}, or CREATE DATABASE ${u.database}) or name another in the URL`;
+    case "25P03":
+      return `the server ended this process's session: it left a transaction open for longer ` +
+        `than a run's lease (lease_timeout), as a paused or overloaded process does`;
     case "57P03":
       return `the server at ${at} is starting up or shutting down; try again in a moment`;
     case "53300":
@@ -274,4 +318,45 @@ export function translate(e: unknown, u: StoreUrl): unknown {
   if (e instanceof StoreConnectionError) return e;
   const problem = connectionProblem(e, u);
   return problem === undefined ? e : new StoreConnectionError(u.shown, problem, { cause: e });
+}
+
+/** What `PostgresStore.info()` reports about the connection. */
+export interface PostgresStoreInfo {
+  /** The store's URL, password masked. */
+  url: string;
+  /** The server's version (`15.18`). */
+  serverVersion: string;
+  /** Whether the connection is encrypted with TLS. */
+  tls: boolean;
+  /** The user connected. */
+  user: string;
+  /** The database. */
+  database: string;
+  /** The schema of the store's tables. */
+  schema: string;
+  /** Its version. */
+  schemaVersion: number;
+  /** `on`, or `off` for durability normal. */
+  synchronousCommit: string;
+}
+
+/** The server and the connection, as the server reports them (all of the info but the schema's version). */
+export async function serverInfo(
+  sql: Queryable,
+  u: StoreUrl,
+): Promise<Omit<PostgresStoreInfo, "schemaVersion">> {
+  const [r] = await sql.unsafe(
+    `SELECT current_setting('server_version') AS version, current_user AS user,
+       current_database() AS database, current_setting('synchronous_commit') AS sync,
+       coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false) AS tls`,
+  );
+  return {
+    url: u.shown,
+    serverVersion: String(r.version).split(" ")[0],
+    tls: r.tls === true,
+    user: r.user as string,
+    database: r.database as string,
+    schema: u.schema,
+    synchronousCommit: r.sync as string,
+  };
 }

@@ -1,8 +1,9 @@
 /**
  * The PostgreSQL store's journal, as arrays for one statement and as rows read back: an append
  * sends each run's change and its journal rows as parallel arrays (so a tick of any size is one
- * statement, whatever its number of runs), and a read folds a run's task snapshot and the
- * journal after it into task rows with the rules every store applies (`_journal.ts`).
+ * statement, whatever its number of runs; {@linkcode writeBatch}), and a read folds a run's task
+ * snapshot and the journal after it into task rows with the rules every store applies
+ * (`_journal.ts`).
  *
  * @module
  */
@@ -10,13 +11,23 @@
 import {
   applyTaskEvent,
   eventTaskId,
+  HEARTBEAT_MS,
+  iso,
   newTaskRow,
   resetTaskRow,
   type RunBatch,
 } from "./_journal.ts";
 import { eachJournalEvent, JOURNAL_FORMAT, journalEvents, journalText } from "./_journal_codec.ts";
-import { blockRows, blockText, pieces } from "./_task_blocks.ts";
-import type { EventQuery, StoredEvent, TaskRow } from "./store.ts";
+import { BLOCK_FORMAT, blockRows, blockText, pieces } from "./_task_blocks.ts";
+import type { Queryable } from "./_pg_connection.ts";
+import type { PgStatements } from "./_pg_statements.ts";
+import {
+  type EventQuery,
+  type ReopenOptions,
+  RunNotFoundError,
+  type StoredEvent,
+  type TaskRow,
+} from "./store.ts";
 
 /** At most this many events in one journal row (a long batch takes several). */
 const ROW_EVENTS = 4096;
@@ -162,4 +173,128 @@ export function filterEvents(
     }
   }
   return out;
+}
+
+/** What {@linkcode writeBatch} needs besides the batch. */
+export interface WriteOptions {
+  /** This store's lease token on each run of the batch (in its order), null where none. */
+  tokens: readonly (string | null)[];
+  /** The time now (ms since the epoch), for `updated_at`. */
+  now: number;
+}
+
+/**
+ * The runs of a batch whose `run.finished` ends this store's lease (a token is given): their
+ * leases are released in the batch's transaction.
+ */
+export function endedLeases(
+  batch: Map<string, RunBatch>,
+  tokens: readonly (string | null)[],
+): string[] {
+  const out: string[] = [];
+  let i = 0;
+  for (const b of batch.values()) {
+    if (tokens[i++] !== null && b.state !== null && b.state.status !== "running") {
+      out.push(b.runId);
+    }
+  }
+  return out;
+}
+
+/**
+ * Writes a batch inside the caller's transaction: creates the runs it starts, journals every
+ * run's events and sets its state in one statement, and releases the leases its
+ * `run.finished` events end. Resolves with the id of a run whose write was fenced off (its
+ * lease has another token now: the caller rolls back), or undefined when all was written;
+ * rejects with `RunNotFoundError` for a run that does not exist.
+ */
+export async function writeBatch(
+  tx: Queryable,
+  q: PgStatements,
+  batch: Map<string, RunBatch>,
+  options: WriteOptions,
+): Promise<string | undefined> {
+  const { tokens, now } = options;
+  const starts = [...batch.values()].filter((b) => b.start !== null);
+  if (starts.length) {
+    await tx.unsafe(q.insertStarted, [
+      starts.map((b) => b.runId),
+      starts.map((b) => b.start!.flow),
+      starts.map((b) => b.start!.params),
+      starts.map((b) => b.start!.startedAt),
+      iso(now),
+    ], { prepare: true });
+  }
+  const { runs, journal } = batchColumns(batch.values());
+  const appended = await tx.unsafe(q.append, [
+    runs.runIds,
+    runs.counts,
+    runs.statuses,
+    runs.finishedAts,
+    runs.errors,
+    runs.results,
+    iso(now - HEARTBEAT_MS),
+    iso(now),
+    journal.runIds,
+    journal.firsts,
+    journal.lasts,
+    journal.texts,
+    JOURNAL_FORMAT,
+    tokens,
+  ], { prepare: true });
+  const fenced = appended.find((r) => r.fenced === true);
+  if (fenced) return fenced.run_id as string;
+  const missing = appended.find((r) => r.written !== true);
+  if (missing) throw new RunNotFoundError(missing.run_id as string);
+  const ending = new Set(endedLeases(batch, tokens));
+  if (ending.size) {
+    const ids = runs.runIds.filter((id) => ending.has(id));
+    const held = tokens.filter((_, i) => ending.has(runs.runIds[i])) as string[];
+    await tx.unsafe(q.release, [ids, held], { prepare: true });
+  }
+  return undefined;
+}
+
+/** A run's task rows (see {@linkcode foldTasks}), read through `sql` (a transaction too). */
+export async function readTasks(
+  sql: Queryable,
+  q: PgStatements,
+  runId: string,
+  reset?: Set<string>,
+): Promise<TaskRow[]> {
+  const rows = await sql.unsafe(q.foldRows, [runId], { prepare: true }).values();
+  return foldTasks(runId, rows as unknown as FoldRow[], reset);
+}
+
+/**
+ * Sets a run running again inside the caller's transaction (`reopenRun`), with the given tasks
+ * reset in a new task snapshot. Resolves with false for an unknown run, and with "fenced"
+ * (nothing changed) when `token` is given and the run's lease no longer has it.
+ */
+export async function reopen(
+  tx: Queryable,
+  q: PgStatements,
+  runId: string,
+  options: ReopenOptions,
+  at: { token: string | null; now: number },
+): Promise<boolean | "fenced"> {
+  const [r] = await tx.unsafe(q.reopen, [
+    runId,
+    options.pid ?? null,
+    options.host ?? null,
+    options.flowHash ?? null,
+    iso(at.now),
+    at.token,
+  ], { prepare: true });
+  if (r.fenced === true) return "fenced";
+  if (r.journal_seq === null) return false;
+  const reset = options.resetTasks ?? [];
+  if (reset.length) {
+    // The run's row is locked: no append to the run can commit until this one does.
+    const tasks = await readTasks(tx, q, runId, new Set(reset));
+    await tx.unsafe(q.putSnapshot, [runId, r.journal_seq, BLOCK_FORMAT, snapshotText(tasks)], {
+      prepare: true,
+    });
+  }
+  return true;
 }

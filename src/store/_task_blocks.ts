@@ -43,10 +43,10 @@ export const BLOCK_FORMAT = 2;
 
 // Format 2 keeps a row as a tuple, without the keys that format 1 (rows as objects) repeated:
 // [taskId, name or 0, kind, needs, status, attempts, seq, startedAt or 0, finishedAt or 0,
-//  {error, reason, cacheKey, group, items} or 0, result (left off when absent)]
+//  {error, reason, cacheKey, group, items, argsHash} or 0, result (left off when absent)]
 // The name is 0 when it is the one derived from the id (see `_journal_codec.ts`).
 
-const EXTRAS = ["error", "reason", "cacheKey", "group", "items"] as const;
+const EXTRAS = ["error", "reason", "cacheKey", "group", "items", "argsHash"] as const;
 
 /** The text (format 2) of a block of rows (without runId). */
 export function blockText(rows: readonly TaskRow[]): string {

@@ -7,8 +7,10 @@
 
 import assert from "node:assert/strict";
 import type { RunEvent } from "../core/events.ts";
+import { RunOwnedError, type RunOwner } from "./ownership.ts";
 import {
   type AppendEvent,
+  type NewRun,
   RunNotFoundError,
   type RunRow,
   type Store,
@@ -150,13 +152,15 @@ function nameOf(taskId: string): string {
   return taskId.replace(/\[\d+\]$|#\d+$/, "");
 }
 
-function newRun(
+/** Creates a run; a running one is claimed first, as its owner would. */
+async function newRun(
   store: Store,
   runId: string,
   t: number,
-  more: Partial<Omit<RunRow, "updatedAt">> = {},
+  more: Partial<NewRun> = {},
 ): Promise<void> {
-  return store.createRun({
+  if ((more.status ?? "running") === "running") await store.claimRun(runId);
+  await store.createRun({
     runId,
     flow: "etl",
     status: "running",
@@ -201,9 +205,12 @@ function byId(tasks: TaskRow[]): Record<string, TaskRow> {
   return Object.fromEntries(tasks.map((t) => [t.taskId, t]));
 }
 
-function withoutUpdatedAt(row: RunRow | undefined): Omit<RunRow, "updatedAt"> | undefined {
+/** The row without what changes on its own: updatedAt, and the owner (checked apart). */
+function withoutUpdatedAt(
+  row: RunRow | undefined,
+): Omit<RunRow, "updatedAt" | "owner"> | undefined {
   if (!row) return row;
-  const { updatedAt: _, ...rest } = row;
+  const { updatedAt: _, owner: _o, ...rest } = row;
   return rest;
 }
 
@@ -225,6 +232,18 @@ export interface StoreCaseOptions {
   now: () => number;
 }
 
+/** The rest of what {@linkcode storeCases} may be given. */
+export interface StoreSuiteOptions {
+  /** Called with each case's store once it is closed (to remove its files, drop its schema). */
+  cleanup?: (store: Store) => Promise<void>;
+  /**
+   * Opens another store on the state of `store` (the same dir, the same database): a second
+   * owner, as another process would be. The cases about two owners run only when it is given;
+   * each closes the store it opened.
+   */
+  peer?: (store: Store, options: StoreCaseOptions) => Promise<Store>;
+}
+
 /**
  * Registers the conformance cases (flat `Deno.test`s named `<name>: <behaviour>`) for a store.
  * Each case gets a fresh store from `make` (with the clock to use), closes it, then calls
@@ -233,15 +252,16 @@ export interface StoreCaseOptions {
  * @example
  * ```ts ignore
  * import { storeCases } from "./conformance.ts";
- * import { MemoryStore } from "./memory_store.ts";
+ * import { MemoryStore } from "@orchestra/orchestra";
  * storeCases("MemoryStore", (options) => Promise.resolve(new MemoryStore(options)));
  * ```
  */
 export function storeCases(
   name: string,
   make: (options: StoreCaseOptions) => Promise<Store>,
-  cleanup?: (store: Store) => Promise<void>,
+  suite: StoreSuiteOptions = {},
 ): void {
+  const { cleanup, peer } = suite;
   const test = (title: string, fn: (store: Store, clock: { ms: number }) => Promise<void>) =>
     Deno.test(`${name}: ${title}`, async () => {
       const clock = { ms: Date.UTC(2026, 0, 1, 12) };
@@ -253,6 +273,18 @@ export function storeCases(
         await cleanup?.(store);
       }
     });
+  // Two owners of one state: `a` is the case's store, `b` another store on the same state.
+  const owners = (title: string, fn: (a: Store, b: Store) => Promise<void>) => {
+    if (peer === undefined) return;
+    test(`two owners: ${title}`, async (a, clock) => {
+      const b = await peer(a, { now: () => clock.ms });
+      try {
+        await fn(a, b);
+      } finally {
+        await b.close();
+      }
+    });
+  };
 
   test("createRun() and getRun() round-trip a run; unknown ids are undefined", async (store) => {
     await newRun(store, "r1", 0, {
@@ -712,6 +744,7 @@ export function storeCases(
     for (const b of lifecycle("r")) await store.append(b);
     assert.equal(await store.requestCancel("r"), false, "a finished run cannot be cancelled");
     assert.equal(await store.reopenRun("ghost"), false);
+    assert.ok((await store.claimRun("r")).lease, "a finished run is free to claim");
     assert.equal(
       await store.reopenRun("r", { resetTasks: ["b", "m", "m[0]", "nope"], pid: 2, host: "new" }),
       true,
@@ -809,6 +842,103 @@ export function storeCases(
     assert.equal(await store.cacheClear(), 0);
   });
 
+  test("claimRun() gives one lease per run until it is released; runOwner() names its holder", async (store) => {
+    const first = await store.claimRun("r", { pid: 4242, host: "build-1", since: iso(0) });
+    assert.ok(first.lease, "a new run is free");
+    assert.deepEqual(first.lease.owner, { pid: 4242, host: "build-1", since: iso(0) });
+    assert.deepEqual(await store.runOwner("r"), { pid: 4242, host: "build-1", since: iso(0) });
+    const second = await store.claimRun("r");
+    assert.equal(second.lease, undefined, "held: no second lease");
+    assert.deepEqual(second.heldBy, { pid: 4242, host: "build-1", since: iso(0) });
+    assert.ok((await store.claimRun("other")).lease, "leases are per run");
+    await first.lease.release();
+    await first.lease.release(); // twice is harmless
+    assert.equal(await store.runOwner("r"), undefined);
+    const again = await store.claimRun("r");
+    assert.ok(again.lease, "released: free to claim");
+    assert.equal(again.lease.owner.pid, Deno.pid, "the owner defaults to this process");
+  });
+
+  test("a running run nobody holds reads as interrupted, in getRun() and listRuns()", async (store) => {
+    await newRun(store, "held", 0);
+    await store.createRun({
+      runId: "orphan",
+      flow: "etl",
+      status: "running",
+      params: {},
+      startedAt: iso(1),
+    });
+    await newRun(store, "done", 2, { status: "failed", finishedAt: iso(3), error: "x" });
+    const held = await store.getRun("held");
+    assert.equal(held?.status, "running");
+    assert.equal(held?.owner?.pid, Deno.pid, "a running run names its owner");
+    const orphan = await store.getRun("orphan");
+    assert.equal(orphan?.status, "interrupted");
+    assert.equal(orphan?.owner, undefined);
+    assert.equal((await store.getRun("done"))?.owner, undefined, "a finished run has no owner");
+    const ids = async (filter: Parameters<Store["listRuns"]>[0]) =>
+      (await store.listRuns(filter)).map((r) => `${r.runId}:${r.status}`);
+    assert.deepEqual(await ids({}), ["done:failed", "orphan:interrupted", "held:running"]);
+    assert.deepEqual(await ids({ status: "running" }), ["held:running"]);
+    assert.deepEqual(await ids({ status: "interrupted" }), ["orphan:interrupted"]);
+    assert.deepEqual(await ids({ status: "interrupted", limit: 0 }), []);
+    // Claiming it (a resume) makes it running again; its run.finished ends the claim.
+    assert.ok((await store.claimRun("orphan")).lease);
+    assert.equal((await store.getRun("orphan"))?.status, "running");
+    await store.append([ev.runFinished("orphan", 4, "cancelled", { error: "stopped" })]);
+    assert.equal(await store.runOwner("orphan"), undefined, "run.finished releases the claim");
+    assert.equal((await store.getRun("orphan"))?.status, "cancelled");
+  });
+
+  test("append() of run.started claims the run for the store; run.finished releases it", async (store) => {
+    await store.append([ev.runStarted("r", 1)]);
+    assert.equal((await store.runOwner("r"))?.pid, Deno.pid);
+    assert.equal((await store.getRun("r"))?.status, "running");
+    await store.append([ev.runStarted("r", 2)]); // the same owner again: fine
+    await store.append([ev.runFinished("r", 3, "succeeded", { result: 1 })]);
+    assert.equal(await store.runOwner("r"), undefined);
+  });
+
+  test("createRun() records retryOf; listRuns() filters by id prefix and by retryOf", async (store) => {
+    await newRun(store, "01aa", 0, { status: "failed", finishedAt: iso(1) });
+    await newRun(store, "01ab", 2, { status: "succeeded", finishedAt: iso(3), retryOf: "01aa" });
+    await newRun(store, "02cc", 4, { status: "succeeded", finishedAt: iso(5), retryOf: "01aa" });
+    assert.equal((await store.getRun("01ab"))?.retryOf, "01aa");
+    assert.equal((await store.getRun("01aa"))?.retryOf, undefined);
+    const ids = async (filter: Parameters<Store["listRuns"]>[0]) =>
+      (await store.listRuns(filter)).map((r) => r.runId);
+    assert.deepEqual(await ids({ idPrefix: "01a" }), ["01ab", "01aa"]);
+    assert.deepEqual(await ids({ idPrefix: "01aa" }), ["01aa"]);
+    assert.deepEqual(await ids({ idPrefix: "9" }), []);
+    assert.deepEqual(await ids({ idPrefix: "%" }), [], "no pattern characters");
+    assert.deepEqual(await ids({ retryOf: "01aa" }), ["02cc", "01ab"]);
+    assert.deepEqual(await ids({ retryOf: "01aa", idPrefix: "01" }), ["01ab"]);
+  });
+
+  test("recordProcess() keeps a run's process groups until forgotten or the run is pruned", async (store) => {
+    await newRun(store, "r", 0);
+    const p = (pgid: number, t: number, host = "h1") => ({
+      runId: "r",
+      taskId: `t${pgid}`,
+      host,
+      pgid,
+      identity: `boot:${pgid}`,
+      startedAt: iso(t),
+    });
+    assert.deepEqual(await store.processes("r"), []);
+    await store.recordProcess(p(200, 2));
+    await store.recordProcess(p(100, 1));
+    await store.recordProcess(p(100, 3, "h2"));
+    assert.deepEqual(await store.processes("r"), [p(100, 1), p(200, 2), p(100, 3, "h2")]);
+    await store.forgetProcess({ runId: "r", host: "h1", pgid: 100 });
+    await store.forgetProcess({ runId: "r", host: "h1", pgid: 999 }); // unknown: nothing
+    assert.deepEqual(await store.processes("r"), [p(200, 2), p(100, 3, "h2")]);
+    assert.deepEqual(await store.processes("nope"), []);
+    await store.append([ev.runFinished("r", 4, "failed", { error: "x" })]);
+    assert.equal(await store.pruneRuns(iso(10)), 1);
+    assert.deepEqual(await store.processes("r"), []);
+  });
+
   test("state entries round-trip by scope and key, list by key, and delete", async (store) => {
     assert.equal(await store.stateGet("schedule", "a", 0), undefined);
     await store.statePut("schedule", "b", { lastTick: "2026-01-01T00:00:00.000Z", paused: true });
@@ -860,6 +990,112 @@ export function storeCases(
     );
     assert.equal(results.filter((r) => r === undefined).length, 1);
   });
+
+  test("events() keeps fields a store does not know of (argsHash, masked and sealed results)", async (store) => {
+    // Newer engines add optional fields; the journal must give them back as they were.
+    const more = (e: AppendEvent, fields: Record<string, unknown>): AppendEvent =>
+      Object.assign({}, e, fields);
+    const created = more(ev.created("r", "a", 1), { argsHash: "sha256-9f2c" });
+    const succeeded = more(ev.succeeded("r", "a", 3, "***"), {
+      masked: true,
+      sealed: "enc:v1:c2VhbGVk",
+    });
+    const cached = more(ev.cached("r", "b", 4, "k", { token: "***" }), {
+      masked: true,
+      sealed: "enc:v1:b3RoZXI=",
+    });
+    const odd = more(ev.log("r", "a", 5, "x"), { attempt: 2, tags: ["a", { b: null }] });
+    await store.append([ev.runStarted("r", 0), created, ev.started("r", "a", 2), succeeded]);
+    await store.append([cached, odd]);
+    const without = (e: AppendEvent) => {
+      const { result: _, ...rest } = e;
+      return rest;
+    };
+    assert.deepEqual(
+      (await store.events("r")).map((e) => e.event),
+      [ev.runStarted("r", 0), created, ev.started("r", "a", 2), succeeded, cached, odd].map(
+        without,
+      ),
+    );
+    const t = byId(await store.getTasks("r"));
+    assert.equal(t.a.status, "succeeded");
+    assert.equal(t.a.result, "***", "the row holds the result as journaled");
+    assert.deepEqual(t.b.result, { token: "***" });
+    const [last] = await store.events("r", { taskId: "a", types: ["task.succeeded"] });
+    assert.equal((last.event as unknown as { sealed: string }).sealed, "enc:v1:c2VhbGVk");
+  });
+
+  const someone: RunOwner = { pid: 4242, host: "build-1", since: iso(0) };
+
+  owners(
+    "a run one holds is held for the other, which names its owner; released, the other may take it",
+    async (a, b) => {
+      const claim = await a.claimRun("r", someone);
+      assert.ok(claim.lease);
+      await a.createRun({
+        runId: "r",
+        flow: "etl",
+        status: "running",
+        params: {},
+        startedAt: iso(0),
+      });
+      const refused = await b.claimRun("r");
+      assert.equal(refused.lease, undefined);
+      assert.deepEqual(refused.heldBy, someone);
+      assert.deepEqual(await b.runOwner("r"), someone);
+      const row = await b.getRun("r");
+      assert.equal(row?.status, "running");
+      assert.deepEqual(row?.owner, someone);
+      await claim.lease.release();
+      assert.equal(await b.runOwner("r"), undefined);
+      assert.equal((await b.getRun("r"))?.status, "interrupted");
+      const taken = await b.claimRun("r");
+      assert.ok(taken.lease, "released: the other may claim it");
+      assert.equal((await a.claimRun("r")).heldBy?.pid, Deno.pid);
+      assert.equal((await a.getRun("r"))?.status, "running");
+      assert.deepEqual(await a.listRuns({ status: "running" }).then((r) => r.map((x) => x.runId)), [
+        "r",
+      ]);
+    },
+  );
+
+  owners(
+    "run.started of a run the other holds is refused with RunOwnedError and writes nothing",
+    async (a, b) => {
+      await a.append([ev.runStarted("r", 0), ev.created("r", "a", 1)]);
+      await assert.rejects(
+        () => b.append([ev.runStarted("r", 5), ev.created("r", "b", 5)]),
+        (e) => e instanceof RunOwnedError && e.runId === "r" && e.owner.pid === Deno.pid,
+      );
+      assert.deepEqual((await b.events("r")).map((e) => e.seq), [1, 2]);
+      assert.deepEqual((await b.getTasks("r")).map((t) => t.taskId), ["a"]);
+      // Once its owner finished it, the other may start it again.
+      await a.append([ev.runFinished("r", 6, "failed", { error: "x" })]);
+      await b.append([ev.runStarted("r", 7)]);
+      assert.equal((await a.getRun("r"))?.status, "running");
+      assert.ok((await a.claimRun("r")).heldBy, "now the other's");
+    },
+  );
+
+  owners(
+    "closing a store ends its leases: its runs read as interrupted and the other may take them",
+    async (a, b) => {
+      await b.append([ev.runStarted("r", 0), ev.created("r", "a", 1)]);
+      assert.ok((await b.claimRun("s")).lease);
+      assert.equal((await a.getRun("r"))?.status, "running");
+      await b.close();
+      assert.equal((await a.getRun("r"))?.status, "interrupted");
+      assert.equal(await a.runOwner("s"), undefined);
+      assert.deepEqual(
+        (await a.listRuns({ status: "interrupted" })).map((r) => r.runId),
+        ["r"],
+      );
+      assert.ok((await a.claimRun("r")).lease);
+      assert.ok((await a.claimRun("s")).lease);
+      await a.append([ev.runStarted("r", 2), ev.started("r", "a", 2)]);
+      assert.deepEqual((await a.events("r")).map((e) => e.seq), [1, 2, 3, 4]);
+    },
+  );
 
   test(
     "updatedAt moves when the run changes, and at least once a second while events arrive",

@@ -22,9 +22,18 @@ import {
   toJson,
 } from "./_journal.ts";
 import {
+  currentOwner,
+  type RunClaim,
+  type RunLease,
+  RunOwnedError,
+  type RunOwner,
+} from "./ownership.ts";
+import {
   type AppendEvent,
   type CacheEntry,
   type EventQuery,
+  type NewRun,
+  type ProcessRecord,
   type ReopenOptions,
   type RunFilter,
   RunNotFoundError,
@@ -47,7 +56,15 @@ type StoredRun = Omit<RunRow, "params" | "result"> & {
   result: string | null;
 };
 
-const OPTIONAL_RUN_FIELDS = ["finishedAt", "error", "flowFile", "flowHash", "pid", "host"] as const;
+const OPTIONAL_RUN_FIELDS = [
+  "finishedAt",
+  "error",
+  "flowFile",
+  "flowHash",
+  "pid",
+  "host",
+  "retryOf",
+] as const;
 
 interface RunState {
   row: StoredRun;
@@ -57,6 +74,8 @@ interface RunState {
   /** When updatedAt was last written (ms). */
   touched: number;
   events: (EncodedEvent & { seq: number })[];
+  /** Its recorded process groups. */
+  processes: ProcessRecord[];
 }
 
 /**
@@ -64,7 +83,7 @@ interface RunState {
  *
  * @example
  * ```ts
- * import { MemoryStore } from "./memory_store.ts";
+ * import { MemoryStore } from "@orchestra/orchestra";
  * const store = new MemoryStore();
  * await store.createRun({
  *   runId: "r1",
@@ -84,10 +103,37 @@ export class MemoryStore implements Store {
   #order = 0;
   #closed = false;
   readonly #now: () => number;
+  // Leases live as long as the store object: the process that holds it is their owner.
+  readonly #leases = new Map<string, RunLease>();
 
   /** Creates an empty store. */
   constructor(options: MemoryStoreOptions = {}) {
     this.#now = options.now ?? Date.now;
+  }
+
+  /** Claims the run for this store. */
+  claimRun(runId: string, owner?: Partial<RunOwner>): Promise<RunClaim> {
+    return this.#do(() => this.#claim(runId, owner));
+  }
+
+  /** Who holds the run. */
+  runOwner(runId: string): Promise<RunOwner | undefined> {
+    return this.#do(() => this.#leases.get(runId)?.owner);
+  }
+
+  #claim(runId: string, owner?: Partial<RunOwner>): RunClaim {
+    const held = this.#leases.get(runId);
+    if (held !== undefined) return { heldBy: held.owner };
+    const lease: RunLease = {
+      runId,
+      owner: currentOwner(owner),
+      release: () => {
+        if (this.#leases.get(runId) === lease) this.#leases.delete(runId);
+        return Promise.resolve();
+      },
+    };
+    this.#leases.set(runId, lease);
+    return { lease };
   }
 
   /** Journals the events and updates the rows, all or nothing. */
@@ -98,6 +144,12 @@ export class MemoryStore implements Store {
       for (const run of batch.values()) {
         if (!this.#runs.has(run.runId) && run.start === null) throw new RunNotFoundError(run.runId);
         encoded.set(run.runId, run.events.map(encodeEvent));
+      }
+      // One store is one owner: a run it holds may start again; one held elsewhere may not.
+      for (const b of batch.values()) {
+        if (b.start === null || this.#leases.has(b.runId)) continue;
+        const claim = this.#claim(b.runId);
+        if (claim.heldBy) throw new RunOwnedError(b.runId, claim.heldBy);
       }
       // Nothing above wrote; from here on nothing throws.
       const now = this.#now();
@@ -136,6 +188,7 @@ export class MemoryStore implements Store {
           r.updatedAt = iso(now);
           // A finished run has no heartbeat: a late event refreshes updatedAt at once.
           run.touched = b.state.status === "running" ? now : -Infinity;
+          if (b.state.status !== "running") this.#leases.delete(b.runId);
         } else if (!(now - run.touched < HEARTBEAT_MS)) {
           r.updatedAt = iso(now);
           run.touched = now;
@@ -145,7 +198,7 @@ export class MemoryStore implements Store {
   }
 
   /** Records a new run. */
-  createRun(row: Omit<RunRow, "updatedAt">): Promise<void> {
+  createRun(row: NewRun): Promise<void> {
     return this.#do(() => {
       if (this.#runs.has(row.runId)) {
         throw new OrchestraError(`Cannot create run "${row.runId}": it already exists`);
@@ -171,8 +224,18 @@ export class MemoryStore implements Store {
   getRun(runId: string): Promise<RunRow | undefined> {
     return this.#do(() => {
       const run = this.#runs.get(runId);
-      return run && runRow(run.row);
+      return run && this.#row(run.row);
     });
+  }
+
+  /** The row as callers see it: a running run nobody holds is interrupted. */
+  #row(r: StoredRun): RunRow {
+    const row = runRow(r);
+    if (row.status !== "running") return row;
+    const owner = this.#leases.get(row.runId)?.owner;
+    if (owner === undefined) row.status = "interrupted";
+    else row.owner = { ...owner };
+    return row;
   }
 
   /** Runs, newest first. */
@@ -183,8 +246,10 @@ export class MemoryStore implements Store {
         : isoArgument("olderThan", filter.olderThan);
       const runs = [...this.#runs.values()].filter((r) =>
         (filter.flow === undefined || r.row.flow === filter.flow) &&
-        (filter.status === undefined || r.row.status === filter.status) &&
-        (olderThan === undefined || r.row.startedAt < olderThan)
+        (filter.status === undefined || this.#row(r.row).status === filter.status) &&
+        (olderThan === undefined || r.row.startedAt < olderThan) &&
+        (filter.idPrefix === undefined || r.row.runId.startsWith(filter.idPrefix)) &&
+        (filter.retryOf === undefined || r.row.retryOf === filter.retryOf)
       );
       runs.sort((a, b) =>
         a.row.startedAt < b.row.startedAt
@@ -194,7 +259,7 @@ export class MemoryStore implements Store {
           : b.order - a.order
       );
       const limit = filter.limit ?? Infinity;
-      return runs.slice(0, Math.max(0, limit)).map((r) => runRow(r.row));
+      return runs.slice(0, Math.max(0, limit)).map((r) => this.#row(r.row));
     });
   }
 
@@ -281,6 +346,34 @@ export class MemoryStore implements Store {
     });
   }
 
+  /** Records a process group of a run. */
+  recordProcess(p: ProcessRecord): Promise<void> {
+    return this.#do(() => {
+      const run = this.#runs.get(p.runId);
+      if (!run) throw new RunNotFoundError(p.runId);
+      run.processes = run.processes.filter((q) => !(q.host === p.host && q.pgid === p.pgid));
+      run.processes.push({ ...p });
+    });
+  }
+
+  /** Forgets a process group that ended. */
+  forgetProcess(p: Pick<ProcessRecord, "runId" | "host" | "pgid">): Promise<void> {
+    return this.#do(() => {
+      const run = this.#runs.get(p.runId);
+      if (!run) return;
+      run.processes = run.processes.filter((q) => !(q.host === p.host && q.pgid === p.pgid));
+    });
+  }
+
+  /** The run's recorded process groups. */
+  processes(runId: string): Promise<ProcessRecord[]> {
+    return this.#do(() =>
+      [...(this.#runs.get(runId)?.processes ?? [])]
+        .sort((a, b) => a.startedAt < b.startedAt ? -1 : a.startedAt > b.startedAt ? 1 : 0)
+        .map((p) => ({ ...p }))
+    );
+  }
+
   /** A fresh cache entry. */
   cacheGet(key: string, now: number): Promise<CacheEntry | undefined> {
     return this.#do(() => {
@@ -365,9 +458,10 @@ export class MemoryStore implements Store {
     return this.#do(() => this.#state.get(scope)?.delete(key) ?? false);
   }
 
-  /** Closes the store. */
+  /** Closes the store; the runs it held have no owner any more. */
   close(): Promise<void> {
     this.#closed = true;
+    this.#leases.clear();
     return Promise.resolve();
   }
 
@@ -383,6 +477,7 @@ export class MemoryStore implements Store {
       tasks: new Map(),
       touched: row.status === "running" ? Date.parse(row.updatedAt) : -Infinity,
       events: [],
+      processes: [],
     };
     this.#runs.set(row.runId, state);
     return state;

@@ -86,6 +86,46 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
     `,
   },
   {
+    description: "run leases with fencing tokens; retries linked to their original; process groups",
+    sql: `
+      -- orchestra retry makes a new run; retry_of names the run it came from.
+      ALTER TABLE runs ADD COLUMN retry_of text;
+      CREATE INDEX runs_by_retry_of ON runs (retry_of, started_at DESC, created DESC)
+        WHERE retry_of IS NOT NULL;
+
+      -- Who runs a run: a lease its owner renews (a heartbeat) before expires_at, which the
+      -- server's clock alone decides, whatever the owners' clocks say. A claim takes a lease
+      -- that does not exist or has expired, with a new token from lease_tokens (so tokens only
+      -- grow, also across a release, which deletes the row); every write of the run by its
+      -- owner checks its token, so an owner whose lease was taken over cannot write again.
+      -- No foreign key: a run is claimed before its row is written. owner_id tells apart two
+      -- stores of one process; pid, host and since (as the owner gave it) are for messages.
+      CREATE SEQUENCE lease_tokens;
+      CREATE TABLE leases (
+        run_id text PRIMARY KEY,
+        token bigint NOT NULL,
+        owner_id text NOT NULL,
+        pid integer NOT NULL,
+        host text NOT NULL,
+        since text NOT NULL,
+        expires_at timestamptz NOT NULL
+      );
+
+      -- The process groups of a run's tasks while they run (a row is deleted when its group
+      -- ended): whoever resumes the run after its owner died stops what is left of them.
+      -- identity tells the group's leader from a later process with the same pid.
+      CREATE TABLE processes (
+        run_id text NOT NULL REFERENCES runs ON DELETE CASCADE,
+        host text NOT NULL,
+        pgid integer NOT NULL,
+        task_id text NOT NULL,
+        identity text NOT NULL,
+        started_at timestamptz NOT NULL,
+        PRIMARY KEY (run_id, host, pgid)
+      );
+    `,
+  },
+  {
     description: "keyed state: small values by scope and key, with an optional expiry",
     sql: `
       -- orchestra serve's schedules (last tick, paused), webhook deliveries (with a TTL) and
@@ -224,4 +264,24 @@ export async function migrate(
     }
     throw e;
   }
+}
+
+/**
+ * The schema's version, which must be this code's (for opening without migrating): a schema
+ * behind is a `StoreConnectionError` that says to migrate it, one ahead a
+ * {@linkcode PostgresVersionError}.
+ */
+export async function checkVersion(sql: Queryable, u: StoreUrl): Promise<MigrationReport> {
+  const version = await schemaVersion(sql, u.schema);
+  if (version > PG_SCHEMA_VERSION) {
+    throw new PostgresVersionError(u.shown, u.schema, version, PG_SCHEMA_VERSION);
+  }
+  if (version < PG_SCHEMA_VERSION) {
+    throw new StoreConnectionError(
+      u.shown,
+      `its schema "${u.schema}" is at version ${version} of ${PG_SCHEMA_VERSION}; run ` +
+        `orchestra store migrate`,
+    );
+  }
+  return { schema: u.schema, from: version, to: version, applied: [] };
 }

@@ -9,6 +9,12 @@
  * and writes its events as journal rows numbered from there. Task rows are not written: they
  * are the journal folded when read (`_pg_journal.ts`), from a snapshot that a reopen writes.
  *
+ * Ownership (`_pg_leases.ts`): a run is owned through a lease row that its owner renews (a
+ * heartbeat) and that another process may take over once it expired on the server's clock
+ * (`leaseTimeoutSeconds`, `lease_timeout` in the URL: 15 s). Every write of a run this store
+ * holds (append, reopen, a recorded process) checks its fencing token in the same statement,
+ * so once the run was taken over it fails with `RunLeaseLostError` and writes nothing.
+ *
  * Durability (`durability`): `"full"` (the default) waits at each commit until the server has
  * flushed its WAL; `"normal"` (`synchronous_commit = off`) does not, so a crash of the server
  * or its machine may lose the last appends (a killed Orchestra process loses nothing).
@@ -18,36 +24,32 @@
 
 import type postgres from "postgres";
 import { OrchestraError } from "../core/errors.ts";
-import type { RunStatus } from "../core/events.ts";
-import {
-  encodeBatch,
-  fromJson,
-  HEARTBEAT_MS,
-  iso,
-  isoArgument,
-  type RunBatch,
-  toJson,
-} from "./_journal.ts";
+import { encodeBatch, fromJson, iso, isoArgument, type RunBatch, toJson } from "./_journal.ts";
 import {
   connect,
+  connectionProblem,
+  leaseTimeoutProblem,
   parseStoreUrl,
-  type Queryable,
+  type PostgresStoreInfo,
+  serverInfo,
   StoreConnectionError,
   type StoreUrl,
   translate,
 } from "./_pg_connection.ts";
-import { journalText } from "./_journal_codec.ts";
+import { importCache, type ImportedCacheEntry, type ImportedRun, importRun } from "./_pg_import.ts";
 import {
-  batchColumns,
+  endedLeases,
   type EventRow,
   filterEvents,
-  type FoldRow,
-  foldTasks,
-  JOURNAL_FORMAT,
-  snapshotText,
+  readTasks,
+  reopen,
+  writeBatch,
 } from "./_pg_journal.ts";
-import { BLOCK_FORMAT } from "./_task_blocks.ts";
+import { PgLeases } from "./_pg_leases.ts";
+import { processRow, runRow, stateEntry } from "./_pg_rows.ts";
+import { type RunClaim, RunOwnedError, type RunOwner } from "./ownership.ts";
 import {
+  checkVersion,
   migrate,
   type MigrationReport,
   PG_SCHEMA_VERSION,
@@ -59,9 +61,10 @@ import {
   type AppendEvent,
   type CacheEntry,
   type EventQuery,
+  type NewRun,
+  type ProcessRecord,
   type ReopenOptions,
   type RunFilter,
-  RunNotFoundError,
   type RunRow,
   type StateEntry,
   type StatePutOptions,
@@ -71,6 +74,10 @@ import {
 } from "./store.ts";
 
 export { PostgresVersionError, StoreConnectionError };
+export type { ImportedCacheEntry, ImportedRun, PostgresStoreInfo };
+
+/** How long a run's lease lasts without a heartbeat unless the URL or the options say. */
+export const DEFAULT_LEASE_TIMEOUT_SECONDS = 15;
 
 /** How hard each commit tries to survive a crash; see the module documentation. */
 export type PostgresDurability = "full" | "normal";
@@ -85,51 +92,19 @@ export interface PostgresStoreOptions {
   maxConnections?: number;
   /** Seconds to wait for the server when connecting (`connect_timeout` in the URL wins). @default 10 */
   connectTimeoutSeconds?: number;
-  /** The clock of `updatedAt`, in milliseconds since the epoch. @default Date.now */
+  /**
+   * Seconds a run's lease lasts without a heartbeat (its owner renews it every third of
+   * this): when an owner dies, its runs read as interrupted, and may be taken over, that long
+   * after its last heartbeat. `lease_timeout` in the URL wins. Expiry is decided by the
+   * server's clock. @default 15
+   */
+  leaseTimeoutSeconds?: number;
+  /**
+   * The clock of `updatedAt`, in milliseconds since the epoch (leases use the server's
+   * clock). @default Date.now
+   */
   now?: () => number;
 }
-
-/** A run as {@linkcode PostgresStore.importRun} writes it: its rows and journal, as read. */
-export interface ImportedRun {
-  /** The run's row (its `updatedAt` is kept). */
-  run: RunRow;
-  /** Its task rows. */
-  tasks: readonly TaskRow[];
-  /** Its journal, in seq order. */
-  events: readonly StoredEvent[];
-}
-
-/** What {@linkcode PostgresStore.info} reports about the connection. */
-export interface PostgresStoreInfo {
-  /** The store's URL, password masked. */
-  url: string;
-  /** The server's version (`15.18`). */
-  serverVersion: string;
-  /** Whether the connection is encrypted with TLS. */
-  tls: boolean;
-  /** The user connected. */
-  user: string;
-  /** The database. */
-  database: string;
-  /** The schema of the store's tables. */
-  schema: string;
-  /** Its version. */
-  schemaVersion: number;
-  /** `on`, or `off` for durability normal. */
-  synchronousCommit: string;
-}
-
-/** One cache entry, as {@linkcode PostgresStore.importCache} writes it. */
-export interface ImportedCacheEntry {
-  /** The key. */
-  key: string;
-  /** The value as JSON text, null for a cached undefined. */
-  json: string | null;
-  /** When it expires (ms since the epoch). */
-  expiresAt: number;
-}
-
-type Row = Record<string, unknown>;
 
 /**
  * A {@linkcode Store} in a PostgreSQL database, shared by many processes and machines.
@@ -152,6 +127,7 @@ export class PostgresStore implements Store {
   readonly #sql: postgres.Sql;
   readonly #q: PgStatements;
   readonly #now: () => number;
+  readonly #leases: PgLeases;
   // Writes take turns, in call order: a tick's append must not overtake the one before.
   #writes: Promise<unknown> = Promise.resolve();
   #closed = false;
@@ -160,15 +136,15 @@ export class PostgresStore implements Store {
     url: StoreUrl,
     sql: postgres.Sql,
     migration: MigrationReport,
-    durability: PostgresDurability,
-    now: () => number,
+    options: { durability: PostgresDurability; now: () => number; leaseMs: number },
   ) {
     this.#url = url;
     this.#sql = sql;
     this.#q = statements(url.schema);
     this.migration = migration;
-    this.durability = durability;
-    this.#now = now;
+    this.durability = options.durability;
+    this.#now = options.now;
+    this.#leases = new PgLeases(sql, this.#q, url.shown, options.leaseMs);
   }
 
   /**
@@ -184,14 +160,25 @@ export class PostgresStore implements Store {
       );
     }
     const u = parseStoreUrl(url);
+    const lease = u.leaseTimeoutSeconds ?? options.leaseTimeoutSeconds ??
+      DEFAULT_LEASE_TIMEOUT_SECONDS;
+    const problem = leaseTimeoutProblem(lease);
+    if (problem !== undefined) throw new RangeError(`leaseTimeoutSeconds ${problem}, got ${lease}`);
     const sql = await connect(u, {
       max: options.maxConnections ?? 4,
       connectTimeoutSeconds: u.connectTimeoutSeconds ?? options.connectTimeoutSeconds ?? 10,
       synchronousCommit: durability === "full" ? "on" : "off",
+      // A transaction of the store's lasts milliseconds; one that waits on its client for as
+      // long as a lease is one whose process stopped: end it, so its locks go.
+      idleInTransactionMs: Math.round(lease * 1000),
     });
     try {
       const report = options.migrate === false ? await checkVersion(sql, u) : await migrate(sql, u);
-      return new PostgresStore(u, sql, report, durability, options.now ?? Date.now);
+      return new PostgresStore(u, sql, report, {
+        durability,
+        now: options.now ?? Date.now,
+        leaseMs: Math.round(lease * 1000),
+      });
     } catch (e) {
       await sql.end({ timeout: 1 }).catch(() => {});
       throw translate(e, u);
@@ -208,31 +195,28 @@ export class PostgresStore implements Store {
     return this.#url.schema;
   }
 
+  /** How long a run's lease lasts without a heartbeat, in seconds. */
+  get leaseTimeoutSeconds(): number {
+    return this.#leases.leaseMs / 1000;
+  }
+
   /** The schema version this code writes. */
   static readonly SCHEMA_VERSION: number = PG_SCHEMA_VERSION;
 
   /** The server, the connection and the schema, as the server reports them. */
   info(): Promise<PostgresStoreInfo> {
-    return this.#read(async () => {
-      const [r] = await this.#sql.unsafe(
-        `SELECT current_setting('server_version') AS version, current_user AS user,
-           current_database() AS database, current_setting('synchronous_commit') AS sync,
-           coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false) AS tls`,
-      );
-      return {
-        url: this.#url.shown,
-        serverVersion: String(r.version).split(" ")[0],
-        tls: r.tls === true,
-        user: r.user as string,
-        database: r.database as string,
-        schema: this.#url.schema,
-        schemaVersion: await schemaVersion(this.#sql, this.#url.schema),
-        synchronousCommit: r.sync as string,
-      };
-    });
+    return this.#read(async () => ({
+      ...await serverInfo(this.#sql, this.#url),
+      schemaVersion: await schemaVersion(this.#sql, this.#url.schema),
+    }));
   }
 
-  /** Journals the events and updates the runs in one transaction. */
+  /**
+   * Journals the events and updates the runs in one transaction. A run's `run.started` claims
+   * the run first (unless this store holds it); its `run.finished` releases it in the same
+   * transaction. A run this store holds is written only while its lease is still this
+   * store's: once taken over, the append rejects with `RunLeaseLostError`, writing nothing.
+   */
   append(events: readonly AppendEvent[]): Promise<void> {
     if (events.length === 0) return Promise.resolve();
     let batch: Map<string, RunBatch>;
@@ -242,49 +226,50 @@ export class PostgresStore implements Store {
       return Promise.reject(e);
     }
     return this.#write(async () => {
-      const now = this.#now();
-      const { runs, journal } = batchColumns(batch.values());
-      await this.#sql.begin(async (tx) => {
-        const starts = [...batch.values()].filter((b) => b.start !== null);
-        if (starts.length) {
-          await tx.unsafe(this.#q.insertStarted, [
-            starts.map((b) => b.runId),
-            starts.map((b) => b.start!.flow),
-            starts.map((b) => b.start!.params),
-            starts.map((b) => b.start!.startedAt),
-            iso(now),
-          ], { prepare: true });
-        }
-        const appended = await tx.unsafe(this.#q.append, [
-          runs.runIds,
-          runs.counts,
-          runs.statuses,
-          runs.finishedAts,
-          runs.errors,
-          runs.results,
-          iso(now - HEARTBEAT_MS),
-          iso(now),
-          journal.runIds,
-          journal.firsts,
-          journal.lasts,
-          journal.texts,
-          JOURNAL_FORMAT,
-        ], { prepare: true });
-        if (appended.length < batch.size) {
-          const found = new Set(appended.map((r) => r.run_id as string));
-          throw new RunNotFoundError(runs.runIds.find((id) => !found.has(id))!);
-        }
-      });
+      for (const b of batch.values()) {
+        if (b.start === null || this.#leases.holds(b.runId)) continue;
+        const claim = await this.#leases.claim(b.runId);
+        if (claim.heldBy) throw new RunOwnedError(b.runId, claim.heldBy);
+      }
+      const runIds = [...batch.keys()];
+      const tokens = this.#leases.tokens(runIds);
+      const ending = endedLeases(batch, tokens);
+      this.#leases.releasing(ending);
+      let committed = false;
+      try {
+        await this.#sql.begin(async (tx) => {
+          const fenced = await writeBatch(tx, this.#q, batch, { tokens, now: this.#now() });
+          if (fenced !== undefined) throw await this.#leases.lost(fenced);
+        });
+        committed = true;
+      } catch (e) {
+        // A connection dropped under a held run's append: say so if the run was taken over.
+        if (connectionProblem(e, this.#url) === undefined) throw e;
+        throw (await this.#leases.explain(runIds.filter((_, i) => tokens[i] !== null))) ?? e;
+      } finally {
+        this.#leases.released(ending, committed);
+      }
     });
   }
 
+  /** Claims the run for this store: a lease in the database, renewed while held. */
+  claimRun(runId: string, owner?: Partial<RunOwner>): Promise<RunClaim> {
+    return this.#write(() => this.#leases.claim(runId, owner));
+  }
+
+  /** Who holds the run's lease now (expired leases hold nothing), on the server's clock. */
+  runOwner(runId: string): Promise<RunOwner | undefined> {
+    return this.#read(() => this.#leases.owner(runId));
+  }
+
   /** Records a new run. */
-  createRun(row: Omit<RunRow, "updatedAt">): Promise<void> {
+  createRun(row: NewRun): Promise<void> {
     let params: string;
     let result: string | null;
     try {
       params = JSON.stringify(row.params ?? {});
       result = toJson(row.result);
+      this.#leases.token(row.runId); // a lease found lost: refused
     } catch (e) {
       return Promise.reject(e);
     }
@@ -304,6 +289,7 @@ export class PostgresStore implements Store {
         row.host ?? null,
         row.cancelRequested === true,
         iso(this.#now()),
+        row.retryOf ?? null,
       ], { prepare: true });
       if (inserted.length === 0) {
         throw new OrchestraError(`Cannot create run "${row.runId}": it already exists`);
@@ -335,6 +321,8 @@ export class PostgresStore implements Store {
         filter.status ?? null,
         olderThan,
         filter.limit === undefined ? null : Math.max(0, filter.limit),
+        filter.idPrefix ?? null,
+        filter.retryOf ?? null,
       ], { prepare: true });
       return rows.map(runRow);
     });
@@ -342,12 +330,7 @@ export class PostgresStore implements Store {
 
   /** The run's tasks in seq order. */
   getTasks(runId: string): Promise<TaskRow[]> {
-    return this.#read(() => this.#tasks(this.#sql, runId));
-  }
-
-  async #tasks(sql: Queryable, runId: string, reset?: Set<string>): Promise<TaskRow[]> {
-    const rows = await sql.unsafe(this.#q.foldRows, [runId], { prepare: true }).values();
-    return foldTasks(runId, rows as unknown as FoldRow[], reset);
+    return this.#read(() => readTasks(this.#sql, this.#q, runId));
   }
 
   /** The run's journal. */
@@ -360,30 +343,17 @@ export class PostgresStore implements Store {
     });
   }
 
-  /** Sets the run running again and resets the given tasks (in a new task snapshot). */
+  /**
+   * Sets the run running again and resets the given tasks (in a new task snapshot); for a run
+   * this store holds, only while its lease is still this store's.
+   */
   reopenRun(runId: string, options: ReopenOptions = {}): Promise<boolean> {
     return this.#write(() =>
       this.#sql.begin(async (tx) => {
-        const [r] = await tx.unsafe(this.#q.reopen, [
-          runId,
-          options.pid ?? null,
-          options.host ?? null,
-          options.flowHash ?? null,
-          iso(this.#now()),
-        ], { prepare: true });
-        if (r === undefined) return false;
-        const reset = options.resetTasks ?? [];
-        if (reset.length) {
-          // The row is locked: no append to the run can commit until this one does.
-          const tasks = await this.#tasks(tx, runId, new Set(reset));
-          await tx.unsafe(this.#q.putSnapshot, [
-            runId,
-            r.journal_seq,
-            BLOCK_FORMAT,
-            snapshotText(tasks),
-          ], { prepare: true });
-        }
-        return true;
+        const token = this.#leases.token(runId);
+        const reopened = await reopen(tx, this.#q, runId, options, { token, now: this.#now() });
+        if (reopened === "fenced") throw await this.#leases.lost(runId);
+        return reopened;
       })
     );
   }
@@ -414,9 +384,42 @@ export class PostgresStore implements Store {
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.#write(async () =>
-      (await this.#sql.unsafe(this.#q.pruneRuns, [before], { prepare: true })).count
-    );
+    return this.#write(async () => {
+      const [r] = await this.#sql.unsafe(this.#q.pruneRuns, [before], { prepare: true });
+      return r.n as number;
+    });
+  }
+
+  /** Records a process group of a run (refused once this store lost the run's lease). */
+  recordProcess(p: ProcessRecord): Promise<void> {
+    return this.#write(async () => {
+      const token = this.#leases.token(p.runId);
+      const rows = await this.#sql.unsafe(this.#q.recordProcess, [
+        p.runId,
+        p.host,
+        p.pgid,
+        p.taskId,
+        p.identity,
+        p.startedAt,
+        token,
+      ], { prepare: true });
+      if (rows.length === 0) throw await this.#leases.lost(p.runId);
+    });
+  }
+
+  /** Forgets a process group that ended. */
+  forgetProcess(p: Pick<ProcessRecord, "runId" | "host" | "pgid">): Promise<void> {
+    return this.#write(async () => {
+      await this.#sql.unsafe(this.#q.forgetProcess, [p.runId, p.host, p.pgid], { prepare: true });
+    });
+  }
+
+  /** The run's recorded process groups, oldest first. */
+  processes(runId: string): Promise<ProcessRecord[]> {
+    return this.#read(async () => {
+      const rows = await this.#sql.unsafe(this.#q.processes, [runId], { prepare: true });
+      return rows.map(processRow);
+    });
   }
 
   /** A fresh cache entry. */
@@ -528,47 +531,7 @@ export class PostgresStore implements Store {
    */
   importRun(imported: ImportedRun, options: { replace?: boolean } = {}): Promise<void> {
     return this.#write(() =>
-      this.#sql.begin(async (tx) => {
-        const { run, tasks, events } = imported;
-        if (options.replace) await tx.unsafe(this.#q.deleteRun, [run.runId], { prepare: true });
-        const last = events.length ? events[events.length - 1].seq : 0;
-        await tx.unsafe(this.#q.importRun, [
-          run.runId,
-          run.flow,
-          run.status,
-          JSON.stringify(run.params ?? {}),
-          run.startedAt,
-          run.finishedAt ?? null,
-          run.error ?? null,
-          toJson(run.result),
-          run.flowFile ?? null,
-          run.flowHash ?? null,
-          run.pid ?? null,
-          run.host ?? null,
-          run.cancelRequested === true,
-          run.updatedAt,
-          last,
-        ], { prepare: true });
-        const rows = importedJournal(events);
-        if (rows.seqs.length) {
-          await tx.unsafe(this.#q.importJournal, [
-            run.runId,
-            rows.seqs,
-            rows.lasts,
-            rows.texts,
-            JOURNAL_FORMAT,
-          ], { prepare: true });
-        }
-        if (tasks.length) {
-          await tx.unsafe(
-            this.#q.putSnapshot,
-            [run.runId, last, BLOCK_FORMAT, snapshotText(tasks)],
-            {
-              prepare: true,
-            },
-          );
-        }
-      })
+      this.#sql.begin((tx) => importRun(tx, this.#q, imported, options.replace === true))
     );
   }
 
@@ -578,21 +541,21 @@ export class PostgresStore implements Store {
    */
   importCache(entries: readonly ImportedCacheEntry[]): Promise<number> {
     if (entries.length === 0) return Promise.resolve(0);
-    return this.#write(async () =>
-      (await this.#sql.unsafe(this.#q.importCache, [
-        entries.map((e) => e.key),
-        entries.map((e) => e.json),
-        entries.map((e) => e.expiresAt),
-      ], { prepare: true })).count
-    );
+    return this.#write(() => importCache(this.#sql, this.#q, entries));
   }
 
-  /** Waits for queued writes, then closes the connections. */
+  /** Waits for queued writes, releases the runs it holds, then closes the connections. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await this.#writes.catch(() => {});
-    await this.#sql.end({ timeout: 5 });
+    try {
+      await this.#leases.close();
+    } catch {
+      // The server is out of reach: the leases lapse on their own.
+    } finally {
+      await this.#sql.end({ timeout: 5 });
+    }
   }
 
   #read<T>(fn: () => Promise<T>): Promise<T> {
@@ -614,73 +577,4 @@ export class PostgresStore implements Store {
   #closedError(): Error {
     return new Error(`The state store "${this.#url.shown}" is closed`);
   }
-}
-
-/** A run's journal as rows of consecutive seqs (a gap starts a new row). */
-function importedJournal(events: readonly StoredEvent[]) {
-  const out = { seqs: [] as number[], lasts: [] as number[], texts: [] as string[] };
-  let start = 0;
-  const flush = (end: number) => {
-    const slice = events.slice(start, end).map((e) => e.event as AppendEvent);
-    for (let i = 0; i < slice.length; i += 4096) {
-      const part = slice.slice(i, i + 4096);
-      const seq = events[start + i].seq;
-      out.seqs.push(seq);
-      out.lasts.push(seq + part.length - 1);
-      out.texts.push(journalText(part));
-    }
-    start = end;
-  };
-  for (let i = 1; i <= events.length; i++) {
-    if (i === events.length || events[i].seq !== events[i - 1].seq + 1) flush(i);
-  }
-  return out;
-}
-
-/** The schema's version, which must be this code's (for `migrate: false`). */
-async function checkVersion(sql: postgres.Sql, u: StoreUrl): Promise<MigrationReport> {
-  const version = await schemaVersion(sql, u.schema);
-  if (version > PG_SCHEMA_VERSION) {
-    throw new PostgresVersionError(u.shown, u.schema, version, PG_SCHEMA_VERSION);
-  }
-  if (version < PG_SCHEMA_VERSION) {
-    throw new StoreConnectionError(
-      u.shown,
-      `its schema "${u.schema}" is at version ${version} of ${PG_SCHEMA_VERSION}; run ` +
-        `orchestra store migrate`,
-    );
-  }
-  return { schema: u.schema, from: version, to: version, applied: [] };
-}
-
-function stateEntry(r: Row): StateEntry {
-  return {
-    key: r.key as string,
-    value: fromJson(r.value as string | null),
-    ...(r.expires_at === null ? {} : { expiresAt: Number(r.expires_at) }),
-  };
-}
-
-function date(value: unknown): string {
-  return value instanceof Date ? value.toISOString() : new Date(String(value)).toISOString();
-}
-
-function runRow(r: Row): RunRow {
-  const row: RunRow = {
-    runId: r.run_id as string,
-    flow: r.flow as string,
-    status: r.status as RunStatus,
-    params: JSON.parse(r.params as string),
-    startedAt: date(r.started_at),
-    updatedAt: date(r.updated_at),
-  };
-  if (r.finished_at !== null) row.finishedAt = date(r.finished_at);
-  if (r.error !== null) row.error = r.error as string;
-  if (r.result !== null) row.result = JSON.parse(r.result as string);
-  if (r.flow_file !== null) row.flowFile = r.flow_file as string;
-  if (r.flow_hash !== null) row.flowHash = r.flow_hash as string;
-  if (r.pid !== null) row.pid = r.pid as number;
-  if (r.host !== null) row.host = r.host as string;
-  if (r.cancel_requested === true) row.cancelRequested = true;
-  return row;
 }

@@ -160,6 +160,27 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    description: "retries as runs linked to their original; the process groups runs started",
+    sql: `
+      -- orchestra retry makes a new run; retry_of names the run it came from.
+      ALTER TABLE runs ADD COLUMN retry_of TEXT;
+      CREATE INDEX runs_by_retry_of ON runs (retry_of) WHERE retry_of IS NOT NULL;
+
+      -- The process groups of a run's tasks while they run (a row is deleted when its group
+      -- ended): whoever resumes the run after its owner died stops what is left of them.
+      -- identity tells the group's leader from a later process with the same pid.
+      CREATE TABLE processes (
+        run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+        host TEXT NOT NULL,
+        pgid INTEGER NOT NULL,
+        task_id TEXT NOT NULL,
+        identity TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        PRIMARY KEY (run_id, host, pgid)
+      ) WITHOUT ROWID;
+    `,
+  },
+  {
     description: "keyed state: small values by scope and key, with an optional expiry",
     sql: `
       -- orchestra serve's schedules (last tick, paused), webhook deliveries (with a TTL) and

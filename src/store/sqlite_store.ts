@@ -31,13 +31,25 @@ import {
   type RunBatch,
   toJson,
 } from "./_journal.ts";
-import { SqliteConnection } from "./_sqlite_connection.ts";
+import { SqliteConnection, storeError } from "./_sqlite_connection.ts";
 import { SqliteJournal } from "./_sqlite_journal.ts";
+import { deleteProcess, insertProcess, selectProcesses } from "./_sqlite_processes.ts";
+import {
+  deleteState,
+  insertNewState,
+  listState,
+  selectState,
+  upsertState,
+} from "./_sqlite_state.ts";
+import { FileRunOwnership } from "./file_ownership.ts";
+import { type RunClaim, RunOwnedError, type RunOwner } from "./ownership.ts";
 import { MIGRATIONS } from "./sqlite_migrations.ts";
 import {
   type AppendEvent,
   type CacheEntry,
   type EventQuery,
+  type NewRun,
+  type ProcessRecord,
   type ReopenOptions,
   type RunFilter,
   RunNotFoundError,
@@ -68,6 +80,11 @@ export interface SqliteStoreOptions {
   lockWaitMs?: number;
   /** The clock of `updatedAt`, in milliseconds since the epoch. @default Date.now */
   now?: () => number;
+  /**
+   * Open for reading only (`runs`, `status`, `logs`): nothing is created or written, so a
+   * read-only state dir or file can be read. Writes reject with `StoreError`. @default false
+   */
+  readOnly?: boolean;
 }
 
 /** The connection settings as SQLite reports them (read back, not as requested). */
@@ -91,7 +108,7 @@ type Row = Record<string, unknown>;
  *
  * @example
  * ```ts
- * import { SqliteStore } from "./sqlite_store.ts";
+ * import { SqliteStore } from "@orchestra/orchestra";
  * const dir = await Deno.makeTempDir();
  * const store = await SqliteStore.open(dir, { durability: "normal" });
  * await store.append([{ type: "run.started", runId: "r1", time: 0, flow: "etl", params: {} }]);
@@ -106,19 +123,28 @@ export class SqliteStore implements Store {
   readonly #conn: SqliteConnection;
   readonly #journal: SqliteJournal;
   readonly #now: () => number;
+  // Who runs what: lock files beside the database (see file_ownership.ts).
+  readonly #owners: FileRunOwnership;
   // When this store last wrote each running run's updatedAt (ms), for the heartbeat.
   readonly #touched = new Map<string, number>();
 
-  private constructor(conn: SqliteConnection, durability: Durability, now: () => number) {
+  private constructor(
+    conn: SqliteConnection,
+    durability: Durability,
+    now: () => number,
+    stateDir: string,
+  ) {
     this.#conn = conn;
     this.#journal = new SqliteJournal(conn);
     this.durability = durability;
     this.#now = now;
+    this.#owners = new FileRunOwnership(stateDir);
   }
 
   /**
    * Opens (creating the dir and the file as needed) `<stateDir>/state.db`, switches it to WAL
-   * and migrates its schema.
+   * and migrates its schema; with `readOnly`, only opens it. Rejects with `StoreError` when
+   * the file cannot be used (corrupt, not writable, missing when read-only).
    */
   static async open(stateDir: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
     const durability = options.durability ?? "full";
@@ -127,13 +153,22 @@ export class SqliteStore implements Store {
         `durability must be "full" or "normal", got ${JSON.stringify(durability)}`,
       );
     }
-    await Deno.mkdir(stateDir, { recursive: true });
-    const conn = await SqliteConnection.open(`${stateDir.replace(/[\\/]+$/, "")}/${STATE_FILE}`, {
+    const dir = stateDir.replace(/[\\/]+$/, "");
+    const path = `${dir}/${STATE_FILE}`;
+    if (!options.readOnly) {
+      try {
+        await Deno.mkdir(stateDir, { recursive: true });
+      } catch (e) {
+        throw storeError(path, "open", e);
+      }
+    }
+    const conn = await SqliteConnection.open(path, {
       synchronous: durability === "full" ? "FULL" : "NORMAL",
       busyTimeoutMs: options.busyTimeoutMs ?? 5000,
       lockWaitMs: options.lockWaitMs ?? 60_000,
+      readOnly: options.readOnly ?? false,
     });
-    return new SqliteStore(conn, durability, options.now ?? Date.now);
+    return new SqliteStore(conn, durability, options.now ?? Date.now, dir);
   }
 
   /** The database file. */
@@ -153,7 +188,10 @@ export class SqliteStore implements Store {
     };
   }
 
-  /** Journals the events and updates the rows in one transaction. */
+  /**
+   * Journals the events and updates the rows in one transaction. A run's `run.started`
+   * claims the run first (unless this store holds it); its `run.finished` releases it.
+   */
   append(events: readonly AppendEvent[]): Promise<void> {
     if (events.length === 0) return Promise.resolve();
     let batch: Map<string, RunBatch>;
@@ -162,6 +200,22 @@ export class SqliteStore implements Store {
     } catch (e) {
       return Promise.reject(e);
     }
+    const claims: string[] = [];
+    for (const b of batch.values()) {
+      if (b.start !== null && !this.#owners.holds(b.runId)) claims.push(b.runId);
+    }
+    return claims.length ? this.#claimThenAppend(claims, batch) : this.#write(batch);
+  }
+
+  async #claimThenAppend(runIds: string[], batch: Map<string, RunBatch>): Promise<void> {
+    for (const runId of runIds) {
+      const claim = await this.#claim(runId);
+      if (claim.heldBy) throw new RunOwnedError(runId, claim.heldBy);
+    }
+    await this.#write(batch);
+  }
+
+  #write(batch: Map<string, RunBatch>): Promise<void> {
     let done: (() => void)[] = [];
     return this.#conn.write(() => {
       const now = this.#now();
@@ -169,7 +223,27 @@ export class SqliteStore implements Store {
       for (const b of batch.values()) done.push(this.#appendRun(b, now));
     }, () => {
       for (const f of done) f();
+      for (const b of batch.values()) {
+        // A finished run has no owner any more.
+        if (b.state !== null && b.state.status !== "running") void this.#owners.release(b.runId);
+      }
     });
+  }
+
+  #claim(runId: string, owner?: Partial<RunOwner>): Promise<RunClaim> {
+    return this.#owners.claimRun(runId, owner).catch((e) =>
+      Promise.reject(storeError(this.#owners.path(runId), "write", e))
+    );
+  }
+
+  /** Claims the run for this store (see {@linkcode RunOwnership}): a lock file held open. */
+  claimRun(runId: string, owner?: Partial<RunOwner>): Promise<RunClaim> {
+    return this.#claim(runId, owner);
+  }
+
+  /** Who holds the run's lock file, if anyone. */
+  runOwner(runId: string): Promise<RunOwner | undefined> {
+    return this.#owners.runOwner(runId);
   }
 
   #appendRun(b: RunBatch, now: number): () => void {
@@ -201,7 +275,7 @@ export class SqliteStore implements Store {
   }
 
   /** Records a new run. */
-  createRun(row: Omit<RunRow, "updatedAt">): Promise<void> {
+  createRun(row: NewRun): Promise<void> {
     const params = JSON.stringify(row.params ?? {});
     const result = toJson(row.result);
     return this.#conn.write(() => {
@@ -211,8 +285,8 @@ export class SqliteStore implements Store {
       }
       this.#conn.stmt(
         `INSERT INTO runs (run_id, flow, status, params, started_at, finished_at, error, result,
-          flow_file, flow_hash, pid, host, cancel_requested, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          flow_file, flow_hash, pid, host, cancel_requested, updated_at, retry_of)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(
         row.runId,
         row.flow,
@@ -228,13 +302,19 @@ export class SqliteStore implements Store {
         row.host ?? null,
         row.cancelRequested ? 1 : 0,
         iso(now),
+        row.retryOf ?? null,
       );
       if (row.status === "running") this.#touched.set(row.runId, now);
     });
   }
 
-  /** The run's row. */
-  getRun(runId: string): Promise<RunRow | undefined> {
+  /** The run's row; a `running` one without a live owner is `interrupted`. */
+  async getRun(runId: string): Promise<RunRow | undefined> {
+    const row = await this.#row(runId);
+    return row && await this.#live(row);
+  }
+
+  #row(runId: string): Promise<RunRow | undefined> {
     return this.#conn.read(() => {
       const r = this.#conn.stmt("SELECT * FROM runs WHERE run_id = ?").get(runId) as
         | Row
@@ -244,24 +324,54 @@ export class SqliteStore implements Store {
   }
 
   /** Runs, newest first. */
-  listRuns(filter: RunFilter = {}): Promise<RunRow[]> {
-    return this.#conn.read(() => {
+  async listRuns(filter: RunFilter = {}): Promise<RunRow[]> {
+    // Whether a running run is interrupted is known only from its lease: filter after.
+    const live = filter.status === "running" || filter.status === "interrupted";
+    const limit = filter.limit === undefined ? -1 : Math.max(0, filter.limit);
+    const rows = await this.#conn.read(() => {
       const olderThan = filter.olderThan === undefined
         ? null
         : isoArgument("olderThan", filter.olderThan);
-      const rows = this.#conn.stmt(
+      return (this.#conn.stmt(
         `SELECT * FROM runs
          WHERE (?1 IS NULL OR flow = ?1) AND (?2 IS NULL OR status = ?2)
            AND (?3 IS NULL OR started_at < ?3)
+           AND (?5 IS NULL OR substr(run_id, 1, length(?5)) = ?5)
+           AND (?6 IS NULL OR retry_of = ?6)
          ORDER BY started_at DESC, rowid DESC LIMIT ?4`,
       ).all(
         filter.flow ?? null,
-        filter.status ?? null,
+        live ? "running" : filter.status ?? null,
         olderThan,
-        filter.limit === undefined ? -1 : Math.max(0, filter.limit),
-      ) as Row[];
-      return rows.map(runRow);
+        live ? -1 : limit,
+        filter.idPrefix ?? null,
+        filter.retryOf ?? null,
+      ) as Row[]).map(runRow);
     });
+    const out = await Promise.all(rows.map((r) => this.#live(r)));
+    if (!live) return out;
+    const kept = out.filter((r) => r.status === filter.status);
+    return limit < 0 ? kept : kept.slice(0, limit);
+  }
+
+  async #live(row: RunRow): Promise<RunRow> {
+    if (row.status !== "running") return row;
+    let owner: RunOwner | undefined;
+    try {
+      owner = await this.#owners.runOwner(row.runId);
+    } catch {
+      return row; // the lock file cannot be read: its owner is unknown, not gone
+    }
+    if (owner !== undefined) {
+      row.owner = owner;
+      return row;
+    }
+    // Its owner may have recorded its end and let go between the read and the probe (the
+    // lease ends after the commit): read again before calling it interrupted.
+    const now = await this.#row(row.runId);
+    if (now !== undefined && now.status !== "running") return now;
+    row.status = "interrupted";
+    return row;
   }
 
   /** The run's tasks in seq order. */
@@ -331,6 +441,21 @@ export class SqliteStore implements Store {
     );
   }
 
+  /** Records a process group of a run. */
+  recordProcess(p: ProcessRecord): Promise<void> {
+    return this.#conn.write(() => insertProcess(this.#conn, p));
+  }
+
+  /** Forgets a process group that ended. */
+  forgetProcess(p: Pick<ProcessRecord, "runId" | "host" | "pgid">): Promise<void> {
+    return this.#conn.write(() => deleteProcess(this.#conn, p));
+  }
+
+  /** The run's recorded process groups. */
+  processes(runId: string): Promise<ProcessRecord[]> {
+    return this.#conn.read(() => selectProcesses(this.#conn, runId));
+  }
+
   /** A fresh cache entry. */
   cacheGet(key: string, now: number): Promise<CacheEntry | undefined> {
     return this.#conn.read(() => {
@@ -365,23 +490,12 @@ export class SqliteStore implements Store {
 
   /** An unexpired state entry. */
   stateGet(scope: string, key: string, now: number): Promise<StateEntry | undefined> {
-    return this.#conn.read(() => {
-      const r = this.#conn.stmt(
-        `SELECT key, value, expires_at FROM state WHERE scope = ? AND key = ?
-         AND (expires_at IS NULL OR expires_at > ?)`,
-      ).get(scope, key, now) as StateRowData | undefined;
-      return r ? stateEntry(r) : undefined;
-    });
+    return this.#conn.read(() => selectState(this.#conn, scope, key, now));
   }
 
   /** The unexpired entries of a scope, by key. */
   stateList(scope: string, now: number): Promise<StateEntry[]> {
-    return this.#conn.read(() =>
-      (this.#conn.stmt(
-        `SELECT key, value, expires_at FROM state WHERE scope = ?
-         AND (expires_at IS NULL OR expires_at > ?) ORDER BY key`,
-      ).all(scope, now) as unknown as StateRowData[]).map(stateEntry)
-    );
+    return this.#conn.read(() => listState(this.#conn, scope, now));
   }
 
   /** Writes a state entry. */
@@ -397,13 +511,7 @@ export class SqliteStore implements Store {
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.#conn.write(() => {
-      this.#conn.stmt(
-        `INSERT INTO state (scope, key, value, expires_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value,
-         expires_at = excluded.expires_at`,
-      ).run(scope, key, json, options.expiresAt ?? null);
-    });
+    return this.#conn.write(() => upsertState(this.#conn, scope, key, json, options.expiresAt));
   }
 
   /** Writes a state entry unless an unexpired one holds the key (in one transaction). */
@@ -419,44 +527,22 @@ export class SqliteStore implements Store {
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.#conn.write(() => {
-      this.#conn.stmt("DELETE FROM state WHERE scope = ? AND expires_at <= ?").run(
-        scope,
-        options.now,
-      );
-      const there = this.#conn.stmt(
-        "SELECT key, value, expires_at FROM state WHERE scope = ? AND key = ?",
-      ).get(scope, key) as StateRowData | undefined;
-      if (there) return stateEntry(there);
-      this.#conn.stmt("INSERT INTO state (scope, key, value, expires_at) VALUES (?, ?, ?, ?)")
-        .run(scope, key, json, options.expiresAt ?? null);
-      return undefined;
-    });
+    return this.#conn.write(() => insertNewState(this.#conn, scope, key, json, options));
   }
 
   /** Removes a state entry. */
   stateDelete(scope: string, key: string): Promise<boolean> {
-    return this.#conn.write(() =>
-      Number(
-        this.#conn.stmt("DELETE FROM state WHERE scope = ? AND key = ?").run(scope, key).changes,
-      ) > 0
-    );
+    return this.#conn.write(() => deleteState(this.#conn, scope, key));
   }
 
-  /** Waits for queued writes, then closes the database. */
-  close(): Promise<void> {
-    return this.#conn.close();
+  /** Waits for queued writes, releases the runs it holds, then closes the database. */
+  async close(): Promise<void> {
+    try {
+      await this.#conn.close();
+    } finally {
+      await this.#owners.releaseAll();
+    }
   }
-}
-
-type StateRowData = { key: string; value: string | null; expires_at: number | bigint | null };
-
-function stateEntry(r: StateRowData): StateEntry {
-  return {
-    key: r.key,
-    value: fromJson(r.value),
-    ...(r.expires_at === null ? {} : { expiresAt: Number(r.expires_at) }),
-  };
 }
 
 function runRow(r: Row): RunRow {
@@ -476,6 +562,7 @@ function runRow(r: Row): RunRow {
   if (r.pid !== null) row.pid = r.pid as number;
   if (r.host !== null) row.host = r.host as string;
   if (r.cancel_requested === 1) row.cancelRequested = true;
+  if (r.retry_of !== null && r.retry_of !== undefined) row.retryOf = r.retry_of as string;
   return row;
 }
 

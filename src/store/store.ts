@@ -2,14 +2,17 @@
  * The state store port: where runs, their tasks, their event journal and the result cache live.
  * The engine appends each scheduler tick's events in one call; the store records them in one
  * transaction, and the run and task rows it returns reflect them from then on. Implementations:
- * {@linkcode MemoryStore} (tests) and {@linkcode SqliteStore} (the default); every one passes
- * the conformance suite in `conformance.ts`.
+ * `MemoryStore` (tests), `SqliteStore` (the default) and `PostgresStore` (shared by machines);
+ * every one passes the conformance suite in `conformance.ts`.
  *
  * @module
  */
 
 import type { RunEvent, RunStatus, TaskStatus } from "../core/events.ts";
 import { OrchestraError } from "../core/errors.ts";
+import type { RunOwner, RunOwnership } from "./ownership.ts";
+
+export type { RunClaim, RunLease, RunOwner, RunOwnership } from "./ownership.ts";
 
 /**
  * An event as the store receives it: a task's result travels with its `task.succeeded` or
@@ -18,14 +21,20 @@ import { OrchestraError } from "../core/errors.ts";
  */
 export type AppendEvent = RunEvent & { result?: unknown };
 
+/**
+ * Where a recorded run stands: a {@linkcode RunStatus}, or `interrupted`: its row says
+ * `running` but nobody owns it any more (its process died), so `resume` may continue it.
+ */
+export type RunRowStatus = RunStatus | "interrupted";
+
 /** The materialised row of one run. */
 export interface RunRow {
   /** The run's id. */
   runId: string;
   /** The flow's name. */
   flow: string;
-  /** Where the run stands. */
-  status: RunStatus;
+  /** Where the run stands; `interrupted` when it is `running` with no live owner. */
+  status: RunRowStatus;
   /** The params the run uses. */
   params: Record<string, unknown>;
   /** ISO time the run started. */
@@ -46,6 +55,10 @@ export interface RunRow {
   host?: string;
   /** Another process asked for the run to be cancelled; present only when true. */
   cancelRequested?: boolean;
+  /** The run this one retries (`orchestra retry` makes a new run linked to its original). */
+  retryOf?: string;
+  /** Who runs it now: present only while it is `running` (read from its lease, not stored). */
+  owner?: RunOwner;
   /**
    * ISO time (from the store's clock) the row last changed: created, started, finished,
    * reopened, cancel requested; while its events are being appended, it is also refreshed at
@@ -86,6 +99,8 @@ export interface TaskRow {
   group?: string;
   /** For a map group: how many items it expanded into. */
   items?: number;
+  /** The hash of its arguments when it was called (`task.created`), which replay checks. */
+  argsHash?: string;
   /**
    * The journal seq of the task's first event: tasks sort in the order they were first
    * recorded (the numbers have gaps).
@@ -93,12 +108,19 @@ export interface TaskRow {
   seq: number;
 }
 
+/** A run as {@linkcode Store.createRun} records it. */
+export type NewRun = Omit<RunRow, "updatedAt" | "owner" | "status"> & { status: RunStatus };
+
 /** Which runs {@linkcode Store.listRuns} returns. */
 export interface RunFilter {
   /** Only runs of this flow. */
   flow?: string;
-  /** Only runs in this status. */
-  status?: RunStatus;
+  /** Only runs in this status (`interrupted`: `running` in the row, with no live owner). */
+  status?: RunRowStatus;
+  /** Only runs whose id starts with this. */
+  idPrefix?: string;
+  /** Only runs that retry this run. */
+  retryOf?: string;
   /** At most this many (the newest). @default unlimited */
   limit?: number;
   /** Only runs started before this ISO time. */
@@ -137,6 +159,28 @@ export interface ReopenOptions {
   flowHash?: string;
 }
 
+/**
+ * A process group a task started (a `run:` step), recorded while it runs so that whoever
+ * resumes the run after its owner died can stop what is left of it first.
+ */
+export interface ProcessRecord {
+  /** The run. */
+  runId: string;
+  /** The task that started it. */
+  taskId: string;
+  /** The host it runs on. */
+  host: string;
+  /** The process group id (its leader's pid). */
+  pgid: number;
+  /**
+   * What tells the group's leader from a later process that got the same pid: on Linux the
+   * boot id and the leader's start time, `<boot id>:<start time in clock ticks>`.
+   */
+  identity: string;
+  /** ISO time it started. */
+  startedAt: string;
+}
+
 /** A cached result: present (even when the value is `undefined`) or a miss. */
 export interface CacheEntry {
   /** The cached value. */
@@ -166,8 +210,13 @@ export interface StatePutOptions {
 /**
  * Where Orchestra keeps its state. Every implementation passes `storeCases()` from
  * `conformance.ts`. JSON values (params, results) come back as `JSON.parse(JSON.stringify(v))`.
+ *
+ * A store is also the run ownership port ({@linkcode RunOwnership}): appending a run's
+ * `run.started` claims the run for the store unless it holds it already, and rejects with
+ * `RunOwnedError` (writing nothing) when another owner holds it; appending its `run.finished`
+ * releases the claim.
  */
-export interface Store {
+export interface Store extends RunOwnership {
   /**
    * Journals `events` (in one transaction); the run and task rows they concern reflect them
    * once it resolves. The engine calls it once per scheduler tick; it resolves once the events
@@ -177,7 +226,7 @@ export interface Store {
    */
   append(events: readonly AppendEvent[]): Promise<void>;
   /** Records a new run (status as given, usually `running`). Rejects if the id exists. */
-  createRun(row: Omit<RunRow, "updatedAt">): Promise<void>;
+  createRun(row: NewRun): Promise<void>;
   /** The run's row, if there is one. */
   getRun(runId: string): Promise<RunRow | undefined>;
   /** Runs, newest first (by start time, then by creation). */
@@ -197,6 +246,12 @@ export interface Store {
   isCancelRequested(runId: string): Promise<boolean>;
   /** Deletes finished runs that finished before the ISO time, with their tasks and events. */
   pruneRuns(olderThan: string): Promise<number>;
+  /** Records a process group a task of the run started (durable once it resolves). */
+  recordProcess(process: ProcessRecord): Promise<void>;
+  /** Forgets a recorded process group once it has ended. */
+  forgetProcess(process: Pick<ProcessRecord, "runId" | "host" | "pgid">): Promise<void>;
+  /** The run's recorded process groups, oldest first. */
+  processes(runId: string): Promise<ProcessRecord[]>;
   /** The value cached under `key` if it has not expired at `now` (ms since the epoch). */
   cacheGet(key: string, now: number): Promise<CacheEntry | undefined>;
   /** Caches `value` under `key` until `expiresAt` (ms since the epoch). */
@@ -231,7 +286,7 @@ export interface Store {
  *
  * @example
  * ```ts
- * import { RunNotFoundError } from "./store.ts";
+ * import { RunNotFoundError } from "@orchestra/orchestra";
  * const err = new RunNotFoundError("0190");
  * console.assert(err.name === "RunNotFoundError" && err.runId === "0190");
  * ```
@@ -256,7 +311,7 @@ export class RunNotFoundError extends OrchestraError {
  *
  * @example
  * ```ts
- * import { StoreVersionError } from "./store.ts";
+ * import { StoreVersionError } from "@orchestra/orchestra";
  * const err = new StoreVersionError(".orchestra/state.db", 3, 1);
  * console.assert(err.message.includes("version 3"));
  * ```
@@ -279,5 +334,27 @@ export class StoreVersionError extends OrchestraError {
     this.path = path;
     this.found = found;
     this.supported = supported;
+  }
+}
+
+/**
+ * The state store cannot be opened, read or written: a corrupt, read-only, full, removed or
+ * replaced database file. The message says what failed, which file, and what to do.
+ *
+ * @example
+ * ```ts
+ * import { StoreError } from "./store.ts";
+ * const err = new StoreError("/s/state.db", "Cannot write to the state database", "it is full");
+ * console.assert(err.name === "StoreError" && err.path === "/s/state.db");
+ * ```
+ */
+export class StoreError extends OrchestraError {
+  /** The database file. */
+  readonly path: string;
+  /** Creates the error: `<what> "<path>": <why>`. */
+  constructor(path: string, what: string, why: string, options?: ErrorOptions) {
+    super(`${what} "${path}": ${why}`, options);
+    this.name = "StoreError";
+    this.path = path;
   }
 }

@@ -20,7 +20,7 @@ function plural(n: number, word: string): string {
  *
  * @example
  * ```ts
- * import { describeTasks } from "./assertions.ts";
+ * import { describeTasks } from "@orchestra/orchestra/testing";
  * const text = describeTasks({
  *   runId: "r1", flow: "etl", status: "succeeded", result: 1, params: {},
  *   startedAt: "", finishedAt: "",
@@ -55,8 +55,8 @@ type AssertionErrorOptions = ConstructorParameters<typeof AssertionError>[0];
  *
  * @example
  * ```ts
- * import { flow, task } from "../../mod.ts";
- * import { getTask } from "./assertions.ts";
+ * import { flow, task } from "@orchestra/orchestra";
+ * import { getTask } from "@orchestra/orchestra/testing";
  * const record = await flow("f", () => task("one", () => 1)()).run();
  * console.assert(getTask(record, "one").attempts === 1);
  * ```
@@ -77,8 +77,8 @@ export function getTask(record: RunRecord, taskId: string): TaskRecord {
  *
  * @example
  * ```ts
- * import { flow, task } from "../../mod.ts";
- * import { assertSucceeded } from "./assertions.ts";
+ * import { flow, task } from "@orchestra/orchestra";
+ * import { assertSucceeded } from "@orchestra/orchestra/testing";
  * assertSucceeded(await flow("f", () => task("one", () => 1)()).run());
  * ```
  */
@@ -97,8 +97,8 @@ export function assertSucceeded(record: RunRecord): void {
  *
  * @example
  * ```ts
- * import { flow, task } from "../../mod.ts";
- * import { assertFailed } from "./assertions.ts";
+ * import { flow, task } from "@orchestra/orchestra";
+ * import { assertFailed } from "@orchestra/orchestra/testing";
  * const boom = task("boom", () => { throw new Error("no"); });
  * const record = await flow("f", () => boom()).run();
  * assertFailed(record);
@@ -122,8 +122,8 @@ export function assertFailed(record: RunRecord, taskId?: string): void {
  *
  * @example
  * ```ts
- * import { flow, task } from "../../mod.ts";
- * import { assertTaskStatus } from "./assertions.ts";
+ * import { flow, task } from "@orchestra/orchestra";
+ * import { assertTaskStatus } from "@orchestra/orchestra/testing";
  * const boom = task("boom", () => { throw new Error("no"); });
  * const after = task("after", (x: unknown) => x);
  * const record = await flow("f", () => after(boom())).run();
@@ -146,8 +146,8 @@ export function assertTaskStatus(record: RunRecord, taskId: string, status: Task
  *
  * @example
  * ```ts
- * import { flow, task } from "../../mod.ts";
- * import { taskResult } from "./assertions.ts";
+ * import { flow, task } from "@orchestra/orchestra";
+ * import { taskResult } from "@orchestra/orchestra/testing";
  * const record = await flow("f", () => task("one", () => 1)()).run();
  * console.assert(taskResult<number>(record, "one") === 1);
  * ```
@@ -166,8 +166,8 @@ export function taskResult<T = unknown>(record: RunRecord, taskId: string): T {
  *
  * @example
  * ```ts
- * import { flow, task } from "../../mod.ts";
- * import { assertTaskResult } from "./assertions.ts";
+ * import { flow, task } from "@orchestra/orchestra";
+ * import { assertTaskResult } from "@orchestra/orchestra/testing";
  * const record = await flow("f", () => task("pair", () => ({ a: 1, b: [2] }))()).run();
  * assertTaskResult(record, "pair", { a: 1, b: [2] });
  * ```
@@ -192,8 +192,8 @@ export function assertTaskResult(record: RunRecord, taskId: string, expected: un
  *
  * @example
  * ```ts
- * import { flow, task } from "../../mod.ts";
- * import { assertTaskAttempts } from "./assertions.ts";
+ * import { flow, task } from "@orchestra/orchestra";
+ * import { assertTaskAttempts } from "@orchestra/orchestra/testing";
  * let calls = 0;
  * const flaky = task({ name: "flaky", retries: { attempts: 3, delay: 0 } }, () => {
  *   if (++calls < 3) throw new Error("try again");
@@ -218,8 +218,8 @@ export function assertTaskAttempts(record: RunRecord, taskId: string, attempts: 
  *
  * @example
  * ```ts
- * import { flow, task, type TaskContext } from "../../mod.ts";
- * import { assertLogged } from "./assertions.ts";
+ * import { flow, task, type TaskContext } from "@orchestra/orchestra";
+ * import { assertLogged } from "@orchestra/orchestra/testing";
  * const hello = task("hello", (ctx: TaskContext) => ctx.log.info("hello, world"));
  * const record = await flow("f", () => hello()).run();
  * assertLogged(record, "hello", "world");
@@ -269,8 +269,8 @@ function positions(events: readonly RunEvent[], taskId: string): Ran {
  *
  * @example
  * ```ts
- * import { flow, task } from "../../mod.ts";
- * import { assertRanBefore } from "./assertions.ts";
+ * import { flow, task } from "@orchestra/orchestra";
+ * import { assertRanBefore } from "@orchestra/orchestra/testing";
  * const first = task("first", () => 1);
  * const second = task("second", (x: number) => x + 1);
  * assertRanBefore(await flow("f", () => second(first())).run(), "first", "second");

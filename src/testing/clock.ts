@@ -22,7 +22,7 @@ import { FakeClock } from "../engine/clock.ts";
  * @example
  * ```ts
  * import { sleep } from "../engine/clock.ts";
- * import { TestClock } from "./clock.ts";
+ * import { TestClock } from "@orchestra/orchestra/testing";
  * const clock = new TestClock(0);
  * const release = clock.hold({});
  * let woke = false;

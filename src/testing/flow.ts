@@ -6,6 +6,8 @@
  * @module
  */
 
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { FlowValidationError, type ValidationIssue } from "../core/errors.ts";
 import type { RunEvent } from "../core/events.ts";
 import { didYouMean } from "../core/suggest.ts";
@@ -15,6 +17,7 @@ import type { Clock } from "../engine/clock.ts";
 import { TestClock } from "./clock.ts";
 import { executeFlow } from "../engine/execute.ts";
 import type { RunOptions, RunRecord } from "../engine/types.ts";
+import type { RunRecord as FlowRunRecord } from "../api/record.ts";
 import { loadFlowModule } from "../loaders/ts_loader.ts";
 import { loadFlowSpec } from "../loaders/yaml/load.ts";
 import {
@@ -88,8 +91,8 @@ export interface RunFlowOptions extends Omit<RunOptions, "secrets" | "journal"> 
   pluginSearch?: Omit<PluginSearch, "flowDir">;
 }
 
-/** What {@linkcode runFlow} resolves with: the run record, with the run's events and more. */
-export interface TestRun<R = unknown> extends RunRecord<R> {
+/** What a {@linkcode TestRun} has besides its run record. */
+export interface TestRunExtras {
   /** Every event of the run, in order (not enumerable: the record stays the plain document). */
   readonly events: readonly RunEvent[];
   /** The store the run was journaled to (not enumerable). */
@@ -97,6 +100,12 @@ export interface TestRun<R = unknown> extends RunRecord<R> {
   /** The run's clock (not enumerable); a TestClock's `requested` lists every delay. */
   readonly clock: Clock;
 }
+
+/**
+ * What {@linkcode runFlow} resolves with: the run record (a union by status: `result` is typed
+ * once `status === "succeeded"` is checked), with the run's events and more.
+ */
+export type TestRun<R = unknown> = FlowRunRecord<R> & TestRunExtras;
 
 /**
  * Runs a flow in this process for a test and resolves with its record (also when it failed).
@@ -109,8 +118,8 @@ export interface TestRun<R = unknown> extends RunRecord<R> {
  *
  * @example
  * ```ts
- * import { flow, task } from "../../mod.ts";
- * import { runFlow } from "./flow.ts";
+ * import { flow, task } from "@orchestra/orchestra";
+ * import { runFlow } from "@orchestra/orchestra/testing";
  * const fetchUsers = task("fetch", () => { throw new Error("no network in tests"); });
  * const count = task("count", (users: string[]) => users.length);
  * const report = flow("report", () => count(fetchUsers()));
@@ -120,7 +129,7 @@ export interface TestRun<R = unknown> extends RunRecord<R> {
  *
  * @example YAML text
  * ```ts
- * import { runFlow } from "./flow.ts";
+ * import { runFlow } from "@orchestra/orchestra/testing";
  * const run = await runFlow("tasks:\n  hello:\n    run: curl https://example.com\n", {
  *   mocks: { hello: "hi" },
  * });
@@ -225,8 +234,8 @@ async function load(
     : await loadYamlFlowText(flow, path, { ...loadOptions, cwd: o.cwd });
   if (Object.keys(o.plugins).length > 0) {
     // The compiled flow does not say which plugin a task uses: the spec does.
-    const absolute = path.startsWith("/") ? path : `${o.cwd.replace(/\/+$/, "")}/${path}`;
-    const shown = displayPath(new URL(`file://${absolute}`).href);
+    const absolute = resolve(o.cwd, path);
+    const shown = displayPath(pathToFileURL(absolute).href);
     const spec = await loadFlowSpec(absolute, shown, isPath ? undefined : flow);
     const dir = absolute.slice(0, absolute.lastIndexOf("/")) || "/";
     for (const t of spec.tasks) {

@@ -89,7 +89,7 @@ interface Call {
  *
  * @example
  * ```ts
- * import { usesName } from "./mocks.ts";
+ * import { usesName } from "@orchestra/orchestra/testing";
  * console.assert(usesName("http@^1.2") === "http");
  * console.assert(usesName("https://example.com/plugins/notify@2.0.0/mod.ts") === "notify");
  * ```

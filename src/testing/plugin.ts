@@ -114,8 +114,8 @@ async function settle<T>(
  *
  * @example
  * ```ts
- * import { definePlugin } from "../plugins/contract.ts";
- * import { runPlugin } from "./plugin.ts";
+ * import { definePlugin } from "@orchestra/orchestra";
+ * import { runPlugin } from "@orchestra/orchestra/testing";
  * const wait = definePlugin({
  *   name: "wait",
  *   version: "1.0.0",

@@ -1,10 +1,12 @@
 /** A fake {@linkcode Io} for calling `main(args, io)` in tests. */
 
-import type { Io } from "../../src/cli/io.ts";
+import { fileURLToPath } from "node:url";
+import type { Io, StopSignal } from "../../src/cli/io.ts";
 import { main } from "../../src/cli/main.ts";
 
 /** The repository root. */
-export const ROOT: string = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+// fileURLToPath, not .pathname: a clone in a folder named "a b" or "données" must test too.
+export const ROOT: string = fileURLToPath(new URL("../../", import.meta.url)).replace(/\/$/, "");
 
 /** Captured output and a way to press Ctrl-C. */
 export interface FakeIo extends Io {
@@ -12,15 +14,15 @@ export interface FakeIo extends Io {
   out: string;
   /** Everything written to stderr. */
   err: string;
-  /** Simulates Ctrl-C. */
-  interrupt(): void;
+  /** Simulates Ctrl-C, or another stop signal. */
+  interrupt(signal?: StopSignal): void;
   /** The exit code passed to `exit`, if any. */
   exitCode?: number;
 }
 
 /** A fake io rooted at the repository (or `cwd`), not a terminal unless asked. */
 export function fakeIo(options: { cwd?: string; isTerminal?: boolean } = {}): FakeIo {
-  const handlers = new Set<() => void>();
+  const handlers = new Set<(signal: StopSignal) => void>();
   const io: FakeIo = {
     out: "",
     err: "",
@@ -33,12 +35,12 @@ export function fakeIo(options: { cwd?: string; isTerminal?: boolean } = {}): Fa
     terminal: { isTerminal: options.isTerminal ?? false, columns: 120, rows: 40 },
     cwd: options.cwd ?? ROOT,
     env: (name) => name === "NO_COLOR" ? "1" : undefined,
-    onInterrupt(handler) {
+    onSignal(handler) {
       handlers.add(handler);
       return () => handlers.delete(handler);
     },
-    interrupt() {
-      for (const h of [...handlers]) h();
+    interrupt(signal = "SIGINT") {
+      for (const h of [...handlers]) h(signal);
     },
     exit(code): never {
       io.exitCode = code;

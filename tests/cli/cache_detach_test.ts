@@ -21,7 +21,7 @@ Deno.test("a cached result survives the process: the second run is cached, clear
     const doc = JSON.parse(second.out);
     const task2 = doc.tasks.find((t: { id: string }) => t.id === "work");
     assert.equal(task2.status, "cached");
-    assert.equal(task2.cacheKey, `work:${JSON.stringify([log])}`);
+    assert.match(task2.cacheKey, /^work:[0-9a-f]{32}$/, "the argument (a path) is hashed");
     assert.deepEqual(doc.result, { rows: 3 });
     assert.equal(await runs(log), 1, "the task ran once");
 
@@ -104,7 +104,8 @@ Deno.test({
       ]);
       const took = performance.now() - t0;
       assert.equal(started.code, 0, started.err);
-      assert.ok(took < 900, `returned after ${Math.round(took)} ms`);
+      // Validated first (the flow loads in its isolate), then at once: the run takes longer.
+      assert.ok(took < 5_000, `returned after ${Math.round(took)} ms`);
       const { runId } = JSON.parse(started.out);
       assert.match(runId, /\S/);
 

@@ -46,7 +46,9 @@ Deno.test("config prints the defaults when there is no config file", async () =>
       ["workers", String(navigator.hardwareConcurrency), "default"],
       ["executor", "inline", "default"],
       ["durability", "full", "default"],
+      ["maxOutput", "16MiB", "default"],
       ["store", "none (SQLite in the state dir)", "default"],
+      ["tokensFile", "none", "default"],
     ]);
     // The columns line up.
     const lines = io.out.slice(io.out.indexOf("SETTING")).split("\n");
@@ -59,7 +61,18 @@ Deno.test("config shows the source of every value: file:line, variable or flag",
     { "orchestra.yaml": "# Orchestra\nstateDir: state\nconcurrency: 4\npluginDirs: [p]\n" },
     async (root) => {
       const { code, io } = await config(
-        ["--workers", "3", "--plugin-dir", "x", "--plugin-dir", "/y", "--durability", "normal"],
+        [
+          "--workers",
+          "3",
+          "--plugin-dir",
+          "x",
+          "--plugin-dir",
+          "/y",
+          "--durability",
+          "normal",
+          "--max-output",
+          "64MiB",
+        ],
         root,
         { ORCHESTRA_LOG_LEVEL: "debug", ORCHESTRA_EXECUTOR: "worker" },
       );
@@ -76,7 +89,9 @@ Deno.test("config shows the source of every value: file:line, variable or flag",
         ["workers", "3", "--workers"],
         ["executor", "worker", "ORCHESTRA_EXECUTOR"],
         ["durability", "normal", "--durability"],
+        ["maxOutput", "64MiB", "--max-output"],
         ["store", "none (SQLite in the state dir)", "default"],
+        ["tokensFile", "none", "default"],
       ]);
     },
   );
@@ -127,7 +142,9 @@ Deno.test("config --json prints file, settings and sources", async () => {
       workers: navigator.hardwareConcurrency,
       executor: "inline",
       durability: "full",
+      maxOutput: 16 * 1024 * 1024,
       store: null,
+      tokensFile: null,
     });
     assert.deepEqual(doc.sources.logLevel, { source: "file", detail: `${root}/orchestra.yaml:1` });
     assert.deepEqual(doc.sources.concurrency, { source: "flag", detail: "--concurrency" });
@@ -237,7 +254,7 @@ Deno.test("config shows a store's URL with its password masked, from the file, a
     async (root) => {
       const file = await config([], root);
       assert.equal(file.code, 0, file.io.err);
-      assert.deepEqual(rows(file.io.out).at(-1), [
+      assert.deepEqual(rows(file.io.out).find((r) => r[0] === "store"), [
         "store",
         "postgres://ada:***@db.internal:5432/orchestra",
         "orchestra.yaml:1",
@@ -250,7 +267,7 @@ Deno.test("config shows a store's URL with its password masked, from the file, a
       assert.equal(doc.settings.store, "postgresql://ada:***@db/app?sslmode=require");
       assert.deepEqual(doc.sources.store, { source: "env", detail: "ORCHESTRA_STORE" });
       const flag = await config(["--store", "postgres://ada:flag-secret@db/app"], root);
-      assert.deepEqual(rows(flag.io.out).at(-1), [
+      assert.deepEqual(rows(flag.io.out).find((r) => r[0] === "store"), [
         "store",
         "postgres://ada:***@db/app",
         "--store",

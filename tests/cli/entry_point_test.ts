@@ -43,7 +43,16 @@ Deno.test("main.ts runs the ETL example: one JSON document on stdout, the view o
 Deno.test("relative paths resolve against INIT_CWD (the directory deno task was run from)", async () => {
   const { code, stdout, stderr } = await orchestra(
     ["run", "params.ts", "-p", "region=apac", "--json", "--quiet"],
-    { cwd: "/", env: { INIT_CWD: `${ROOT}/examples` } },
+    { cwd: ROOT, env: { INIT_CWD: `${ROOT}/examples` } }, // as deno task runs it
+  );
+  assert.equal(code, 0, stderr);
+  assert.deepEqual(JSON.parse(stdout).result, ["1. Vehement"]);
+});
+
+Deno.test("an INIT_CWD inherited from an outer deno task or npm script does not move the command", async () => {
+  const { code, stdout, stderr } = await orchestra(
+    ["run", "params.ts", "-p", "region=apac", "--json", "--quiet"],
+    { cwd: `${ROOT}/examples`, env: { INIT_CWD: "/" } },
   );
   assert.equal(code, 0, stderr);
   assert.deepEqual(JSON.parse(stdout).result, ["1. Vehement"]);

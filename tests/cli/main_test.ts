@@ -187,21 +187,27 @@ Deno.test("run refuses to start an invalid flow (exit 2, no task runs)", async (
 Deno.test("validate accepts a valid flow and says how big it is", async () => {
   const io = fakeIo();
   assert.equal(await main(["validate", "examples/etl.ts"], io), 0);
-  assert.match(io.out, /✓ flow "etl" is valid: 7 tasks in 3 steps/);
+  assert.match(io.out, /✓ flow "etl" is valid: 8 tasks in 4 steps/);
 });
 
 Deno.test("describe shows tasks, dependencies, executors, retries and params", async () => {
   const io = fakeIo();
   assert.equal(await main(["describe", "examples/etl.ts"], io), 0, io.err);
   assert.match(io.out, /Flow "etl" — Sales CSV/);
-  assert.match(io.out, /out\s+string\s+".orchestra\/reports\/sales.json"/);
+  assert.match(io.out, /out\s+string\s+"reports\/sales.json"/);
   assert.match(io.out, /summarize#4\s+extract_sales, fetch_rates\s+inline/);
-  assert.match(io.out, /fetch_rates\s+-\s+inline\s+2× after 200ms ×2 ±10%/);
-  assert.match(io.out, /inline tasks run in the orchestrator's own isolate/);
+  // A task that requests permissions runs in a task worker, whatever its executor says.
+  assert.match(io.out, /fetch_rates\s+-\s+worker\s+2× after 200ms ×2 ±10%\s+-\s+-\s+0\s+read=/);
+  assert.match(
+    io.out,
+    /Sandbox: on — the flow's module, body and inline tasks run in a flow isolate/,
+  );
+  assert.match(io.out, /inline tasks run in the flow's isolate with no permissions/);
   const json = fakeIo();
   assert.equal(await main(["describe", "examples/etl.ts", "--json"], json), 0);
   const g = JSON.parse(json.out);
-  assert.deepEqual(g.tasks.find((t: { id: string }) => t.id === "load_report").needs, [
+  assert.equal(g.sandboxed, true);
+  assert.deepEqual(g.tasks.find((t: { id: string }) => t.id === "build_report").needs, [
     "summarize",
     "summarize#2",
     "summarize#3",
@@ -269,8 +275,11 @@ Deno.test("Ctrl-C cancels the run: exit 130, running task aborted, record cancel
 
 Deno.test("a second Ctrl-C exits at once with 130", async () => {
   const io = fakeIo();
-  const code = main(["run", "tests/fixtures/slow_flow.ts", "-q"], io);
-  await new Promise((r) => setTimeout(r, 100));
+  const code = main(["run", "tests/fixtures/slow_flow.ts"], io);
+  // Once the run is under way (its flow isolate started), not while the flow loads.
+  for (let i = 0; i < 500 && !/waiting/.test(io.err); i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
   io.interrupt();
   assert.throws(() => io.interrupt(), /exit\(130\)/);
   assert.equal(io.exitCode, 130);

@@ -2,6 +2,9 @@
 // resume of a killed run, store copy from a SQLite state dir, and the errors.
 import assert from "node:assert/strict";
 import { PG_SCHEMA_VERSION } from "../../src/store/postgres_migrations.ts";
+import { PostgresStore } from "../../src/store/postgres_store.ts";
+import { SqliteStore } from "../../src/store/sqlite_store.ts";
+import { waitFor } from "../durability/_processes.ts";
 import { orchestra, orchestraOutput } from "../durability/_spawn.ts";
 import { pgTest, withClient, withFreshSchema } from "../_helpers/postgres.ts";
 import { cli, withState } from "./_io.ts";
@@ -116,9 +119,11 @@ pgTest(
 );
 
 pgTest(
-  "resume on PostgreSQL continues a run whose process was killed, without redoing what succeeded",
+  "resume on PostgreSQL continues a run whose process was killed once its lease lapsed, without redoing what succeeded",
   async (url) => {
-    await withFreshSchema(url, async (store) => {
+    await withFreshSchema(url, async (schemaUrl) => {
+      // A short lease, so the killed run reads as interrupted soon after its last heartbeat.
+      const store = `${schemaUrl}&lease_timeout=1`;
       const dir = await Deno.makeTempDir();
       try {
         const flow = "tests/fixtures/crash_flow.ts";
@@ -144,10 +149,15 @@ pgTest(
 
         const runs = JSON.parse((await cli(["runs", "--json", "--store", store])).out).runs;
         const killed = runs.find((r: { runId: string }) => r.runId !== expected.runId);
-        const atKill = JSON.parse(
-          (await cli(["status", killed.runId, "--json", "--store", store])).out,
+        const status = async () =>
+          JSON.parse((await cli(["status", killed.runId, "--json", "--store", store])).out);
+        // Running until its lease lapses (nobody can tell a dead owner from a slow one sooner).
+        await waitFor(
+          "the killed run's lease to lapse",
+          async () => (await status()).status === "interrupted",
         );
-        assert.equal(atKill.status, "running", "a killed run stays running");
+        const atKill = await status();
+        assert.equal(atKill.owner, null);
         const succeeded = atKill.tasks.filter((t: { status: string }) => t.status === "succeeded")
           .map((t: { id: string }) => t.id);
         assert.ok(succeeded.includes("step"), `the first task succeeded before the kill`);
@@ -186,6 +196,7 @@ pgTest(
         const sqlite = ["--state-dir", dir];
         const pg = ["--store", store];
         const log = `${dir}/cached.log`;
+        const listed = async (args: string[]) => (await cli(["runs", "--json", ...args])).out;
         assert.equal(
           (await cli(["run", "examples/params.ts", "-p", "region=eu", "-q", ...sqlite])).code,
           0,
@@ -199,16 +210,36 @@ pgTest(
             .code,
           0,
         );
+        // A retry (a run linked to the one it retries) and a run whose process died.
+        const [failedRun] = JSON.parse(await listed([...sqlite, "--status", "failed"])).runs;
+        assert.equal((await cli(["retry", failedRun.runId, "-q", ...sqlite])).code, 1);
+        const local = await SqliteStore.open(dir);
+        await local.createRun({
+          ...(await local.getRun(failedRun.runId))!,
+          runId: "stale",
+          status: "running",
+          finishedAt: undefined,
+          error: undefined,
+        });
+        await local.close();
         const copy = await cli(["store", "copy", "--from", dir, "--to", store]);
         assert.equal(copy.code, 0, copy.err);
         assert.match(
           copy.out,
-          /^Copied 3 runs and 1 cached result from .* to postgres:\/\/orchestra:\*\*\*@127\.0\.0\.1:\d+\/orchestra\?schema=\w+\n$/,
+          /^Copied 5 runs and 1 cached result from .* to postgres:\/\/orchestra:\*\*\*@127\.0\.0\.1:\d+\/orchestra\?schema=\w+\n$/,
         );
         clean(url, copy.out, copy.err);
 
-        const listed = async (args: string[]) => (await cli(["runs", "--json", ...args])).out;
         assert.equal(await listed(pg), await listed(sqlite));
+        const copied = JSON.parse(await listed(pg)).runs;
+        assert.ok(
+          copied.some((r: { retryOf?: string }) => r.retryOf === failedRun.runId),
+          "the retry is still linked to its original",
+        );
+        assert.equal(
+          copied.find((r: { runId: string }) => r.runId === "stale").status,
+          "interrupted",
+        );
         const ids = JSON.parse(await listed(sqlite)).runs.map((r: { runId: string }) => r.runId);
         for (const id of ids) {
           const a = await cli(["status", id, "--json", ...sqlite]);
@@ -231,11 +262,11 @@ pgTest(
         const again = await cli(["store", "copy", "--from", dir, "--json", ...pg]);
         assert.equal(again.code, 0, again.err);
         const doc = JSON.parse(again.out);
-        assert.deepEqual(doc.runs, { copied: 0, updated: 0, unchanged: 3, conflicts: [] });
+        assert.deepEqual(doc.runs, { copied: 0, updated: 0, unchanged: 5, conflicts: [] });
         assert.deepEqual(doc.cache, { copied: 0, unchanged: 1 });
 
         // A run that went on in the state dir is copied again; a new one is copied.
-        const failed = JSON.parse(await listed([...sqlite, "--status", "failed"])).runs[0].runId;
+        const failed = failedRun.runId;
         assert.equal(
           (await cli(["run", "examples/params.ts", "-p", "region=us", "-q", ...sqlite])).code,
           0,
@@ -251,7 +282,7 @@ pgTest(
         assert.deepEqual(JSON.parse(third.out).runs, {
           copied: 1,
           updated: 1,
-          unchanged: 2,
+          unchanged: 4,
           conflicts: [],
         });
         assert.equal(
@@ -275,9 +306,21 @@ pgTest(
         );
         assert.equal((await cli(["store", "copy", "--from", dir, "--to", store])).code, 0);
         const [run] = JSON.parse((await cli(["runs", "--json", "--store", store])).out).runs;
-        // Retried on PostgreSQL: its journal there grows past the SQLite one.
-        const retried = await cli(["retry", run.runId, "--from", "format", "-q", "--store", store]);
-        assert.equal(retried.code, 0, retried.err);
+        // Its journal in PostgreSQL grows past the SQLite one (as a resume there would).
+        const pg = await PostgresStore.open(store);
+        try {
+          await pg.append([{
+            type: "task.log",
+            runId: run.runId,
+            time: Date.now(),
+            taskId: "format",
+            name: "format",
+            level: "info",
+            message: "later, in PostgreSQL",
+          }]);
+        } finally {
+          await pg.close();
+        }
         const copy = await cli(["store", "copy", "--from", dir, "--to", store]);
         assert.equal(copy.code, 1);
         assert.match(

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { FakeClock, flow, task } from "../../mod.ts";
-import type { RunEvent, RunRecord, TaskRecord } from "../../mod.ts";
+import type { RunEvent, RunRecordData as RunRecord, TaskRecord } from "../../mod.ts";
 import { firstLine, formatClock, formatDuration } from "../../src/cli/view/format.ts";
 import { formatSummary } from "../../src/cli/view/summary.ts";
 import { displayWidth, truncate } from "../../src/cli/view/text.ts";
@@ -507,6 +507,6 @@ Deno.test("live view close() restores the cursor without a summary", async () =>
 Deno.test("createView() rejects bad options", () => {
   const write = () => {};
   assert.throws(() => createView({ mode: "fancy" as "live", write }), TypeError);
-  assert.throws(() => createView({ mode: "live", write, columns: 0 }), RangeError);
+  assert.throws(() => createView({ mode: "live", write, columns: -1 }), RangeError);
   assert.throws(() => createView({ mode: "live", write, refreshMs: NaN }), RangeError);
 });

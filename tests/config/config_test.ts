@@ -27,7 +27,9 @@ Deno.test("resolveConfig() without any source gives the defaults", async () => {
       workers: navigator.hardwareConcurrency,
       executor: "inline",
       durability: "full",
+      maxOutput: 16 * 1024 * 1024,
       store: undefined,
+      tokensFile: undefined,
     });
     assert.equal(config.file, undefined);
     assert.equal(config.fileFrom, undefined);
@@ -216,7 +218,7 @@ Deno.test("resolveConfig() reports every problem in the file at once, with posit
         message: 'Unknown setting "frobnicate"',
         location: at(7, 1),
         hint: "the settings are stateDir, concurrency, pluginDirs, logLevel, logFormat, " +
-          "policyFile, secretsFile, workers, executor, durability, store",
+          "policyFile, secretsFile, workers, executor, durability, maxOutput, store, tokensFile",
       },
       {
         message: 'Setting "executor" must be one of inline, worker, process, got a list',
@@ -371,5 +373,29 @@ Deno.test("durability comes from the file, ORCHESTRA_DURABILITY or a flag; full 
       resolveConfig({ cwd: root, env: (n) => bad[n] }),
       /ORCHESTRA_DURABILITY must be one of full, normal, got "fast"/,
     );
+  });
+});
+
+Deno.test("maxOutput comes from the file, ORCHESTRA_MAX_OUTPUT or a flag, as a size; 16 MiB by default", async () => {
+  await withTree({ "orchestra.yaml": "maxOutput: 64MiB\n" }, async (root) => {
+    const fromFile = await resolveConfig({ cwd: root });
+    assert.equal(fromFile.settings.maxOutput, 64 * 1024 * 1024);
+    const env: Record<string, string> = { ORCHESTRA_MAX_OUTPUT: "1048576" };
+    const fromEnv = await resolveConfig({ cwd: root, env: (n) => env[n] });
+    assert.equal(fromEnv.settings.maxOutput, 1024 * 1024);
+    const bad = { ORCHESTRA_MAX_OUTPUT: "lots" } as Record<string, string>;
+    await assert.rejects(
+      resolveConfig({ cwd: root, env: (n) => bad[n] }),
+      /ORCHESTRA_MAX_OUTPUT must be a size such as 16MiB, 512KiB, 1GiB or a number of bytes, got "lots"/,
+    );
+  });
+  await withTree({ "orchestra.yaml": "maxOutput: 0\n" }, async (root) => {
+    await assert.rejects(
+      resolveConfig({ cwd: root }),
+      /orchestra.yaml:1:12: Setting "maxOutput" must be a size/,
+    );
+  });
+  await withTree({}, async (root) => {
+    assert.equal((await resolveConfig({ cwd: root })).settings.maxOutput, 16 * 1024 * 1024);
   });
 });

@@ -179,3 +179,12 @@ Deno.test("RESERVED_NAME_CHARS matches the characters ids are built from", () =>
     assert.ok(!RESERVED_NAME_CHARS.test(good), good);
   }
 });
+
+Deno.test("normalizeTaskOptions() keeps cache.version as text and reports a bad one", () => {
+  assert.equal(
+    normalizeTaskOptions({ name: "t", cache: { version: 2 } }).config.cache?.version,
+    "2",
+  );
+  const bad = normalizeTaskOptions({ name: "t", cache: { version: {} as never } });
+  assert.match(bad.problems[0], /cache\.version must be a string or a number, got object/);
+});

@@ -58,12 +58,14 @@ Deno.test("paramSpec() expands the type shorthand", () => {
   assert.equal(paramSpec(spec), spec);
 });
 
-Deno.test("validateParams() passes params through when there is no schema", () => {
-  const input = { anything: 1 };
-  const { values, issues } = validateParams(undefined, input);
-  assert.deepEqual(values, input);
-  assert.notEqual(values, input);
-  assert.deepEqual(issues, []);
+Deno.test("validateParams() without a schema takes no params: each given is unknown", () => {
+  assert.deepEqual(validateParams(undefined, {}), { values: {}, issues: [] });
+  const { values, issues } = validateParams(undefined, { anything: 1 });
+  assert.deepEqual(values, {});
+  assert.deepEqual(issues, [{
+    message: 'Unknown param "anything"',
+    hint: "this flow takes no params",
+  }]);
 });
 
 Deno.test("validateParams() fills defaults and leaves optional params out", () => {
@@ -254,4 +256,16 @@ Deno.test("validateParams() names the param of each problem, for forms to show b
   );
   const coerced = validateParams({ n: "integer" }, { n: "three" }, { coerceStrings: true });
   assert.equal(coerced.issues[0].param, "n");
+});
+
+Deno.test("checkParamsSchema() reports a default that is not one of the enum values", () => {
+  const issues = checkParamsSchema({
+    mode: { type: "string", enum: ["fast", "slow"], default: "medium" },
+    ok: { type: "string", enum: ["a", "b"], default: "b" },
+  });
+  assert.equal(issues.length, 1);
+  assert.match(
+    issues[0].message,
+    /Param "mode": default "medium" is not one of its enum values "fast", "slow"/,
+  );
 });

@@ -169,3 +169,25 @@ Deno.test("exceedsCeiling() does not let an absolute directory cover relative pa
     { name: "read", value: "data" },
   ]);
 });
+
+Deno.test("exceedsCeiling() resolves relative paths against baseDir, so one folder written two ways is one", () => {
+  const base = { baseDir: "/flows/etl" };
+  assert.deepEqual(
+    exceedsCeiling({ read: ["/flows/etl/data/in.csv"] }, { read: ["./data"] }, base),
+    [],
+  );
+  assert.deepEqual(
+    exceedsCeiling({ read: ["./data/in.csv"] }, { read: ["/flows/etl/data"] }, base),
+    [],
+  );
+  assert.deepEqual(
+    exceedsCeiling({ read: ["file:///flows/etl/data"] }, { read: ["data"] }, base),
+    [],
+  );
+  assert.deepEqual(
+    exceedsCeiling({ read: ["/flows/etl/data/../secrets"] }, { read: ["./data"] }, base),
+    [{ name: "read", value: "/flows/etl/data/../secrets" }],
+  );
+  // Without a base, a relative ceiling says nothing about an absolute path: refused.
+  assert.equal(exceedsCeiling({ read: ["/flows/etl/data"] }, { read: ["./data"] }).length, 1);
+});

@@ -115,3 +115,15 @@ Deno.test("defaultExecutor runs tasks that choose none in workers", async () => 
   const record = await flow("default", () => where()).run({}, { defaultExecutor: "worker" });
   assert.equal(record.result, "worker");
 });
+
+Deno.test("a module whose top-level code throws in the worker fails its tasks with that error", async () => {
+  const { doomed } = await import("../fixtures/worker_broken.ts");
+  const record = await flow("broken", () => ({ a: doomed(), b: doomed() })).run();
+  assert.equal(record.status, "failed");
+  for (const t of record.tasks) {
+    assert.match(
+      t.error!,
+      /The worker for tasks of worker_broken\.ts failed: the top-level code of worker_broken\.ts failed: Error: the module's top level threw/,
+    );
+  }
+});

@@ -43,17 +43,20 @@ Deno.test("an unknown key is reported at the key, with did-you-mean and the know
     '7:5: Unknown key "neds" in tasks.load (did you mean "needs"?)',
   ]);
   assert.equal(issue.taskId, "load");
-  assert.match(issue.hint!, /^known keys: id, name, description, extends, needs, if, run, uses,/);
+  assert.match(
+    issue.hint!,
+    /^known keys: id, name, description, extends, needs, if, run, shell, output, steps, uses,/,
+  );
 });
 
 Deno.test("values of the wrong type name the field, what it must be and what it got", async () => {
   await expectIssues("wrong_types.yaml", [
     "3:14: concurrency must be ≥ 1, got number 0",
     "6:10: tasks.a.run must be a string, got a list",
-    '7:14: tasks.a.timeout: expected a duration such as "500ms", "30s", "10m", "1h" or a number ' +
-    "of milliseconds, got boolean true",
+    '7:14: tasks.a.timeout: expected a duration with its unit, such as "500ms", "30s", "10m" or ' +
+    '"1h30m", got boolean true',
     '9:15: tasks.a.priority must be a number, got string "high"',
-    '8:24: tasks.a.continue-on-error must be a boolean, got string "yes"',
+    '8:24: tasks.a.continue-on-error: expected true, false or a ${{ … }} expression, got string "yes"',
   ]);
 });
 
@@ -189,8 +192,8 @@ Deno.test("Chestra's form: an unknown signal is reported at the input, with did-
 
 Deno.test("a bad duration is reported at the value", async () => {
   await expectIssues("bad_duration.yaml", [
-    '5:14: Task "slow": timeout: Invalid duration "5 parsecs": use a number with a unit, like ' +
-    '"500ms", "30s", "10m", "1h" or "1h30m"',
+    '5:14: tasks.slow.timeout: expected a duration with its unit, such as "500ms", "30s", "10m" ' +
+    'or "1h30m", got string "5 parsecs"',
   ]);
 });
 
@@ -205,23 +208,23 @@ Deno.test("retries with an unknown key is reported at the key, with did-you-mean
 
 Deno.test("a file with several problems reports all of them in one pass", async () => {
   const issues = await expectIssues("many_problems.yaml", [
+    '8:14: tasks.extract.timeout: expected a duration with its unit, such as "500ms", "30s", ' +
+    '"10m" or "1h30m", got string "forever"',
     '15:29: Unknown key "jiter" in tasks.load.retries (did you mean "jitter"?)',
     '7:19: Unknown param "regon" (did you mean "region"?)',
     '10:12: Task "transform" needs unknown task "extrac" (did you mean "extract"?)',
     '14:11: Task "load" uses unknown plugin "plugin-that-is-not-there"',
     '18:23: Expression error: Unexpected end of the expression after "=="',
     '11:19: Task "transform" reads tasks.load but does not need "load"',
-    '8:14: Task "extract": timeout: Invalid duration "forever": use a number with a unit, like ' +
-    '"500ms", "30s", "10m", "1h" or "1h30m"',
   ]);
   assert.deepEqual(issues.map((i) => i.taskId), [
+    "extract",
     "load",
     "extract",
     "transform",
     "load",
     "report",
     "transform",
-    "extract",
   ]);
 });
 
@@ -332,8 +335,8 @@ Deno.test("a bad default is one problem at `defaults`, not one per task", async 
   assert.deepEqual(
     lines(await issuesOfText(text)),
     [
-      'flow.yaml:2:12: defaults.timeout: Invalid duration "5 parsecs": use a number with a unit, ' +
-      'like "500ms", "30s", "10m", "1h" or "1h30m"',
+      'flow.yaml:2:12: defaults.timeout: expected a duration with its unit, such as "500ms", ' +
+      '"30s", "10m" or "1h30m", got string "5 parsecs"',
     ].map((l) => `${displayPath(`file://${ROOT}/`)}${l}`),
   );
 });
@@ -357,11 +360,17 @@ Deno.test("an unset anchor and an alias bomb are issues, not exceptions", async 
   assert.equal(issues[0].location!.line, 2);
 });
 
-Deno.test("keys named like Object.prototype members are unknown keys, not crashes", async () => {
+Deno.test("keys named like Object.prototype members are issues, not crashes", async () => {
   const text = "tasks:\n  a:\n    run: echo\n    constructor: x\n    toString: y\n";
   assert.deepEqual(lines(await issuesOfText(text)).map((l) => l.replace(/^.*?:(\d+:\d+)/, "$1")), [
-    '4:5: Unknown key "constructor" in tasks.a',
+    '4:5: A key named "constructor" cannot be used in a flow file',
     '5:5: Unknown key "toString" in tasks.a',
+  ]);
+  // With no value, as the key of a template or a task: it crashed the schema library.
+  const empty = "templates:\n  constructor:\ntasks:\n  constructor:\n  b: { run: echo }\n";
+  assert.deepEqual(lines(await issuesOfText(empty)).map((l) => l.replace(/^.*?:(\d+:\d+)/, "$1")), [
+    '2:3: A key named "constructor" cannot be used in a flow file',
+    '4:3: A key named "constructor" cannot be used in a flow file',
   ]);
 });
 

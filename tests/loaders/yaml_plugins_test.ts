@@ -215,6 +215,7 @@ Deno.test("a plugin gets its upstream results as inputs and its secrets through 
         "tasks:",
         "  first:",
         "    run: echo 41",
+        "    output: json",
         "  second:",
         "    uses: echo",
         "    needs: first",
@@ -241,7 +242,7 @@ Deno.test("a plugin gets its upstream results as inputs and its secrets through 
   }
 });
 
-Deno.test("values put into the shell plugin's command are shell-quoted, as in run:", async () => {
+Deno.test("values put into the shell plugin's command reach it as data, as in run:", async () => {
   const t = await tempTree({});
   try {
     const flow = (command: string) =>
@@ -254,13 +255,19 @@ Deno.test("values put into the shell plugin's command are shell-quoted, as in ru
         "    with:",
         `      command: ${command}`,
       ].join("\n");
-    await Deno.writeTextFile(`${t.dir}/flow.yaml`, flow("echo hello ${{ params.who }}"));
+    await Deno.writeTextFile(
+      `${t.dir}/flow.yaml`,
+      flow(`"echo hello \${{ params.who }} 'and \${{ params.who }}' # \${{ params.who }}"`),
+    );
     const r = await run(t.dir, []);
     assert.equal(r.code, 0, r.io.err);
-    assert.equal(r.doc.result.say, "hello x; echo injected");
-    const found = await issues(t.dir, flow(`"echo 'hello \${{ params.who }}'"`));
+    assert.equal(r.doc.result.say, "hello x; echo injected and x; echo injected");
+    const found = await issues(t.dir, flow(`"eval \${{ params.who }}"`));
     assert.equal(found.length, 1);
-    assert.match(found[0], /^flow\.yaml:7:\d+: An expression inside single quotes in `command`/);
+    assert.match(
+      found[0],
+      /^flow\.yaml:7:\d+: An expression inside the arguments of eval or trap in `command` of task "say": they are run as shell code/,
+    );
   } finally {
     await t.remove();
   }

@@ -28,15 +28,14 @@ async function run(text: string, args: string[] = []) {
 Deno.test("YAML schedule: and on: schedule: become the flow's schedule option", async () => {
   const { def, graph } = await load(`
 name: nightly
+params:
+  region: { type: string, default: us }
 schedule:
   - cron: "0 2 * * *"
     timezone: Europe/Berlin
     params: { region: eu }
     catchup: { window: 2h, policy: latest }
     overlap: buffer-one
-on:
-  schedule:
-    - cron: "30 5 * * 1-5"
 tasks:
   a: { run: echo a }
 `);
@@ -49,6 +48,21 @@ tasks:
       catchup: { window: "2h", policy: "latest" },
       overlap: "buffer-one",
     },
+  ]);
+  // A GitHub workflow's on.schedule (in UTC, as on GitHub).
+  const github = await load(`
+name: ci
+on:
+  schedule:
+    - cron: "30 5 * * 1-5"
+jobs:
+  a:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo a
+`);
+  assert.deepEqual(github.graph.issues, []);
+  assert.deepEqual((github.def.options as { schedule?: unknown }).schedule, [
     { cron: "30 5 * * 1-5" },
   ]);
 });
@@ -70,15 +84,14 @@ tasks:
   ]);
   const policy = await load(`
 name: nightly
-on:
-  schedule:
-    - cron: "0 * * * *"
-      overlap: queue
+schedule:
+  - cron: "0 * * * *"
+    overlap: queue
 tasks:
   a: { run: echo a }
 `);
   const [issue] = shown(policy.graph.issues);
-  assert.match(issue, /^6:16 .*skip.*buffer-one.*allow.*cancel-other/);
+  assert.match(issue, /^5:14 .*skip.*buffer-one.*allow.*cancel-other/);
 });
 
 Deno.test("${{ event }} reads the param event, declared for the flow when it reads it", async () => {
@@ -115,7 +128,7 @@ handlers:
 `;
   const ok = await run(text);
   assert.equal(ok.code, 0, ok.err);
-  assert.deepEqual(ok.record.result, { work: 7 });
+  assert.deepEqual(ok.record.result, { work: "7" });
   const status = (r: { tasks: { id: string; status: string }[] }) =>
     Object.fromEntries(r.tasks.map((t) => [t.id, t.status]));
   assert.deepEqual(status(ok.record), {

@@ -4,10 +4,13 @@ import {
   MemoryStore,
   ParamsValidationError,
   SqliteStore,
+  type Store,
   task,
   type TaskContext,
 } from "../../mod.ts";
 import { Orchestrator } from "../../src/orchestrator/orchestrator.ts";
+import { PostgresStore } from "../../src/store/postgres_store.ts";
+import { pgTest, withClient, withFreshSchema } from "../_helpers/postgres.ts";
 
 function gate(): { promise: Promise<void>; open(): void } {
   let open!: () => void;
@@ -29,7 +32,7 @@ const sleepy = task("sleepy", async (...rest: unknown[]) => {
 });
 const sleeping = flow("sleeping", () => sleepy());
 
-async function started(store = new MemoryStore(), concurrency?: number) {
+async function started(store: Store = new MemoryStore(), concurrency?: number) {
   const orchestrator = new Orchestrator({
     store,
     ...(concurrency !== undefined ? { concurrency } : {}),
@@ -253,10 +256,12 @@ Deno.test("start() resumes a run a crash interrupted: succeeded tasks do not run
     { ...base, type: "task.started", time: t, attempt: 1 },
     { ...base, type: "task.succeeded", time: t + 1, attempt: 1, durationMs: 1, result: 20 },
   ]);
-  // Left alone: a flow the orchestrator does not know, and a process that is still alive.
+  // Left alone: a flow the orchestrator does not know, and a run another process owns.
   await store.createRun(row("unknown-flow", "elsewhere", deadPid));
   await store.createRun(row("alive", "resumable", 1));
   await store.close();
+  const owner = await SqliteStore.open(stateDir);
+  assert.ok((await owner.claimRun("alive")).lease);
 
   const orchestrator = new Orchestrator({ stateDir, flows: [resumable] });
   await orchestrator.start();
@@ -272,9 +277,48 @@ Deno.test("start() resumes a run a crash interrupted: succeeded tasks do not run
     ["first", "succeeded"],
     ["second", "succeeded"],
   ]);
-  assert.equal((await orchestrator.status("unknown-flow"))?.status, "running");
+  // Nobody owns it and nobody here knows its flow: it shows as interrupted.
+  assert.equal((await orchestrator.status("unknown-flow"))?.status, "interrupted");
   assert.equal((await orchestrator.status("alive"))?.status, "running");
   await assert.rejects(orchestrator.wait("alive"), { name: "RunNotFoundError" });
   await orchestrator.stop();
+  await owner.close();
   await Deno.remove(stateDir, { recursive: true });
 });
+
+pgTest(
+  "an Orchestrator on PostgreSQL whose run is taken over (its lease lapsed) stops the run and writes nothing more of it",
+  async (url) => {
+    await withFreshSchema(url, async (schemaUrl, schema) => {
+      const store = await PostgresStore.open(schemaUrl, { leaseTimeoutSeconds: 0.6 });
+      const other = await PostgresStore.open(schemaUrl);
+      const orchestrator = await started(store);
+      try {
+        const runId = await orchestrator.invoke(sleeping);
+        await until(
+          async () => (await orchestrator.status(runId))?.current[0] === "sleepy",
+          "sleepy",
+        );
+        // Its lease lapses (as if the process had been paused) and another process takes it.
+        let taken = false;
+        while (!taken) {
+          await withClient(
+            url,
+            (sql) =>
+              sql.unsafe(`UPDATE "${schema}".leases SET expires_at = now() - interval '1 second'`),
+          );
+          taken = (await other.claimRun(runId, { pid: 777, host: "b" })).lease !== undefined;
+        }
+        const seen = (await other.events(runId)).length;
+        const record = await orchestrator.wait(runId);
+        assert.notEqual(record.status, "succeeded");
+        assert.match(record.error ?? "", /lost the lease of run .* to process 777 on host "b"/);
+        assert.equal((await other.events(runId)).length, seen, "nothing written after");
+        assert.equal((await other.getRun(runId))?.status, "running", "the new owner's now");
+      } finally {
+        await orchestrator.stop();
+        await other.close();
+      }
+    });
+  },
+);

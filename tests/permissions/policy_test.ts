@@ -200,3 +200,30 @@ Deno.test("evaluatePolicy() matches a plugin pattern with @ against the plugin's
   assert.equal(ask("http"), 0, "an unknown version matches no versioned pattern");
   assert.equal(ask(), 0, "nor does a task without a plugin");
 });
+
+Deno.test("a path pattern naming a symbolic link also matches where the link leads", async () => {
+  const dir = await Deno.realPath(await Deno.makeTempDir());
+  try {
+    await Deno.mkdir(`${dir}/vault/keys`, { recursive: true });
+    await Deno.symlink(`${dir}/vault`, `${dir}/link`);
+    const deny = (pattern: string): Policy => ({
+      default: "allow",
+      rules: [{
+        effect: "deny",
+        flow: ["*"],
+        task: ["*"],
+        plugin: ["*"],
+        permissions: { read: [pattern] },
+      }],
+    });
+    const denied = (pattern: string, value: string) =>
+      evaluatePolicy(deny(pattern), { flow: "f", task: "t", request: { read: [value] } })
+        .denied.length === 1;
+    assert.ok(denied(`${dir}/link`, `${dir}/vault/keys/a.pem`));
+    assert.ok(denied(`${dir}/link/keys/*.pem`, `${dir}/vault/keys/a.pem`));
+    assert.ok(!denied(`${dir}/link/keys/*.pem`, `${dir}/vault/b.txt`));
+    assert.ok(!denied(`${dir}/other`, `${dir}/vault/keys/a.pem`));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

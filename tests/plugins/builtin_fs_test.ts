@@ -184,13 +184,15 @@ Deno.test("fs asks for exactly the paths its operation touches, from the flow's 
   });
   assert.deepEqual(perms({ op: "exists", path: "x" }), { read: ["/flows/etl/x"] });
   assert.deepEqual(perms({ op: "write", path: "out/r.json", content: 1 }), {
+    read: ["/flows/etl/out/r.json"],
     write: ["/flows/etl/out/r.json"],
   });
   assert.deepEqual(perms({ op: "write", path: "out/r.json", content: 1, parents: true }), {
+    read: ["/flows/etl/out/r.json"],
     write: ["/flows/etl/out"],
   });
   assert.deepEqual(perms({ op: "copy", path: "a", to: "/tmp/b" }), {
-    read: ["/flows/etl/a"],
+    read: ["/flows/etl/a", "/tmp/b"],
     write: ["/tmp/b"],
   });
   assert.deepEqual(perms({ op: "remove", path: "tmp" }), { write: ["/flows/etl/tmp"] });
@@ -228,5 +230,29 @@ Deno.test("fs runs in a worker with only its grant; other paths are refused", as
       /Requires write access/,
     );
     await assert.rejects(Deno.stat(join(dir, "data/x.txt")), Deno.errors.NotFound);
+  });
+});
+
+Deno.test("fs refuses to copy a directory into itself (it would never end)", async () => {
+  await withTree(async (dir) => {
+    await assert.rejects(
+      run({ op: "copy", path: "data", to: "data/backup" }, dir),
+      /fs cannot copy ".*\/data" into ".*\/data\/backup", which is inside it/,
+    );
+  });
+});
+
+Deno.test("fs refuses a file with more than one hard link, also in-process", async () => {
+  await withTree(async (dir) => {
+    await Deno.link(join(dir, "secret.txt"), join(dir, "data/alias.txt"));
+    await assert.rejects(
+      run({ op: "read", path: "data/alias.txt" }, dir),
+      (e: Error) => e.name === "FsLinkError" && /the file has 2 hard links/.test(e.message),
+    );
+    await assert.rejects(
+      run({ op: "write", path: "data/alias.txt", content: "x" }, dir),
+      /fs refuses to write ".*alias\.txt": the file has 2 hard links/,
+    );
+    assert.equal(await Deno.readTextFile(join(dir, "secret.txt")), "not for the plugin");
   });
 });

@@ -136,7 +136,7 @@ Deno.test({
 Deno.test("shell's params: a command, variable names that are names", () => {
   assert.deepEqual(parsePluginParams(shell, { command: "ls" }), {
     ok: true,
-    value: { command: "ls", env: {}, passEnv: [], secretEnv: {} },
+    value: { command: "ls", args: [], output: "auto", env: {}, passEnv: [], secretEnv: {} },
   });
   const bad = parsePluginParams(shell, { command: "", env: { "NOT-A-NAME": "x" } });
   assert.equal(bad.ok, false);

@@ -1,5 +1,6 @@
 // Inline console output: an inline task's console.log and console.error go to the task's
-// log, masked, never to the CLI's stdout, which carries only the --json record.
+// log, masked, never to the CLI's stdout, which carries only the --json record. (A task that
+// declares a secret runs in a task worker under `orchestra run`, which writes values as JSON.)
 import assert from "node:assert/strict";
 import { pathToFileURL } from "node:url";
 import { ROOT } from "../cli/_io.ts";
@@ -43,14 +44,14 @@ export default flow("chatter", () => chatty());
       doc.tasks[0].logs.map((l: { level: string; message: string }) => [l.level, l.message]),
       [
         ["info", "hello from chatty with ***"],
-        ["error", "an error line, later { n: 1 }"],
+        ["error", 'an error line, later {"n":1}'],
         ["info", '{"runId": "forged"}'],
       ],
     );
     const logs = await orchestra(dir, ["logs", doc.runId]);
     assert.equal(logs.code, 0, logs.err);
     assert.match(logs.out, /INFO {2}\[chatty\] hello from chatty with \*\*\*\n/);
-    assert.match(logs.out, /ERROR \[chatty\] an error line, later \{ n: 1 \}\n/);
+    assert.match(logs.out, /ERROR \[chatty\] an error line, later \{"n":1\}\n/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

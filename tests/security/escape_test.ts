@@ -483,13 +483,30 @@ Deno.test("known limitation: Deno follows a symlink inside a granted directory, 
   });
 });
 
-Deno.test("known limitation: Deno.chdir() in a worker task moves the whole process's working directory", async () => {
+Deno.test("known limitation: Deno reads a hard link inside a granted directory, so a worker task reads the file outside it", async () => {
+  await withSandbox(async (s) => {
+    await Deno.link(`${s.outside}/secret.txt`, `${s.box}/hard.txt`);
+    const record = await runIn(s, () => readText(`${s.box}/hard.txt`));
+    assert.equal(record.status, "succeeded", record.error);
+    assert.equal(
+      record.result,
+      SECRET,
+      "only the fs plugin checks links (tests/security/links_test.ts)",
+    );
+  });
+});
+
+Deno.test("escape attempt: Deno.chdir() in a worker task would move the whole process's working directory", async () => {
   await withSandbox(async (s) => {
     const cwd = Deno.cwd();
     try {
       const record = await runIn(s, () => changeDir(s.box));
-      assert.equal(record.status, "succeeded", record.error);
-      assert.equal(Deno.cwd(), s.box, "the orchestrator's cwd moved too");
+      assert.equal(record.status, "failed");
+      assert.match(
+        record.tasks[0].error!,
+        /task "change_dir" called Deno\.chdir\(".*\/box"\); a task cannot change the working directory/,
+      );
+      assert.equal(Deno.cwd(), cwd, "the orchestrator's cwd stayed where it was");
     } finally {
       Deno.chdir(cwd);
     }

@@ -20,7 +20,11 @@ const KEY = "the key of these tests, long enough";
 const FLOW = `import { flow, task } from ${JSON.stringify(MOD)};
 const here = new URL(".", import.meta.url).pathname;
 const count = (name: string) => Deno.writeTextFile(here + name + ".count", "x", { append: true });
-export const fromFile = task({ name: "from_file", secrets: ["FILE_TOKEN"] }, async (ctx) => {
+export const fromFile = task({
+  name: "from_file",
+  secrets: ["FILE_TOKEN"],
+  permissions: { write: ["./from_file.count"] },
+}, async (ctx) => {
   await count("from_file");
   const v = ctx.secret("FILE_TOKEN");
   ctx.log.info("file token is " + v);
@@ -42,7 +46,12 @@ export const cached = task(
   (h: { header: string }) => h.header.length,
 );
 export const flaky = task(
-  { name: "flaky", retries: { attempts: 2, delay: 1 }, secrets: ["FILE_TOKEN"] },
+  {
+    name: "flaky",
+    retries: { attempts: 2, delay: 1 },
+    secrets: ["FILE_TOKEN"],
+    permissions: { read: ["./fixed"] },
+  },
   async (ctx) => {
     try {
       await Deno.stat(here + "fixed");
@@ -131,8 +140,18 @@ Deno.test("secrets are stored masked or sealed, never in clear: state dir files 
     const enc = await encryptValue(PASSWORD, KEY);
     const cli = cliIn(dir, { ENV_TOKEN, ORCHESTRA_SECRET_KEY: KEY });
     const state = `${dir}/.orchestra`;
-    const common = ["--secrets-file", ".env", "--flow", "leaky"];
-    const run = await cli(["run", "flow.ts", ...common, "-p", `password=${enc}`, "--json"]);
+    // resume and retry take the flow from the run: only run names it.
+    const common = ["--secrets-file", ".env"];
+    const run = await cli([
+      "run",
+      "flow.ts",
+      ...common,
+      "--flow",
+      "leaky",
+      "-p",
+      `password=${enc}`,
+      "--json",
+    ]);
     assert.equal(run.code, 1, run.err);
     const db = holdWal(`${state}/state.db`);
     try {
@@ -188,8 +207,8 @@ Deno.test("without a key, a result that holds a secret is stored masked and its 
   await inProject(async (dir) => {
     const values = { FILE_TOKEN, ENV_TOKEN };
     const cli = cliIn(dir, { ENV_TOKEN });
-    const common = ["--secrets-file", ".env", "--flow", "keyless"];
-    const run = await cli(["run", "flow.ts", ...common, "--json"]);
+    const common = ["--secrets-file", ".env"];
+    const run = await cli(["run", "flow.ts", ...common, "--flow", "keyless", "--json"]);
     assert.equal(run.code, 1, run.err);
     const db = holdWal(`${dir}/.orchestra/state.db`);
     try {

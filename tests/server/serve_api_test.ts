@@ -39,7 +39,11 @@ tasks:
   "count.ts": `
 import { flow, task } from "@orchestra/orchestra";
 // A relative path: the flow file's folder, as under orchestra run.
-const read = task("read", async () => (await Deno.readTextFile("./data.txt")).trim().split("\\n").length);
+// The task asks to read it: a task that requests nothing runs in the flow isolate, with no rights.
+const read = task(
+  { name: "read", permissions: { read: ["./data.txt"] } },
+  async () => (await Deno.readTextFile("./data.txt")).trim().split("\\n").length,
+);
 const double = task("double", (n: number) => n * 2);
 export default flow({ name: "count" }, () => double(read()));
 `,
@@ -215,15 +219,18 @@ Deno.test(
         const doc = await waitRun(url, runId);
         assert.equal(doc.status, "cancelled");
         assert.equal((await call(`${url}/api/v1/runs/${runId}/cancel`, "POST")).status, 409);
+        // As orchestra retry --from shout -p times=2: greet keeps its result (a param its call
+        // depends on may not change: its replay would be refused, as the CLI's is).
         const retried = await call(`${url}/api/v1/runs/${helloRun}/retry`, "POST", {
           from: "shout",
-          params: { who: "bob" },
+          params: { times: 2 },
         });
         assert.equal(retried.status, 201, JSON.stringify(retried.json));
         const rdoc = await waitRun(url, retried.json.runId as string);
         assert.notEqual(rdoc.runId, helloRun, "a retry is a new run");
         assert.equal(rdoc.status, "succeeded");
         assert.deepEqual(rdoc.trigger, { kind: "retry", of: helloRun, by: "anonymous" });
+        assert.deepEqual(rdoc.params, { who: "ada", times: 2 });
         const tasks = rdoc.tasks as { id: string; result: string; attempts: number }[];
         assert.equal(tasks.find((x) => x.id === "greet")!.result, "hello ada", "greet is kept");
         assert.equal(tasks.find((x) => x.id === "shout")!.result, "HELLO ADA");

@@ -183,6 +183,50 @@ Deno.test("serve token add prints a token once and stores only its hash; serve r
   }
 });
 
+Deno.test("serve reads the tokensFile setting: orchestra.yaml (relative to its folder), ORCHESTRA_TOKENS_FILE, --tokens", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${dir}/sub`);
+    await Deno.mkdir(`${dir}/conf`);
+    await Deno.writeTextFile(`${dir}/orchestra.yaml`, "tokensFile: conf/tokens.yaml\n");
+    // token add from a subfolder writes the file the config names, beside the config.
+    const add = fakeIo({ cwd: `${dir}/sub` });
+    assert.equal(
+      await main(["serve", "token", "add", "ci", "--role", "operator"], add),
+      0,
+      add.err,
+    );
+    assert.match(add.err, new RegExp(`added to ${dir}/conf/tokens\\.yaml`));
+    assert.equal((await readTokensFile(`${dir}/conf/tokens.yaml`)).tokens.length, 1);
+    // serve itself reads it: a broken file stops it, naming the file.
+    await Deno.writeTextFile(`${dir}/conf/tokens.yaml`, "tokens: [ { name: x } ]\n");
+    const broken = fakeIo({ cwd: `${dir}/sub` });
+    assert.equal(await main(["serve", dir, "--state-dir", `${dir}/s`], broken), 2);
+    assert.match(broken.err, new RegExp(`${dir}/conf/tokens\\.yaml`));
+    // The variable wins over the file, a flag over both.
+    const env = fakeIo({ cwd: dir });
+    env.env = (n) => n === "ORCHESTRA_TOKENS_FILE" ? "from-env.yaml" : undefined;
+    assert.equal(await main(["serve", "token", "add", "a", "--role", "viewer"], env), 0, env.err);
+    assert.equal((await readTokensFile(`${dir}/from-env.yaml`)).tokens[0].name, "a");
+    const flag = fakeIo({ cwd: dir });
+    flag.env = env.env;
+    assert.equal(
+      await main(["serve", "token", "add", "b", "--role", "viewer", "--tokens", "f.yaml"], flag),
+      0,
+      flag.err,
+    );
+    assert.equal((await readTokensFile(`${dir}/f.yaml`)).tokens[0].name, "b");
+    // orchestra config shows where it came from.
+    const shown = fakeIo({ cwd: dir });
+    assert.equal(await main(["config", "--json"], shown), 0, shown.err);
+    const doc = JSON.parse(shown.out);
+    assert.equal(doc.settings.tokensFile, `${dir}/conf/tokens.yaml`);
+    assert.deepEqual(doc.sources.tokensFile, { source: "file", detail: `${dir}/orchestra.yaml:1` });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test({
   name: "serve: SIGTERM drains; a run still going is interrupted and the next server resumes it",
   ...opts,
@@ -252,6 +296,12 @@ Deno.test({
     const out = await finished(first);
     assert.equal(out.code, 0, out.err);
     assert.match(out.err, new RegExp(`1 runs interrupted, resumed at the next start: ${runId}`));
+    // Between the servers the run reads interrupted (its runner's lease ended), as orchestra
+    // status shows it, with its first task kept.
+    const status = fakeIo({ cwd: dir });
+    assert.equal(await main(["status", runId, "--state-dir", state, "--json"], status), 0);
+    const between = JSON.parse(status.out);
+    assert.equal(between.status, "interrupted", status.out);
     // The next server resumes it: first is kept, wait runs again and succeeds.
     const second = start();
     const url2 = await urlOf(second);

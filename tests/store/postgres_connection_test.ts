@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { PG_MIGRATIONS } from "../../src/store/postgres_migrations.ts";
+import { parseStoreUrl } from "../../src/store/_pg_connection.ts";
+import { migrate, PG_MIGRATIONS } from "../../src/store/postgres_migrations.ts";
 import {
   PostgresStore,
   PostgresVersionError,
@@ -87,6 +88,57 @@ pgTest(
   },
 );
 
+pgTest(
+  "PostgresStore.open() upgrades a version 1 schema in place: runs keep their rows and journals, and gain leases, retries and process groups",
+  async (url) => {
+    await withFreshSchema(url, async (schemaUrl, schema) => {
+      const u = parseStoreUrl(schemaUrl);
+      await withClient(url, async (sql) => {
+        await migrate(sql, u, PG_MIGRATIONS.slice(0, 1));
+        // What version 1 wrote: a finished run and one still running, with a journal row.
+        await sql.unsafe(`INSERT INTO "${schema}".runs
+          (run_id, flow, status, params, started_at, finished_at, updated_at, journal_seq)
+          VALUES ('done', 'etl', 'succeeded', '{}', now(), now(), now(), 0),
+                 ('live', 'etl', 'running', '{"n":1}', now(), NULL, now(), 1)`);
+        await sql.unsafe(`INSERT INTO "${schema}".journal (run_id, seq, last, format, events)
+          VALUES ('live', 1, 1, 2, '[0,[1,0,"a",0,[],"task"]]')`);
+      });
+      const store = await PostgresStore.open(schemaUrl);
+      try {
+        assert.deepEqual(store.migration.applied.map((m) => m.version), [2]);
+        assert.equal((await store.getRun("done"))?.status, "succeeded");
+        const live = await store.getRun("live");
+        assert.equal(live?.status, "interrupted", "nobody holds it: its owner is long gone");
+        assert.deepEqual(live?.params, { n: 1 });
+        assert.deepEqual((await store.getTasks("live")).map((t) => t.taskId), ["a"]);
+        assert.ok((await store.claimRun("live")).lease);
+        await store.append([{
+          type: "task.started",
+          runId: "live",
+          time: Date.now(),
+          taskId: "a",
+          name: "a",
+          attempt: 1,
+        }]);
+        assert.deepEqual((await store.events("live")).map((e) => e.seq), [1, 2]);
+        await store.createRun({
+          runId: "again",
+          flow: "etl",
+          status: "failed",
+          params: {},
+          startedAt: new Date().toISOString(),
+          retryOf: "done",
+        });
+        assert.deepEqual((await store.listRuns({ retryOf: "done" })).map((r) => r.runId), [
+          "again",
+        ]);
+      } finally {
+        await store.close();
+      }
+    });
+  },
+);
+
 pgTest("PostgresStore.open() refuses a schema written by a newer Orchestra", async (url) => {
   await withFreshSchema(url, async (schemaUrl, schema) => {
     await (await PostgresStore.open(schemaUrl)).close();
@@ -159,7 +211,55 @@ pgTest("PostgresStore.open() errors: a bad URL, scheme, sslmode or schema name",
     /must be a lower-case SQL name/,
     password,
   );
+  for (const bad of ["0", "soon", "-1", "1e3", "100000"]) {
+    await rejectsClearly(
+      changed(url, { search: `?lease_timeout=${bad}` }),
+      new RegExp(
+        `lease_timeout="${bad}" must be a number of seconds from 0\\.1 to 86400 \\(15 when not given\\)`,
+      ),
+      password,
+    );
+  }
 });
+
+pgTest(
+  "PostgresStore: a run's lease lasts lease_timeout seconds from the URL, else leaseTimeoutSeconds, else 15",
+  async (url) => {
+    await withFreshSchema(url, async (schemaUrl) => {
+      for (
+        const [given, options, expected] of [
+          ["", {}, 15],
+          ["", { leaseTimeoutSeconds: 2.5 }, 2.5],
+          ["&lease_timeout=0.5", { leaseTimeoutSeconds: 60 }, 0.5],
+        ] as const
+      ) {
+        const store = await PostgresStore.open(`${schemaUrl}${given}`, options);
+        try {
+          assert.equal(store.leaseTimeoutSeconds, expected);
+          const { lease } = await store.claimRun("r");
+          assert.ok(lease);
+          // The lease row expires that long after the claim, on the server's clock.
+          const [row] = await withClient(url, (sql) =>
+            sql.unsafe(
+              `SELECT extract(epoch FROM expires_at - now()) AS left FROM "${
+                new URL(schemaUrl).searchParams.get("schema")
+              }".leases WHERE run_id = 'r'`,
+            ));
+          assert.ok(Number(row.left) <= expected && Number(row.left) > 0, `${row.left}`);
+          await lease.release();
+        } finally {
+          await store.close();
+        }
+      }
+      await assert.rejects(
+        () => PostgresStore.open(schemaUrl, { leaseTimeoutSeconds: 0 }),
+        (e) =>
+          e instanceof RangeError &&
+          /leaseTimeoutSeconds must be a number of seconds/.test(e.message),
+      );
+    });
+  },
+);
 
 /** The test server's certificate, when it runs with TLS (.ci/postgres.sh makes one). */
 function serverCertificate(): string | undefined {
@@ -243,7 +343,7 @@ Deno.test("PostgresStore.open() with sslmode=require to a server without TLS say
   }
 });
 
-Deno.test("parseStoreUrl() reads schema, sslmode, sslrootcert and connect_timeout, and hands the rest to the driver", async () => {
+Deno.test("parseStoreUrl() reads schema, sslmode, sslrootcert, connect_timeout and lease_timeout, and hands the rest to the driver", async () => {
   const { parseStoreUrl } = await import("../../src/store/_pg_connection.ts");
   const u = parseStoreUrl(
     "postgres://ada:p%40ss@db:6543/app?schema=ci&sslmode=verify-full&sslrootcert=%2Fca.pem" +
@@ -271,6 +371,10 @@ Deno.test("parseStoreUrl() reads schema, sslmode, sslrootcert and connect_timeou
   assert.equal(plain.sslmode, "prefer");
   assert.equal(plain.port, 5432);
   assert.equal(plain.connectTimeoutSeconds, undefined);
+  assert.equal(plain.leaseTimeoutSeconds, undefined);
+  const leased = parseStoreUrl("postgres://ada@db/app?lease_timeout=2.5&schema=x");
+  assert.equal(leased.leaseTimeoutSeconds, 2.5);
+  assert.equal(leased.driverUrl, "postgres://ada@db/app", "not sent to the server as a setting");
   assert.throws(
     () => parseStoreUrl("postgres://ada:s3cret@db/app?connect_timeout=soon"),
     (e: Error) =>

@@ -27,7 +27,11 @@ if (POSTGRES_URL === undefined) {
       schemas.set(store, schema);
       return store;
     },
-    (store) => dropSchema(url, schemas.get(store)!),
+    {
+      cleanup: (store) => dropSchema(url, schemas.get(store)!),
+      // Another process's store: the same schema, a lease owner of its own.
+      peer: (store, options) => PostgresStore.open(withSchema(url, schemas.get(store)!), options),
+    },
   );
 }
 

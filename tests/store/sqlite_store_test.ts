@@ -19,7 +19,11 @@ storeCases(
   "SqliteStore",
   async (options) =>
     SqliteStore.open(await Deno.makeTempDir({ prefix: "orchestra-store-" }), options),
-  removeStore,
+  {
+    cleanup: removeStore,
+    // Another process's store: the same state dir, its own lock files.
+    peer: (store, options) => SqliteStore.open(dirOf((store as SqliteStore).path), options),
+  },
 );
 
 storeCases(
@@ -29,7 +33,7 @@ storeCases(
       ...options,
       durability: "normal",
     }),
-  removeStore,
+  { cleanup: removeStore },
 );
 
 Deno.test("SqliteStore.open() creates the state dir and state.db, in WAL, at the latest schema", async () => {
@@ -292,6 +296,41 @@ Deno.test("two processes append 200 batches each to one database: no lock errors
       }
     } finally {
       await store.close();
+    }
+  });
+});
+
+Deno.test("SqliteStore.getRun() of a run another process is finishing reads running or its end, never interrupted", async () => {
+  await withDir(async (dir) => {
+    // The owner commits a run's end and then lets go of its lease: a reader that read the row
+    // before the commit and probed the lease after it must not call the run interrupted.
+    const COUNT = 300;
+    const reader = await SqliteStore.open(dir, { durability: "normal" });
+    const worker = new URL("./_finish_worker.ts", import.meta.url).pathname;
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--quiet", worker, dir, String(COUNT)],
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    let exited = false;
+    const output = child.output().then((o) => (exited = true, o));
+    const seen = new Map<string, number>();
+    try {
+      let i = 0;
+      while (!exited) {
+        // The newest run the child made, and the one after it (not there yet, or just made).
+        const rows = await Promise.all([reader.getRun(`r${i}`), reader.getRun(`r${i + 1}`)]);
+        for (const r of rows) if (r) seen.set(r.status, (seen.get(r.status) ?? 0) + 1);
+        if (rows[1]) i++;
+        // Reads that find no running run do no I/O: let the child's exit be noticed.
+        await new Promise((r) => setTimeout(r, 0));
+      }
+      const out = await output;
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      assert.equal(seen.get("interrupted"), undefined, JSON.stringify([...seen]));
+      assert.ok(seen.get("succeeded"));
+    } finally {
+      await reader.close();
     }
   });
 });

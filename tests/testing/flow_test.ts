@@ -285,6 +285,7 @@ tasks:
     run: exit 7
   double:
     needs: fetch
+    output: json
     env:
       A: \${{ tasks.fetch.result }}
       B: \${{ params.n }}
@@ -339,6 +340,7 @@ defaults:
 tasks:
   flaky:
     retries: { attempts: 3, delay: 30s }
+    output: json
     run: |
       if [ ! -e tried ]; then touch tried; echo "first try fails" >&2; exit 1; fi
       echo '{"ok": true}'
@@ -352,7 +354,7 @@ tasks:
   assertSucceeded(run);
   assertTaskAttempts(run, "flaky", 2);
   assertTaskResult(run, "flaky", { ok: true });
-  assertTaskResult(run, "after", true);
+  assertTaskResult(run, "after", "true");
   assertLogged(run, "flaky", /first try fails/);
   assert.ok(clock.requested.includes(30_000), "the retry waited 30 virtual seconds");
 });
@@ -414,6 +416,7 @@ params:
 tasks:
   a:
     run: echo 5
+    output: json
   product:
     needs: a
     uses: times
@@ -444,7 +447,7 @@ tasks:
       channel: "#ops"
 `;
   await assert.rejects(runFlow(yaml), /Task "notify" uses unknown plugin "slack/);
-  const calls: unknown[] = [];
+  const calls: unknown[] = []; // a command's result is its output as text
   const run = await runFlow(yaml, {
     plugins: {
       slack: (params, ctx) => {
@@ -455,7 +458,7 @@ tasks:
   });
   assertSucceeded(run);
   assertTaskResult(run, "notify", "sent");
-  assert.deepEqual(calls, [{ params: { channel: "#ops" }, inputs: { build: 7 } }]);
+  assert.deepEqual(calls, [{ params: { channel: "#ops" }, inputs: { build: "7" } }]);
 });
 
 Deno.test("runFlow() runs a TypeScript flow file", async () => {

@@ -9,11 +9,11 @@ import { StoreCache } from "../../engine/cache.ts";
 import { type Parsed, UsageError } from "../args.ts";
 import type { Io } from "../io.ts";
 import { commandStore } from "../open_store.ts";
-import { commandSettings, SETTINGS_OPTIONS } from "./config.ts";
+import { commandSettings, RECORDS_OPTIONS } from "./config.ts";
 
 /** Options of `cache`. */
 export const CACHE_OPTIONS = {
-  ...SETTINGS_OPTIONS,
+  ...RECORDS_OPTIONS,
   json: { type: "boolean" },
 } as const;
 

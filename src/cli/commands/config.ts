@@ -16,6 +16,7 @@ import {
   type SettingSource,
 } from "../../config/config.ts";
 import { parseText, SETTING_SPECS, type SettingKey } from "../../config/settings.ts";
+import { formatBytes } from "../../executors/process.ts";
 import { type Parsed, UsageError } from "../args.ts";
 import type { Io } from "../io.ts";
 import { renderProblems, renderTable } from "../render.ts";
@@ -36,12 +37,27 @@ export const SETTINGS_OPTIONS = {
   workers: { type: "string" },
   executor: { type: "string" },
   durability: { type: "string" },
+  "max-output": { type: "string" },
+  store: { type: "string" },
+} as const;
+
+/** The flags of a command that only reads the state dir: `--config FILE`, `--state-dir DIR`. */
+export const STORE_OPTIONS = {
+  config: { type: "string" },
+  "state-dir": { type: "string" },
+} as const;
+
+/** The flags of a command that reads or changes recorded runs: those, and `--store URL`. */
+export const RECORDS_OPTIONS = {
+  ...STORE_OPTIONS,
   store: { type: "string" },
 } as const;
 
 /** Options of `config`. */
 export const CONFIG_OPTIONS = {
   ...SETTINGS_OPTIONS,
+  // Only serve takes it otherwise: it is no setting of a run.
+  tokens: { type: "string" },
   json: { type: "boolean" },
 } as const;
 
@@ -69,7 +85,12 @@ Settings:
   workers      --workers N           ORCHESTRA_WORKERS      the number of cores
   executor     --executor NAME       ORCHESTRA_EXECUTOR     inline (or worker, process)
   durability   --durability LEVEL    ORCHESTRA_DURABILITY   full (or normal)
+  maxOutput    --max-output SIZE     ORCHESTRA_MAX_OUTPUT   16MiB (a run: step's stdout)
   store        --store URL           ORCHESTRA_STORE        none: SQLite in the state dir
+  tokensFile   --tokens FILE         ORCHESTRA_TOKENS_FILE  none (orchestra serve's API tokens)
+
+A run: step that prints more than maxOutput on stdout (its result) fails, naming the limit;
+its output is never cut short silently.
 
 Store: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE keeps runs, journals and cached
 results in PostgreSQL, shared by every process pointed at it (?sslmode=require for TLS,
@@ -152,9 +173,10 @@ function shownValue(io: Io, key: SettingKey, value: unknown): string {
   if (Array.isArray(value)) {
     return value.length ? value.map((p) => shownPath(io, p, true)).join(", ") : "none";
   }
-  if (key === "stateDir" || key === "policyFile" || key === "secretsFile") {
+  if (key === "stateDir" || key === "policyFile" || key === "secretsFile" || key === "tokensFile") {
     return shownPath(io, value as string, true);
   }
+  if (key === "maxOutput") return formatBytes(value as number).replace(" ", "");
   return String(value);
 }
 

@@ -10,13 +10,24 @@ import { formatLocation, isError } from "../../core/errors.ts";
 import { type Parsed, UsageError } from "../args.ts";
 import type { Io } from "../io.ts";
 import { graphJson, renderDescribe, renderDot, renderIssues, renderMermaid } from "../render.ts";
+import { placeholderNote } from "../placeholders.ts";
 import { FLOW_OPTIONS, prepare } from "./common.ts";
 
-/** Options of `validate` and `describe`. */
-export const INSPECT_OPTIONS = FLOW_OPTIONS;
+/**
+ * Options of `validate` and `describe`: those of `run` that decide what a flow is (where its
+ * plugins come from, the state dir with pinned plugins, the policy, the secrets file).
+ */
+export const INSPECT_OPTIONS = {
+  ...FLOW_OPTIONS,
+  "plugin-dir": { type: "string", multiple: true },
+  "state-dir": { type: "string" },
+} as const;
 
 /** Options of `graph`. */
-export const GRAPH_OPTIONS = { ...FLOW_OPTIONS, format: { type: "string", short: "f" } } as const;
+export const GRAPH_OPTIONS = {
+  ...INSPECT_OPTIONS,
+  format: { type: "string", short: "f" },
+} as const;
 
 /** `orchestra validate FILE`. */
 export async function validateCommand(parsed: Parsed, io: Io): Promise<number> {
@@ -48,6 +59,7 @@ export async function validateCommand(parsed: Parsed, io: Io): Promise<number> {
   }
   if (graph.issues.length) io.stderr(renderIssues(graph.name, graph.issues));
   if (errors) return 2;
+  if (prepared.placeholders.length) io.stderr(`${placeholderNote(prepared.placeholders)}\n`);
   const steps = layers(graph.nodes).length;
   const dynamic = graph.dynamicAfter
     ? `; more tasks follow at run time after "${graph.dynamicAfter.taskId}"`
@@ -66,23 +78,28 @@ export async function validateCommand(parsed: Parsed, io: Io): Promise<number> {
 export async function describeCommand(parsed: Parsed, io: Io): Promise<number> {
   const prepared = await prepare("describe", parsed, io);
   if (typeof prepared === "number") return prepared;
-  io.stdout(
-    parsed.values.json
-      ? JSON.stringify(graphJson(prepared.graph), null, 2) + "\n"
-      : renderDescribe(prepared.graph),
-  );
+  const note = prepared.placeholders.length ? placeholderNote(prepared.placeholders) : "";
+  if (parsed.values.json) {
+    if (note) io.stderr(`${note}\n`);
+    io.stdout(JSON.stringify(graphJson(prepared.graph), null, 2) + "\n");
+  } else io.stdout(renderDescribe(prepared.graph) + (note ? `\n${note}\n` : ""));
   return 0;
 }
 
 /** `orchestra graph FILE`. */
 export async function graphCommand(parsed: Parsed, io: Io): Promise<number> {
-  const format = (parsed.values.format as string | undefined) ?? "mermaid";
+  const format = (parsed.values.format as string | undefined) ??
+    (parsed.values.json ? "json" : "mermaid");
+  if (parsed.values.json && format !== "json") {
+    throw new UsageError("graph", `--json is --format json; it cannot go with --format ${format}`);
+  }
   if (!["mermaid", "dot", "json"].includes(format)) {
     throw new UsageError("graph", `--format must be mermaid, dot or json, got "${format}"`);
   }
   const prepared = await prepare("graph", parsed, io);
   if (typeof prepared === "number") return prepared;
   const { graph } = prepared;
+  if (prepared.placeholders.length) io.stderr(`${placeholderNote(prepared.placeholders)}\n`);
   io.stdout(
     format === "json"
       ? JSON.stringify(graphJson(graph), null, 2) + "\n"

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { fileURLToPath } from "node:url";
 import { basename, dirname, isAbsolute, relative, resolve } from "node:path";
 import denoJson from "../../../deno.json" with { type: "json" };
 import { errorMessage } from "../../core/errors.ts";
@@ -25,11 +26,12 @@ import {
 import { type Parsed, UsageError } from "../args.ts";
 import type { Io } from "../io.ts";
 import { pluginPermissionsText, renderPluginPage, renderProblems, renderTable } from "../render.ts";
-import { commandSettings, SETTINGS_OPTIONS, shownPath as shownConfigPath } from "./config.ts";
+import { commandSettings, shownPath as shownConfigPath, STORE_OPTIONS } from "./config.ts";
 
 /** Options of `plugins`. */
 export const PLUGINS_OPTIONS = {
-  ...SETTINGS_OPTIONS,
+  ...STORE_OPTIONS,
+  "plugin-dir": { type: "string", multiple: true },
   json: { type: "boolean" },
   dir: { type: "string" },
 } as const;
@@ -72,6 +74,12 @@ Examples:
 `;
 
 const SUBCOMMANDS = ["list", "info", "new", "update"];
+
+/** The built-in plugins' folder, when Orchestra runs from files (a clone, an install). */
+const BUILTINS_URL = new URL("../../../plugins/", import.meta.url);
+const BUILTINS_DIR = BUILTINS_URL.protocol === "file:"
+  ? fileURLToPath(BUILTINS_URL).replace(/\/$/, "")
+  : undefined;
 const NAME = /^[a-z][a-z0-9_-]*$/;
 
 /** Runs `orchestra plugins`. */
@@ -434,6 +442,15 @@ async function newPlugin(name: string, parsed: Parsed, io: Io): Promise<number> 
   }
   const dirArg = typeof parsed.values.dir === "string" ? parsed.values.dir : "plugins";
   const dir = resolve(io.cwd, dirArg);
+  if (dir === BUILTINS_DIR) {
+    // Run inside a clone of Orchestra, ./plugins is the built-ins' folder, not the user's.
+    io.stderr(
+      `error: ${shownPath(io, dir)} holds Orchestra's built-in plugins; not writing "${name}" ` +
+        `there. Write it elsewhere: orchestra plugins new ${name} --dir my_plugins ` +
+        `(then run flows with --plugin-dir my_plugins)\n`,
+    );
+    return 2;
+  }
   const plugin = `${dir}/${name}.ts`;
   const test = `${dir}/${name}_test.ts`;
   for (const path of [plugin, test, `${dir}/${name}/mod.ts`]) {

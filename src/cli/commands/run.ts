@@ -5,26 +5,29 @@
  * @module
  */
 
+import { fileURLToPath } from "node:url";
 import { getLogger, type Logger, type LogLevel } from "@logtape/logtape";
-import { FlowValidationError } from "../../core/errors.ts";
+import { errorMessage, FlowValidationError } from "../../core/errors.ts";
 import type { RunEvent } from "../../core/events.ts";
 import { taskContextStorage } from "../../core/protocol.ts";
 import { captureConsole } from "../../executors/console_capture.ts";
 import { WorkerPool } from "../../executors/worker_pool.ts";
 import { newRunId } from "../../engine/calls.ts";
-import type { TaskContext } from "../../engine/types.ts";
-import type { RunRecord } from "../../engine/types.ts";
+import type { RunRecord, TaskContext } from "../../engine/types.ts";
 import type { SecretValues } from "../../permissions/secret_values.ts";
+import type { Store } from "../../store/store.ts";
 import { type Parsed, UsageError } from "../args.ts";
+import { startHostRun } from "../host_run.ts";
 import type { Io } from "../io.ts";
 import { type LogFormat, setupLogging } from "../logging.ts";
 import { graphJson, renderIssues, renderPlan } from "../render.ts";
-import { startHostRun } from "../host_run.ts";
+import { useColor } from "../view/style.ts";
 import { createView, type RunView } from "../view/view.ts";
 import { FLOW_OPTIONS, prepare, type Prepared } from "./common.ts";
-import { SETTINGS_OPTIONS } from "./config.ts";
-import { commandStore } from "../open_store.ts";
-import type { Continuation } from "./run_setup.ts";
+import { commandSettings, SETTINGS_OPTIONS } from "./config.ts";
+import { handleStopSignals, ioWithLogFile, readSecretsFile } from "./run_support.ts";
+import { type Continuation, type RunSecrets, runSecrets } from "./run_setup.ts";
+import { openStateStore, runLogPath } from "./state.ts";
 
 export type { Continuation } from "./run_setup.ts";
 
@@ -40,8 +43,11 @@ export const RUN_OPTIONS = {
   "run-id": { type: "string" },
 } as const;
 
-/** The flags every Orchestra process runs under (see deno.json's `orchestra` task). */
-const DENO_FLAGS = ["run", "-A", "--no-prompt", "--unstable-worker-options"];
+/**
+ * The flags every Orchestra process runs under (see deno.json's `orchestra` task): no lock
+ * file, so that remote code a flow's task is granted is never written into Orchestra's own.
+ */
+const DENO_FLAGS = ["run", "-A", "--no-prompt", "--no-lock", "--unstable-worker-options"];
 
 /** The command line of the same command, without `--detach`, with the run id. */
 function detachedArgs(parsed: Parsed, runId: string): string[] {
@@ -59,8 +65,21 @@ function detachedArgs(parsed: Parsed, runId: string): string[] {
   return args;
 }
 
-/** Starts the run in a new background process; prints its id and returns at once. */
-function detach(parsed: Parsed, io: Io): number {
+/**
+ * Starts the run in a new background process; prints its id and returns at once. Everything
+ * `run` checks before the first task is checked here first (the flow, params, settings, the
+ * secrets file, the state store), so a run id printed is a run that starts; the background
+ * process writes what it would print to the run's log (`orchestra logs RUN` shows it).
+ */
+async function detach(prepared: Prepared, parsed: Parsed, io: Io): Promise<number> {
+  const secrets = await readSecretsFile(prepared.settings);
+  if ("error" in secrets) {
+    io.stderr(`error: ${secrets.error}\n`);
+    return 2;
+  }
+  const store = await openStateStore(prepared.settings, io);
+  if (typeof store === "number") return store;
+  await store.close();
   const runId = newRunId();
   const main = new URL("../../../main.ts", import.meta.url);
   // Under `deno run` the executable is Deno and needs the entry point; a compiled binary is
@@ -68,7 +87,7 @@ function detach(parsed: Parsed, io: Io): number {
   const viaDeno = /^deno(\.exe)?$/i.test(Deno.execPath().split(/[\\/]/).pop() ?? "");
   const child = new Deno.Command(Deno.execPath(), {
     args: viaDeno
-      ? [...DENO_FLAGS, main.protocol === "file:" ? main.pathname : main.href].concat(
+      ? [...DENO_FLAGS, main.protocol === "file:" ? fileURLToPath(main) : main.href].concat(
         detachedArgs(parsed, runId),
       )
       : detachedArgs(parsed, runId),
@@ -85,6 +104,46 @@ function detach(parsed: Parsed, io: Io): number {
   child.unref();
   io.stdout(parsed.values.json ? JSON.stringify({ runId }, null, 2) + "\n" : `${runId}\n`);
   return 0;
+}
+
+/**
+ * `run --run-id ID` is the background process of `run --detach`: what it prints goes to the
+ * run's log, and a run that fails before it is recorded is recorded as failed.
+ */
+async function runDetached(parsed: Parsed, io: Io, runId: string): Promise<number> {
+  const settings = await commandSettings(parsed, io);
+  if (typeof settings === "number") return settings;
+  const log = await ioWithLogFile(io, runLogPath(settings.stateDir, runId));
+  let code: number;
+  try {
+    code = await runInForeground(parsed, log);
+  } catch (e) {
+    log.stderr(`error: ${errorMessage(e)}\n`);
+    code = 1;
+  }
+  if (code !== 0) {
+    const store = await openStateStore(settings, log);
+    if (typeof store === "number") return store;
+    try {
+      if (!(await store.getRun(runId))) {
+        const file = parsed.positionals[0] ?? "flow";
+        const flow = file.split(/[\\/]/).pop()!.replace(/\.[^.]*$/, "");
+        await store.createRun({
+          runId,
+          flow,
+          status: "failed",
+          params: {},
+          startedAt: new Date().toISOString(),
+          finishedAt: new Date().toISOString(),
+          error: `the detached run could not start (exit ${code}); "orchestra logs ${runId}" ` +
+            `shows why`,
+        });
+      }
+    } finally {
+      await store.close();
+    }
+  }
+  return code;
 }
 
 /** The `--json` document: the run record with its fields in the documented order. */
@@ -123,27 +182,37 @@ function logEvent(logger: Logger, e: RunEvent): void {
 }
 
 /** Runs `orchestra run`. */
-export async function runCommand(parsed: Parsed, io: Io): Promise<number> {
+export function runCommand(parsed: Parsed, io: Io): Promise<number> {
   const v = parsed.values;
   if (v.quiet && v.verbose) throw new UsageError("run", "--quiet and --verbose exclude each other");
+  const runId = v["run-id"];
+  if (typeof runId === "string" && runId !== "" && !v.detach) {
+    return runDetached(parsed, io, runId);
+  }
+  return runInForeground(parsed, io);
+}
+
+async function runInForeground(parsed: Parsed, io: Io): Promise<number> {
+  const v = parsed.values;
   // Settings (defaults < orchestra.yaml < ORCHESTRA_* < flags) come with the flow.
   const prepared = await prepare("run", parsed, io);
   if (typeof prepared === "number") return prepared;
+  if (v["dry-run"] || v.detach) prepared.ts?.isolate?.terminate();
   if (v["dry-run"]) {
     const { graph } = prepared;
     io.stdout(v.json ? JSON.stringify(graphJson(graph), null, 2) + "\n" : renderPlan(graph));
     return 0;
   }
-  if (v.detach) return detach(parsed, io);
+  if (v.detach) return await detach(prepared, parsed, io);
   return await executePrepared(prepared, parsed, io);
 }
 
 /** The view on stderr (unless logs are JSON) and LogTape, masking what it writes. */
 async function outputs(
-  parsed: Parsed,
   prepared: Prepared,
+  parsed: Parsed,
   io: Io,
-  shown: { mask(text: string): string },
+  shown: SecretValues,
 ): Promise<{ view: RunView | undefined; logger: Logger }> {
   const v = parsed.values;
   const { settings } = prepared;
@@ -152,10 +221,11 @@ async function outputs(
   if (format === "text") {
     view = createView({
       mode: v.quiet ? "quiet" : io.terminal.isTerminal ? "live" : "plain",
-      write: io.stderr,
+      // The view draws with control sequences: it writes unescaped, and escapes what it shows.
+      write: (io.raw ?? io).stderr,
       columns: io.terminal.columns,
       rows: io.terminal.rows,
-      color: io.terminal.isTerminal && io.env("NO_COLOR") === undefined,
+      color: useColor(io.terminal.isTerminal, io.env),
     });
   }
   await setupLogging({
@@ -181,7 +251,9 @@ export function captureTaskConsole(): () => void {
 /**
  * Runs a prepared flow with the view, logging, the worker pool, permissions, secrets and the
  * state store; returns the exit code. Shared by `run`, `resume` and `retry`; the run itself
- * goes through {@linkcode startHostRun}, as `orchestra serve`'s runs do.
+ * goes through {@linkcode startHostRun}, as `orchestra serve`'s runs do: owned (its lease
+ * held) from before it is recorded until it ended, and ended only once every process its
+ * tasks started is gone.
  *
  * Secrets never reach the state dir or the output in clear: everything written to the store
  * (the journal, the cache) and to stdout and stderr is masked with every value the run was
@@ -193,45 +265,68 @@ export async function executePrepared(
   io: Io,
   continuation?: Continuation,
 ): Promise<number> {
+  try {
+    return await executeWithStore(prepared, parsed, io, continuation);
+  } finally {
+    // A run that did not get as far as its flow isolate stops it all the same.
+    prepared.ts?.isolate?.terminate();
+  }
+}
+
+async function executeWithStore(
+  prepared: Prepared,
+  parsed: Parsed,
+  io: Io,
+  continuation?: Continuation,
+): Promise<number> {
+  // Secrets: the secrets file first, then the environment.
+  const secrets = await runSecrets(prepared, io);
+  if (typeof secrets === "string") {
+    await continuation?.store.close();
+    io.stderr(`error: ${secrets}\n`);
+    return 2;
+  }
+  // Every run is recorded (<state dir>/state.db, or the --store), one transaction per tick.
+  const store = continuation?.store ?? await openStateStore(prepared.settings, io);
+  if (typeof store === "number") return store;
+  try {
+    return await executeWithView(prepared, parsed, io, { store, secrets }, continuation);
+  } finally {
+    await store.close();
+  }
+}
+
+async function executeWithView(
+  prepared: Prepared,
+  parsed: Parsed,
+  io: Io,
+  run: { store: Store; secrets: RunSecrets },
+  continuation: Continuation | undefined,
+): Promise<number> {
   const v = parsed.values;
   const { settings } = prepared;
-  // Every value the run hands out joins these once it is started: the log is masked with them.
-  let shown: SecretValues | undefined;
-  const { view, logger } = await outputs(parsed, prepared, io, {
-    mask: (line) => shown ? shown.mask(line) : line,
-  });
+  const { store, secrets } = run;
+  const { view, logger } = await outputs(prepared, parsed, io, secrets.values);
   const controller = new AbortController();
-  let interrupts = 0;
-  const stopListening = io.onInterrupt(() => {
-    interrupts++;
-    if (interrupts > 1) io.exit(130);
-    const note =
-      "Cancelling: stopping new work and aborting running tasks (Ctrl-C again to exit now)";
+  const signals = handleStopSignals(io, controller, (note) => {
     if (view) view.log(note);
     else logger.warn(note);
-    controller.abort(new Error("interrupted with Ctrl-C"));
   });
   // One pool for the run, sized by --workers; tasks that choose no executor get --executor.
   const pool = new WorkerPool({ size: settings.workers });
-  // Every run is recorded (<state dir>/state.db, or the --store), one transaction per tick.
-  const store = await commandStore(settings, io);
-  if (typeof store === "number") {
-    view?.close();
-    stopListening();
-    await pool.close();
-    return store;
-  }
   const releaseConsole = captureTaskConsole();
   let record: RunRecord;
   try {
     const started = await startHostRun(prepared, {
       store,
+      secrets,
       pool,
       io,
       logger,
       ...(continuation ? { continuation } : {}),
       ...(typeof v["run-id"] === "string" && v["run-id"] !== "" ? { runId: v["run-id"] } : {}),
       signal: controller.signal,
+      logLevel: (v.verbose ? "debug" : settings.logLevel) as LogLevel,
       onEvent: (event) => {
         if (view) view.onEvent(event);
         else logEvent(logger.with({ runId: event.runId }), event);
@@ -242,7 +337,6 @@ export async function executePrepared(
       io.stderr(`error: ${started}\n`);
       return 2;
     }
-    shown = started.secrets;
     record = await started.done;
   } catch (e) {
     view?.close();
@@ -253,13 +347,12 @@ export async function executePrepared(
     throw e;
   } finally {
     releaseConsole();
-    stopListening();
+    signals.stop();
     await pool.close();
-    await store.close();
   }
   view?.finish(record);
   if (v.json) io.stdout(JSON.stringify(runDocument(record), null, 2) + "\n");
   if (record.status === "succeeded") return 0;
-  if (record.status === "cancelled" && interrupts > 0) return 130;
+  if (record.status === "cancelled" && signals.code !== undefined) return signals.code;
   return 1;
 }

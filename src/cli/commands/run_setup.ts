@@ -15,25 +15,28 @@ import { AuditLog, auditLogPath, currentUser } from "../../permissions/audit.ts"
 import { AuthorizationClient } from "../../permissions/authorization.ts";
 import { Authorizer } from "../../permissions/authorizer.ts";
 import { decryptValue, Sealer, SECRET_KEY_VARIABLE } from "../../permissions/encrypted.ts";
-import { parseDotenv } from "../../permissions/secrets.ts";
 import { SecretValues } from "../../permissions/secret_values.ts";
-import type { AppendEvent, Store, TaskRow } from "../../store/store.ts";
+import { stopLeftoverProcesses } from "../../host/processes.ts";
+import { restoredRows } from "../../orchestrator/continuation.ts";
+import type { RunLease, Store, TaskRow } from "../../store/store.ts";
 import type { Io } from "../io.ts";
-import { unsealRestored } from "../secret_journal.ts";
+import { SecretJournal, unsealRestored } from "../secret_journal.ts";
 import { hashFile, type Prepared } from "./common.ts";
+import { readSecretsFile } from "./run_support.ts";
 
 /** How a run continues an earlier one (`resume`, `retry`). */
 export interface Continuation {
-  /** The run's id. */
+  /** The state store, open, holding the lease of `runId`; closed when the run ends. */
+  store: Store;
+  /** The lease of `runId` the store holds (the run stops should it be lost). */
+  lease?: RunLease;
+  /** The run's id: the run resumed, or the new run of a retry. */
   runId: string;
   /** Calls that completed: restored, not run again. */
   restore: ReadonlyMap<string, RestoredTask>;
-  /** Calls to run again. */
+  /** Calls to run again (of a resumed run). */
   resetTasks: string[];
-  /**
-   * A retry as a new run (`runId` is new): the run it retries, and the rows of the tasks it
-   * keeps from it (journaled into the new run as they were).
-   */
+  /** A retry: the run it retries, and the rows of the tasks it keeps from it. */
   retryOf?: { runId: string; kept: readonly TaskRow[] };
 }
 
@@ -51,17 +54,15 @@ export interface RunSecrets {
 
 /** Reads the secrets file and the key; a message when the secrets file cannot be read. */
 export async function runSecrets(prepared: Prepared, io: Io): Promise<RunSecrets | string> {
-  const { secretsFile } = prepared.settings;
-  let file: Record<string, string> = {};
-  if (secretsFile) {
-    try {
-      file = parseDotenv(await Deno.readTextFile(secretsFile), secretsFile);
-    } catch (e) {
-      return `cannot read the secrets file: ${errorMessage(e)}`;
-    }
-  }
+  const read = await readSecretsFile(prepared.settings);
+  if ("error" in read) return read.error;
   const key = io.env(SECRET_KEY_VARIABLE) ?? "";
-  return { values: new SecretValues(), sealer: key ? new Sealer(key) : undefined, key, file };
+  return {
+    values: new SecretValues(),
+    sealer: key ? new Sealer(key) : undefined,
+    key,
+    file: read.secrets,
+  };
 }
 
 /** What a run is given to decide, at each task's launch, its grant and its secrets. */
@@ -137,9 +138,10 @@ export function taskAccess(
 }
 
 /**
- * Records the run in the store: a new row, or the earlier run reopened. A continued run's
- * results stored masked are restored from their sealed form, or their tasks run again (and
- * the log says why). Returns what the engine restores.
+ * Records the run in the store: a new row, the resumed run reopened, or a retry's new row
+ * holding the tasks it keeps. A continued run's results stored masked are restored from their
+ * sealed form, or their tasks run again (and the log says why). Returns what the engine
+ * restores.
  */
 export async function recordRun(
   prepared: Prepared,
@@ -147,105 +149,63 @@ export async function recordRun(
   context: { store: Store; secrets: RunSecrets; logger: Logger; continuation?: Continuation },
 ): Promise<ReadonlyMap<string, RestoredTask> | undefined> {
   const { store, secrets, logger, continuation } = context;
-  const flowHash = await hashFile(prepared.file);
-  if (continuation?.retryOf) return await recordRetry(prepared, continuation, context, flowHash);
-  if (!continuation) {
-    await store.createRun({
-      runId,
-      flow: prepared.graph.name,
-      status: "running",
-      params: prepared.params,
-      startedAt: new Date().toISOString(),
-      flowFile: prepared.file,
+  const flowHash = prepared.flowHash ?? await hashFile(prepared.file);
+  const owner = { pid: Deno.pid, host: Deno.hostname() };
+  let restore: ReadonlyMap<string, RestoredTask> | undefined;
+  let rerun: string[] = [];
+  if (continuation) {
+    // The sealed results live in the journal of the run they were made in.
+    ({ restore, rerun } = await unsealRestored(
+      store,
+      continuation.retryOf?.runId ?? runId,
+      continuation.restore,
+      secrets.values,
+      secrets.sealer,
+    ));
+    for (const taskId of rerun) {
+      logger.info("{taskId} runs again: its result held a secret and was stored masked{why}", {
+        taskId,
+        why: secrets.sealer
+          ? " (it was sealed with another key)"
+          : `; set ${SECRET_KEY_VARIABLE} to store such results encrypted, so they are restored`,
+      });
+    }
+  }
+  if (continuation && !continuation.retryOf) {
+    // The previous owner died; what it left running stops before anything runs again.
+    await stopLeftoverProcesses(store, runId);
+    await store.reopenRun(runId, {
+      resetTasks: [...continuation.resetTasks, ...rerun],
+      ...owner,
       flowHash,
-      pid: Deno.pid,
-      host: Deno.hostname(),
     });
-    return undefined;
+    return restore;
   }
-  const { restore, rerun } = await unsealRestored(
-    store,
-    runId,
-    continuation.restore,
-    secrets.values,
-    secrets.sealer,
-  );
-  for (const taskId of rerun) {
-    logger.info("{taskId} runs again: its result held a secret and was stored masked{why}", {
-      taskId,
-      why: secrets.sealer
-        ? " (it was sealed with another key)"
-        : `; set ${SECRET_KEY_VARIABLE} to store such results encrypted, so they are restored`,
-    });
-  }
-  await store.reopenRun(runId, {
-    resetTasks: [...continuation.resetTasks, ...rerun],
-    pid: Deno.pid,
-    host: Deno.hostname(),
-    flowHash,
-  });
-  return restore;
-}
-
-/**
- * A retry as a new run: its row, the rows it keeps from the run it retries (journaled as that
- * run recorded them, so listing and resuming it see them), and what the engine restores.
- */
-async function recordRetry(
-  prepared: Prepared,
-  continuation: Continuation,
-  context: { store: Store; secrets: RunSecrets; logger: Logger },
-  flowHash: string,
-): Promise<ReadonlyMap<string, RestoredTask>> {
-  const { store, secrets, logger } = context;
-  const { runId, retryOf } = continuation as Required<Continuation>;
-  const startedAt = Date.now();
   await store.createRun({
     runId,
     flow: prepared.graph.name,
     status: "running",
     params: prepared.params,
-    startedAt: new Date(startedAt).toISOString(),
+    startedAt: new Date().toISOString(),
     flowFile: prepared.file,
     flowHash,
-    pid: Deno.pid,
-    host: Deno.hostname(),
+    ...owner,
+    ...(continuation?.retryOf ? { retryOf: continuation.retryOf.runId } : {}),
   });
-  const { restore, rerun } = await unsealRestored(
-    store,
-    retryOf.runId,
-    continuation.restore,
-    secrets.values,
-    secrets.sealer,
-  );
-  for (const taskId of rerun) {
-    logger.info("{taskId} runs again: its result held a secret and was stored masked", { taskId });
+  const kept = continuation?.retryOf?.kept.filter((t) => restore?.has(t.taskId)) ?? [];
+  if (kept.length) {
+    // The kept tasks' true values go through the same masking (and sealing) as the run's own.
+    const rows = kept.map((t) => ({ ...t, result: restore!.get(t.taskId)!.value }));
+    await new SecretJournal(store, secrets.values, secrets.sealer).append([
+      {
+        type: "run.started",
+        runId,
+        time: Date.now(),
+        flow: prepared.graph.name,
+        params: prepared.params,
+      },
+      ...restoredRows(runId, rows),
+    ]);
   }
-  const kept = retryOf.kept.filter((t) => restore.has(t.taskId));
-  if (kept.length) await store.append(kept.flatMap((t) => keptEvents(runId, t, startedAt)));
   return restore;
-}
-
-/** The events that make a kept task's row in a new run: created, then its result. */
-function keptEvents(runId: string, t: TaskRow, time: number): AppendEvent[] {
-  const base = { runId, time, taskId: t.taskId, name: t.name };
-  const created: AppendEvent = {
-    type: "task.created",
-    ...base,
-    needs: t.needs,
-    kind: t.kind,
-    ...(t.group === undefined ? {} : { group: t.group }),
-  };
-  const result: AppendEvent = t.status === "cached" && t.cacheKey !== undefined
-    ? { type: "task.cached", ...base, key: t.cacheKey, result: t.result }
-    : {
-      type: "task.succeeded",
-      ...base,
-      attempt: t.attempts,
-      durationMs: t.startedAt && t.finishedAt
-        ? Date.parse(t.finishedAt) - Date.parse(t.startedAt)
-        : 0,
-      result: t.result,
-    };
-  return [created, result];
 }

@@ -1,25 +1,27 @@
 /**
- * The commands over recorded runs: `runs` (and `runs prune`), `status`, `logs`, `cancel`,
- * `resume` and `retry`. Every run is recorded in `<state dir>/state.db`.
+ * The commands over recorded runs: `runs` (and `runs prune`), `status`, `logs` and `cancel`
+ * (`resume` and `retry` are in `continue.ts`). Every run is recorded in
+ * `<state dir>/state.db`; the commands that only read open it read-only.
  *
  * @module
  */
 
 import { formatMs } from "../../core/errors.ts";
 import { parseDuration } from "../../core/duration.ts";
-import type { RestoredTask } from "../../engine/types.ts";
-import type { RunRow, Store, TaskRow } from "../../store/store.ts";
+import { stopLeftoverProcesses } from "../../host/processes.ts";
+import { describeOwner } from "../../store/ownership.ts";
+import type { RunRow, RunRowStatus, Store, TaskRow } from "../../store/store.ts";
 import { type Parsed, positiveInt, UsageError } from "../args.ts";
 import type { Io } from "../io.ts";
 import { renderTable } from "../render.ts";
-import { hashFile, prepare } from "./common.ts";
-import { commandSettings, SETTINGS_OPTIONS } from "./config.ts";
-import { commandStore } from "../open_store.ts";
-import { executePrepared, RUN_OPTIONS } from "./run.ts";
+import { commandSettings, RECORDS_OPTIONS } from "./config.ts";
+import { findRun, openStore, runLogPath } from "./state.ts";
+
+export { RESUME_OPTIONS, resumeCommand, RETRY_OPTIONS, retryCommand } from "./continue.ts";
 
 /** Options of `runs`. */
 export const RUNS_OPTIONS = {
-  ...SETTINGS_OPTIONS,
+  ...RECORDS_OPTIONS,
   flow: { type: "string" },
   status: { type: "string" },
   limit: { type: "string", short: "n" },
@@ -27,38 +29,25 @@ export const RUNS_OPTIONS = {
   "older-than": { type: "string" },
 } as const;
 
-/** Options of `status`, `logs` and `cancel`. */
+/** Options of `status` and `cancel`. */
 export const RUN_ID_OPTIONS = {
-  ...SETTINGS_OPTIONS,
+  ...RECORDS_OPTIONS,
   json: { type: "boolean" },
+} as const;
+
+/** Options of `logs`. */
+export const LOGS_OPTIONS = {
+  ...RUN_ID_OPTIONS,
   follow: { type: "boolean", short: "f" },
 } as const;
 
-/** Options of `resume` and `retry`. */
-export const RESUME_OPTIONS = {
-  ...RUN_OPTIONS,
-  force: { type: "boolean" },
-  from: { type: "string" },
-} as const;
-
-const STATUSES = ["running", "succeeded", "failed", "cancelled"];
-
-async function openStore(_command: string, parsed: Parsed, io: Io): Promise<Store | number> {
-  const settings = await commandSettings(parsed, io);
-  if (typeof settings === "number") return settings;
-  return await commandStore(settings, io);
-}
-
-async function findRun(store: Store, io: Io, id: string | undefined, command: string) {
-  if (!id) throw new UsageError(command, `missing RUN: orchestra ${command} RUN_ID`);
-  const run = await store.getRun(id) ??
-    (await store.listRuns({ limit: 1000 })).find((r) => r.runId.startsWith(id));
-  if (!run) {
-    io.stderr(`error: no run "${id}" in this state dir; "orchestra runs" lists them\n`);
-    return undefined;
-  }
-  return run;
-}
+const STATUSES: readonly RunRowStatus[] = [
+  "running",
+  "interrupted",
+  "succeeded",
+  "failed",
+  "cancelled",
+];
 
 function duration(run: { startedAt?: string; finishedAt?: string }): string {
   if (!run.startedAt) return "-";
@@ -73,10 +62,11 @@ function table(rows: string[][]): string {
 /** `orchestra runs [--flow F] [--status S] [--limit N] [--json]` and `runs prune`. */
 export async function runsCommand(parsed: Parsed, io: Io): Promise<number> {
   const v = parsed.values;
-  const store = await openStore("runs", parsed, io);
+  const prune = parsed.positionals[0] === "prune";
+  const store = await openStore(parsed, io, { readOnly: !prune });
   if (typeof store === "number") return store;
   try {
-    if (parsed.positionals[0] === "prune") {
+    if (prune) {
       const age = v["older-than"];
       if (typeof age !== "string") {
         throw new UsageError("runs", "runs prune needs --older-than, e.g. --older-than 30d");
@@ -94,13 +84,13 @@ export async function runsCommand(parsed: Parsed, io: Io): Promise<number> {
     if (parsed.positionals.length) {
       throw new UsageError("runs", `unexpected argument "${parsed.positionals[0]}"`);
     }
-    const status = v.status as string | undefined;
+    const status = v.status as RunRowStatus | undefined;
     if (status !== undefined && !STATUSES.includes(status)) {
       throw new UsageError("runs", `--status must be one of ${STATUSES.join(", ")}`);
     }
     const runs = await store.listRuns({
       ...(typeof v.flow === "string" ? { flow: v.flow } : {}),
-      ...(status ? { status: status as RunRow["status"] } : {}),
+      ...(status ? { status } : {}),
       limit: positiveInt("runs", "limit", v.limit) ?? 20,
     });
     if (v.json) {
@@ -113,6 +103,8 @@ export async function runsCommand(parsed: Parsed, io: Io): Promise<number> {
               status: r.status,
               startedAt: r.startedAt,
               finishedAt: r.finishedAt ?? null,
+              retryOf: r.retryOf ?? null,
+              owner: r.owner ?? null,
             })),
           },
           null,
@@ -125,10 +117,23 @@ export async function runsCommand(parsed: Parsed, io: Io): Promise<number> {
       io.stdout("no runs recorded yet\n");
       return 0;
     }
+    const retries = runs.some((r) => r.retryOf !== undefined);
     io.stdout(table([
-      ["RUN", "FLOW", "STATUS", "STARTED", "DURATION"],
-      ...runs.map((r) => [r.runId, r.flow, r.status, r.startedAt, duration(r)]),
+      ["RUN", "FLOW", "STATUS", "STARTED", "DURATION", ...(retries ? ["RETRY OF"] : [])],
+      ...runs.map((r) => [
+        r.runId,
+        r.flow,
+        r.status,
+        r.startedAt,
+        duration(r),
+        ...(retries ? [r.retryOf ?? ""] : []),
+      ]),
     ]));
+    if (runs.some((r) => r.status === "interrupted")) {
+      io.stdout(
+        'interrupted: the process running it is gone; "orchestra resume RUN" continues it\n',
+      );
+    }
     return 0;
   } finally {
     await store.close();
@@ -145,15 +150,33 @@ function taskRows(tasks: TaskRow[]): string[][] {
   ]);
 }
 
+/** What `status` says about who runs a run and how it is linked to others. */
+function runNotes(run: RunRow, retries: RunRow[]): string {
+  let out = "";
+  if (run.owner) out += `Run by ${describeOwner(run.owner)}\n`;
+  if (run.status === "interrupted") {
+    out += `Interrupted: the process running it is gone; "orchestra resume ${run.runId}" ` +
+      `continues it, "orchestra cancel ${run.runId}" ends it\n`;
+  }
+  if (run.retryOf) out += `Retry of: ${run.retryOf}\n`;
+  if (retries.length) out += `Retried as: ${retries.map((r) => r.runId).join(", ")}\n`;
+  return out;
+}
+
 /** `orchestra status RUN [--json]`: the running tasks, a table of every task, timings. */
 export async function statusCommand(parsed: Parsed, io: Io): Promise<number> {
-  const store = await openStore("status", parsed, io);
+  const store = await openStore(parsed, io, { readOnly: true });
   if (typeof store === "number") return store;
   try {
     const run = await findRun(store, io, parsed.positionals[0], "status");
     if (!run) return 2;
     const tasks = await store.getTasks(run.runId);
-    const running = tasks.filter((t) => t.status === "running").map((t) => t.taskId);
+    const retries = (await store.listRuns({ retryOf: run.runId })).reverse();
+    // A running task of a run whose process died is not running any more.
+    const running = run.status === "running"
+      ? tasks.filter((t) => t.status === "running").map((t) => t.taskId)
+      : [];
+    const summaries = await stepSummaries(store, run.runId);
     if (parsed.values.json) {
       io.stdout(
         JSON.stringify(
@@ -165,6 +188,9 @@ export async function statusCommand(parsed: Parsed, io: Io): Promise<number> {
             finishedAt: run.finishedAt ?? null,
             error: run.error ?? null,
             result: run.result ?? null,
+            owner: run.owner ?? null,
+            retryOf: run.retryOf ?? null,
+            retriedAs: retries.map((r) => r.runId),
             running,
             tasks: tasks.map((t) => ({
               id: t.taskId,
@@ -176,6 +202,7 @@ export async function statusCommand(parsed: Parsed, io: Io): Promise<number> {
               ...(t.error ? { error: t.error } : {}),
               ...(t.reason ? { reason: t.reason } : {}),
             })),
+            summaries,
           },
           null,
           2,
@@ -186,9 +213,11 @@ export async function statusCommand(parsed: Parsed, io: Io): Promise<number> {
     io.stdout(
       `Run ${run.runId} of flow "${run.flow}": ${run.status}, started ${run.startedAt}, ` +
         `${duration(run)}\n` +
+        runNotes(run, retries) +
         (run.error ? `Error: ${run.error}\n` : "") +
         (running.length ? `Running now: ${running.join(", ")}\n` : "") + "\n" +
-        table([["TASK", "STATUS", "ATTEMPTS", "DURATION", "NOTE"], ...taskRows(tasks)]),
+        table([["TASK", "STATUS", "ATTEMPTS", "DURATION", "NOTE"], ...taskRows(tasks)]) +
+        summaries.map((s) => `\nSummary of ${s.taskId}:\n${indent(s.summary)}\n`).join(""),
     );
     return 0;
   } finally {
@@ -196,35 +225,96 @@ export async function statusCommand(parsed: Parsed, io: Io): Promise<number> {
   }
 }
 
-/** `orchestra logs RUN [TASK] [--follow]`. */
+function logLevel(level: string): string {
+  return level === "warning" ? "WARN" : level.toUpperCase();
+}
+
+/** The detached process's own output, if the run was detached. */
+async function runLog(parsed: Parsed, io: Io, runId: string): Promise<string[]> {
+  const settings = await commandSettings(parsed, io);
+  if (typeof settings === "number") return [];
+  try {
+    return (await Deno.readTextFile(runLogPath(settings.stateDir, runId))).split("\n")
+      .filter((l) => l !== "");
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The step summaries tasks wrote (`$GITHUB_STEP_SUMMARY` of a YAML `run:` step), logged with a
+ * `summary` property: Markdown, shown by `status`.
+ */
+async function stepSummaries(
+  store: Store,
+  runId: string,
+): Promise<{ taskId: string; summary: string }[]> {
+  const out: { taskId: string; summary: string }[] = [];
+  for (const { event } of await store.events(runId, { types: ["task.log"] })) {
+    if (event.type !== "task.log" || typeof event.props?.summary !== "string") continue;
+    out.push({ taskId: event.taskId, summary: event.props.summary });
+  }
+  return out;
+}
+
+function indent(text: string): string {
+  return text.split("\n").map((l) => `  ${l}`).join("\n");
+}
+
+/** `orchestra logs RUN [TASK] [--follow] [--json]`. */
 export async function logsCommand(parsed: Parsed, io: Io): Promise<number> {
-  const store = await openStore("logs", parsed, io);
+  const store = await openStore(parsed, io, { readOnly: true });
   if (typeof store === "number") return store;
   try {
-    const run = await findRun(store, io, parsed.positionals[0], "logs");
-    if (!run) return 2;
+    const found = await findRunOrLog(store, parsed, io, parsed.positionals[0]);
+    if (typeof found === "number") return found;
     const taskId = parsed.positionals[1];
+    const json = parsed.values.json === true;
+    const print = (
+      time: number | string,
+      level: string,
+      task: string,
+      message: string,
+      props?: unknown,
+    ) => {
+      const iso = typeof time === "number" ? new Date(time).toISOString() : time;
+      io.stdout(
+        json
+          ? JSON.stringify({ time: iso, level, task, message, props: props ?? {} }) + "\n"
+          : `${iso} ${logLevel(level).padEnd(5)} [${task}] ${message}\n`,
+      );
+    };
     let after = 0;
+    let ended = false;
     for (;;) {
-      const events = await store.events(run.runId, {
+      const events = await store.events(found.runId, {
         afterSeq: after,
-        types: ["task.log"],
+        types: taskId ? ["task.log"] : ["task.log", "run.finished"],
         ...(taskId ? { taskId } : {}),
       });
       for (const { seq, event } of events) {
         after = Math.max(after, seq);
-        if (event.type !== "task.log") continue;
-        const level = event.level === "warning" ? "WARN" : event.level.toUpperCase();
-        io.stdout(
-          `${new Date(event.time).toISOString()} ${
-            level.padEnd(5)
-          } [${event.taskId}] ${event.message}\n`,
-        );
+        if (event.type === "task.log") {
+          print(event.time, event.level, event.taskId, event.message, event.props);
+        } else if (event.type === "run.finished") {
+          ended = true;
+          if (event.error) print(event.time, "error", "run", `run ${event.status}: ${event.error}`);
+        }
       }
-      if (!parsed.values.follow) return 0;
-      const now = await store.getRun(run.runId);
-      if (!now || now.status !== "running") {
-        if (events.length === 0) return 0;
+      const now = await store.getRun(found.runId);
+      if (!parsed.values.follow || !now || now.status !== "running") {
+        if (!taskId) {
+          const at = now?.finishedAt ?? found.startedAt;
+          for (const line of await runLog(parsed, io, found.runId)) {
+            print(at, line.startsWith("error:") ? "error" : "info", "process", line);
+          }
+          // A run recorded as failed without a journal (its process could not start it).
+          if (!ended && now?.error && now.status !== "running") {
+            print(at, "error", "run", `run ${now.status}: ${now.error}`);
+            ended = true;
+          }
+        }
+        if (!parsed.values.follow || events.length === 0) return 0;
         continue;
       }
       await new Promise((r) => setTimeout(r, 300));
@@ -234,139 +324,86 @@ export async function logsCommand(parsed: Parsed, io: Io): Promise<number> {
   }
 }
 
-/** `orchestra cancel RUN`: asks the process running it to stop (it notices within a second). */
+/** A run, or (for a detached run whose process could not record it) just its log. */
+async function findRunOrLog(
+  store: Store,
+  parsed: Parsed,
+  io: Io,
+  id: string | undefined,
+): Promise<RunRow | number> {
+  const exact = id ? await store.getRun(id) : undefined;
+  if (exact) return exact;
+  const log = id ? await runLog(parsed, io, id) : [];
+  if (log.length) {
+    for (const line of log) io.stdout(`${line}\n`);
+    return 0;
+  }
+  return await findRun(store, io, id, "logs") ?? 2;
+}
+
+/**
+ * `orchestra cancel RUN`: asks the process running it to stop (it notices within a second);
+ * a run whose process is gone (interrupted) is marked cancelled here and now.
+ */
 export async function cancelCommand(parsed: Parsed, io: Io): Promise<number> {
-  const store = await openStore("cancel", parsed, io);
+  const store = await openStore(parsed, io);
   if (typeof store === "number") return store;
   try {
     const run = await findRun(store, io, parsed.positionals[0], "cancel");
     if (!run) return 2;
-    if (run.status !== "running") {
+    if (run.status === "running") {
+      await store.requestCancel(run.runId);
+      io.stdout(
+        `cancellation requested for run ${run.runId} (run by ${describeOwner(run.owner!)}); ` +
+          `it stops within a second\n`,
+      );
+      return 0;
+    }
+    if (run.status !== "interrupted") {
       io.stderr(`error: run ${run.runId} is not running (it ${run.status})\n`);
       return 2;
     }
+    return await cancelInterrupted(store, run, io);
+  } finally {
+    await store.close();
+  }
+}
+
+async function cancelInterrupted(store: Store, run: RunRow, io: Io): Promise<number> {
+  const claim = await store.claimRun(run.runId);
+  if (claim.heldBy) {
+    // Resumed meanwhile: ask its new owner.
     await store.requestCancel(run.runId);
-    io.stdout(`cancellation requested for run ${run.runId}; it stops within a second\n`);
+    io.stdout(
+      `cancellation requested for run ${run.runId} (run by ${describeOwner(claim.heldBy)}); ` +
+        `it stops within a second\n`,
+    );
     return 0;
-  } finally {
-    await store.close();
   }
-}
-
-/** The task ids that depend on `from`, transitively, with `from` itself and map items. */
-export function downstream(tasks: TaskRow[], from: string): Set<string> {
-  const out = new Set([from]);
-  let grew = true;
-  while (grew) {
-    grew = false;
-    for (const t of tasks) {
-      if (out.has(t.taskId)) continue;
-      if (t.needs.some((n) => out.has(n)) || (t.group && out.has(t.group))) {
-        out.add(t.taskId);
-        grew = true;
-      }
-    }
-  }
-  return out;
-}
-
-async function continueRun(
-  command: "resume" | "retry",
-  parsed: Parsed,
-  io: Io,
-): Promise<number> {
-  if (parsed.values.detach || parsed.values["run-id"]) {
-    throw new UsageError(
-      command,
-      `${command} runs in the foreground; use the shell's & to background it`,
-    );
-  }
-  const store = await openStore(command, parsed, io);
-  if (typeof store === "number") return store;
-  let run: RunRow | undefined;
-  let tasks: TaskRow[];
-  try {
-    run = await findRun(store, io, parsed.positionals[0], command);
-    if (!run) return 2;
-    tasks = await store.getTasks(run.runId);
-  } finally {
-    await store.close();
-  }
-  if (!run.flowFile) {
-    io.stderr(`error: run ${run.runId} does not record its flow file; it cannot be ${command}d\n`);
-    return 2;
-  }
-  if (command === "resume" && run.status === "succeeded") {
-    io.stderr(`error: run ${run.runId} already succeeded; use "orchestra retry --from TASK"\n`);
-    return 2;
-  }
-  if (run.status === "running" && run.pid !== undefined && run.host === Deno.hostname()) {
-    try {
-      Deno.kill(run.pid, "SIGCONT"); // a probe: the process is still there
-      if (run.pid !== Deno.pid) {
-        io.stderr(`error: run ${run.runId} is still running (process ${run.pid})\n`);
-        return 2;
-      }
-    } catch {
-      // the process is gone: a crash; resuming is what this is for
-    }
-  }
-  let hash: string | undefined;
-  try {
-    hash = await hashFile(run.flowFile);
-  } catch {
-    io.stderr(`error: the flow file ${run.flowFile} of run ${run.runId} is gone\n`);
-    return 2;
-  }
-  if (run.flowHash && hash !== run.flowHash && !parsed.values.force) {
-    io.stderr(
-      `error: ${run.flowFile} changed since run ${run.runId} began; resuming it could mix ` +
-        `results of two different flows. Run it anew, or pass --force to ${command} anyway\n`,
-    );
-    return 2;
-  }
-  let reset: Set<string>;
-  if (command === "retry") {
-    const from = parsed.values.from;
-    if (typeof from !== "string") {
-      throw new UsageError("retry", "retry needs --from TASK: the task to run again");
-    }
-    if (!tasks.some((t) => t.taskId === from)) {
-      io.stderr(`error: run ${run.runId} has no task "${from}"\n`);
-      return 2;
-    }
-    reset = downstream(tasks, from);
-  } else {
-    reset = new Set(
-      tasks.filter((t) => t.status !== "succeeded" && t.status !== "cached").map((t) => t.taskId),
-    );
-  }
-  const restore = new Map<string, RestoredTask>();
-  for (const t of tasks) {
-    if (reset.has(t.taskId) || t.kind === "map") continue;
-    if (t.status === "succeeded" || t.status === "cached") {
-      restore.set(t.taskId, { name: t.name, value: t.result ?? null, attempts: t.attempts });
-    }
-  }
-  const synthetic: Parsed = {
-    values: { ...parsed.values, flow: run.flow, param: undefined, "params-file": undefined },
-    positionals: [run.flowFile],
-  };
-  const prepared = await prepare("run", synthetic, io, { params: run.params });
-  if (typeof prepared === "number") return prepared;
-  return await executePrepared(prepared, synthetic, io, {
-    runId: run.runId,
-    restore,
-    resetTasks: [...reset],
-  });
-}
-
-/** `orchestra resume RUN [--force]`: restores succeeded tasks, runs the rest. */
-export function resumeCommand(parsed: Parsed, io: Io): Promise<number> {
-  return continueRun("resume", parsed, io);
-}
-
-/** `orchestra retry RUN --from TASK`: runs that task and everything downstream again. */
-export function retryCommand(parsed: Parsed, io: Io): Promise<number> {
-  return continueRun("retry", parsed, io);
+  await stopLeftoverProcesses(store, run.runId);
+  const now = Date.now();
+  const open = (await store.getTasks(run.runId)).filter((t) =>
+    t.status === "running" || t.status === "pending"
+  );
+  await store.append([
+    ...open.map((t) => ({
+      type: "task.cancelled" as const,
+      runId: run.runId,
+      time: now,
+      taskId: t.taskId,
+      name: t.name,
+    })),
+    {
+      type: "run.finished",
+      runId: run.runId,
+      time: now,
+      flow: run.flow,
+      status: "cancelled",
+      error: "cancelled with orchestra cancel after the process running it was gone",
+    },
+  ]);
+  io.stdout(
+    `run ${run.runId} was interrupted (the process running it is gone); marked it cancelled\n`,
+  );
+  return 0;
 }

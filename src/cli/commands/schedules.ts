@@ -12,12 +12,16 @@ import { flowFiles } from "../../server/catalog.ts";
 import type { Parsed } from "../args.ts";
 import type { Io } from "../io.ts";
 import { renderTable } from "../render.ts";
-import { SETTINGS_OPTIONS } from "./config.ts";
 import { describeFile } from "./serve_describe.ts";
 
 /** Options of `schedules`. */
 export const SCHEDULES_OPTIONS = {
-  ...SETTINGS_OPTIONS,
+  // The settings validate reads a flow with.
+  config: { type: "string" },
+  "state-dir": { type: "string" },
+  "policy-file": { type: "string" },
+  "secrets-file": { type: "string" },
+  "plugin-dir": { type: "string", multiple: true },
   json: { type: "boolean" },
   from: { type: "string" },
 } as const;
@@ -29,9 +33,15 @@ List the schedules of the flows under the paths (default: the current folder), e
 its next five times, as orchestra serve would run them. No server is needed.
 
 Options:
-  --json          One JSON document: each schedule with its next times (ISO, UTC)
-  --from TIME     Count the next times from this ISO time instead of now
-  -h, --help      Show this help
+      --json                One JSON document: each schedule with its next times (ISO, UTC)
+      --from TIME           Count the next times from this ISO time instead of now
+      --plugin-dir DIR      Look for plugins in DIR too (repeatable; before ./plugins)
+      --policy-file FILE    The local permission policy (default: the first
+                            orchestra.policy.yaml from the current directory upwards)
+      --secrets-file FILE   A dotenv file of secrets, looked up before the environment
+      --state-dir DIR       The state dir, which no grant may cover (default ./.orchestra)
+      --config FILE         Use this configuration file instead of searching for one
+  -h, --help                Show this help
 
 Exit codes: 0 listed, 2 a path does not exist or a schedule is invalid (each problem shown).
 `;
@@ -63,8 +73,9 @@ export async function schedulesCommand(parsed: Parsed, io: Io): Promise<number> 
     for (const file of files) {
       for (const flow of await describeFile(file, parsed, io)) {
         const checked = checkSchedules(flow.name, flow.schedule);
-        const errors = flow.issues.filter(isError).filter((i) => /^schedule\[/.test(i.message));
-        for (const i of [...checked.issues, ...errors]) {
+        // Found where the flow is read, as validate finds them.
+        const errors = flow.issues.filter(isError).filter((i) => /\bschedule\[/.test(i.message));
+        for (const i of errors) {
           problems++;
           io.stderr(
             `error: ${file}: flow "${flow.name}": ${i.message}${

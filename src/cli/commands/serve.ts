@@ -68,6 +68,8 @@ export function runnerCommand(
     "--durability",
     settings.durability,
     ...(settings.concurrency !== undefined ? ["--concurrency", String(settings.concurrency)] : []),
+    "--max-output",
+    String(settings.maxOutput),
     ...(policyFile ? ["--policy-file", policyFile] : []),
     ...(settings.secretsFile ? ["--secrets-file", resolve(settings.secretsFile)] : []),
     ...settings.pluginDirs.flatMap((d) => ["--plugin-dir", resolve(d)]),
@@ -172,7 +174,8 @@ async function tokenAdd(parsed: Parsed, io: Io, settings: Settings): Promise<num
       `--role must be viewer or operator${role ? `, got "${role}"` : ""}`,
     );
   }
-  const file = tokensPath(parsed, settings, io) ?? resolve(io.cwd, "orchestra.tokens.yaml");
+  // The tokensFile setting (a config file's path means its folder), else one here.
+  const file = settings.tokensFile ?? resolve(io.cwd, "orchestra.tokens.yaml");
   try {
     const token = await addToken(file, name, role as Role);
     io.stdout(`${token}\n`);
@@ -185,12 +188,6 @@ async function tokenAdd(parsed: Parsed, io: Io, settings: Settings): Promise<num
     io.stderr(`error: ${e.message}\n`);
     return 2;
   }
-}
-
-/** `--tokens`, else `ORCHESTRA_TOKENS_FILE`. */
-function tokensPath(parsed: Parsed, _settings: Settings, io: Io): string | undefined {
-  const file = (parsed.values.tokens as string | undefined) ?? io.env("ORCHESTRA_TOKENS_FILE");
-  return file === undefined ? undefined : resolve(io.cwd, file);
 }
 
 /** Runs `orchestra serve`: until SIGTERM or Ctrl-C, which drain it. */
@@ -215,7 +212,7 @@ export async function serveCommand(parsed: Parsed, io: Io): Promise<number> {
   } catch (e) {
     throw new UsageError("serve", `--grace: ${errorMessage(e)}`);
   }
-  const file = tokensPath(parsed, settings, io);
+  const file = settings.tokensFile;
   let tokens: TokensFile | undefined;
   try {
     if (file) tokens = await readTokensFile(file);

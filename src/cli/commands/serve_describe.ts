@@ -7,17 +7,17 @@
  * @module
  */
 
-import { errorMessage, type ValidationIssue } from "../../core/errors.ts";
-import { type ParamsSchema, validateParams } from "../../core/params.ts";
+import { errorMessage } from "../../core/errors.ts";
 import type { FlowDefinition } from "../../core/protocol.ts";
-import { checkSchedules, type ScheduleSpec } from "../../core/schedule.ts";
-import { flowsOf } from "../../loaders/ts_loader.ts";
+import type { ScheduleSpec } from "../../core/schedule.ts";
+import { FlowIsolate } from "../../host/flow_isolate.ts";
+import { scanModuleGraph } from "../../host/module_graph.ts";
+import { checkFlowFile } from "../../loaders/ts_loader.ts";
 import { isYamlFile } from "../../loaders/yaml_loader.ts";
 import type { FlowInfo } from "../../server/runner_protocol.ts";
 import type { Parsed } from "../args.ts";
 import type { Io } from "../io.ts";
 import { prepare } from "./common.ts";
-import { pathToFileURL } from "node:url";
 
 /** The flows of `file` (absolute), as {@linkcode FlowInfo}s. */
 export async function describeFile(file: string, parsed: Parsed, io: Io): Promise<FlowInfo[]> {
@@ -25,12 +25,10 @@ export async function describeFile(file: string, parsed: Parsed, io: Io): Promis
   if (!isYamlFile(file)) {
     try {
       // Only to list the flows it exports: prepare() loads each below.
-      const mod = await import(pathToFileURL(file).href);
-      const flows = flowsOf(mod);
-      if (flows.length === 0) return [];
-      names = flows.map((f) => f.flow.options.name);
+      names = await exportedFlows(file, io.cwd);
+      if (names.length === 0) return [];
     } catch (e) {
-      return [invalid(file, `Cannot load "${file}": ${errorMessage(e)}`)];
+      return [invalid(file, errorMessage(e))];
     }
   }
   const out: FlowInfo[] = [];
@@ -57,8 +55,9 @@ async function describeFlow(
   const { def, graph } = prepared;
   // A flow with required params is valid: its runs pass them.
   const issues = graph.issues.filter((i) => !i.message.startsWith("Missing required param"));
+  // The schedule's problems are the flow's: validate reports them too (YAML: the loader, at
+  // their line; TS: planning).
   const schedule = scheduleOf(def);
-  issues.push(...scheduleIssues(graph.name, schedule, graph.params, isYamlFile(file)));
   return {
     name: graph.name,
     file,
@@ -71,38 +70,24 @@ async function describeFlow(
   };
 }
 
+/**
+ * The names of the flows a TS module exports, read in a flow isolate (the host never imports
+ * user code); a module whose imports a flow isolate refuses is left to prepare() to report.
+ */
+async function exportedFlows(file: string, cwd: string): Promise<string[]> {
+  const { url } = await checkFlowFile(file, cwd);
+  const modules = await scanModuleGraph(url);
+  const isolate = await FlowIsolate.open(url, modules.files);
+  try {
+    return (await isolate.describe()).map((f) => f.options.name);
+  } finally {
+    isolate.terminate();
+  }
+}
+
 function scheduleOf(def: FlowDefinition): ScheduleSpec[] {
   const s = (def.options as { schedule?: unknown }).schedule;
   return s === undefined ? [] : Array.isArray(s) ? s as ScheduleSpec[] : [s as ScheduleSpec];
-}
-
-/**
- * The TS option's problems (YAML's are found where they are written, by the loader) and,
- * for both, a schedule's params that the flow would refuse.
- */
-function scheduleIssues(
-  flow: string,
-  schedule: ScheduleSpec[],
-  params: ParamsSchema | undefined,
-  yaml: boolean,
-): ValidationIssue[] {
-  const out: ValidationIssue[] = [];
-  const checked = checkSchedules(flow, schedule);
-  if (!yaml) {
-    for (const i of checked.issues) {
-      out.push({ message: i.message, ...(i.hint ? { hint: i.hint } : {}) });
-    }
-  }
-  for (const s of checked.schedules) {
-    const { issues } = validateParams(params, s.params);
-    for (const i of issues) {
-      out.push({
-        message: `schedule[${s.index}].params: ${i.message}`,
-        ...(i.hint ? { hint: i.hint } : {}),
-      });
-    }
-  }
-  return out;
 }
 
 function invalid(file: string, message: string, name?: string): FlowInfo {

@@ -13,11 +13,12 @@ import { copyStore, readSqliteCache } from "../../store/store_copy.ts";
 import { type Parsed, UsageError } from "../args.ts";
 import type { Io } from "../io.ts";
 import { storeErrorLine } from "../open_store.ts";
-import { commandSettings, SETTINGS_OPTIONS, shownPath } from "./config.ts";
+import { commandSettings, shownPath } from "./config.ts";
 
 /** Options of `store`. */
 export const STORE_OPTIONS = {
-  ...SETTINGS_OPTIONS,
+  config: { type: "string" },
+  store: { type: "string" },
   from: { type: "string" },
   to: { type: "string" },
   json: { type: "boolean" },
@@ -44,6 +45,7 @@ Options:
       --from DIR            The state dir to copy from (its state.db)
       --to URL              The PostgreSQL store to copy to (default: the store setting)
       --json                Print what was done as JSON
+      --config FILE         Use this configuration file instead of searching for one
   -h, --help                Show this help
 
 The password in a URL is shown as ***. Connection problems exit 2 with one line.

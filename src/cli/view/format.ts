@@ -48,12 +48,13 @@ export function formatClock(ms: number): string {
 
 /**
  * Makes text safe for one terminal line: the first line only (with `…` when more followed),
- * tabs as spaces, other control characters removed.
+ * tabs as spaces, other control characters shown escaped ({@linkcode escapeControl}).
  *
  * @example
  * ```ts
  * import { firstLine } from "./format.ts";
  * console.assert(firstLine("boom\n  at x") === "boom …");
+ * console.assert(firstLine("\x1b[2Jboom") === "\\u001b[2Jboom");
  * ```
  */
 export function firstLine(text: string): string {
@@ -64,18 +65,40 @@ export function firstLine(text: string): string {
 }
 
 /**
- * Removes control characters (ANSI escapes included) and turns tabs into spaces, so text
+ * Shows control characters as escapes (`\u001b`, `\u0007`, …), so that text from flows,
+ * tasks and logs can neither move the cursor, clear the screen, change colours nor retitle
+ * the terminal, and what it held stays visible. Newlines and tabs are kept; the escapes are
+ * also valid inside JSON strings.
+ *
+ * @example
+ * ```ts
+ * import { escapeControl } from "./format.ts";
+ * console.assert(escapeControl("\x1b[31mred\x1b[0m") === "\\u001b[31mred\\u001b[0m");
+ * console.assert(escapeControl("a\tb\nc") === "a\tb\nc");
+ * console.assert(escapeControl("\u009b2J\r") === "\\u009b2J\\u000d");
+ * ```
+ */
+export function escapeControl(text: string): string {
+  return text.replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+// C0 but tab and newline, DEL and C1 (0x9b is CSI on its own).
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
+
+/**
+ * Makes text one terminal line's worth of safe characters: tabs and newlines as spaces, other
+ * control characters escaped ({@linkcode escapeControl}, ANSI sequences included), so text
  * from tasks cannot move the cursor of the live view.
  *
  * @example
  * ```ts
  * import { stripControl } from "./format.ts";
- * console.assert(stripControl("a\tb\x1b[2Jc") === "a bc");
+ * console.assert(stripControl("a\tb\x1b[2Jc") === "a b\\u001b[2Jc");
  * ```
  */
 export function stripControl(text: string): string {
-  // deno-lint-ignore no-control-regex
-  return text.replace(/\t/g, " ").replace(/\x1b\[[0-?]*[ -/]*[@-~]|[\x00-\x1f\x7f-\x9f]/g, "");
+  return escapeControl(text.replace(/[\t\n]/g, " "));
 }
 
 /**
@@ -93,4 +116,20 @@ export function plural(n: number, word: string): string {
 
 function pad2(n: number): string {
   return n < 10 ? `0${n}` : String(n);
+}
+
+/**
+ * A task's row label: its id, and its name when that says more (a YAML task's `name:`, a
+ * matrix leg's values), not when the id is made from the name (`load#2`, `square[3]`).
+ *
+ * @example
+ * ```ts
+ * import { taskLabel } from "./format.ts";
+ * console.assert(taskLabel("build", "Build the app") === "build · Build the app");
+ * console.assert(taskLabel("load#2", "load") === "load#2");
+ * ```
+ */
+export function taskLabel(id: string, name: string): string {
+  const derived = name === id || id.startsWith(`${name}#`) || id.startsWith(`${name}[`);
+  return derived || name === "" ? id : `${id} · ${name}`;
 }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { firstLine, formatDuration, stripControl } from "./format.ts";
+import { firstLine, formatDuration, stripControl, taskLabel } from "./format.ts";
 import { isFinal, type RunState, type TaskView } from "./state.ts";
 import { COLORS, formatCounts, type Paint, SPINNER, SYMBOLS } from "./style.ts";
 import { displayWidth, fit, padStart, truncate } from "./text.ts";
@@ -50,7 +50,7 @@ export function renderFrame(state: RunState, now: number, options: FrameOptions)
   const rows = state.rows.length <= maxRows ? state.rows : pick(state.rows, maxRows);
   const hidden = state.rows.length - rows.length;
   const idWidth = Math.min(
-    rows.reduce((w, t) => Math.max(w, displayWidth(t.id)), 4),
+    rows.reduce((w, t) => Math.max(w, displayWidth(stripControl(taskLabel(t.id, t.name)))), 4),
     Math.max(8, Math.floor(width * 0.4)),
   );
   const lines = rows.map((t) => truncate(renderRow(t, now, idWidth, options), width));
@@ -86,7 +86,7 @@ function renderRow(t: TaskView, now: number, idWidth: number, o: FrameOptions): 
   const symbol = t.status === "running" ? SPINNER[o.spin % SPINNER.length] : SYMBOLS[t.status];
   const parts = [
     paint(color, symbol),
-    fit(stripControl(t.id), idWidth),
+    fit(stripControl(taskLabel(t.id, t.name)), idWidth),
     paint(color, fit(t.status, STATE_WIDTH)),
     padStart(duration(t, now), DURATION_WIDTH),
   ];
@@ -149,7 +149,10 @@ function renderFooter(state: RunState, now: number, paint: Paint): string {
   const counts = formatCounts(state.counts, paint) || paint("dim", "no tasks yet");
   const elapsed = state.startedAt === undefined ? "" : formatDuration(now - state.startedAt);
   // The elapsed time comes before the counts so that a narrow terminal cuts counts, not time.
-  const head = [state.flow && paint("bold", state.flow), elapsed && paint("dim", elapsed)]
+  const head = [
+    state.flow && paint("bold", stripControl(state.flow)),
+    elapsed && paint("dim", elapsed),
+  ]
     .filter(Boolean).join(" ");
   return head ? `${head}  ${counts}` : counts;
 }

@@ -8,7 +8,7 @@
 
 import type { RunEvent } from "../../core/events.ts";
 import type { RunRecord } from "../../engine/types.ts";
-import { formatClock, formatDuration, plural, stripControl } from "./format.ts";
+import { formatClock, formatDuration, plural, stripControl, taskLabel } from "./format.ts";
 import { RunState, type TaskView } from "./state.ts";
 import { COLORS, type Paint, painter, SYMBOLS } from "./style.ts";
 import { formatSummary } from "./summary.ts";
@@ -91,13 +91,13 @@ export class PlainView implements RunView {
       const params = Object.keys(event.params).length === 0
         ? ""
         : ` · params ${truncate(stripControl(safeJson(event.params)), 200)}`;
-      return `${p("bold", `run ${event.flow} started`)}${
+      return `${p("bold", `run ${stripControl(event.flow)} started`)}${
         p("dim", ` · run ${event.runId}`)
       }${params}`;
     }
     if (event.type === "run.finished") {
       const error = event.error === undefined ? "" : `: ${message(event.error)}`;
-      return p(COLORS[event.status], `run ${event.flow} ${event.status}`) + error;
+      return p(COLORS[event.status], `run ${stripControl(event.flow)} ${event.status}`) + error;
     }
     if (t === undefined || event.type === "task.created" || event.type === "task.log") return;
     const g = t.group;
@@ -107,10 +107,10 @@ export class PlainView implements RunView {
       this.#failuresShown.set(g, shown + 1);
       if (shown > MAP_FAILURES_SHOWN) return;
       if (shown === MAP_FAILURES_SHOWN) {
-        return p("dim", `… more items of ${g.id} failed; the summary lists them`);
+        return p("dim", `… more items of ${stripControl(g.id)} failed; the summary lists them`);
       }
     }
-    const id = stripControl(event.taskId);
+    const id = stripControl(taskLabel(event.taskId, t.name));
     const mark = (status: keyof typeof SYMBOLS, text: string) =>
       `${p(COLORS[status], SYMBOLS[status])} ${id} ${p(COLORS[status], text)}`;
     switch (event.type) {

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { styleText } from "node:util";
 import type { TaskStatus } from "../../core/events.ts";
 
 /** A task status as the view shows it: the engine's, plus "retrying" between attempts. */
@@ -13,22 +14,12 @@ export type ViewStatus = TaskStatus | "retrying";
 /** Colours and attributes the view uses. */
 export type Color = "bold" | "dim" | "red" | "green" | "yellow" | "blue" | "magenta" | "cyan";
 
-const CODES: Record<Color, [number, number]> = {
-  bold: [1, 22],
-  dim: [2, 22],
-  red: [31, 39],
-  green: [32, 39],
-  yellow: [33, 39],
-  blue: [34, 39],
-  magenta: [35, 39],
-  cyan: [36, 39],
-};
-
 /** Wraps text in ANSI colour codes, or returns it unchanged. */
 export type Paint = (color: Color, text: string) => string;
 
 /**
- * A painter that colours text when `enabled`, and leaves it alone otherwise.
+ * A painter that colours text when `enabled` (with `node:util`'s `styleText`), and leaves it
+ * alone otherwise. Whether to colour at all is {@linkcode useColor}'s decision.
  *
  * @example
  * ```ts
@@ -39,10 +30,32 @@ export type Paint = (color: Color, text: string) => string;
  */
 export function painter(enabled: boolean): Paint {
   if (!enabled) return (_color, text) => text;
-  return (color, text) => {
-    const [open, close] = CODES[color];
-    return `\x1b[${open}m${text}\x1b[${close}m`;
-  };
+  // The stream was judged by useColor already: styleText must not judge it again.
+  return (color, text) => styleText(color, text, { validateStream: false });
+}
+
+/**
+ * Whether to colour output to a stream, as Node's `util.styleText` decides: `FORCE_COLOR`
+ * (anything but `0` or `false`) forces colours, `FORCE_COLOR=0`, a non-empty `NO_COLOR`
+ * (no-color.org), `NODE_DISABLE_COLORS` or `TERM=dumb` turn them off; otherwise colour when
+ * the stream is a terminal.
+ *
+ * @example
+ * ```ts
+ * import { useColor } from "./style.ts";
+ * const env = (vars: Record<string, string>) => (name: string) => vars[name];
+ * console.assert(useColor(true, env({})) === true);
+ * console.assert(useColor(true, env({ NO_COLOR: "1" })) === false);
+ * console.assert(useColor(false, env({ FORCE_COLOR: "1" })) === true);
+ * console.assert(useColor(true, env({ FORCE_COLOR: "0" })) === false);
+ * ```
+ */
+export function useColor(isTerminal: boolean, env: (name: string) => string | undefined): boolean {
+  const force = env("FORCE_COLOR");
+  if (force !== undefined) return !["0", "false"].includes(force.toLowerCase());
+  if ((env("NO_COLOR") ?? "") !== "" || env("NODE_DISABLE_COLORS") !== undefined) return false;
+  if (env("TERM") === "dumb") return false;
+  return isTerminal;
 }
 
 /** The symbol of each status (running tasks show a spinner frame in the live view instead). */

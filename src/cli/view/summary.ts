@@ -49,7 +49,7 @@ export function formatSummary(record: RunRecord, options: SummaryOptions = {}): 
   const symbol = SYMBOLS[status];
   const ms = Date.parse(record.finishedAt) - Date.parse(record.startedAt);
   const lines = [
-    `${paint(COLORS[status], `${symbol} ${record.flow} ${status}`)} in ${
+    `${paint(COLORS[status], `${symbol} ${stripControl(record.flow)} ${status}`)} in ${
       formatDuration(Number.isFinite(ms) ? ms : 0)
     } ${paint("dim", `· run ${record.runId}`)}`,
   ];
@@ -72,7 +72,9 @@ export function formatSummary(record: RunRecord, options: SummaryOptions = {}): 
     for (const t of failed.slice(0, limit)) {
       const after = t.attempts > 1 ? ` (${t.attempts} attempts)` : "";
       lines.push(
-        `    ${paint("red", SYMBOLS.failed)} ${t.id}${after}: ${indent(t.error ?? "", 6)}`,
+        `    ${paint("red", SYMBOLS.failed)} ${stripControl(t.id)}${after}: ${
+          indent(t.error ?? "", 6)
+        }`,
       );
     }
     if (failed.length > limit) lines.push(`    … ${failed.length - limit} more`);
@@ -80,7 +82,7 @@ export function formatSummary(record: RunRecord, options: SummaryOptions = {}): 
   if (skipped.length > 0) {
     lines.push(`  ${paint("dim", "skipped:")}`);
     for (const t of skipped.slice(0, limit)) {
-      lines.push(`    ${SYMBOLS.skipped} ${t.id}: ${indent(t.reason ?? "", 6)}`);
+      lines.push(`    ${SYMBOLS.skipped} ${stripControl(t.id)}: ${indent(t.reason ?? "", 6)}`);
     }
     if (skipped.length > limit) lines.push(`    … ${skipped.length - limit} more`);
   }
@@ -90,7 +92,7 @@ export function formatSummary(record: RunRecord, options: SummaryOptions = {}): 
   return lines.join("\n") + "\n";
 }
 
-/** Keeps a multi-line message readable under its list item; strips control characters. */
+/** Keeps a multi-line message readable under its list item; escapes control characters. */
 function indent(text: string, spaces: number): string {
   const pad = " ".repeat(spaces);
   return text.trim().split(/\r?\n/).map(stripControl).join(`\n${pad}`);

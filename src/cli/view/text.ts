@@ -1,51 +1,46 @@
 /**
- * Terminal text measurement: display width (ANSI escapes take no room, East Asian wide
- * characters take two cells), truncation with `…` and padding. The live view's cursor
+ * Terminal text measurement: display width (ANSI escapes take no room, emoji and East Asian
+ * wide characters take two cells), truncation with `…` and padding. The live view's cursor
  * arithmetic depends on these: a line wider than the terminal wraps and breaks the redraw.
  *
  * @module
  */
 
+import stringWidth from "string-width";
+
 // deno-lint-ignore no-control-regex
 const ESCAPE = /\x1b\[[0-?]*[ -/]*[@-~]/y;
+// Printable ASCII only: one cell per character, no measuring needed.
+const ASCII = /^[\x20-\x7e]*$/;
+const graphemes = new Intl.Segmenter();
 
 /**
- * The number of terminal cells `text` takes on one line.
+ * The number of terminal cells `text` takes on one line, measured by `string-width`: ANSI
+ * escapes take none, emoji and East Asian wide characters two, combining marks none.
  *
  * @example
  * ```ts
  * import { displayWidth } from "./text.ts";
  * console.assert(displayWidth("\x1b[32m✓\x1b[39m ok") === 4);
  * console.assert(displayWidth("日本") === 4);
+ * console.assert(displayWidth("🚀 launch") === 9);
  * ```
  */
 export function displayWidth(text: string): number {
-  let width = 0;
-  let i = 0;
-  while (i < text.length) {
-    if (text.charCodeAt(i) === 0x1b) {
-      const end = escapeEnd(text, i);
-      if (end > i) {
-        i = end;
-        continue;
-      }
-    }
-    const cp = text.codePointAt(i)!;
-    width += cellWidth(cp);
-    i += cp > 0xffff ? 2 : 1;
-  }
-  return width;
+  return ASCII.test(text) ? text.length : stringWidth(text, { countAnsiEscapeCodes: false });
 }
 
 /**
  * Cuts `text` to at most `width` cells, ending it with `…` when it was cut. ANSI escapes are
- * kept (and closed with a reset when the text was cut), so coloured text stays coloured.
+ * kept (and closed with a reset when the text was cut), so coloured text stays coloured; a
+ * character is never split (an emoji, a flag or a family stays whole or goes).
  *
  * @example
  * ```ts
  * import { truncate } from "./text.ts";
  * console.assert(truncate("extract-customers", 8) === "extract…");
  * console.assert(truncate("load", 8) === "load");
+ * console.assert(truncate("🚀🚀🚀", 4) === "🚀…");
  * ```
  */
 export function truncate(text: string, width: number): string {
@@ -65,12 +60,21 @@ export function truncate(text: string, width: number): string {
         continue;
       }
     }
-    const cp = text.codePointAt(i)!;
-    const w = cellWidth(cp);
-    if (used + w > width - 1) break;
-    out += String.fromCodePoint(cp);
-    used += w;
-    i += cp > 0xffff ? 2 : 1;
+    // The text up to the next escape, measured grapheme by grapheme.
+    const next = text.indexOf("\x1b", i + 1);
+    const chunk = text.slice(i, next < 0 ? text.length : next);
+    let stop = false;
+    for (const { segment } of graphemes.segment(chunk)) {
+      const w = displayWidth(segment);
+      if (used + w > width - 1) {
+        stop = true;
+        break;
+      }
+      out += segment;
+      used += w;
+    }
+    if (stop) break;
+    i += chunk.length;
   }
   return `${out}…${styled ? "\x1b[0m" : ""}`;
 }
@@ -111,6 +115,7 @@ export function padStart(text: string, width: number): string {
  * import { fit } from "./text.ts";
  * console.assert(fit("abcdef", 4) === "abc…");
  * console.assert(fit("ab", 4) === "ab  ");
+ * console.assert(fit("日本語", 5) === "日本…");
  * ```
  */
 export function fit(text: string, width: number): string {
@@ -120,36 +125,4 @@ export function fit(text: string, width: number): string {
 function escapeEnd(text: string, i: number): number {
   ESCAPE.lastIndex = i;
   return ESCAPE.test(text) ? ESCAPE.lastIndex : i;
-}
-
-function cellWidth(cp: number): number {
-  if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) return 0;
-  if (cp < 0x300) return 1;
-  if (
-    (cp >= 0x300 && cp <= 0x36f) || // combining diacritics
-    (cp >= 0x200b && cp <= 0x200f) || // zero-width space, joiners, marks
-    (cp >= 0xfe00 && cp <= 0xfe0f) || // variation selectors
-    (cp >= 0x20d0 && cp <= 0x20ff) // combining marks for symbols
-  ) {
-    return 0;
-  }
-  if (
-    (cp >= 0x1100 && cp <= 0x115f) ||
-    (cp >= 0x2e80 && cp <= 0x303e) ||
-    (cp >= 0x3041 && cp <= 0x33ff) ||
-    (cp >= 0x3400 && cp <= 0x4dbf) ||
-    (cp >= 0x4e00 && cp <= 0x9fff) ||
-    (cp >= 0xa000 && cp <= 0xa4cf) ||
-    (cp >= 0xac00 && cp <= 0xd7a3) ||
-    (cp >= 0xf900 && cp <= 0xfaff) ||
-    (cp >= 0xfe30 && cp <= 0xfe4f) ||
-    (cp >= 0xff00 && cp <= 0xff60) ||
-    (cp >= 0xffe0 && cp <= 0xffe6) ||
-    (cp >= 0x1f300 && cp <= 0x1f64f) ||
-    (cp >= 0x1f900 && cp <= 0x1f9ff) ||
-    (cp >= 0x20000 && cp <= 0x3fffd)
-  ) {
-    return 2;
-  }
-  return 1;
 }

@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { flow, task } from "../../../mod.ts";
+ * import { flow, task } from "@orchestra/orchestra";
  * import { createView } from "./view.ts";
  *
  * const square = task("square", (n: number) => n * n);
@@ -33,9 +33,12 @@ export interface ViewOptions {
   mode: ViewMode;
   /** Writes to stderr. The view owns all of stderr while it is active. */
   write: (text: string) => void;
-  /** Terminal width; live lines are cut to one cell less. @default 100 */
+  /**
+   * Terminal width; live lines are cut to one cell less. 0 (a terminal that reports no size,
+   * as under `script` or on some CI runners) means the default. @default 100
+   */
   columns?: number;
-  /** Terminal height; the live block takes at most one line less. @default 30 */
+  /** Terminal height; the live block takes at most one line less. 0 means the default. @default 30 */
   rows?: number;
   /** ANSI colours. @default true in live mode, false otherwise */
   color?: boolean;
@@ -70,7 +73,8 @@ export interface RunView {
  * Creates the view of one run.
  *
  * @throws {TypeError} when the mode or `write` is invalid.
- * @throws {RangeError} when `columns`, `rows` or `refreshMs` is not a positive number.
+ * @throws {RangeError} when `columns`, `rows` or `refreshMs` is negative or not a number
+ *   (`columns` and `rows` may be 0: unknown).
  * @example
  * ```ts
  * import { createView } from "./view.ts";
@@ -92,8 +96,8 @@ export function createView(options: ViewOptions): RunView {
         write,
         color,
         now,
-        columns: positive("columns", options.columns, 100),
-        rows: positive("rows", options.rows, 30),
+        columns: positive("columns", options.columns || undefined, 100),
+        rows: positive("rows", options.rows || undefined, 30),
         refreshMs: positive("refreshMs", options.refreshMs, 100),
       });
       break;

@@ -9,7 +9,7 @@
 
 import type { ParamsProblem } from "../../plugins/contract.ts";
 import { type ParamsCheck, PluginInspector } from "../../plugins/inspect.ts";
-import { checkPlugin } from "../../plugins/inspect_entry.ts";
+import { checkPlugin } from "../../plugins/inspect_check.ts";
 import {
   PluginLoadError,
   type PluginSearch,

@@ -12,8 +12,10 @@ import {
   isScalar,
   isSeq,
   type Node as YamlNode,
+  type Pair,
   parseDocument,
   visit,
+  type YAMLMap,
 } from "yaml";
 import type { SourceLocation, ValidationIssue } from "../../core/errors.ts";
 
@@ -32,8 +34,15 @@ export class YamlSource {
   readonly data: unknown;
   /** Syntax errors, positioned. */
   readonly syntaxIssues: ValidationIssue[];
+  /**
+   * Keys that were dropped from `data` because no object can hold them as data (a mapping
+   * with a key "constructor" is no plain object to the schema library), each at its place.
+   */
+  readonly keyIssues: ValidationIssue[] = [];
   /** Offsets where lines start. */
   readonly #lineStarts: number[];
+  /** Each mapping's pairs by key, built when first looked into. */
+  readonly #pairs = new WeakMap<YAMLMap, Map<string, Pair>>();
 
   /** Parses `text`; syntax errors are collected, not thrown. */
   constructor(file: string, text: string) {
@@ -45,21 +54,20 @@ export class YamlSource {
     for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) {
       this.#lineStarts.push(i + 1);
     }
-    this.doc = parseDocument(text, {
-      prettyErrors: false,
-      uniqueKeys: true,
-    });
+    // Keys are checked for repeats below, in one pass: the parser's own check compares each
+    // key with every other key of its mapping, which takes minutes for 20,000 tasks.
+    this.doc = parseDocument(text, { prettyErrors: false, uniqueKeys: false });
     this.syntaxIssues = this.doc.errors.map((e) => ({
       message: `YAML syntax error: ${e.message.split("\n")[0]}`,
       location: this.at(e.pos[0]),
-      hint: e.code === "DUPLICATE_KEY"
-        ? "each key may appear once in a mapping"
-        : "check indentation, quotes and brackets on this line",
+      hint: "check indentation, quotes and brackets on this line",
     }));
+    if (this.syntaxIssues.length === 0) this.syntaxIssues.push(...this.#repeatedKeys());
     this.data = undefined;
     if (this.syntaxIssues.length) return;
     try {
       this.data = this.doc.toJS({ maxAliasCount: 100 });
+      this.#dropReserved(this.data, []);
     } catch (e) {
       // An alias to an anchor that is not (yet) set, or too many aliases (a "YAML bomb").
       let first: number | undefined;
@@ -80,6 +88,47 @@ export class YamlSource {
           : "use fewer aliases",
       });
     }
+  }
+
+  // Removes every key "constructor" below `value` (at `path`), with an issue where it is.
+  #dropReserved(value: unknown, path: YamlPath): void {
+    if (Array.isArray(value)) {
+      value.forEach((v, i) => this.#dropReserved(v, [...path, i]));
+      return;
+    }
+    if (value === null || typeof value !== "object") return;
+    if (Object.hasOwn(value, "constructor")) {
+      Reflect.deleteProperty(value, "constructor");
+      this.keyIssues.push({
+        message: 'A key named "constructor" cannot be used in a flow file',
+        location: this.locateKey(path, "constructor"),
+        hint: "rename it (JavaScript reserves the name on every object)",
+      });
+    }
+    for (const [k, v] of Object.entries(value)) this.#dropReserved(v, [...path, k]);
+  }
+
+  // Each key of a mapping written twice, at the second one.
+  #repeatedKeys(): ValidationIssue[] {
+    const out: ValidationIssue[] = [];
+    visit(this.doc, {
+      Map: (_key, map) => {
+        const seen = new Set<string>();
+        for (const pair of map.items) {
+          const k = keyOf(pair.key);
+          if (k === undefined) continue;
+          if (seen.has(k)) {
+            out.push({
+              message: "YAML syntax error: Map keys must be unique",
+              location: this.at((pair.key as YamlNode).range?.[0] ?? 0),
+              hint: "each key may appear once in a mapping",
+            });
+          }
+          seen.add(k);
+        }
+      },
+    });
+    return out;
   }
 
   /** The location of a character offset. */
@@ -103,7 +152,7 @@ export class YamlSource {
     let node: unknown = this.doc.contents;
     for (const key of path) {
       if (isMap(node)) {
-        const pair = node.items.find((p) => isPair(p) && keyOf(p.key) === String(key));
+        const pair = this.#pair(node, String(key));
         if (!pair) return node as YamlNode;
         node = pair.value ?? pair.key;
       } else if (isSeq(node) && typeof key === "number" && node.items[key] !== undefined) {
@@ -113,6 +162,21 @@ export class YamlSource {
       }
     }
     return (node ?? undefined) as YamlNode | undefined;
+  }
+
+  // The pair of `key` in `map` (the first, as written), from an index built once per mapping:
+  // locating every task of a large flow must not scan its mapping each time.
+  #pair(map: YAMLMap, key: string): Pair | undefined {
+    let index = this.#pairs.get(map);
+    if (!index) {
+      index = new Map();
+      for (const p of map.items) {
+        const k = isPair(p) ? keyOf(p.key) : undefined;
+        if (k !== undefined && !index.has(k)) index.set(k, p as Pair);
+      }
+      this.#pairs.set(map, index);
+    }
+    return index.get(key);
   }
 
   /** Where the value at `path` starts (or its closest existing ancestor). */
@@ -125,8 +189,7 @@ export class YamlSource {
   locateKey(path: YamlPath, key: string): SourceLocation {
     const map = this.node(path);
     if (isMap(map)) {
-      const pair = map.items.find((p) => isPair(p) && keyOf(p.key) === key);
-      const k = pair?.key as YamlNode | undefined;
+      const k = this.#pair(map, key)?.key as YamlNode | undefined;
       if (k?.range) return this.at(k.range[0]);
     }
     return this.locate(path);

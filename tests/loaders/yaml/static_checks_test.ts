@@ -67,13 +67,13 @@ Deno.test("contexts used where they do not exist are errors that say where they 
   const { lines, all } = await issues("check_contexts.yaml");
   assert.deepEqual(lines, [
     '2:26 error "secrets" is not available in `name:` (shown in logs, the view and the run record)',
-    '5:19 error "matrix" is only available in a task with a matrix',
+    '5:19 error "matrix" is only available in a task with strategy.matrix',
     '8:13 error "item" is not available in `if:` (evaluated before the task and its items)',
     '12:19 error Unknown function "always"',
   ]);
   assert.deepEqual(all.map((i) => i.hint), [
     "a name is shown everywhere; keep secrets in `env:` or `with:` of the task that uses them",
-    "to run a task once per value, give it `foreach:` and read the value as `item`",
+    "add `strategy: { matrix: … }`, or for one list use `foreach:` and ${{ item }}",
     "`item` and `index` exist in `run:`, `with:` and `env:` of a foreach task",
     "status functions work only in `if:`",
   ]);

@@ -24,12 +24,15 @@ import type { Template } from "./template.ts";
 
 /** What a flow declares that expressions may read. */
 export interface FlowFacts {
-  /** The flow's `params:`, if it declares any. */
+  /** The flow's `params:` (a GitHub workflow's `on.workflow_dispatch.inputs`), if any. */
   params?: Record<string, ParamSpec | ParamType>;
   /** The names of the flow's `env:`. */
   env: readonly string[];
-  /** Each task: its id and the names of its `outputs:`. */
-  tasks: readonly { id: string; outputs: readonly string[] }[];
+  /**
+   * Each task: its id, the names of its `outputs:` (and those its command writes to
+   * `$GITHUB_OUTPUT`), and whether others may appear when it runs (a JSON result).
+   */
+  tasks: readonly { id: string; outputs: readonly string[]; open?: boolean }[];
 }
 
 /** Where an expression is written. */
@@ -40,11 +43,19 @@ export interface Site {
   task?: {
     /** The task's id. */
     id: string;
-    /** The names of its `env:`. */
+    /** The names of its `env:` (and, inside a step, of the step's). */
     env: readonly string[];
     /** What decides which contexts exist in it. */
     shape: TaskShape;
+    /** The tasks in its `needs:`: what `needs.<id>` may name. */
+    needs?: readonly string[];
+    /** The keys a matrix leg has, when they are all written out. */
+    matrixKeys?: readonly string[];
+    /** Inside steps: the ids of the steps before this one, what `steps.<id>` may name. */
+    steps?: readonly string[];
   };
+  /** Whether the file is a GitHub workflow (`inputs` is then `params`). */
+  workflow?: boolean;
 }
 
 /** A problem found by {@linkcode checkAgainstFlow}. */
@@ -61,7 +72,10 @@ export interface FlowCheck {
   params: string[];
   /** The secrets it reads, as written. */
   secrets: string[];
-  /** The tasks it reads (their ids as declared), where, and whether it reads their status. */
+  /**
+   * The tasks it reads (their ids as declared), where, and whether it reads their status
+   * (`tasks.X.status`, `needs.X.result`) outside a task's `if:`.
+   */
   tasks: { id: string; start: number; status: boolean }[];
 }
 
@@ -85,19 +99,24 @@ function paramType(spec: ParamSpec | ParamType | undefined): StaticType | undefi
   return undefined;
 }
 
+function shapeOf(site: Site): TaskShape {
+  return { ...site.task?.shape, ...(site.workflow ? { workflow: true } : {}) };
+}
+
 /**
  * The types the flow's declarations give to what an expression at `site` reads: params by
  * their declared type, `env`, `secrets`, `run.id` and task statuses as text, `index` as a
  * number.
  */
 export function typesIn(facts: FlowFacts, site: Site): TypeOf {
-  const available = contextsAt(site.place, site.task?.shape);
+  const available = contextsAt(site.place, shapeOf(site));
   return (ref: Reference): StaticType | undefined => {
     const root = ref.root.toLowerCase();
     if (!available.includes(root) || ref.filtered) return undefined;
     const [first, second, third] = ref.path;
     switch (root) {
-      case "params": {
+      case "params":
+      case "inputs": {
         if (ref.path.length !== 1 || typeof first !== "string" || !facts.params) return undefined;
         const name = find(Object.keys(facts.params), first);
         return name === undefined ? undefined : paramType(facts.params[name]);
@@ -110,10 +129,13 @@ export function typesIn(facts: FlowFacts, site: Site): TypeOf {
       case "index":
         return ref.path.length === 0 ? "number" : undefined;
       case "tasks":
-        return ref.path.length === 2 && String(second).toLowerCase() === "status" &&
+      case "needs": {
+        const member = root === "tasks" ? "status" : "result";
+        return ref.path.length === 2 && String(second).toLowerCase() === member &&
             third === undefined
           ? "string"
           : undefined;
+      }
     }
     return undefined;
   };
@@ -121,7 +143,7 @@ export function typesIn(facts: FlowFacts, site: Site): TypeOf {
 
 // An unknown name, a context used where it does not exist, a status function outside `if:`.
 function nameIssues(expr: Expr, site: Site): FlowIssue[] {
-  const shape = site.task?.shape ?? {};
+  const shape = shapeOf(site);
   const status = statusFunctionsAt(site.place);
   const found = checkExpression(expr, {
     roots: contextsAt(site.place, shape),
@@ -145,6 +167,104 @@ function nameIssues(expr: Expr, site: Site): FlowIssue[] {
   });
 }
 
+type Emit = (start: number, end: number, message: string, hint?: string) => void;
+
+const TASK_PARTS = ["result", "status", "outputs"];
+const NEEDS_PARTS = ["result", "outputs"];
+const STEP_PARTS = ["outputs", "outcome", "conclusion"];
+
+// `tasks.X…` or `needs.X…`: a task that exists, is not this one, is needed directly (for
+// `needs`), and has the member and the output read.
+function taskRead(
+  ref: Reference,
+  root: "tasks" | "needs",
+  site: Site,
+  facts: FlowFacts,
+  error: Emit,
+): FlowCheck["tasks"][number] | undefined {
+  const [first, second, third] = ref.path as [string, unknown, unknown];
+  const at = [ref.start, ref.end] as const;
+  const self = site.task!.id;
+  const ids = facts.tasks.map((t) => t.id);
+  const id = find(ids, first);
+  if (id === undefined) {
+    error(...at, `Unknown task "${first}"${didYouMean(first, ids.filter((i) => i !== self))}`);
+    return undefined;
+  }
+  if (id === self) {
+    error(...at, `Task "${self}" cannot read its own result`, "use `result` in `outputs:`");
+    return undefined;
+  }
+  const parts = root === "tasks" ? TASK_PARTS : NEEDS_PARTS;
+  const member = second === undefined ? undefined : find(parts, String(second));
+  if (second !== undefined && member === undefined) {
+    error(
+      ...at,
+      `${root}.${first}.${String(second)} does not exist${didYouMean(String(second), parts)}`,
+      root === "tasks"
+        ? "a task offers result, status and outputs"
+        : "needs.<id> offers result (success, failure, cancelled or skipped) and outputs",
+    );
+  }
+  if (root === "needs" && find(site.task!.needs ?? [], id) === undefined) {
+    error(
+      ...at,
+      `Task "${self}" reads needs.${first} but does not need "${id}" directly`,
+      `needs holds only the tasks in \`needs:\`: add "${id}" there, or read it as ` +
+        `tasks.${id} (any task upstream)`,
+    );
+    return undefined;
+  }
+  if (member === "outputs" && typeof third === "string") {
+    const task = facts.tasks.find((t) => t.id === id);
+    const declared = task?.outputs ?? [];
+    if (!task?.open && find(declared, third) === undefined) {
+      error(
+        ...at,
+        `Task "${id}" has no output "${third}"${didYouMean(third, [...declared])}`,
+        declared.length
+          ? `its outputs: ${declared.join(", ")}`
+          : 'declare it under its `outputs:`, or write name=value to "$GITHUB_OUTPUT" in its ' +
+            "command",
+      );
+    }
+  }
+  const status = member === (root === "tasks" ? "status" : "result") && site.place !== "if";
+  return { id, start: ref.start, status };
+}
+
+// `matrix.K` of a leg whose keys are known; `steps.X…` of a step before this one.
+function legOrStepRead(ref: Reference, root: string, site: Site, error: Emit): void {
+  const [first, second] = ref.path;
+  if (typeof first !== "string") return;
+  const at = [ref.start, ref.end] as const;
+  const keys = site.task?.matrixKeys;
+  if (root === "matrix" && keys && find(keys, first) === undefined) {
+    error(
+      ...at,
+      `The matrix has no key "${first}"${didYouMean(first, [...keys])}`,
+      `its keys: ${keys.join(", ")}`,
+    );
+  }
+  const steps = site.task?.steps;
+  if (root !== "steps" || !steps) return;
+  if (find(steps, first) === undefined) {
+    error(
+      ...at,
+      `No step "${first}" runs before this${didYouMean(first, [...steps])}`,
+      steps.length
+        ? `steps with an id before this one: ${steps.join(", ")}`
+        : "give the step an `id:` and read it from a later step",
+    );
+  } else if (second !== undefined && find(STEP_PARTS, String(second)) === undefined) {
+    error(
+      ...at,
+      `steps.${first}.${String(second)} does not exist${didYouMean(String(second), STEP_PARTS)}`,
+      "a step offers outputs, outcome and conclusion",
+    );
+  }
+}
+
 /**
  * Checks `expr`, written at `site`, against what the flow declares, and says what it reads.
  *
@@ -161,26 +281,25 @@ function nameIssues(expr: Expr, site: Site): FlowIssue[] {
  */
 export function checkAgainstFlow(expr: Expr, site: Site, facts: FlowFacts): FlowCheck {
   const out: FlowCheck = { issues: nameIssues(expr, site), params: [], secrets: [], tasks: [] };
-  const available = contextsAt(site.place, site.task?.shape);
-  const error = (start: number, end: number, message: string, hint?: string) =>
+  const available = contextsAt(site.place, shapeOf(site));
+  const error: Emit = (start, end, message, hint) =>
     out.issues.push({ message, start, end, severity: "error", ...(hint ? { hint } : {}) });
-  const ids = facts.tasks.map((t) => t.id);
   for (const ref of references(expr)) {
     const root = ref.root.toLowerCase();
     if (!available.includes(root)) continue;
-    const [first, second, third] = ref.path;
-    const at = [ref.start, ref.end] as const;
-    if (root === "params" && typeof first !== "string") {
+    const [first] = ref.path;
+    if ((root === "params" || root === "inputs") && typeof first !== "string") {
       // The whole of `params` (or a member chosen when it runs): every declared param.
       out.params.push(...Object.keys(facts.params ?? {}));
-    } else if (root === "params" && typeof first === "string") {
+    } else if (root === "params" || root === "inputs") {
       const declared = Object.keys(facts.params ?? {});
-      const name = find(declared, first);
+      const name = find(declared, String(first));
       if (name !== undefined) out.params.push(name);
       else {
         error(
-          ...at,
-          `Unknown param "${first}"${didYouMean(first, declared)}`,
+          ref.start,
+          ref.end,
+          `Unknown param "${first}"${didYouMean(String(first), declared)}`,
           declared.length ? `params: ${declared.join(", ")}` : "declare it under `params:`",
         );
       }
@@ -193,48 +312,16 @@ export function checkAgainstFlow(expr: Expr, site: Site, facts: FlowFacts): Flow
       const known = [...facts.env, ...site.task?.env ?? []];
       if (find(known, first) === undefined) {
         error(
-          ...at,
+          ref.start,
+          ref.end,
           `Unknown env variable "${first}"${didYouMean(first, known)}`,
           "declare it under `env:` (of the flow or the task); host variables are read with secrets.NAME",
         );
       }
-    } else if (root === "tasks" && site.task && typeof first === "string") {
-      const self = site.task.id;
-      const id = find(ids, first);
-      if (id === undefined) {
-        error(...at, `Unknown task "${first}"${didYouMean(first, ids.filter((i) => i !== self))}`);
-        continue;
-      }
-      if (id === self) {
-        error(...at, `Task "${self}" cannot read its own result`, "use `result` in `outputs:`");
-        continue;
-      }
-      const member = second === undefined
-        ? undefined
-        : find(["result", "status", "outputs"], String(second));
-      if (second !== undefined && member === undefined) {
-        error(
-          ...at,
-          `tasks.${first}.${String(second)} does not exist${
-            didYouMean(String(second), ["result", "status", "outputs"])
-          }`,
-          "a task offers result, status and outputs",
-        );
-      }
-      if (member === "outputs" && typeof third === "string") {
-        const declared = facts.tasks.find((t) => t.id === id)?.outputs ?? [];
-        if (find(declared, third) === undefined) {
-          error(
-            ...at,
-            `Task "${id}" has no output "${third}"${didYouMean(third, [...declared])}`,
-            declared.length
-              ? `its outputs: ${declared.join(", ")}`
-              : "declare it under its `outputs:`",
-          );
-        }
-      }
-      out.tasks.push({ id, start: ref.start, status: member === "status" && site.place !== "if" });
-    }
+    } else if ((root === "tasks" || root === "needs") && site.task && typeof first === "string") {
+      const read = taskRead(ref, root, site, facts, error);
+      if (read) out.tasks.push(read);
+    } else if (root === "matrix" || root === "steps") legOrStepRead(ref, root, site, error);
   }
   for (const issue of comparisonIssues(expr, typesIn(facts, site))) {
     out.issues.push({ ...issue, severity: "warning" });

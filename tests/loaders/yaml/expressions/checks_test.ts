@@ -172,7 +172,7 @@ Deno.test("a context used where it does not exist says where it does", () => {
     'error "item" is not available in `if:` (evaluated before the task and its items)',
   ]);
   assert.deepEqual(messages("matrix.os"), [
-    'error "matrix" is only available in a task with a matrix',
+    'error "matrix" is only available in a task with strategy.matrix',
   ]);
   assert.deepEqual(messages("secrets.X", { place: "name" }), [
     'error "secrets" is not available in `name:` (shown in logs, the view and the run record)',
@@ -188,10 +188,39 @@ Deno.test("a context used where it does not exist says where it does", () => {
 });
 
 Deno.test("contextsAt() and explainMissing() agree on every place", () => {
-  const places = ["flow-env", "task", "env", "foreach", "if", "outputs", "name"] as const;
-  const names = ["params", "tasks", "env", "secrets", "run", "item", "index", "matrix", "result"];
+  const places = [
+    "flow-env",
+    "task",
+    "env",
+    "foreach",
+    "if",
+    "outputs",
+    "name",
+    "strategy",
+    "continue-on-error",
+    "step",
+    "step-env",
+    "step-if",
+  ] as const;
+  const names = [
+    "params",
+    "tasks",
+    "needs",
+    "env",
+    "secrets",
+    "run",
+    "runner",
+    "item",
+    "index",
+    "matrix",
+    "strategy",
+    "steps",
+    "inputs",
+    "result",
+  ];
+  const shapes = [{}, { foreach: true, matrix: true }, { steps: true, workflow: true }];
   for (const place of places) {
-    for (const shape of [{}, { foreach: true, matrix: true }]) {
+    for (const shape of shapes) {
       for (const name of names) {
         const available = contextsAt(place, shape).includes(name);
         assert.equal(
@@ -203,4 +232,45 @@ Deno.test("contextsAt() and explainMissing() agree on every place", () => {
     }
   }
   assert.equal(explainMissing("nope", "task"), undefined);
+  // GitHub's contexts that Orchestra has not say what to use instead, wherever they stand.
+  assert.match(explainMissing("github", "if")!.hint, /run\.id for github\.run_id/);
+  assert.match(explainMissing("vars", "task")!.message, /no "vars" context/);
+});
+
+Deno.test("checkAgainstFlow() knows needs, matrix keys, steps and inputs", () => {
+  const facts = {
+    params: { region: "string" as const },
+    env: [],
+    tasks: [{ id: "build", outputs: ["name"] }, { id: "lint", outputs: [], open: true }, {
+      id: "ship",
+      outputs: [],
+    }],
+  };
+  const at = (place: "task" | "if" | "step", extra: Record<string, unknown> = {}) => ({
+    place,
+    workflow: true,
+    task: { id: "ship", env: [], shape: { matrix: true }, needs: ["build"], ...extra },
+  });
+  const issues = (source: string, site = at("task")) =>
+    checkAgainstFlow(parseExpression(source), site, facts).issues.map((i) => i.message);
+  assert.deepEqual(issues("needs.BUILD.outputs.name && inputs.region"), []);
+  assert.deepEqual(issues("needs.lint.result"), [
+    'Task "ship" reads needs.lint but does not need "lint" directly',
+  ]);
+  assert.deepEqual(issues("needs.build.status"), [
+    "needs.build.status does not exist",
+  ]);
+  // An open task (a JSON result, or outputs written to $GITHUB_OUTPUT) may have any output.
+  assert.deepEqual(issues("tasks.lint.outputs.anything"), []);
+  assert.deepEqual(issues("matrix.oss", at("task", { matrixKeys: ["os"] })), [
+    'The matrix has no key "oss" (did you mean "os"?)',
+  ]);
+  assert.deepEqual(issues("steps.tset.outputs.x", at("step", { steps: ["test"] })), [
+    'No step "tset" runs before this (did you mean "test"?)',
+  ]);
+  // needs.X.result is a status: outside a task's `if:` the task must be told the statuses.
+  const read = checkAgainstFlow(parseExpression("needs.build.result"), at("step"), facts);
+  assert.deepEqual(read.tasks.map((t) => [t.id, t.status]), [["build", true]]);
+  const inIf = checkAgainstFlow(parseExpression("needs.build.result"), at("if"), facts);
+  assert.deepEqual(inIf.tasks.map((t) => [t.id, t.status]), [["build", false]]);
 });
