@@ -105,7 +105,8 @@ pgTest(
       });
       const store = await PostgresStore.open(schemaUrl);
       try {
-        assert.deepEqual(store.migration.applied.map((m) => m.version), [2]);
+        // 2: leases, retries, process groups; 3: orchestra serve's state table.
+        assert.deepEqual(store.migration.applied.map((m) => m.version), [2, 3]);
         assert.equal((await store.getRun("done"))?.status, "succeeded");
         const live = await store.getRun("live");
         assert.equal(live?.status, "interrupted", "nobody holds it: its owner is long gone");
