@@ -63,6 +63,7 @@ Deno.test("validateParams() without a schema takes no params: each given is unkn
   const { values, issues } = validateParams(undefined, { anything: 1 });
   assert.deepEqual(values, {});
   assert.deepEqual(issues, [{
+    param: "anything",
     message: 'Unknown param "anything"',
     hint: "this flow takes no params",
   }]);
