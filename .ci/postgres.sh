@@ -54,7 +54,8 @@ cmd_install() {
     $sudo mkdir -p /etc/postgresql-common
     echo "create_main_cluster = false" | $sudo tee /etc/postgresql-common/createcluster.conf >/dev/null
   fi
-  $sudo apt-get update -qq
+  # .ci/run may have updated the package lists already (installing chromium).
+  [ -n "${ORCHESTRA_APT_UPDATED:-}" ] || $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
     -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold postgresql >&2
   bindir >/dev/null || { log "apt-get installed postgresql, but no initdb was found"; return 1; }

@@ -43,6 +43,8 @@ export interface ValidationIssue {
   message: string;
   /** The task the problem belongs to, if any. */
   taskId?: string;
+  /** The param the problem is about, if any (so a form can show it by its field). */
+  param?: string;
   /** Where in the source the problem is, if known. */
   location?: SourceLocation;
   /** How to fix it. */

@@ -222,6 +222,7 @@ export function validateParams(
   for (const name of Object.keys(input)) {
     if (!schema || !Object.hasOwn(schema, name)) {
       issues.push({
+        param: name,
         message: `Unknown param "${name}"${didYouMean(name, names)}`,
         hint: names.length ? `this flow takes: ${names.join(", ")}` : "this flow takes no params",
       });
@@ -234,6 +235,7 @@ export function validateParams(
       if (spec.default !== undefined) values[name] = structuredClone(spec.default);
       else if (spec.required) {
         issues.push({
+          param: name,
           message: `Missing required param "${name}" (${spec.type})`,
           hint: `pass it with --param ${name}=VALUE`,
         });
@@ -243,19 +245,21 @@ export function validateParams(
     if (options.coerceStrings && typeof value === "string") {
       const c = coerceParam(spec.type, value);
       if ("error" in c) {
-        issues.push({ message: `Param "${name}": ${c.error}` });
+        issues.push({ param: name, message: `Param "${name}": ${c.error}` });
         continue;
       }
       value = c.value;
     }
     if (!matches(spec.type, value)) {
       issues.push({
+        param: name,
         message: `Param "${name}" must be ${spec.type}, got ${typeName(value)} ${show(value)}`,
       });
       continue;
     }
     if (spec.enum && !spec.enum.some((e) => e === value)) {
       issues.push({
+        param: name,
         message: `Param "${name}" must be one of ${
           spec.enum.map((e) => JSON.stringify(e)).join(", ")
         }, got ${show(value)}`,

@@ -13,7 +13,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { ApiContext, Caller, Env } from "./api_context.ts";
 import { openApiDocument } from "./openapi.ts";
-import { PAGE } from "./page.ts";
+import { mountDashboard } from "./dashboard/mount.ts";
 import { problem } from "./problem.ts";
 import { type Access, honoPath, type Route, ROUTES } from "./routes.ts";
 import { findToken, type TokenEntry } from "./tokens.ts";
@@ -141,7 +141,7 @@ export function createApp(api: ApiContext, options: AppOptions): Hono<Env> {
     });
   }
   app.get("/api/v1/openapi.json", (c) => c.json(openApiDocument()));
-  app.get("/", (c) => c.html(PAGE));
+  mountDashboard(app);
   app.notFound((c) => {
     const other = ROUTES.find((r) =>
       new RegExp(`^${honoPath(r.path).replace(/:\w+/g, "[^/]+")}$`).test(c.req.path)

@@ -8,7 +8,7 @@
 
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
-import type { RunStatus } from "../core/events.ts";
+import type { RunEvent, RunStatus } from "../core/events.ts";
 import { type ApiContext, type Env, jsonObject, paramsOf } from "./api_context.ts";
 import type { CatalogEntry } from "./catalog.ts";
 import { problem } from "./problem.ts";
@@ -144,6 +144,38 @@ export const getRun: H = async (c, api) => {
   return Response.json(runDocument(row, tasks, trigger?.value as Trigger | undefined));
 };
 
+/** The types of a run's events (`RunEvent["type"]`), for `?types=`. */
+export const EVENT_TYPES: readonly RunEvent["type"][] = [
+  "run.started",
+  "task.created",
+  "task.started",
+  "task.retrying",
+  "task.succeeded",
+  "task.cached",
+  "task.failed",
+  "task.skipped",
+  "task.cancelled",
+  "task.log",
+  "map.expanded",
+  "run.finished",
+];
+
+/** `?types=a,b`: the event types to give (all when absent), or a problem naming a wrong one. */
+function eventTypes(query: string | undefined): string[] | undefined | Response {
+  if (query === undefined || query.trim() === "") return undefined;
+  const types = query.split(",").map((s) => s.trim()).filter(Boolean);
+  const wrong = types.filter((x) => !(EVENT_TYPES as readonly string[]).includes(x));
+  if (wrong.length) {
+    return problem(
+      400,
+      `Unknown event type${wrong.length > 1 ? "s" : ""} ${
+        wrong.map((w) => `"${w}"`).join(", ")
+      } in types; the types are: ${EVENT_TYPES.join(", ")}`,
+    );
+  }
+  return types;
+}
+
 /** `GET /api/v1/runs/{id}/events`: Server-Sent Events, resumable with `Last-Event-ID`. */
 export const runEvents: H = async (c, api) => {
   const row = await runOr404(api, c.req.param("id")!);
@@ -153,6 +185,8 @@ export const runEvents: H = async (c, api) => {
   if (!Number.isInteger(afterSeq) || afterSeq < 0) {
     return problem(400, `Last-Event-ID must be an event's id (a number), got "${last}"`);
   }
+  const types = eventTypes(c.req.query("types"));
+  if (types instanceof Response) return types;
   return streamSSE(c, async (stream) => {
     const abort = new AbortController();
     stream.onAbort(() => abort.abort());
@@ -163,6 +197,7 @@ export const runEvents: H = async (c, api) => {
         afterSeq,
         wake: (fn) => api.runs.follow(row.runId, fn),
         signal: abort.signal,
+        ...(types ? { types } : {}),
       })
     ) {
       await stream.writeSSE({ id: String(seq), event: event.type, data: JSON.stringify(event) });

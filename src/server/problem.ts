@@ -19,7 +19,14 @@ export interface Problem {
   /** What failed in this request and how to fix it. */
   detail: string;
   /** Every problem found, for invalid input. */
-  errors?: { message: string; hint?: string; location?: string; taskId?: string }[];
+  errors?: {
+    message: string;
+    hint?: string;
+    location?: string;
+    taskId?: string;
+    /** The param it is about: a form shows it by that field. */
+    param?: string;
+  }[];
 }
 
 const TITLES: Record<number, string> = {
@@ -66,6 +73,7 @@ export function problem(
         ? { location: `${i.location.file}:${i.location.line}:${i.location.col}` }
         : {}),
       ...(i.taskId ? { taskId: i.taskId } : {}),
+      ...(i.param !== undefined ? { param: i.param } : {}),
     }));
   }
   return new Response(JSON.stringify(body), {

@@ -111,6 +111,10 @@ export const ROUTES: readonly Route[] = [
       name: "after",
       type: "integer",
       description: "Events after this id (as Last-Event-ID)",
+    }, {
+      name: "types",
+      type: "string",
+      description: "Only events of these types, comma-separated (e.g. every type but task.log)",
     }],
     responses: { "200": "text/event-stream: id is the event's seq; an `end` event closes it" },
     stream: true,

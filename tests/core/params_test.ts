@@ -63,6 +63,7 @@ Deno.test("validateParams() without a schema takes no params: each given is unkn
   const { values, issues } = validateParams(undefined, { anything: 1 });
   assert.deepEqual(values, {});
   assert.deepEqual(issues, [{
+    param: "anything",
     message: 'Unknown param "anything"',
     hint: "this flow takes no params",
   }]);
@@ -231,6 +232,31 @@ Deno.test("checkParamsSchema() reports every bad spec with did-you-mean on types
     'Param "e": enum must be a list of values',
   ]);
   assert.equal(issues[0].hint, "use one of string, integer, number, boolean, array, object");
+});
+
+Deno.test("validateParams() names the param of each problem, for forms to show by field", () => {
+  const { issues } = validateParams(
+    {
+      region: { type: "string", enum: ["eu", "us"] },
+      n: { type: "integer", required: true },
+      when: "string",
+      big: "number",
+    },
+    { region: "mars", when: 3, extra: 1, big: "x" },
+    { coerceStrings: false },
+  );
+  assert.deepEqual(
+    issues.map((i) => [i.param, i.message.split(" ").slice(0, 3).join(" ")]),
+    [
+      ["extra", 'Unknown param "extra"'],
+      ["region", 'Param "region" must'],
+      ["n", "Missing required param"],
+      ["when", 'Param "when" must'],
+      ["big", 'Param "big" must'],
+    ],
+  );
+  const coerced = validateParams({ n: "integer" }, { n: "three" }, { coerceStrings: true });
+  assert.equal(coerced.issues[0].param, "n");
 });
 
 Deno.test("checkParamsSchema() reports a default that is not one of the enum values", () => {
