@@ -221,6 +221,35 @@ Deno.test("run model: tasks a retry kept succeed without an attempt; the record'
   assert.equal(m.tasks.get("b").attempts.length, 1, "the attempts seen stay");
 });
 
+Deno.test("run model: a task a retry kept with its old attempts (started before the retry) is kept", () => {
+  const doc = {
+    runId: "r2",
+    flow: "f",
+    status: "running",
+    startedAt: iso(100),
+    trigger: { kind: "retry", of: "r1" },
+    tasks: [],
+  };
+  const m = runModel(doc);
+  play(m, [
+    // As a retry journals a kept task now: its attempt as it was in the run it retries.
+    ev(9, "task.created", task("a", { needs: [] })),
+    ev(2, "task.started", task("a", { attempt: 1 })),
+    ev(9, "task.succeeded", task("a", { attempt: 1, durationMs: 7 })),
+    ev(100, "task.created", task("b", { needs: ["a"] })),
+    ev(101, "task.started", task("b", { attempt: 1 })),
+    ev(102, "task.succeeded", task("b", { attempt: 1, durationMs: 1 })),
+  ]);
+  assert.equal(isKept(m.tasks.get("a"), m), true);
+  assert.equal(isKept(m.tasks.get("b"), m), false);
+  assert.equal(isKept(m.tasks.get("a")), false, "without the run, attempts mean it ran");
+  const rows = timelineOf(m, T0 + 110).rows;
+  assert.deepEqual(
+    rows[0].bars.map((b: { start: number; outcome: string }) => [b.start - T0, b.outcome]),
+    [[100, "restored"]],
+  );
+});
+
 Deno.test("run model: a resumed run runs again after its first end, in the same journal", () => {
   const m = runModel({ runId: "r1", flow: "f", status: "running", startedAt: iso(0), tasks: [] });
   play(m, [

@@ -4,7 +4,7 @@
 //
 // The record and the events overlap: the stream starts from the first event, so a task the
 // record shows finished is seen running again, then finished, and ends as the record says.
-// Tasks a retry kept from the run it retries succeed without an attempt (see isKept).
+// Tasks a retry kept from the run it retries ran before the retry started (see isKept).
 
 /** The states a task can be in, as the store names them. */
 export const TASK_STATES = [
@@ -294,11 +294,15 @@ export function shapeKey(graph) {
 }
 
 /**
- * Whether a task was kept from the run a retry retries: it succeeded without an attempt in
- * this run (a retry journals such a task as created and succeeded, nothing more).
+ * Whether a task was kept from the run a retry retries. A retry journals such a task with its
+ * attempts as they were in the run it retries, so they started before this run did; an older
+ * journal wrote it as created and succeeded, with no attempt at all.
  */
-export function isKept(t) {
-  return t.status === "succeeded" && t.attempts.length === 0 && t.kind !== "map";
+export function isKept(t, model) {
+  if (t.status !== "succeeded" || t.kind === "map") return false;
+  if (t.attempts.length === 0) return true;
+  const at = model?.trigger?.kind === "retry" ? model.startedAt : undefined;
+  return at !== undefined && t.attempts.every((a) => a.start < at);
 }
 
 function barsOf(t, model, now) {
@@ -310,12 +314,13 @@ function barsOf(t, model, now) {
       ? (model.status === "running" ? "running" : "cancelled")
       : a.outcome,
   }));
-  if (bars.length || t.status === "cached") return bars;
-  if (isKept(t)) {
+  if (isKept(t, model)) {
     // Drawn at the new run's start, not back where the old run ran it.
     const at = model.startedAt ?? t.finishedAt ?? t.startedAt;
-    if (at !== undefined) bars.push({ attempt: 0, start: at, end: at, outcome: "restored" });
-  } else if (t.startedAt !== undefined) {
+    return at === undefined ? [] : [{ attempt: 0, start: at, end: at, outcome: "restored" }];
+  }
+  if (bars.length || t.status === "cached") return bars;
+  if (t.startedAt !== undefined) {
     // A map group: from its expansion to its end.
     const end = t.finishedAt ?? (model.status === "running" ? now : t.startedAt);
     bars.push({ attempt: 0, start: t.startedAt, end, outcome: t.status });

@@ -122,7 +122,7 @@ export class TaskPanel {
         ["Cache key", t.cacheKey ? h("code", { class: "cache-key" }, t.cacheKey) : ""],
         [
           "Kept",
-          isKept(t) && model.trigger?.kind === "retry"
+          isKept(t, model) && model.trigger?.kind === "retry"
             ? `from run ${model.trigger.of ?? ""} (not run again)`
             : "",
         ],
