@@ -215,19 +215,24 @@ export class SqliteStore implements Store {
     await this.#write(batch);
   }
 
-  #write(batch: Map<string, RunBatch>): Promise<void> {
+  async #write(batch: Map<string, RunBatch>): Promise<void> {
     let done: (() => void)[] = [];
-    return this.#conn.write(() => {
+    await this.#conn.write(() => {
       const now = this.#now();
       done = [];
       for (const b of batch.values()) done.push(this.#appendRun(b, now));
     }, () => {
       for (const f of done) f();
-      for (const b of batch.values()) {
-        // A finished run has no owner any more.
-        if (b.state !== null && b.state.status !== "running") void this.#owners.release(b.runId);
-      }
     });
+    // A finished run has no owner any more, once its end is committed: the append that records
+    // the end resolves after the lock is let go, so whoever reads next sees no owner.
+    const releases: Promise<void>[] = [];
+    for (const b of batch.values()) {
+      if (b.state !== null && b.state.status !== "running") {
+        releases.push(this.#owners.release(b.runId).catch(() => {}));
+      }
+    }
+    if (releases.length) await Promise.all(releases);
   }
 
   #claim(runId: string, owner?: Partial<RunOwner>): Promise<RunClaim> {
