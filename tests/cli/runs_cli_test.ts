@@ -139,10 +139,10 @@ Deno.test("cancel from another process stops a running run within a second", asy
     let runId: string | undefined;
     for (let i = 0; i < 100 && !runId; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      const runs =
-        JSON.parse((await cli(["runs", "--json", "--status", "running", "--state-dir", dir])).out)
-          .runs;
-      runId = runs[0]?.runId;
+      // The child may still be creating its state dir: a read that fails is tried again.
+      const listed = await cli(["runs", "--json", "--status", "running", "--state-dir", dir]);
+      if (listed.code !== 0) continue;
+      runId = JSON.parse(listed.out).runs[0]?.runId;
     }
     assert.ok(runId, "the run is recorded as running");
     const started = Date.now();
